@@ -1,0 +1,407 @@
+/**
+ * Configuration: the process environment (read only by main.ts, validated here) and the call-center
+ * file (numbers, IVR flows, queues, hours, languages, prompts, thresholds). Both are validated once at
+ * start-up with zod and frozen; every error names the setting or the path in the file.
+ * Imports nothing of ours.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------- environment
+
+const DEV_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+const DEV_AUTH_TOKEN = 'switchboard-dev-auth-token';
+const DEV_HASH_KEY = 'switchboard-dev-caller-hash-key';
+export const DEV_SUPERVISOR_TOKEN = 'switchboard-dev-supervisor-token';
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, : _ - only').default('sb:'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .refine((u) => !u.endsWith('/'), 'must not end with a slash')
+    .optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits')
+    .default(DEV_ACCOUNT_SID),
+  TWILIO_AUTH_TOKEN: z.string().min(8, 'must be at least 8 characters').default(DEV_AUTH_TOKEN),
+  TWILIO_API_BASE_URL: z.string().url().optional(),
+  SWITCHBOARD_CONFIG: z.string().min(1).default('config/switchboard.example.yaml'),
+  CALLER_HASH_KEY: z.string().min(16, 'must be at least 16 characters').default(DEV_HASH_KEY),
+  SUPERVISOR_TOKEN: z.string().min(16, 'must be at least 16 characters').default(DEV_SUPERVISOR_TOKEN),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('data'),
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+});
+
+export interface EnvConfig {
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  redisClusterNodes: string[] | undefined;
+  redisPrefix: string;
+  publicBaseUrl: string;
+  twilioAccountSid: string;
+  twilioAuthToken: string;
+  twilioApiBaseUrl: string | undefined;
+  configPath: string;
+  callerHashKey: string;
+  supervisorToken: string;
+  logLevel: string;
+  dataDir: string;
+  instanceId: string | undefined;
+  /** Settings left at their development defaults, so main.ts can warn about each. */
+  devDefaults: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], where: (path: PropertyKey[]) => string): string {
+  return issues.map((i) => `${where(i.path)}: ${i.message}`).join('\n');
+}
+
+/** Validate the environment; throws ConfigError naming each wrong setting. */
+export function loadEnv(env: Record<string, string | undefined>): EnvConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid environment:\n${describeIssues(parsed.error.issues, (p) => String(p[0] ?? '(environment)'))}`,
+    );
+  }
+  const e = parsed.data;
+  const devDefaults: string[] = [];
+  if (!env.TWILIO_AUTH_TOKEN) devDefaults.push('TWILIO_AUTH_TOKEN');
+  if (!env.TWILIO_ACCOUNT_SID) devDefaults.push('TWILIO_ACCOUNT_SID');
+  if (!env.CALLER_HASH_KEY) devDefaults.push('CALLER_HASH_KEY');
+  if (!env.PUBLIC_BASE_URL) devDefaults.push('PUBLIC_BASE_URL');
+  if (!env.SUPERVISOR_TOKEN) devDefaults.push('SUPERVISOR_TOKEN');
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((s) => s.trim()).filter(Boolean),
+    redisPrefix: e.REDIS_PREFIX,
+    publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
+    twilioAccountSid: e.TWILIO_ACCOUNT_SID,
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    twilioApiBaseUrl: e.TWILIO_API_BASE_URL,
+    configPath: e.SWITCHBOARD_CONFIG,
+    callerHashKey: e.CALLER_HASH_KEY,
+    supervisorToken: e.SUPERVISOR_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    dataDir: e.DATA_DIR,
+    instanceId: e.INSTANCE_ID,
+    devDefaults,
+  });
+}
+
+// ---------------------------------------------------------------- call-center file
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and - (max 63)');
+const langCode = z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, 'a language code such as en or pt-BR');
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number such as +18005550100');
+const dialTarget = z.string().regex(/^(\+[1-9]\d{6,14}|client:[A-Za-z0-9_.-]+|sip:.+)$/, 'an E.164 number, client:name or sip:uri');
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time HH:MM');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
+const dtmfKey = z.string().regex(/^[0-9*#]$/, 'one key: 0-9, * or #');
+
+/** Text to speak, or an audio URL to play. */
+const promptPart = z.union([z.string().min(1), z.object({ play: z.string().url() }).strict()]);
+/** A prompt: the same for every language, or one per language code. */
+const prompt = z.union([promptPart, z.record(langCode, promptPart)]);
+export type PromptPart = z.infer<typeof promptPart>;
+export type Prompt = z.infer<typeof prompt>;
+
+const menuOption = z
+  .object({
+    key: dtmfKey.optional(),
+    speech: z.array(z.string().min(1)).default([]),
+    next: id,
+    setLanguage: langCode.optional(),
+    /** Marks the branch as a request for an agent (so the call is not "contained"). */
+    label: z.string().optional(),
+  })
+  .strict()
+  .refine((o) => o.key !== undefined || o.speech.length > 0, 'an option needs a key or speech words');
+
+const nodeBase = { prompt: prompt.optional() };
+
+const menuNode = z
+  .object({
+    type: z.literal('menu'),
+    prompt,
+    options: z.array(menuOption).min(1),
+    timeoutSeconds: z.number().int().min(1).max(60).default(5),
+    maxRetries: z.number().int().min(0).max(10).default(2),
+    invalidPrompt: prompt.optional(),
+    timeoutPrompt: prompt.optional(),
+    /** Where the call goes after too many invalid or missing answers. */
+    default: id,
+    repeatKey: dtmfKey.optional(),
+    backKey: dtmfKey.optional(),
+    speech: z.boolean().default(true),
+    numDigits: z.number().int().min(1).max(20).optional(),
+  })
+  .strict();
+
+const nodeSchema = z.discriminatedUnion('type', [
+  menuNode,
+  z.object({ type: z.literal('message'), ...nodeBase, prompt, selfService: z.boolean().default(false), next: id.optional() }).strict(),
+  z.object({ type: z.literal('hours'), ...nodeBase, hours: id, open: id, closed: id, holiday: id.optional() }).strict(),
+  z
+    .object({
+      type: z.literal('voicemail'),
+      prompt,
+      maxLengthSeconds: z.number().int().min(5).max(3600).default(120),
+      queue: id.optional(),
+      next: id.optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('queue'), ...nodeBase, queue: id, priority: z.number().int().min(0).max(9).optional() }).strict(),
+  z.object({ type: z.literal('transfer'), ...nodeBase, to: dialTarget }).strict(),
+  z.object({ type: z.literal('hangup'), ...nodeBase }).strict(),
+]);
+export type IvrNode = z.infer<typeof nodeSchema>;
+export type MenuNode = z.infer<typeof menuNode>;
+
+const flowSchema = z.object({ start: id, nodes: z.record(id, nodeSchema) }).strict();
+export type Flow = z.infer<typeof flowSchema> & { id: string };
+
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export type Weekday = z.infer<typeof weekday>;
+const hoursSchema = z
+  .object({
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/London'),
+    weekly: z.partialRecord(weekday, z.array(z.tuple([hhmm, hhmm])).default([])),
+    holidays: z.array(isoDate).default([]),
+  })
+  .strict();
+export type Hours = z.infer<typeof hoursSchema>;
+
+const overflowSchema = z
+  .object({
+    target: z.enum(['voicemail', 'queue', 'number', 'message']),
+    queue: id.optional(),
+    number: dialTarget.optional(),
+    prompt: prompt.optional(),
+  })
+  .strict()
+  .refine((o) => o.target !== 'queue' || o.queue, 'target queue needs `queue`')
+  .refine((o) => o.target !== 'number' || o.number, 'target number needs `number`');
+
+const queueSchema = z
+  .object({
+    name: z.string().optional(),
+    skills: z.array(id).default([]),
+    defaultPriority: z.number().int().min(0).max(9).default(0),
+    strategy: z.enum(['longest_idle', 'round_robin', 'fewest_calls']).default('longest_idle'),
+    maxWaitSeconds: z.number().int().min(10).max(86_400).default(900),
+    maxLength: z.number().int().min(1).max(5000).default(1000),
+    whenNoAgents: z.enum(['wait', 'overflow']).default('wait'),
+    overflow: overflowSchema.default({ target: 'voicemail' }),
+    announceEverySeconds: z.number().int().min(10).max(600).default(30),
+    offerTimeoutSeconds: z.number().int().min(3).max(120).default(15),
+    wrapUpSeconds: z.number().int().min(0).max(3600).default(60),
+    callbackKey: dtmfKey.optional(),
+    voicemailKey: dtmfKey.optional(),
+    serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
+    team: id.optional(),
+    survey: z.boolean().default(true),
+  })
+  .strict();
+export type QueueConfig = z.infer<typeof queueSchema> & { id: string };
+
+const agentSchema = z
+  .object({
+    name: z.string().min(1),
+    team: id.default('default'),
+    skills: z.array(id).default([]),
+    contact: dialTarget,
+    /** sha256 hex of the agent's token; `token` (plain) is accepted for demos. */
+    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    token: z.string().min(8).optional(),
+  })
+  .strict()
+  .refine((a) => a.tokenSha256 || a.token, 'an agent needs `tokenSha256` (or `token` for demos)');
+export type AgentConfig = z.infer<typeof agentSchema> & { id: string };
+
+const languageSchema = z
+  .object({ name: z.string(), voice: z.string().default('alice'), twilioLanguage: z.string().default('en-US') })
+  .strict();
+
+export const centerSchema = z
+  .object({
+    name: z.string().default('Switchboard'),
+    defaultLanguage: langCode.default('en'),
+    languages: z.record(langCode, languageSchema).default({ en: { name: 'English', voice: 'alice', twilioLanguage: 'en-US' } }),
+    thresholds: z
+      .object({
+        serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
+        serviceLevelTarget: z.number().min(0).max(1).default(0.8),
+        shortAbandonSeconds: z.number().int().min(0).max(120).default(5),
+        repeatWindowSeconds: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+        capacityWindowSeconds: z.number().int().min(60).max(7 * 86_400).default(3600),
+      })
+      .strict()
+      .default({ serviceLevelSeconds: 20, serviceLevelTarget: 0.8, shortAbandonSeconds: 5, repeatWindowSeconds: 604_800, capacityWindowSeconds: 3600 }),
+    callTtlSeconds: z.number().int().min(600).max(7 * 86_400).default(86_400),
+    fallback: z
+      .object({ prompt, transferTo: dialTarget.optional(), voicemail: z.boolean().default(true) })
+      .strict(),
+    holdMusic: z
+      .object({ url: z.string().url(), segmentSeconds: z.number().int().min(5).max(600).default(30) })
+      .strict(),
+    survey: z
+      .object({
+        enabled: z.boolean().default(true),
+        intro: prompt,
+        csat: prompt,
+        nps: prompt,
+        thanks: prompt,
+      })
+      .strict()
+      .optional(),
+    numbers: z.record(z.union([e164, z.literal('*')]), z.object({ flow: id }).strict()),
+    hours: z.record(id, hoursSchema).default({}),
+    flows: z.record(id, flowSchema),
+    queues: z.record(id, queueSchema).default({}),
+    agents: z.record(id, agentSchema).default({}),
+    teams: z.array(id).default(['default']),
+  })
+  .strict();
+
+export type CenterConfig = Omit<z.infer<typeof centerSchema>, 'flows' | 'queues' | 'agents'> & {
+  flows: Record<string, Flow>;
+  queues: Record<string, QueueConfig>;
+  agents: Record<string, AgentConfig>;
+};
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pathText(path: PropertyKey[]): string {
+  return path.length === 0 ? '(top level)' : path.map(String).join('.');
+}
+
+/**
+ * Validate a parsed call-center file (YAML or JSON already parsed) and check cross-references
+ * (flows name nodes that exist, queues and hours exist, languages are declared). Throws ConfigError
+ * whose lines each start with the path in the file.
+ */
+export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig {
+  const parsed = centerSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`${source} is invalid:\n${describeIssues(parsed.error.issues, pathText)}`);
+  }
+  const c = parsed.data;
+  const problems: string[] = [];
+  const langs = new Set(Object.keys(c.languages));
+  if (!langs.has(c.defaultLanguage)) problems.push(`defaultLanguage: "${c.defaultLanguage}" is not in languages`);
+  for (const [num, n] of Object.entries(c.numbers)) {
+    if (!c.flows[n.flow]) problems.push(`numbers.${num}.flow: no flow "${n.flow}"`);
+  }
+  const teams = new Set(c.teams);
+  for (const [qid, q] of Object.entries(c.queues)) {
+    if (q.overflow.target === 'queue' && q.overflow.queue && !c.queues[q.overflow.queue]) {
+      problems.push(`queues.${qid}.overflow.queue: no queue "${q.overflow.queue}"`);
+    }
+    if (q.overflow.target === 'queue' && q.overflow.queue === qid) problems.push(`queues.${qid}.overflow.queue: a queue cannot overflow into itself`);
+    if (q.team && !teams.has(q.team)) problems.push(`queues.${qid}.team: "${q.team}" is not in teams`);
+  }
+  for (const [aid, a] of Object.entries(c.agents)) {
+    if (!teams.has(a.team)) problems.push(`agents.${aid}.team: "${a.team}" is not in teams`);
+  }
+  for (const [fid, flow] of Object.entries(c.flows)) {
+    const has = (n: string | undefined) => n === undefined || flow.nodes[n] !== undefined;
+    if (!has(flow.start)) problems.push(`flows.${fid}.start: no node "${flow.start}"`);
+    for (const [nid, node] of Object.entries(flow.nodes)) {
+      const at = `flows.${fid}.nodes.${nid}`;
+      const refs: [string, string | undefined][] = [];
+      switch (node.type) {
+        case 'menu':
+          refs.push(['default', node.default]);
+          node.options.forEach((o, i) => {
+            refs.push([`options.${i}.next`, o.next]);
+            if (o.setLanguage && !langs.has(o.setLanguage)) problems.push(`${at}.options.${i}.setLanguage: "${o.setLanguage}" is not in languages`);
+          });
+          break;
+        case 'message':
+          refs.push(['next', node.next]);
+          break;
+        case 'hours':
+          refs.push(['open', node.open], ['closed', node.closed], ['holiday', node.holiday]);
+          if (!c.hours[node.hours]) problems.push(`${at}.hours: no hours "${node.hours}"`);
+          break;
+        case 'voicemail':
+          refs.push(['next', node.next]);
+          if (node.queue && !c.queues[node.queue]) problems.push(`${at}.queue: no queue "${node.queue}"`);
+          break;
+        case 'queue':
+          if (!c.queues[node.queue]) problems.push(`${at}.queue: no queue "${node.queue}"`);
+          break;
+        default:
+          break;
+      }
+      for (const [k, ref] of refs) if (!has(ref)) problems.push(`${at}.${k}: no node "${ref}"`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`${source} is invalid:\n${problems.join('\n')}`);
+
+  const flows: Record<string, Flow> = {};
+  for (const [fid, f] of Object.entries(c.flows)) flows[fid] = { ...f, id: fid };
+  const queues: Record<string, QueueConfig> = {};
+  for (const [qid, q] of Object.entries(c.queues)) queues[qid] = { ...q, id: qid };
+  const agents: Record<string, AgentConfig> = {};
+  for (const [aid, a] of Object.entries(c.agents)) agents[aid] = { ...a, id: aid };
+  return deepFreeze({ ...c, flows, queues, agents });
+}
+
+/** The service-level threshold for a queue: its own, or the centre's. */
+export function serviceLevelSecondsFor(center: CenterConfig, queue: string): number {
+  return center.queues[queue]?.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Read and validate a call-center file (.yaml, .yml or .json). */
+export async function loadCenterConfigFile(path: string): Promise<CenterConfig> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`SWITCHBOARD_CONFIG: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    if (path.endsWith('.json')) raw = JSON.parse(text);
+    else raw = (await import('yaml')).parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+  return parseCenterConfig(raw, path);
+}

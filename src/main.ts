@@ -1,0 +1,63 @@
+/**
+ * Starts the process: the only reader of process.env. Validates the environment and the call-center
+ * file, starts a local Redis when REDIS_URL is unset, builds the app and listens. SIGINT/SIGTERM drain
+ * in-flight webhooks before exiting.
+ */
+import { join } from 'node:path';
+import { buildApp, loggerOptions } from './app.js';
+import { ConfigError, loadCenterConfigFile, loadEnv } from './config.js';
+import { startLocalRedis, type LocalRedis } from './local-redis.js';
+import { connectRedis } from './store/redis.js';
+
+async function main(): Promise<void> {
+  const env = loadEnv(process.env);
+  const center = await loadCenterConfigFile(env.configPath);
+  let local: LocalRedis | undefined;
+  let redisUrl = env.redisUrl;
+  if (!redisUrl && !env.redisClusterNodes) {
+    local = await startLocalRedis(join(env.dataDir, 'redis'));
+    redisUrl = local.url;
+  }
+  const redis = connectRedis({ url: redisUrl, clusterNodes: env.redisClusterNodes });
+  const app = await buildApp(
+    {
+      center,
+      publicBaseUrl: env.publicBaseUrl,
+      twilioAuthToken: env.twilioAuthToken,
+      twilioAccountSid: env.twilioAccountSid,
+      twilioApiBaseUrl: env.twilioApiBaseUrl,
+      callerHashKey: env.callerHashKey,
+      redisPrefix: env.redisPrefix,
+      supervisorToken: env.supervisorToken,
+      instanceId: env.instanceId,
+    },
+    { redis, logger: loggerOptions(env.logLevel) },
+  );
+  for (const name of env.devDefaults) app.log.warn(`${name} is not set: using a development default (set it in production)`);
+  if (local) app.log.info({ redis: redisUrl }, 'REDIS_URL not set: started a local redis-server with append-only persistence');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: draining in-flight requests');
+    await app.close();
+    redis.disconnect();
+    await local?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  await app.listen({ port: env.port, host: env.host });
+  app.log.info(`Switchboard listening on ${env.host}:${env.port}; Twilio voice URL ${env.publicBaseUrl}/twilio/voice`);
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    console.error(`switchboard: ${e.message}`);
+    process.exit(78);
+  }
+  console.error('switchboard: failed to start:', e);
+  process.exit(1);
+});

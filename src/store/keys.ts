@@ -1,0 +1,131 @@
+/**
+ * Every Redis key name Switchboard uses, decided here and nowhere else. Scripts receive keys as KEYS
+ * (never build them), and every key a script touches shares one hash tag, so each script runs unchanged
+ * on Redis Cluster:
+ *   {q:<queue>}   everything about one queue and the callers waiting in it
+ *   {agents}      agent records, availability indexes, offers and timers
+ *   {c:<callSid>} one call's IVR state and webhook idempotency records
+ *   {x}           cross-call facts: repeat-caller index, voicemail list
+ */
+export interface QueueKeys {
+  /** ZSET callSid → band·2^40 + seq: exact FIFO within a priority; ZRANK is the position. */
+  waiting: string;
+  /** HASH per waiting caller, built by `caller(callSid)`. */
+  caller: (callSid: string) => string;
+  /**
+   * `caller('')`: passed as a KEYS entry only to the one script that discovers callSids (claimNext), which
+   * appends the callSid to it. It carries the queue's tag, so the key it builds is in the declared slot.
+   */
+  callerPrefix: string;
+  /** ZSET of the `waiting` members that can be claimed now (state waiting or callback), same scores. */
+  ready: string;
+  /** SET callSids being offered to an agent right now (state offered or callback_offered). */
+  offering: string;
+  /** STRING sequence for FIFO scores. */
+  seq: string;
+  /** ZSET callSid → enqueue time (ms): the longest wait is its first member. */
+  since: string;
+  /** SET callSids holding their place as a callback. */
+  callbacks: string;
+  /** LIST of recent handle times (s) for estimates, newest first, capped. */
+  handleTimes: string;
+  /** STREAM of this queue's domain events. */
+  events: string;
+  /** ZSET arrivals over time for the capacity window (member unique, score = ms). */
+  arrivals: string;
+  /** HASH of counters kept for conservation checks (offered, answered, ...). */
+  tally: string;
+}
+
+export interface AgentKeys {
+  /** HASH per agent, built by `agent(id)`. */
+  agent: (agentId: string) => string;
+  /** SET of all known agent ids. */
+  all: string;
+  /** ZSET available agent → idle-since ms (longest idle first). */
+  available: string;
+  /** ZSET agentId → offer deadline ms. */
+  offerDeadlines: string;
+  /** ZSET agentId → wrap-up end ms. */
+  wrapDeadlines: string;
+  /** ZSET agentId → sign-out deadline ms after a lost connection. */
+  graceDeadlines: string;
+  /** STRING round-robin counter. */
+  rr: string;
+  /** STREAM of agent domain events. */
+  events: string;
+}
+
+export interface CallKeys {
+  /** HASH of one call's IVR state (TTL). */
+  state: string;
+  /** HASH of webhook idempotency tokens → stored answer (TTL). */
+  idem: string;
+  /** ZSET of status-callback sequence numbers seen (TTL). */
+  statusSeq: string;
+}
+
+export interface Keys {
+  prefix: string;
+  queue(queue: string): QueueKeys;
+  agents: AgentKeys;
+  call(callSid: string): CallKeys;
+  /** HASH callerHash → last handled call (time, queue, disposition) for repeat detection. */
+  repeatIndex: string;
+  /** LIST of voicemail records (JSON), newest first. */
+  voicemails: string;
+  /** Pub/sub channel for agent-bound messages across instances. */
+  agentChannel: string;
+  /** Pub/sub channel for live supervisor/wallboard updates. */
+  liveChannel: string;
+}
+
+/** Build the key catalogue for a prefix (tests use a unique prefix each). */
+export function createKeys(prefix = 'sb:'): Keys {
+  const queueCache = new Map<string, QueueKeys>();
+  const a = `${prefix}{agents}:`;
+  const x = `${prefix}{x}:`;
+  return {
+    prefix,
+    queue(queue) {
+      let k = queueCache.get(queue);
+      if (!k) {
+        const q = `${prefix}{q:${queue}}:`;
+        k = {
+          waiting: `${q}waiting`,
+          caller: (callSid) => `${q}caller:${callSid}`,
+          callerPrefix: `${q}caller:`,
+          ready: `${q}ready`,
+          offering: `${q}offering`,
+          seq: `${q}seq`,
+          since: `${q}since`,
+          callbacks: `${q}callbacks`,
+          handleTimes: `${q}aht`,
+          events: `${q}events`,
+          arrivals: `${q}arrivals`,
+          tally: `${q}tally`,
+        };
+        queueCache.set(queue, k);
+      }
+      return k;
+    },
+    agents: {
+      agent: (agentId) => `${a}agent:${agentId}`,
+      all: `${a}all`,
+      available: `${a}available`,
+      offerDeadlines: `${a}offers`,
+      wrapDeadlines: `${a}wrapups`,
+      graceDeadlines: `${a}grace`,
+      rr: `${a}rr`,
+      events: `${a}events`,
+    },
+    call(callSid) {
+      const c = `${prefix}{c:${callSid}}:`;
+      return { state: `${c}state`, idem: `${c}idem`, statusSeq: `${c}status` };
+    },
+    repeatIndex: `${x}repeat`,
+    voicemails: `${x}voicemails`,
+    agentChannel: `${prefix}agent-bus`,
+    liveChannel: `${prefix}live`,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Redis connections and the Lua script loader. Scripts live in src/store/lua as
+ * `commandName-<numKeys>.lua` (BullMQ's convention) with a header listing KEYS, ARGV and the reply;
+ * each is registered with ioredis `defineCommand`, which uses EVALSHA and falls back to EVAL after a
+ * Redis restart (the script cache is empty then).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { SCRIPT_ERRORS, SwitchboardError } from '../errors.js';
+
+export type RedisClient = Redis | Cluster;
+
+const LUA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'lua');
+
+export interface ScriptDef {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+/** Every script in src/store/lua, parsed from its file name. */
+export function loadScripts(dir = LUA_DIR): ScriptDef[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((f) => {
+      const m = /^([A-Za-z]+)-(\d+)\.lua$/.exec(f);
+      if (!m) throw new Error(`lua file name must be commandName-<numKeys>.lua: ${f}`);
+      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: readFileSync(join(dir, f), 'utf8') };
+    });
+}
+
+/** A typed handle on a defined script command. */
+export type ScriptRunner = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
+/** Register every script on a client and return callable runners by name. */
+export function defineScripts(client: RedisClient, defs: ScriptDef[] = loadScripts()): Record<string, ScriptRunner> {
+  const runners: Record<string, ScriptRunner> = {};
+  for (const d of defs) {
+    client.defineCommand(d.name, { numberOfKeys: d.numberOfKeys, lua: d.lua });
+    runners[d.name] = async (keys, args) => {
+      if (keys.length !== d.numberOfKeys) throw new Error(`${d.name} takes ${d.numberOfKeys} keys, got ${keys.length}`);
+      const fn = (client as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[d.name];
+      if (!fn) throw new Error(`script ${d.name} not defined`);
+      try {
+        return await fn.call(client, ...keys, ...args);
+      } catch (e) {
+        throw translateScriptError(e);
+      }
+    };
+  }
+  return runners;
+}
+
+/** Map `{err='CODE ...'}` replies from scripts to typed errors; pass other errors through. */
+export function translateScriptError(e: unknown): unknown {
+  if (e instanceof Error) {
+    const code = /^(?:ERR )?([A-Z_]+)(?:\s|$)/.exec(e.message)?.[1];
+    const known = code ? SCRIPT_ERRORS[code] : undefined;
+    if (known) return new SwitchboardError(known.code, `${known.message} (${code})`);
+  }
+  return e;
+}
+
+export interface RedisConnectOptions {
+  url?: string | undefined;
+  clusterNodes?: string[] | undefined;
+  /** Fail commands fast while disconnected, so webhooks can answer fallback TwiML within their budget. */
+  commandTimeoutMs?: number;
+  onError?: (err: Error) => void;
+}
+
+/** Open a client (single node or cluster) that reconnects by itself and never queues commands for long. */
+export function connectRedis(opts: RedisConnectOptions): RedisClient {
+  const base: RedisOptions = {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    commandTimeout: opts.commandTimeoutMs ?? 1000,
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    reconnectOnError: () => true,
+    lazyConnect: false,
+  };
+  let client: RedisClient;
+  if (opts.clusterNodes && opts.clusterNodes.length) {
+    client = new Cluster(
+      opts.clusterNodes.map((n) => {
+        const u = new URL(n.includes('://') ? n : `redis://${n}`);
+        return { host: u.hostname, port: Number(u.port || 6379) };
+      }),
+      { redisOptions: base, clusterRetryStrategy: (times) => Math.min(100 * times, 1000), enableOfflineQueue: true },
+    );
+  } else {
+    client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', base);
+  }
+  client.on('error', (err: Error) => opts.onError?.(err));
+  return client;
+}

@@ -1,0 +1,226 @@
+/**
+ * The IVR's webhooks: incoming call, menu answers, voicemail, status callbacks and the number's fallback
+ * URL. Each loads the call's state, runs the pure IVR step, saves the state and publishes the events.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { DomainEvent } from '../events.js';
+import { fallbackTwiml } from '../ivr/fallback.js';
+import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
+import { hangupInIvr, initialState, step, type IvrState, type StepContext } from '../ivr/step.js';
+import { callerHash } from '../privacy.js';
+import type { CallStore } from '../store/calls.js';
+import { baseParams, gatherParams, recordingParams, statusParams } from './params.js';
+import { EMPTY_TWIML, serveLive, validate, type WebhookCore } from './plugin.js';
+
+/** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
+export interface QueueGateway {
+  /** Put the caller in a queue: append Enqueue (or overflow) TwiML and return events and the new state. */
+  enter(args: { state: IvrState; queue: string; priority: number | undefined; twiml: VoiceResponse }): Promise<{ state: IvrState; events: DomainEvent[] }>;
+  /** A call ended (final status callback): release anything the queue still holds for it. */
+  callEnded?(state: IvrState): Promise<DomainEvent[]>;
+}
+
+export interface IvrRouteDeps {
+  core: WebhookCore;
+  clock: Clock;
+  calls: CallStore;
+  callerHashKey: string;
+  queue?: QueueGateway | undefined;
+}
+
+const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
+
+/** Register the IVR routes on the webhook plugin's instance. */
+export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): void {
+  const { core, clock, calls } = deps;
+  const { center, urls, bus } = core;
+
+  const ctxFor = (flowId: string): StepContext | undefined => {
+    const flow = center.flows[flowId];
+    return flow ? { center, flow, now: clock.now(), urls } : undefined;
+  };
+
+  /** Wrap a handler with the idempotency-token cache (Twilio retries carry the same token). */
+  const idempotent = async (callSid: string, token: unknown, fn: () => Promise<string>): Promise<string> => {
+    if (typeof token !== 'string' || token === '') return fn();
+    const cached = await calls.cachedAnswer(callSid, token);
+    if (cached !== null) return cached;
+    const xml = await fn();
+    await calls.rememberAnswer(callSid, token, xml);
+    return xml;
+  };
+
+  const finish = async (res: { twiml: VoiceResponse; state: IvrState; events: DomainEvent[]; handoff?: { queue: string; priority: number | undefined } }): Promise<string> => {
+    let { state } = res;
+    const events = [...res.events];
+    if (res.handoff) {
+      if (deps.queue) {
+        const q = await deps.queue.enter({ state, queue: res.handoff.queue, priority: res.handoff.priority, twiml: res.twiml });
+        state = q.state;
+        events.push(...q.events);
+      } else {
+        res.twiml.say({}, 'All of our agents are busy. Please call again later.');
+        res.twiml.hangup();
+      }
+    }
+    await calls.put(state);
+    bus.publish(events);
+    return res.twiml.toString();
+  };
+
+  app.post('/twilio/voice', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    return serveLive(core, req, reply, () =>
+      idempotent(p.CallSid, req.headers['i-twilio-idempotency-token'], async () => {
+        const number = center.numbers[p.To] ?? center.numbers['*'];
+        const ctx = number ? ctxFor(number.flow) : undefined;
+        if (!ctx) {
+          const r = newResponse();
+          r.say({}, 'This number is not in service.');
+          r.hangup();
+          return r.toString();
+        }
+        const fresh = initialState({
+          callSid: p.CallSid,
+          flow: ctx.flow,
+          center,
+          now: ctx.now,
+          callerHash: callerHash(deps.callerHashKey, p.From),
+          contactId: p.CallSid,
+        });
+        const { created, state } = await calls.create(fresh);
+        if (!created) {
+          // A second "incoming call" for a call we already know: answer its current node again.
+          const r = step(ctx, state, { kind: 'gather', node: `\u0000replay` });
+          return r.twiml.toString();
+        }
+        return finish(step(ctx, state, { kind: 'start' }));
+      }),
+    );
+  });
+
+  app.post('/twilio/ivr/gather', async (req, reply) => {
+    const p = validate(core, gatherParams, req, reply);
+    if (!p) return reply;
+    const q = req.query as Record<string, string | undefined>;
+    const node = q.node ?? '';
+    return serveLive(core, req, reply, () =>
+      idempotent(p.CallSid, req.headers['i-twilio-idempotency-token'], async () => {
+        const state = await calls.get(p.CallSid);
+        const ctx = state ? ctxFor(state.flow) : undefined;
+        if (!state || !ctx) return unknownCall();
+        const input =
+          q.noInput === '1'
+            ? ({ kind: 'no_input', node } as const)
+            : ({ kind: 'gather', node, digits: p.Digits, speech: p.SpeechResult, confidence: p.Confidence } as const);
+        return finish(step(ctx, state, input));
+      }),
+    );
+  });
+
+  app.post('/twilio/ivr/recorded', async (req, reply) => {
+    const p = validate(core, recordingParams, req, reply);
+    if (!p) return reply;
+    const node = (req.query as Record<string, string | undefined>).node ?? '';
+    return serveLive(core, req, reply, () =>
+      idempotent(p.CallSid, req.headers['i-twilio-idempotency-token'], async () => {
+        const state = await calls.get(p.CallSid);
+        const ctx = state ? ctxFor(state.flow) : undefined;
+        if (!state || !ctx) return unknownCall();
+        if (p.RecordingSid && p.RecordingUrl) await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, nodeQueue(ctx, node));
+        return finish(step(ctx, state, { kind: 'recorded', node }));
+      }),
+    );
+  });
+
+  // recordingStatusCallback: the same recording may already be stored by the Record action; stored once.
+  app.post('/twilio/recording', async (req, reply) => {
+    const p = validate(core, recordingParams, req, reply);
+    if (!p) return reply;
+    if (p.RecordingSid && p.RecordingUrl && (p.RecordingStatus ?? 'completed') === 'completed') {
+      const state = await calls.get(p.CallSid);
+      const node = (req.query as Record<string, string | undefined>).node ?? '';
+      const ctx = state ? ctxFor(state.flow) : undefined;
+      if (state) await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, ctx ? nodeQueue(ctx, node) : 'none');
+    }
+    return reply.code(204).send();
+  });
+
+  app.post('/twilio/status', async (req, reply) => {
+    const p = validate(core, statusParams, req, reply);
+    if (!p) return reply;
+    const seq = p.SequenceNumber ?? (TERMINAL.has(p.CallStatus) ? 1_000_000 : 0);
+    const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
+    // Only the first delivery of a terminal status ends the call; duplicates and late, lower-numbered
+    // callbacks change nothing (the stored latest status stays).
+    if (seen.isNew && TERMINAL.has(p.CallStatus)) {
+      const state = await calls.get(p.CallSid);
+      if (state && state.phase !== 'ended') {
+        const events: DomainEvent[] = [];
+        const now = clock.now();
+        if (state.phase === 'ivr') events.push(hangupInIvr(state, now));
+        if (deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
+        events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
+        await calls.put({ ...state, phase: 'ended' });
+        bus.publish(events);
+      }
+    }
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  // The number's fallback URL: Twilio could not get TwiML from us. Answer without touching Redis.
+  app.post('/twilio/fallback', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    bus.service({ type: 'webhook.fallback', route: '/twilio/fallback', reason: 'internal' });
+    req.log.warn({ errorCode: (req.body as Record<string, unknown>).ErrorCode }, 'Twilio requested the fallback URL');
+    return reply.type('text/xml').send(fallbackTwiml(center, urls.fallbackRecord));
+  });
+
+  // A voicemail left from the fallback TwiML: stored when Redis is back; never fails the caller.
+  app.post('/twilio/fallback/recorded', async (req, reply) => {
+    const p = validate(core, recordingParams, req, reply);
+    if (!p) return reply;
+    return serveLive(core, req, reply, async () => {
+      if (p.RecordingSid && p.RecordingUrl) {
+        const state = await calls.get(p.CallSid);
+        const s = state ?? initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+        await storeVoicemail(deps, s, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, 'none');
+      }
+      const r = newResponse();
+      r.say({}, 'Thank you. Goodbye.');
+      r.hangup();
+      return r.toString();
+    });
+  });
+}
+
+function nodeQueue(ctx: StepContext, node: string): string {
+  const n = ctx.flow.nodes[node];
+  return n?.type === 'voicemail' && n.queue ? n.queue : 'none';
+}
+
+async function storeVoicemail(deps: IvrRouteDeps, state: IvrState, recordingSid: string, url: string, duration: number, queue: string): Promise<void> {
+  const now = deps.clock.now();
+  const added = await deps.calls.addVoicemail({
+    recordingSid,
+    callSid: state.callSid,
+    queue,
+    url,
+    durationSeconds: duration,
+    at: now,
+    callerHash: state.callerHash,
+    language: state.language,
+  });
+  if (added) deps.core.bus.publish([{ type: 'voicemail.recorded', at: now, callSid: state.callSid, queue, recordingSid, durationSeconds: duration }]);
+}
+
+function unknownCall(): string {
+  // State expired or never existed (a request for a call this deployment never saw): end politely.
+  const r = newResponse();
+  r.say({}, 'Sorry, we could not continue this call. Please call again.');
+  r.hangup();
+  return r.toString();
+}

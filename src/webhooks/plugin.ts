@@ -1,0 +1,136 @@
+/**
+ * The Twilio webhook surface as one encapsulated fastify plugin: form parsing, signature checks, zod
+ * validation, idempotency, and the rule that a live call never gets a 5xx (anything that fails inside
+ * answers the configured fallback TwiML within the time budget).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import twilio from 'twilio';
+import type { z } from 'zod';
+import type { CenterConfig } from '../config.js';
+import type { EventBus } from '../events.js';
+import { fallbackTwiml } from '../ivr/fallback.js';
+import { firstIssue } from './params.js';
+import type { Urls } from './urls.js';
+
+export type FormBody = Record<string, string | string[]>;
+
+export interface WebhookCore {
+  center: CenterConfig;
+  urls: Urls;
+  authToken: string;
+  bus: EventBus;
+  /** Answer fallback TwiML when a live-call handler has not answered within this many ms. */
+  budgetMs: number;
+}
+
+/** Parse an x-www-form-urlencoded body, keeping repeated names as arrays (Twilio signs each value). */
+export function parseForm(body: string): FormBody {
+  const out: FormBody = {};
+  for (const [k, v] of new URLSearchParams(body)) {
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = [prev, v];
+  }
+  return out;
+}
+
+/** Register the form parser and the signature check on an encapsulated instance. */
+export function installWebhookInfra(app: FastifyInstance, core: WebhookCore): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
+    try {
+      done(null, parseForm(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  // The signature is checked before anything reads the parameters (twilio.md section 1): over the public
+  // URL (PUBLIC_BASE_URL + the original path and query), never what the socket says.
+  app.addHook('preHandler', async (req, reply) => {
+    const route = routeName(req);
+    const sig = req.headers['x-twilio-signature'];
+    if (typeof sig !== 'string' || sig.length === 0) {
+      core.bus.service({ type: 'webhook.rejected', route, reason: 'missing_signature' });
+      return reply.code(400).send({ error: 'missing_signature', message: 'X-Twilio-Signature header is required' });
+    }
+    const url = core.urls.base + req.url;
+    const params = req.method === 'POST' && req.body && typeof req.body === 'object' ? (req.body as FormBody) : {};
+    if (!twilio.validateRequest(core.authToken, sig, url, params as Record<string, string>)) {
+      core.bus.service({ type: 'webhook.rejected', route, reason: 'bad_signature' });
+      return reply.code(403).send({ error: 'bad_signature', message: 'X-Twilio-Signature does not match this request' });
+    }
+    return undefined;
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    core.bus.service({ type: 'webhook.served', route: routeName(req), statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+  });
+}
+
+/** The route pattern (bounded set) for metrics and logs. */
+export function routeName(req: FastifyRequest): string {
+  return req.routeOptions.url ?? 'unknown';
+}
+
+/** Validate parameters; on failure answer 400 naming the field and return undefined. */
+export function validate<S extends z.ZodType>(
+  core: WebhookCore,
+  schema: S,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): z.infer<S> | undefined {
+  const parsed = schema.safeParse(req.body ?? {});
+  if (parsed.success) return parsed.data as z.infer<S>;
+  const { field, message } = firstIssue(parsed.error);
+  core.bus.service({ type: 'webhook.rejected', route: routeName(req), reason: 'invalid_params' });
+  void reply.code(400).send({ error: 'invalid_params', field, message: `${field}: ${message}` });
+  return undefined;
+}
+
+export class BudgetExceeded extends Error {
+  constructor() {
+    super('webhook budget exceeded');
+  }
+}
+
+/** Is this failure the store being unreachable (as opposed to a bug)? */
+export function isRedisFailure(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const name = e.name ?? '';
+  return (
+    name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|LOADING|enableOfflineQueue/i.test(e.message)
+  );
+}
+
+/**
+ * Run a live-call handler under the time budget. Whatever happens inside, the caller gets TwiML:
+ * the handler's, or the fallback (apology + transfer or voicemail), and the failure is logged and counted.
+ */
+export async function serveLive(
+  core: WebhookCore,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  handler: () => Promise<string>,
+  language?: string,
+): Promise<FastifyReply> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BudgetExceeded()), core.budgetMs);
+  });
+  try {
+    const xml = await Promise.race([handler(), budget]);
+    return reply.type('text/xml').send(xml);
+  } catch (e) {
+    const reason = e instanceof BudgetExceeded ? 'timeout' : isRedisFailure(e) ? 'redis' : 'internal';
+    req.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason }, 'live-call webhook failed; answering fallback TwiML');
+    core.bus.service({ type: 'webhook.fallback', route: routeName(req), reason });
+    return reply.type('text/xml').send(fallbackTwiml(core.center, core.urls.fallbackRecord, language));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A TwiML document for a request whose answer does not matter (notifications, status callbacks). */
+export const EMPTY_TWIML = new twilio.twiml.VoiceResponse().toString();

@@ -1,0 +1,58 @@
+/**
+ * Every URL Switchboard hands to Twilio. Absolute (PUBLIC_BASE_URL + path) because TwiML given over REST
+ * must use absolute URLs, and because signatures are checked against the public URL.
+ */
+const enc = encodeURIComponent;
+
+export interface Urls {
+  base: string;
+  voice: string;
+  status: string;
+  fallback: string;
+  fallbackRecord: string;
+  gather(node: string): string;
+  noInput(node: string): string;
+  recorded(node: string): string;
+  recordingStatus(node: string): string;
+  queueWait(queue: string): string;
+  queueResult(queue: string): string;
+  queueKeys(queue: string): string;
+  queueOverflowRecord(queue: string): string;
+  connect(queue: string, offerId: string): string;
+  afterCall(queue: string): string;
+  survey(step: string): string;
+  agentLeg(offerId: string): string;
+  agentStatus(offerId: string): string;
+  callbackLeg(queue: string, offerId: string): string;
+  callbackStatus(queue: string, offerId: string): string;
+  conferenceStatus: string;
+  holdMusic: string;
+}
+
+/** Build the URL set for a public base URL (no trailing slash). */
+export function createUrls(base: string): Urls {
+  return {
+    base,
+    voice: `${base}/twilio/voice`,
+    status: `${base}/twilio/status`,
+    fallback: `${base}/twilio/fallback`,
+    fallbackRecord: `${base}/twilio/fallback/recorded`,
+    gather: (node) => `${base}/twilio/ivr/gather?node=${enc(node)}`,
+    noInput: (node) => `${base}/twilio/ivr/gather?node=${enc(node)}&noInput=1`,
+    recorded: (node) => `${base}/twilio/ivr/recorded?node=${enc(node)}`,
+    recordingStatus: (node) => `${base}/twilio/recording?node=${enc(node)}`,
+    queueWait: (q) => `${base}/twilio/queue/wait?queue=${enc(q)}`,
+    queueResult: (q) => `${base}/twilio/queue/result?queue=${enc(q)}`,
+    queueKeys: (q) => `${base}/twilio/queue/keys?queue=${enc(q)}`,
+    queueOverflowRecord: (q) => `${base}/twilio/queue/voicemail?queue=${enc(q)}`,
+    connect: (q, offerId) => `${base}/twilio/queue/connect?queue=${enc(q)}&offer=${enc(offerId)}`,
+    afterCall: (q) => `${base}/twilio/call/after?queue=${enc(q)}`,
+    survey: (step) => `${base}/twilio/survey?step=${enc(step)}`,
+    agentLeg: (offerId) => `${base}/twilio/agent/leg?offer=${enc(offerId)}`,
+    agentStatus: (offerId) => `${base}/twilio/agent/status?offer=${enc(offerId)}`,
+    callbackLeg: (q, offerId) => `${base}/twilio/callback/leg?queue=${enc(q)}&offer=${enc(offerId)}`,
+    callbackStatus: (q, offerId) => `${base}/twilio/callback/status?queue=${enc(q)}&offer=${enc(offerId)}`,
+    conferenceStatus: `${base}/twilio/conference/status`,
+    holdMusic: `${base}/twilio/hold`,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The shape design.md asks for, checked on every run: no import cycles, dependencies pointing one way,
+ * leaves that import nothing of ours, process.env read only by process entry points, no `any` in src/.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = 'src';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
+
+function edges(): Edge[] {
+  const out: Edge[] = [];
+  for (const f of files(SRC)) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"](\.[^'"]+)['"]/gm)) {
+      const target = normalize(join(dirname(f), m[3]!.replace(/\.js$/, '.ts')));
+      out.push({ from: f, to: target, typeOnly: Boolean(m[2]) });
+    }
+    for (const m of text.matchAll(/import\(\s*['"](\.[^'"]+)['"]\s*\)/g)) {
+      out.push({ from: f, to: normalize(join(dirname(f), m[1]!.replace(/\.js$/, '.ts'))), typeOnly: false });
+    }
+  }
+  return out;
+}
+
+const area = (f: string): string => {
+  const r = relative(SRC, f);
+  return r.includes('/') ? r.split('/')[0]! : r.replace(/\.ts$/, '');
+};
+
+describe('architecture', () => {
+  const all = edges();
+
+  it('has no import cycles (value imports)', () => {
+    const graph = new Map<string, string[]>();
+    for (const e of all.filter((x) => !x.typeOnly)) graph.set(e.from, [...(graph.get(e.from) ?? []), e.to]);
+    const state = new Map<string, 1 | 2>();
+    const cycles: string[] = [];
+    const visit = (n: string, path: string[]) => {
+      if (state.get(n) === 2) return;
+      if (state.get(n) === 1) {
+        cycles.push([...path.slice(path.indexOf(n)), n].join(' → '));
+        return;
+      }
+      state.set(n, 1);
+      for (const m of graph.get(n) ?? []) visit(m, [...path, n]);
+      state.set(n, 2);
+    };
+    for (const n of graph.keys()) visit(n, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('leaves import nothing of ours', () => {
+    const leaves = ['src/config.ts', 'src/errors.ts', 'src/events.ts', 'src/clock.ts', 'src/privacy.ts'];
+    expect(all.filter((e) => leaves.includes(e.from)).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('dependencies point one way', () => {
+    // area → areas it must never import (values or types, unless noted)
+    const forbidden: Record<string, string[]> = {
+      ivr: ['webhooks', 'queue', 'store', 'agents', 'metrics', 'app', 'api', 'sim'],
+      store: ['webhooks', 'queue', 'agents', 'metrics', 'app', 'api', 'sim'],
+      queue: ['webhooks', 'metrics', 'app', 'api', 'sim'],
+      agents: ['webhooks', 'metrics', 'app', 'sim'],
+      capacity: ['webhooks', 'queue', 'store', 'agents', 'metrics', 'ivr', 'app', 'api', 'sim'],
+      webhooks: ['metrics', 'app', 'sim'],
+      metrics: ['webhooks', 'app', 'sim', 'api'],
+    };
+    const bad = all
+      .filter((e) => !(area(e.from) === 'store' && area(e.to) === 'ivr' && e.typeOnly))
+      .filter((e) => (forbidden[area(e.from)] ?? []).includes(area(e.to)))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(bad).toEqual([]);
+  });
+
+  it('nothing but app.ts imports metrics', () => {
+    const importers = all.filter((e) => area(e.to) === 'metrics' && area(e.from) !== 'metrics').map((e) => e.from);
+    expect([...new Set(importers)].filter((f) => f !== 'src/app.ts')).toEqual([]);
+  });
+
+  it('process.env is read only by process entry points', () => {
+    const entries = new Set(['src/main.ts', 'src/sim/demo.ts', 'src/capacity/cli.ts']);
+    const readers = files(SRC).filter((f) => /process\.env/.test(readFileSync(f, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')));
+    expect(readers.filter((f) => !entries.has(f))).toEqual([]);
+  });
+
+  it('has no `any` in src/', () => {
+    const offenders = files(SRC).filter((f) => /(:\s*any\b|as\s+any\b|<any>)/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+});

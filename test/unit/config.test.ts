@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadCenterConfigFile, loadEnv, parseCenterConfig } from '../../src/config.js';
+
+describe('environment', () => {
+  it('uses development defaults with no configuration and lists them', () => {
+    const env = loadEnv({});
+    expect(env.port).toBe(3000);
+    expect(env.configPath).toBe('config/switchboard.example.yaml');
+    expect(env.devDefaults).toContain('TWILIO_AUTH_TOKEN');
+  });
+  it('names each wrong setting', () => {
+    expect(() => loadEnv({ PORT: 'eighty', TWILIO_ACCOUNT_SID: 'nope', PUBLIC_BASE_URL: 'https://x.example/' })).toThrow(ConfigError);
+    try {
+      loadEnv({ PORT: 'eighty', TWILIO_ACCOUNT_SID: 'nope', PUBLIC_BASE_URL: 'https://x.example/' });
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toMatch(/PORT:/);
+      expect(msg).toMatch(/TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits/);
+      expect(msg).toMatch(/PUBLIC_BASE_URL: must not end with a slash/);
+    }
+  });
+});
+
+describe('call-center file', () => {
+  it('loads the shipped example', async () => {
+    const c = await loadCenterConfigFile('config/switchboard.example.yaml');
+    expect(c.flows.main?.start).toBe('language');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  it('names the path of a wrong value', () => {
+    expect(() =>
+      parseCenterConfig({
+        fallback: { prompt: 'sorry' },
+        holdMusic: { url: 'https://x.example/m.mp3' },
+        numbers: { '+18005550100': { flow: 'main' } },
+        flows: { main: { start: 'm', nodes: { m: { type: 'menu', prompt: 'hi', options: [{ key: '12', next: 'm' }], default: 'm' } } } },
+      }),
+    ).toThrow(/flows\.main\.nodes\.m\.options\.0\.key: one key/);
+  });
+  it('checks references between flows, nodes, queues and hours', () => {
+    try {
+      parseCenterConfig({
+        fallback: { prompt: 'sorry' },
+        holdMusic: { url: 'https://x.example/m.mp3' },
+        numbers: { '+18005550100': { flow: 'nope' } },
+        flows: { main: { start: 'h', nodes: { h: { type: 'hours', hours: 'missing', open: 'q', closed: 'gone' }, q: { type: 'queue', queue: 'sales' } } } },
+      });
+      expect.unreachable();
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toContain('numbers.+18005550100.flow: no flow "nope"');
+      expect(msg).toContain('flows.main.nodes.h.hours: no hours "missing"');
+      expect(msg).toContain('flows.main.nodes.h.closed: no node "gone"');
+      expect(msg).toContain('flows.main.nodes.q.queue: no queue "sales"');
+    }
+  });
+});
