@@ -54,4 +54,5 @@ export const SCRIPT_ERRORS: Record<string, { code: ErrorCode; message: string }>
   NO_SUCH_CALL: { code: 'SB_NOT_FOUND', message: 'no such call in this queue' },
   BAD_STATE: { code: 'SB_CONFLICT', message: 'not allowed in the current state' },
   STALE_OFFER: { code: 'SB_CONFLICT', message: 'the offer is no longer valid' },
+  WRONG_CALL: { code: 'SB_CONFLICT', message: "that call is not the agent's current call" },
 };

@@ -40,6 +40,12 @@ export interface QueueKeys {
 export interface AgentKeys {
   /** HASH per agent, built by `agent(id)`. */
   agent: (agentId: string) => string;
+  /**
+   * `agent('')`: passed as a KEYS entry only to the scripts that discover agent ids from an index (reserve,
+   * the expiry sweeps, staffing counts), which append the id to it. It carries the {agents} tag, so the
+   * keys they build are in the declared slot.
+   */
+  agentPrefix: string;
   /** SET of all known agent ids. */
   all: string;
   /** ZSET available agent → idle-since ms (longest idle first). */
@@ -72,6 +78,10 @@ export interface Keys {
   call(callSid: string): CallKeys;
   /** HASH callerHash → last handled call (time, queue, disposition) for repeat detection. */
   repeatIndex: string;
+  /** ZSET of one caller's recent calls (callSid → ms), for "called N times in the repeat window". */
+  callerCalls(callerHash: string): string;
+  /** Offers in flight (JSON with TTL) and their indexes by agent and by call, under the {agents} tag. */
+  offers: { offer(offerId: string): string; byAgent(agentId: string): string; byCall(callSid: string): string };
   /** LIST of voicemail records (JSON), newest first. */
   voicemails: string;
   /** Pub/sub channel for agent-bound messages across instances. */
@@ -111,6 +121,7 @@ export function createKeys(prefix = 'sb:'): Keys {
     },
     agents: {
       agent: (agentId) => `${a}agent:${agentId}`,
+      agentPrefix: `${a}agent:`,
       all: `${a}all`,
       available: `${a}available`,
       offerDeadlines: `${a}offers`,
@@ -124,6 +135,12 @@ export function createKeys(prefix = 'sb:'): Keys {
       return { state: `${c}state`, idem: `${c}idem`, statusSeq: `${c}status` };
     },
     repeatIndex: `${x}repeat`,
+    callerCalls: (h) => `${x}calls:${h}`,
+    offers: {
+      offer: (id) => `${a}offer:${id}`,
+      byAgent: (id) => `${a}offer-of-agent:${id}`,
+      byCall: (sid) => `${a}offer-of-call:${sid}`,
+    },
     voicemails: `${x}voicemails`,
     agentChannel: `${prefix}agent-bus`,
     liveChannel: `${prefix}live`,

@@ -1,0 +1,96 @@
+/**
+ * Estimated wait time (EWT) for a caller in a queue, and its rounding for announcements. Pure.
+ *
+ * Model. N agents are staffed for the queue, F of them free right now; the caller is at position p
+ * (1-based; every entry ahead counts). The first F callers in line go to the free agents at once, so a
+ * caller with p ≤ F waits (about) nothing. Otherwise all N agents are busy when this caller's turn comes,
+ * and it needs k = p − F agents to finish a call. With handle times of mean AHT, N busy agents finish calls
+ * at a rate of N / AHT (exactly so for exponential handle times, whose residual time is again AHT), so the
+ * expected wait is
+ *
+ *     EWT = (p − F) · AHT̂ / N
+ *
+ * Unlike Asterisk's single moving average of past waits (which lags whenever staffing or volume changes),
+ * this uses the caller's position and the agents on duty now; only AHT is learned from history.
+ * AHT̂ is robust: the median of the recent handle times when there are fewer than 5, else a trimmed mean
+ * (10 % cut at each end, at least one), so one two-hour call or a string of instant hang-ups does not swing
+ * it; and it is shrunk towards the configured default with the weight of 3 samples, so a queue's first
+ * calls do not make the estimate jump.
+ * Callers ahead who will abandon make the real wait shorter: the estimate is deliberately on the safe side.
+ */
+
+/** Weight (in samples) of the configured default AHT in the estimate. */
+const PRIOR_SAMPLES = 3;
+
+export interface EstimateInput {
+  /** The caller's position, 1-based, counting every entry ahead (callbacks and callers being offered too). */
+  position: number;
+  /** Agents logged in for the queue and not on break (busy or free). */
+  agentsStaffed: number;
+  /** Agents free to take a call right now. */
+  agentsAvailable: number;
+  /** Recent handle times (talk + hold + wrap-up), seconds, any order. */
+  recentHandleTimesSeconds: readonly number[];
+  /** The AHT assumed before there is history. */
+  defaultAhtSeconds: number;
+}
+
+/** The robust handle-time estimate: median or trimmed mean of the samples, shrunk towards the default. */
+export function robustHandleTimeSeconds(samples: readonly number[], defaultAhtSeconds: number): number {
+  const xs = samples.filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+  const n = xs.length;
+  if (n === 0) return defaultAhtSeconds;
+  let centre: number;
+  if (n < 5) {
+    const mid = Math.floor(n / 2);
+    centre = n % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+  } else {
+    const cut = Math.max(1, Math.floor(n * 0.1));
+    const kept = xs.slice(cut, n - cut);
+    centre = kept.reduce((s, x) => s + x, 0) / kept.length;
+  }
+  return (n * centre + PRIOR_SAMPLES * defaultAhtSeconds) / (n + PRIOR_SAMPLES);
+}
+
+/** Expected wait (s) for a caller at `position`; null when no agent is staffed (no estimate can be given). */
+export function estimateWaitSeconds(input: EstimateInput): number | null {
+  const staffed = Math.max(0, Math.floor(input.agentsStaffed));
+  const free = Math.min(staffed, Math.max(0, Math.floor(input.agentsAvailable)));
+  const position = Math.max(1, Math.floor(input.position));
+  if (position <= free) return 0;
+  if (staffed === 0) return null;
+  const aht = robustHandleTimeSeconds(input.recentHandleTimesSeconds, input.defaultAhtSeconds);
+  return ((position - free) * aht) / staffed;
+}
+
+/** What to tell the caller, language-neutral: nothing, "less than a minute", or a number of minutes. */
+export type AnnouncedWait = { kind: 'unknown' } | { kind: 'under_a_minute' } | { kind: 'minutes'; minutes: number };
+
+/**
+ * Round an estimate for speech: under 60 s → "less than a minute"; up to 10 min → the nearest minute;
+ * above → the nearest 5 minutes (a precision the estimate does not have would only be heard as a promise).
+ */
+export function announcedWait(seconds: number | null): AnnouncedWait {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return { kind: 'unknown' };
+  if (seconds < 60) return { kind: 'under_a_minute' };
+  const minutes = seconds / 60;
+  if (minutes <= 10) return { kind: 'minutes', minutes: Math.max(1, Math.round(minutes)) };
+  return { kind: 'minutes', minutes: Math.max(10, Math.round(minutes / 5) * 5) };
+}
+
+const PHRASES: Record<string, { unknown: string; under: string; minutes: (n: number) => string }> = {
+  en: { unknown: 'not known yet', under: 'less than a minute', minutes: (n) => (n === 1 ? 'about 1 minute' : `about ${n} minutes`) },
+  es: { unknown: 'todavía desconocido', under: 'menos de un minuto', minutes: (n) => (n === 1 ? 'aproximadamente 1 minuto' : `aproximadamente ${n} minutos`) },
+};
+
+/**
+ * The rounded estimate as a phrase ("less than a minute", "about 4 minutes") in English or Spanish (other
+ * languages get English; use `announcedWait` to phrase them yourself).
+ */
+export function roundForAnnouncement(seconds: number | null, language = 'en'): string {
+  const p = PHRASES[language.slice(0, 2).toLowerCase()] ?? PHRASES.en!;
+  const w = announcedWait(seconds);
+  if (w.kind === 'unknown') return p.unknown;
+  if (w.kind === 'under_a_minute') return p.under;
+  return p.minutes(w.minutes);
+}

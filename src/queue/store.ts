@@ -1,0 +1,590 @@
+/**
+ * The queue store: callers waiting in a queue, in Redis, one Lua script per state change
+ * (src/store/lua/queue*.lua). Each script appends the domain events it causes to the queue's event stream
+ * and returns them; the functions here return them as `events` for the caller to publish on the bus.
+ *
+ * Data per queue (all keys share the `{q:<name>}` tag, see keys.ts):
+ *   waiting   ZSET callSid → band·2^40 + seq (band = (9 − priority)·2 + (front ? 0 : 1)): exact FIFO within a
+ *             priority, position = ZRANK + 1. Holds callers on the line and callbacks holding their place.
+ *   ready     ZSET the subset of `waiting` that can be claimed now (state waiting | callback), same scores:
+ *             claimNext is one ZRANGE 0 0, however many callers are being offered.
+ *   offering  SET callers being offered right now; callbacks SET; since ZSET callSid → enqueuedAt of
+ *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals ZSET; events STREAM.
+ *   caller(callSid) HASH: callSid, contactId, callerHash, priority, enqueuedAt, state, offerId, agentId,
+ *             queueSid, ewtTold, language, ivrPath, counted ('1' when the entry was an offer), cb ('1' for a
+ *             callback), meta as `m:<name>`. After leaving it becomes a tombstone {state: 'left'} for a day.
+ *
+ * Conservation (tally): offered = answered + abandoned + overflow + callback + in_queue, where in_queue is
+ * the counted entries still on the line. Re-entries (countOffer false: transfers, callback re-entries) are
+ * the same contact, not new offers: counted in `reentered` only, with no queue.offered and no queue.left.
+ */
+import type { Clock } from '../clock.js';
+import { SwitchboardError } from '../errors.js';
+import type { CallbackResult, DomainEvent, OverflowReason, OverflowTarget } from '../events.js';
+import type { Keys, QueueKeys } from '../store/keys.js';
+import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
+
+/** A tombstone keeps a departed caller from being queued again by a late, retried webhook. */
+const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+/** The capacity window keeps a week of arrivals. */
+const ARRIVALS_KEEP_MS = 7 * 24 * 3600 * 1000;
+const HANDLE_TIMES_KEPT = 200;
+const MAX_PRIORITY = 9;
+
+export type CallerState = 'waiting' | 'offered' | 'callback' | 'callback_offered' | 'bridging';
+export type ClaimableState = 'waiting' | 'callback';
+
+export interface EnqueueInput {
+  queue: string;
+  callSid: string;
+  contactId: string;
+  callerHash: string;
+  /** 0..9, higher is served first. */
+  priority: number;
+  /** Re-enter at the front of its priority (transfers). */
+  front?: boolean;
+  /** False for transfers and callback re-entries: the same contact, not a new offer. Default true. */
+  countOffer?: boolean;
+  /** Callers on the line (callbacks not included) at or above which a new call overflows as `full`. */
+  maxLength: number;
+  noAgentsStaffed?: boolean;
+  whenNoAgents: 'wait' | 'overflow';
+  /** For the queue.left of an immediate overflow (full / no agents). */
+  serviceLevelSeconds: number;
+  overflowTarget?: OverflowTarget;
+  language?: string;
+  ivrPath?: string;
+  /** Extra string fields kept with the caller and returned by claimNext. */
+  meta?: Record<string, string>;
+  at?: number;
+}
+
+export type EnqueueResult =
+  | { result: 'queued'; position: number; size: number; events: DomainEvent[] }
+  | { result: 'already'; position: number; size: number; events: DomainEvent[] }
+  /** Counted offered and left at once as overflow (reason max_length / no_agents, wait 0). */
+  | { result: 'full'; events: DomainEvent[] }
+  | { result: 'no_agents'; events: DomainEvent[] }
+  /** This call already left this queue (a late or retried counted enqueue): nothing done. */
+  | { result: 'gone'; events: DomainEvent[] };
+
+export interface PositionInfo {
+  /** 1-based: every entry ahead counts, callbacks holding their place and callers being offered too. */
+  position: number;
+  size: number;
+  state: CallerState;
+  enqueuedAt: number;
+  waitSeconds: number;
+}
+
+export interface LeaveInput {
+  queue: string;
+  callSid: string;
+  outcome: 'abandoned' | 'overflow' | 'answered';
+  /** Twilio's QueueTime when known (the authority); else now − enqueuedAt. */
+  waitSeconds?: number;
+  shortAbandonSeconds: number;
+  serviceLevelSeconds: number;
+  overflowTarget?: OverflowTarget;
+  overflowReason?: OverflowReason;
+  /** Defaults to the agent of the current offer. */
+  agentId?: string;
+  team?: string;
+  /** For answered: must be the caller's current offer, else SB_CONFLICT (STALE_OFFER). */
+  offerId?: string;
+  at?: number;
+}
+
+export interface LeaveResult {
+  /** gone: not in the queue any more (or a callback entry, whose outcome is already counted). */
+  result: 'left' | 'gone';
+  events: DomainEvent[];
+}
+
+export interface CallbackInput {
+  queue: string;
+  callSid: string;
+  serviceLevelSeconds: number;
+  /** Accepted for symmetry with leave; a callback is never a short abandon. */
+  shortAbandonSeconds?: number;
+  /** Twilio's QueueTime when known; else now − enqueuedAt. */
+  waitSeconds?: number;
+  at?: number;
+}
+
+export interface CallbackRequestResult {
+  /** being_offered: an agent is being offered (or bridged to) this caller right now; nothing changed. */
+  result: 'requested' | 'already' | 'being_offered' | 'gone';
+  events: DomainEvent[];
+}
+
+export interface ClaimInput {
+  queue: string;
+  offerId: string;
+  agentId: string;
+  /** When the offer expires (ms); kept with the caller for inspection. */
+  deadline: number;
+  at?: number;
+}
+
+export interface ClaimedCaller {
+  callSid: string;
+  contactId: string;
+  callerHash: string;
+  /** The state it was claimed from: a caller on the line, or a callback to place. */
+  state: ClaimableState;
+  enqueuedAt: number;
+  queueSid: string | null;
+  priority: number;
+  language: string | null;
+  ivrPath: string | null;
+  meta: Record<string, string>;
+}
+
+export interface CallerInfo {
+  callSid: string;
+  contactId: string;
+  callerHash: string;
+  priority: number;
+  enqueuedAt: number;
+  state: CallerState;
+  /** The current offer, while offered or bridging. */
+  offerId: string | null;
+  agentId: string | null;
+  queueSid: string | null;
+  ewtToldSeconds: number | null;
+  language: string | null;
+  ivrPath: string | null;
+  /** A callback holding its place (state callback, callback_offered or bridging). */
+  callback: boolean;
+  /** False for a re-entry (countOffer false): not an offer, no queue.left. */
+  counted: boolean;
+  meta: Record<string, string>;
+}
+
+export interface QueueSnapshot {
+  /** Callers on the line (callbacks excluded), including those being offered or bridged. */
+  waiting: number;
+  callbacksPending: number;
+  /** Entries being offered to an agent right now (callbacks included). */
+  offered: number;
+  /** Entries whose agent accepted, not yet connected. */
+  bridging: number;
+  /** Of callers on the line; 0 when none. */
+  longestWaitSeconds: number;
+  /** Every entry: callers on the line and callbacks. */
+  size: number;
+}
+
+export interface QueueTally {
+  offered: number;
+  answered: number;
+  abandoned: number;
+  /** Subset of abandoned. */
+  shortAbandoned: number;
+  overflow: number;
+  callback: number;
+  /** Counted entries not yet left (the "still waiting" of the conservation). */
+  inQueue: number;
+  /** Entries with countOffer false (not offers). */
+  reentered: number;
+  callbackConnected: number;
+  callbackFailed: number;
+}
+
+export interface QueueStore {
+  /** Put a caller in the queue (or overflow it at once when full / no agents); idempotent per callSid. */
+  enqueue(input: EnqueueInput): Promise<EnqueueResult>;
+  /** The caller's place and wait, or null when it is not in the queue. */
+  position(queue: string, callSid: string, at?: number): Promise<PositionInfo | null>;
+  /** The caller's record while it is in the queue (on the line or as a callback), else null. */
+  callerInfo(queue: string, callSid: string): Promise<CallerInfo | null>;
+  /** Remember Twilio's queue sid for a caller still in the queue; false when it is not. */
+  setQueueSid(queue: string, callSid: string, queueSid: string): Promise<boolean>;
+  /** A caller leaves (answered / abandoned / overflow) and queue.left is emitted; idempotent ('gone'). */
+  leave(input: LeaveInput): Promise<LeaveResult>;
+  /** Turn a waiting caller into a callback that keeps its place; counted once as outcome callback. */
+  requestCallback(input: CallbackInput): Promise<CallbackRequestResult>;
+  /** Atomically claim the first waiting caller or callback for an offer; null when none is claimable. */
+  claimNext(input: ClaimInput): Promise<ClaimedCaller | null>;
+  /** Give a claimed entry back with its place kept; no-op ('stale') when offerId is not its offer. */
+  releaseClaim(input: { queue: string; callSid: string; offerId: string }): Promise<'released' | 'stale' | 'gone'>;
+  /** The agent accepted: the entry is bridging (keeps its place); throws SB_CONFLICT on a stale offer. */
+  markBridging(input: { queue: string; callSid: string; offerId: string; at?: number }): Promise<'bridging' | 'gone'>;
+  /** Record an estimate told to the caller (the first is kept as ewtTold); emits ewt.announced. */
+  recordEstimate(input: { queue: string; callSid: string; seconds: number; position: number; at?: number }): Promise<{
+    result: 'first' | 'again' | 'gone';
+    events: DomainEvent[];
+  }>;
+  /** Remove a finished callback entry; emits callback.attempt with how it ended (no second queue.left). */
+  callbackFinished(input: { queue: string; callSid: string; result: CallbackResult; at?: number }): Promise<{
+    result: 'removed' | 'gone';
+    events: DomainEvent[];
+  }>;
+  /** Counts for gauges and wallboards, read atomically. */
+  snapshot(queue: string, at?: number): Promise<QueueSnapshot>;
+  /** The queue's running totals (conservation: offered = answered + abandoned + overflow + callback + inQueue). */
+  tally(queue: string): Promise<QueueTally>;
+  /** The newest `n` handle times (s), newest first. */
+  recentHandleTimes(queue: string, n: number): Promise<number[]>;
+  /** Record a handle time (s); the list keeps the newest 200. */
+  pushHandleTime(queue: string, seconds: number): Promise<void>;
+  /** Counted arrivals (offers) since `sinceMs`, within the last 7 days. */
+  arrivalsSince(queue: string, sinceMs: number): Promise<number>;
+}
+
+const SCRIPT_NAMES = [
+  'queueEnqueue',
+  'queueLeave',
+  'queueCallback',
+  'queueClaim',
+  'queueRelease',
+  'queueBridging',
+  'queueEstimate',
+  'queueSetSid',
+  'queueCallbackDone',
+] as const;
+type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+function bad(message: string, field: string): SwitchboardError {
+  return new SwitchboardError('SB_BAD_REQUEST', message, field);
+}
+
+function requireName(value: string, field: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw bad(`${field} must be a non-empty string`, field);
+}
+
+function requireNumber(value: number, field: string, min = 0): void {
+  if (!Number.isFinite(value) || value < min) throw bad(`${field} must be a finite number >= ${min}`, field);
+}
+
+function reply(raw: unknown, what: string): unknown[] {
+  if (!Array.isArray(raw)) throw new Error(`${what}: unexpected script reply`);
+  return raw as unknown[];
+}
+
+function parseEvents(raw: unknown): DomainEvent[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((e) => JSON.parse(String(e)) as DomainEvent);
+}
+
+/** Field/value array (HGETALL-style) to a record. */
+function toRecord(flat: unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** The `m:<name>` fields of a caller hash. */
+function metaOf(h: Record<string, string>): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const [f, v] of Object.entries(h)) if (f.startsWith('m:')) meta[f.slice(2)] = v;
+  return meta;
+}
+
+const CALLER_STATES: readonly CallerState[] = ['waiting', 'offered', 'callback', 'callback_offered', 'bridging'];
+const isCallerState = (s: string | null | undefined): s is CallerState => CALLER_STATES.includes(s as CallerState);
+
+/** Build the queue store over a client, the key catalogue and the clock (scripts get `now` from it). */
+export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): QueueStore {
+  const defined = defineScripts(
+    redis,
+    loadScripts().filter((d) => (SCRIPT_NAMES as readonly string[]).includes(d.name)),
+  );
+  const run = (name: ScriptName, k: readonly string[], args: readonly (string | number)[]): Promise<unknown> => {
+    const fn: ScriptRunner | undefined = defined[name];
+    if (!fn) throw new Error(`script ${name} missing from src/store/lua`);
+    return fn(k, args);
+  };
+  const q = (queue: string): QueueKeys => {
+    requireName(queue, 'queue');
+    return keys.queue(queue);
+  };
+
+  return {
+    async enqueue(input) {
+      const k = q(input.queue);
+      requireName(input.callSid, 'callSid');
+      if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > MAX_PRIORITY) {
+        throw bad('priority must be an integer 0..9', 'priority');
+      }
+      requireNumber(input.maxLength, 'maxLength');
+      requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
+      const metaArgs: string[] = [];
+      for (const [name, value] of Object.entries(input.meta ?? {})) {
+        if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw bad(`meta name "${name}" is not allowed`, 'meta');
+        if (typeof value !== 'string') throw bad(`meta ${name} must be a string`, 'meta');
+        metaArgs.push(name, value);
+      }
+      const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';
+      const r = reply(
+        await run(
+          'queueEnqueue',
+          [k.waiting, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events],
+          [
+            input.queue,
+            input.callSid,
+            input.contactId,
+            input.callerHash,
+            input.priority,
+            input.front ? 1 : 0,
+            input.countOffer === false ? 0 : 1,
+            input.maxLength,
+            overflowNoAgents ? 1 : 0,
+            input.overflowTarget ?? '',
+            input.serviceLevelSeconds,
+            input.language ?? '',
+            input.ivrPath ?? '',
+            input.at ?? clock.now(),
+            ARRIVALS_KEEP_MS,
+            TOMBSTONE_TTL_SECONDS,
+            ...metaArgs,
+          ],
+        ),
+        'enqueue',
+      );
+      const result = String(r[0]);
+      const events = parseEvents(r[3]);
+      switch (result) {
+        case 'queued':
+        case 'already':
+          return { result, position: Number(r[1]), size: Number(r[2]), events };
+        case 'full':
+        case 'no_agents':
+        case 'gone':
+          return { result, events };
+        default:
+          throw new Error(`enqueue: unexpected result ${result}`);
+      }
+    },
+
+    async position(queue, callSid, at) {
+      const k = q(queue);
+      const res = await redis
+        .multi()
+        .zrank(k.waiting, callSid)
+        .zcard(k.waiting)
+        .hmget(k.caller(callSid), 'state', 'enqueuedAt')
+        .exec();
+      if (!res) throw new Error('position: transaction aborted');
+      const [rankRes, sizeRes, hashRes] = res;
+      for (const x of res) if (x[0]) throw x[0];
+      const rank = rankRes?.[1];
+      if (rank === null || rank === undefined) return null;
+      const [state, enq] = (hashRes?.[1] ?? []) as (string | null)[];
+      if (!isCallerState(state)) return null;
+      const enqueuedAt = Number(enq);
+      const now = at ?? clock.now();
+      return {
+        position: Number(rank) + 1,
+        size: Number(sizeRes?.[1]),
+        state,
+        enqueuedAt,
+        waitSeconds: Math.max(0, (now - enqueuedAt) / 1000),
+      };
+    },
+
+    async callerInfo(queue, callSid) {
+      const h = await redis.hgetall(q(queue).caller(callSid));
+      if (!isCallerState(h.state)) return null;
+      return {
+        callSid: h.callSid ?? callSid,
+        contactId: h.contactId ?? '',
+        callerHash: h.callerHash ?? '',
+        priority: Number(h.priority),
+        enqueuedAt: Number(h.enqueuedAt),
+        state: h.state,
+        offerId: h.offerId ?? null,
+        agentId: h.agentId ?? null,
+        queueSid: h.queueSid ?? null,
+        ewtToldSeconds: h.ewtTold === undefined ? null : Number(h.ewtTold),
+        language: h.language ?? null,
+        ivrPath: h.ivrPath ?? null,
+        callback: h.cb === '1',
+        counted: h.counted === '1',
+        meta: metaOf(h),
+      };
+    },
+
+    async setQueueSid(queue, callSid, queueSid) {
+      const k = q(queue);
+      return (await run('queueSetSid', [k.caller(callSid)], [queueSid])) === 1;
+    },
+
+    async leave(input) {
+      const k = q(input.queue);
+      requireNumber(input.shortAbandonSeconds, 'shortAbandonSeconds');
+      requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
+      if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
+      const r = reply(
+        await run(
+          'queueLeave',
+          [k.waiting, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events],
+          [
+            input.queue,
+            input.callSid,
+            input.outcome,
+            input.waitSeconds ?? '',
+            input.shortAbandonSeconds,
+            input.serviceLevelSeconds,
+            input.overflowTarget ?? '',
+            input.overflowReason ?? '',
+            input.agentId ?? '',
+            input.team ?? '',
+            input.offerId ?? '',
+            input.at ?? clock.now(),
+            TOMBSTONE_TTL_SECONDS,
+          ],
+        ),
+        'leave',
+      );
+      return { result: r[0] === 'left' ? 'left' : 'gone', events: parseEvents(r[1]) };
+    },
+
+    async requestCallback(input) {
+      const k = q(input.queue);
+      requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
+      if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
+      const r = reply(
+        await run(
+          'queueCallback',
+          [k.waiting, k.caller(input.callSid), k.since, k.callbacks, k.tally, k.events],
+          [input.queue, input.callSid, input.serviceLevelSeconds, input.at ?? clock.now(), input.waitSeconds ?? ''],
+        ),
+        'requestCallback',
+      );
+      const result = String(r[0]);
+      if (result !== 'requested' && result !== 'already' && result !== 'being_offered' && result !== 'gone') {
+        throw new Error(`requestCallback: unexpected result ${result}`);
+      }
+      return { result, events: parseEvents(r[1]) };
+    },
+
+    async claimNext(input) {
+      const k = q(input.queue);
+      requireName(input.offerId, 'offerId');
+      requireName(input.agentId, 'agentId');
+      const raw = await run('queueClaim', [k.ready, k.offering, k.callerPrefix], [
+        input.offerId,
+        input.agentId,
+        input.deadline,
+        input.at ?? clock.now(),
+      ]);
+      if (raw === null || raw === undefined) return null;
+      const h = toRecord(reply(raw, 'claimNext'));
+      return {
+        callSid: h.callSid ?? '',
+        contactId: h.contactId ?? '',
+        callerHash: h.callerHash ?? '',
+        state: h.cb === '1' ? 'callback' : 'waiting',
+        enqueuedAt: Number(h.enqueuedAt),
+        queueSid: h.queueSid ?? null,
+        priority: Number(h.priority),
+        language: h.language ?? null,
+        ivrPath: h.ivrPath ?? null,
+        meta: metaOf(h),
+      };
+    },
+
+    async releaseClaim({ queue, callSid, offerId }) {
+      const k = q(queue);
+      const r = String(await run('queueRelease', [k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
+      if (r !== 'released' && r !== 'stale' && r !== 'gone') throw new Error(`releaseClaim: unexpected result ${r}`);
+      return r;
+    },
+
+    async markBridging({ queue, callSid, offerId, at }) {
+      const k = q(queue);
+      const r = String(await run('queueBridging', [k.caller(callSid), k.offering], [callSid, offerId, at ?? clock.now()]));
+      return r === 'bridging' ? 'bridging' : 'gone';
+    },
+
+    async recordEstimate({ queue, callSid, seconds, position, at }) {
+      const k = q(queue);
+      requireNumber(seconds, 'seconds');
+      requireNumber(position, 'position');
+      const r = reply(
+        await run('queueEstimate', [k.caller(callSid), k.events], [queue, callSid, seconds, position, at ?? clock.now()]),
+        'recordEstimate',
+      );
+      const result = String(r[0]);
+      if (result !== 'first' && result !== 'again' && result !== 'gone') throw new Error(`recordEstimate: unexpected result ${result}`);
+      return { result, events: parseEvents(r[1]) };
+    },
+
+    async callbackFinished({ queue, callSid, result, at }) {
+      const k = q(queue);
+      const r = reply(
+        await run(
+          'queueCallbackDone',
+          [k.waiting, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
+          [queue, callSid, result, at ?? clock.now(), TOMBSTONE_TTL_SECONDS],
+        ),
+        'callbackFinished',
+      );
+      return { result: r[0] === 'removed' ? 'removed' : 'gone', events: parseEvents(r[1]) };
+    },
+
+    async snapshot(queue, at) {
+      const k = q(queue);
+      const res = await redis
+        .multi()
+        .zcard(k.waiting)
+        .zcard(k.ready)
+        .scard(k.callbacks)
+        .scard(k.offering)
+        .zrange(k.since, 0, 0, 'WITHSCORES')
+        .exec();
+      if (!res) throw new Error('snapshot: transaction aborted');
+      for (const x of res) if (x[0]) throw x[0];
+      const n = (i: number): number => Number(res[i]?.[1] ?? 0);
+      const size = n(0);
+      const ready = n(1);
+      const callbacks = n(2);
+      const offered = n(3);
+      const oldest = (res[4]?.[1] ?? []) as string[];
+      const now = at ?? clock.now();
+      return {
+        waiting: size - callbacks,
+        callbacksPending: callbacks,
+        offered,
+        bridging: Math.max(0, size - ready - offered),
+        longestWaitSeconds: oldest[1] === undefined ? 0 : Math.max(0, (now - Number(oldest[1])) / 1000),
+        size,
+      };
+    },
+
+    async tally(queue) {
+      const h = await redis.hgetall(q(queue).tally);
+      const n = (f: string): number => Number(h[f] ?? 0);
+      return {
+        offered: n('offered'),
+        answered: n('answered'),
+        abandoned: n('abandoned'),
+        shortAbandoned: n('short_abandoned'),
+        overflow: n('overflow'),
+        callback: n('callback'),
+        inQueue: n('in_queue'),
+        reentered: n('reentered'),
+        callbackConnected: n('callback_connected'),
+        callbackFailed: n('callback_failed'),
+      };
+    },
+
+    async recentHandleTimes(queue, n) {
+      if (n <= 0) return [];
+      const rows = await redis.lrange(q(queue).handleTimes, 0, Math.min(n, HANDLE_TIMES_KEPT) - 1);
+      return rows.map(Number).filter((x) => Number.isFinite(x));
+    },
+
+    async pushHandleTime(queue, seconds) {
+      const k = q(queue);
+      requireNumber(seconds, 'seconds');
+      await redis.multi().lpush(k.handleTimes, seconds).ltrim(k.handleTimes, 0, HANDLE_TIMES_KEPT - 1).exec();
+    },
+
+    async arrivalsSince(queue, sinceMs) {
+      return redis.zcount(q(queue).arrivals, sinceMs, '+inf');
+    },
+  };
+}

@@ -1,0 +1,33 @@
+--[[
+  Claim the first claimable entry for an offer: the lowest score in `ready` (a mirror of `waiting` that
+  holds only entries in state 'waiting' or 'callback'), so callers being offered or bridged are skipped
+  without scanning them: O(log n) however many entries are being offered. Atomic, so concurrent claimers
+  never get the same caller (the jambonz ZRANGE-then-ZREM race cannot happen inside one script).
+
+  The callSid is only known here, so the caller hash key is KEYS[3] .. callSid: KEYS[3] is the caller key
+  prefix of this queue (keys.queue(q).callerPrefix, same hash tag), so the built key is in the declared
+  slot. This is the one script that appends to a key name.
+
+  KEYS[1] ready  KEYS[2] offering  KEYS[3] caller key prefix
+  ARGV[1] offerId  ARGV[2] agentId  ARGV[3] offer deadline (ms)  ARGV[4] now (ms)
+
+  Returns the claimed caller hash as a flat field/value array (state already 'offered' or
+  'callback_offered'; field cb = '1' for a callback), or nil when nothing is claimable.
+]]
+local ready, offering, prefix = KEYS[1], KEYS[2], KEYS[3]
+-- Bounded: each pass removes one member; a member whose hash disagrees is dropped (self-repair).
+for _ = 1, 100 do
+  local top = redis.call('ZRANGE', ready, 0, 0)
+  local callSid = top[1]
+  if not callSid then return false end
+  redis.call('ZREM', ready, callSid)
+  local key = prefix .. callSid
+  local state = redis.call('HGET', key, 'state')
+  if state == 'waiting' or state == 'callback' then
+    redis.call('HSET', key, 'state', state == 'waiting' and 'offered' or 'callback_offered',
+      'offerId', ARGV[1], 'agentId', ARGV[2], 'offerDeadline', ARGV[3], 'offeredAt', ARGV[4])
+    redis.call('SADD', offering, callSid)
+    return redis.call('HGETALL', key)
+  end
+end
+return false

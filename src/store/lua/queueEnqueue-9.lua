@@ -1,0 +1,119 @@
+--[[
+  Put a caller in a queue, or decide at once that it overflows (queue full, no agents staffed).
+
+  Order: score = band * 2^40 + seq, band = (9 - priority) * 2 + (front and 0 or 1), seq from INCR, so the
+  waiting ZSET is exact FIFO within a priority, higher priorities first, and `front` entries (transfers)
+  go ahead of every ordinary entry of their priority. Position = ZRANK + 1.
+
+  Idempotent: a callSid already in the queue answers 'already' and changes nothing. A callSid that left
+  this queue recently (tombstone: caller hash with state 'left') is not queued again by a counted enqueue
+  (a retried or reordered webhook); it answers the same 'full' / 'no_agents' it got, or 'gone'.
+  A re-entry (countOffer 0: transfer, callback re-entry) is the same contact, not a new offer: no
+  queue.offered, no arrival, and its later departure emits no queue.left (see queueLeave).
+
+  full / no_agents: a counted call is offered and at once leaves as overflow with wait 0 (queue.offered
+  then queue.left, tally offered + 1 and overflow + 1), so offered = answered + abandoned + overflow +
+  callback + in_queue holds. "Full" counts the callers on the line (callbacks hold a place but are not on
+  the line, as Twilio's MaxQueueSize counts them).
+
+  KEYS[1] waiting   ZSET callSid -> score
+  KEYS[2] ready     ZSET claimable callSids, same score
+  KEYS[3] caller    HASH of this caller
+  KEYS[4] seq       STRING sequence
+  KEYS[5] since     ZSET callSid -> enqueuedAt (callers on the line)
+  KEYS[6] callbacks SET
+  KEYS[7] arrivals  ZSET callSid -> ms (capacity window)
+  KEYS[8] tally     HASH counters
+  KEYS[9] events    STREAM
+
+  ARGV[1] queue name        ARGV[2] callSid          ARGV[3] contactId      ARGV[4] callerHash
+  ARGV[5] priority 0..9     ARGV[6] front 0|1        ARGV[7] countOffer 0|1 ARGV[8] maxLength
+  ARGV[9] overflow because no agents are staffed 0|1 ARGV[10] overflowTarget ('' = none)
+  ARGV[11] serviceLevelSeconds  ARGV[12] language ('' = none)  ARGV[13] ivrPath ('' = none)
+  ARGV[14] now (ms)         ARGV[15] arrivals kept (ms)       ARGV[16] tombstone ttl (s)
+  ARGV[17..] meta as name, value pairs (stored as fields 'm:<name>')
+
+  Returns { result, position, size, { eventJson... } }
+    result: 'queued' | 'already' | 'full' | 'no_agents' | 'gone'; position/size 0 unless queued/already
+]]
+local waiting, ready, caller, seqKey, since, callbacks, arrivals, tally, stream =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local queue, callSid, contactId, callerHash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local priority = tonumber(ARGV[5])
+local front = ARGV[6] == '1'
+local countOffer = ARGV[7] == '1'
+local maxLength = tonumber(ARGV[8])
+local noAgents = ARGV[9] == '1'
+local overflowTarget = ARGV[10]
+local serviceLevelSeconds = tonumber(ARGV[11])
+local now = tonumber(ARGV[14])
+local keepMs = tonumber(ARGV[15])
+local ttl = tonumber(ARGV[16])
+
+local events = {}
+local function emit(ev)
+  local json = cjson.encode(ev)
+  redis.call('XADD', stream, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
+  events[#events + 1] = json
+end
+
+local rank = redis.call('ZRANK', waiting, callSid)
+if rank then
+  return { 'already', rank + 1, redis.call('ZCARD', waiting), {} }
+end
+
+if countOffer and redis.call('HGET', caller, 'state') == 'left' then
+  local reason = redis.call('HGET', caller, 'reason')
+  if reason == 'max_length' then return { 'full', 0, 0, {} } end
+  if reason == 'no_agents' then return { 'no_agents', 0, 0, {} } end
+  return { 'gone', 0, 0, {} }
+end
+-- A tombstone (or any leftover) of this call goes; a re-entry starts a fresh record.
+redis.call('DEL', caller)
+
+if countOffer then
+  redis.call('HINCRBY', tally, 'offered', 1)
+  redis.call('ZADD', arrivals, now, callSid)
+  redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', '(' .. (now - keepMs))
+  emit({ type = 'queue.offered', at = now, callSid = callSid, queue = queue, contactId = contactId, priority = priority })
+end
+
+local reason = nil
+if noAgents then
+  reason = 'no_agents'
+elseif redis.call('ZCARD', waiting) - redis.call('SCARD', callbacks) >= maxLength then
+  reason = 'max_length'
+end
+if reason then
+  if countOffer then
+    redis.call('HINCRBY', tally, 'overflow', 1)
+    local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId,
+      outcome = 'overflow', waitSeconds = 0, short = false, serviceLevelSeconds = serviceLevelSeconds,
+      overflowReason = reason }
+    if overflowTarget ~= '' then ev.overflowTarget = overflowTarget end
+    emit(ev)
+  end
+  redis.call('HSET', caller, 'state', 'left', 'outcome', 'overflow', 'reason', reason)
+  redis.call('EXPIRE', caller, ttl)
+  return { reason == 'max_length' and 'full' or 'no_agents', 0, 0, events }
+end
+
+local seq = redis.call('INCR', seqKey)
+local band = (9 - priority) * 2 + (front and 0 or 1)
+local score = band * 1099511627776 + seq
+redis.call('ZADD', waiting, score, callSid)
+redis.call('ZADD', ready, score, callSid)
+redis.call('ZADD', since, now, callSid)
+
+local fields = { 'callSid', callSid, 'contactId', contactId, 'callerHash', callerHash, 'priority', priority,
+  'enqueuedAt', now, 'state', 'waiting', 'counted', countOffer and '1' or '0', 'front', front and '1' or '0' }
+if ARGV[12] ~= '' then fields[#fields + 1] = 'language'; fields[#fields + 1] = ARGV[12] end
+if ARGV[13] ~= '' then fields[#fields + 1] = 'ivrPath'; fields[#fields + 1] = ARGV[13] end
+for i = 17, #ARGV - 1, 2 do
+  fields[#fields + 1] = 'm:' .. ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+end
+redis.call('HSET', caller, unpack(fields))
+redis.call('HINCRBY', tally, countOffer and 'in_queue' or 'reentered', 1)
+
+return { 'queued', redis.call('ZRANK', waiting, callSid) + 1, redis.call('ZCARD', waiting), events }
