@@ -1,0 +1,530 @@
+/**
+ * The agent store: who is signed in, who is free, who holds which offer and call, in Redis, one Lua script
+ * per state change (src/store/lua/agent*.lua). Each script appends the domain events it causes to
+ * `keys.agents.events` and returns them; the functions here return them as `events` for the caller to
+ * publish on the bus. Every key carries the `{agents}` hash tag, so each script runs on Redis Cluster.
+ *
+ * Data (see keys.ts):
+ *   agent(id)       HASH: id, team, skills (comma list), contact, state, stateSince, breakReason, idleSince,
+ *                   callsHandled (ever), callsToday + callsDay (UTC day number, for fewest_calls),
+ *                   lastOfferSeq (round robin), offerId, offerCallSid, offerQueue, offerContactId,
+ *                   offerDeadline, offerResult, callSid, callQueue, contactId, talkStartedAt, connectedAt,
+ *                   holdStartedAt, holdMs (integer ms: exact), callEndedAt, wrapDeadline, lastCallSid,
+ *                   lastDisposition, instance, connected (0/1), graceDeadline, graceMs.
+ *   all             SET of agent ids.         available       ZSET agentId → idleSince (longest idle first).
+ *   offerDeadlines  ZSET agentId → ms.        wrapDeadlines   ZSET agentId → ms.
+ *   graceDeadlines  ZSET agentId → ms.        rr              STRING round-robin stamp.
+ *
+ * States and how they are entered (every change appends agent.state with secondsInFrom):
+ *
+ *   from \ to   available          break             offline           reserved  on_call  wrap_up
+ *   offline     setState           setState          -                 .         .        .
+ *   available   -                  setState          setState          reserve   .        .
+ *   break       setState           setState(reason)  setState          .         .        .
+ *   reserved    reject (back of    expireOffers      setState (offer   -         accept   .
+ *               line), cancel,     (missed_offer)    released), grace
+ *               bridgeFailed (keep
+ *               place)
+ *   on_call     bridgeFailed       .                 .                 .         -        endCall
+ *               endCall(0 s)
+ *   wrap_up     wrapUp,            .                 grace (auto       .         .        -
+ *               expireWrapUps                        wrap-up first)
+ *
+ * Anything else is BAD_STATE (or STALE_OFFER / WRONG_CALL when the offer or call named is not the agent's).
+ * Sweeps (expireOffers, expireWrapUps, expireGrace) take each due entry out of its index inside the script
+ * that handles it, so they can run on every instance at once; they account each change at its deadline,
+ * not at the moment the sweep ran, so results do not depend on how often the sweep runs.
+ */
+import type { Clock } from '../clock.js';
+import { SwitchboardError } from '../errors.js';
+import { AGENT_STATES, DISPOSITIONS, type AgentState, type Disposition, type DomainEvent, type EventOf } from '../events.js';
+import type { Keys } from '../store/keys.js';
+import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
+
+export type RoutingStrategy = 'longest_idle' | 'round_robin' | 'fewest_calls';
+const STRATEGIES: readonly RoutingStrategy[] = ['longest_idle', 'round_robin', 'fewest_calls'];
+
+/** How the agent's latest offer ended (kept so retries of the same answer are recognised). */
+export type OfferOutcome = 'accepted' | 'rejected' | 'withdrawn' | 'timeout' | 'released' | 'bridge_failed';
+
+export interface AgentRecord {
+  id: string;
+  team: string;
+  skills: string[];
+  contact: string;
+  state: AgentState;
+  /** When the current state was entered (ms). */
+  stateSince: number;
+  breakReason: string | null;
+  /** When the agent last became available (ms): longest idle first. */
+  idleSince: number | null;
+  /** Calls handled since the record was created. */
+  callsHandled: number;
+  /** Calls handled today (UTC day of the store's clock): what fewest_calls compares. */
+  callsToday: number;
+  lastOfferSeq: number;
+  offerId: string | null;
+  offerCallSid: string | null;
+  offerQueue: string | null;
+  offerContactId: string | null;
+  offerDeadline: number | null;
+  offerResult: OfferOutcome | null;
+  /** The call the agent is on or wrapping up. */
+  callSid: string | null;
+  callQueue: string | null;
+  contactId: string | null;
+  talkStartedAt: number | null;
+  connectedAt: number | null;
+  holdStartedAt: number | null;
+  /** Hold time closed so far on the current call (an open hold is not included). */
+  holdSeconds: number;
+  callEndedAt: number | null;
+  wrapDeadline: number | null;
+  lastCallSid: string | null;
+  lastDisposition: Disposition | null;
+  instance: string | null;
+  connected: boolean;
+  graceDeadline: number | null;
+}
+
+/** An offer, as the queue side needs it to give the caller back. */
+export interface OfferRef {
+  agentId: string;
+  offerId: string;
+  callSid: string;
+  queue: string;
+}
+
+export interface Events {
+  events: DomainEvent[];
+}
+
+export interface UpsertAgentInput {
+  id: string;
+  team: string;
+  skills: readonly string[];
+  contact: string;
+}
+
+export interface ReserveInput {
+  offerId: string;
+  queue: string;
+  /** '' when the router reserves the agent before claiming a caller (then `setOfferCall`). */
+  callSid: string;
+  contactId?: string | undefined;
+  requiredSkills: readonly string[];
+  strategy: RoutingStrategy;
+  /** Offer deadline (ms). */
+  deadline: number;
+  excludeAgents?: readonly string[] | undefined;
+}
+
+export interface Reservation extends Events {
+  agentId: string;
+  contact: string;
+  team: string;
+}
+
+export type SettableState = 'available' | 'break' | 'offline';
+
+export interface SetStateResult extends Events {
+  from: AgentState;
+  to: AgentState;
+  /** False when the agent was already in that state (nothing happened). */
+  changed: boolean;
+  /** The offer a reserved agent gave up by signing out: release its caller. */
+  releasedOffer: OfferRef | null;
+}
+
+export interface AgentCounts {
+  byState: Record<AgentState, number>;
+  byTeam: Record<string, Record<AgentState, number>>;
+}
+
+export interface WrapUpDone {
+  agentId: string;
+  callSid: string;
+  queue: string;
+  /** talk + hold + wrap-up. */
+  handleSeconds: number;
+}
+
+export interface AgentStore {
+  /** Create or update an agent from the configuration; an existing agent keeps its state. */
+  upsertAgent(a: UpsertAgentInput): Promise<{ created: boolean }>;
+  /** One agent's record, or null. */
+  get(agentId: string): Promise<AgentRecord | null>;
+  /** Every agent, sorted by id (supervisor API, gauges). */
+  list(): Promise<AgentRecord[]>;
+  /** Agents by state, overall and per team. */
+  countByState(): Promise<AgentCounts>;
+  /** Agents by state and team as rows, for the agents gauge. */
+  countByStateAndTeam(): Promise<{ state: AgentState; team: string; count: number }[]>;
+  /** Agents having all the skills: signed in (not offline) and available. */
+  staffedFor(skills: readonly string[]): Promise<{ staffed: number; available: number }>;
+  /** Sign in, go on break, sign out (see the transition table above). */
+  setState(p: { agentId: string; to: SettableState; reason?: string | undefined; instance?: string | undefined }): Promise<SetStateResult>;
+  /** Reserve the best available agent with the skills for an offer, or null when there is none. */
+  reserve(p: ReserveInput): Promise<Reservation | null>;
+  /** Attach the claimed caller (and contact) to a reservation made with callSid ''. */
+  setOfferCall(p: { agentId: string; offerId: string; callSid: string; contactId?: string | undefined }): Promise<void>;
+  /** The agent accepts its offer: on_call, talk starts. */
+  acceptOffer(p: { agentId: string; offerId: string }): Promise<{ callSid: string; queue: string } & Events>;
+  /** The agent rejects its offer: available at the back of the line. `offer` is null for a retry. */
+  rejectOffer(p: { agentId: string; offerId: string }): Promise<{ offer: OfferRef | null } & Events>;
+  /** The offer is withdrawn (caller gone): available, keeping its place. `silent` skips offer.result. */
+  cancelOffer(p: { agentId: string; offerId: string; reason: 'withdrawn'; silent?: boolean | undefined }): Promise<{ offer: OfferRef | null } & Events>;
+  /** Offers past their deadline: the agents go on break (missed_offer); each offer is returned once. */
+  expireOffers(p: { now?: number | undefined; limit: number }): Promise<{ expired: OfferRef[] } & Events>;
+  /** The caller could not be connected: the agent is available again, keeping its place. */
+  bridgeFailed(p: { agentId: string; offerId: string }): Promise<Events>;
+  /** The caller is bridged to the agent: talk is counted from now. */
+  callConnected(p: { agentId: string; callSid: string; contactId?: string | undefined }): Promise<{ first: boolean } & Events>;
+  /** Hold on or off; accumulates hold time. */
+  hold(p: { agentId: string; callSid: string; on: boolean }): Promise<{ onHold: boolean; holdSeconds: number } & Events>;
+  /** The call ended: wrap-up until the returned deadline (null: no wrap-up, the agent is available). */
+  endCall(p: { agentId: string; callSid: string; wrapUpSeconds: number }): Promise<{ wrapDeadline: number | null } & Events>;
+  /** Finish wrap-up with a disposition: call.handled, available. `handled` is null for a retry. */
+  wrapUp(p: { agentId: string; callSid: string; disposition: Disposition; code: string; auto?: boolean | undefined }): Promise<{ handled: EventOf<'call.handled'> | null } & Events>;
+  /** Wrap-ups past their deadline are finished automatically (not_resolved / auto_wrapup). */
+  expireWrapUps(p: { now?: number | undefined; limit: number }): Promise<{ done: WrapUpDone[] } & Events>;
+  /** The agent's socket is up on `instance`: cancels a pending sign-out. */
+  connected(p: { agentId: string; instance: string }): Promise<{ state: AgentState } & Events>;
+  /** The agent's socket on `instance` closed: signed out after graceMs unless it comes back. */
+  disconnected(p: { agentId: string; instance: string; graceMs: number }): Promise<{ graceDeadline: number | null } & Events>;
+  /** Sign out agents whose grace ran out; offers they held are returned for their callers' release. */
+  expireGrace(p: { now?: number | undefined; limit: number }): Promise<{ signedOut: string[]; released: OfferRef[] } & Events>;
+}
+
+const SCRIPT_NAMES = [
+  'agentUpsert',
+  'agentSetState',
+  'agentReserve',
+  'agentSetOfferCall',
+  'agentAccept',
+  'agentReject',
+  'agentCancelOffer',
+  'agentBridgeFailed',
+  'agentCallConnected',
+  'agentHold',
+  'agentEndCall',
+  'agentWrapUp',
+  'agentExpireWrapUps',
+  'agentExpireOffers',
+  'agentConnected',
+  'agentDisconnected',
+  'agentExpireGrace',
+  'agentStaffed',
+] as const;
+type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+const SETTABLE: readonly SettableState[] = ['available', 'break', 'offline'];
+const OUTCOMES: readonly OfferOutcome[] = ['accepted', 'rejected', 'withdrawn', 'timeout', 'released', 'bridge_failed'];
+const DAY_MS = 86_400_000;
+
+const bad = (field: string, message: string) => new SwitchboardError('SB_BAD_REQUEST', `${field}: ${message}`, field);
+
+/** Skill and agent ids travel as comma lists inside the hash: no commas, no blanks. */
+function checkToken(field: string, v: string): void {
+  if (!v || /[,\s]/.test(v)) throw bad(field, 'must be non-empty without commas or spaces');
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw bad('limit', 'must be a positive integer');
+  return limit;
+}
+
+function checkMs(field: string, v: number): number {
+  if (!Number.isFinite(v)) throw bad(field, 'must be a finite number');
+  return Math.round(v);
+}
+
+/** A script reply: { result JSON or '', event JSON... }. */
+function parseReply(raw: unknown, name: string): { result: string; events: DomainEvent[] } {
+  if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${name}: unexpected reply`);
+  const [first, ...rest] = raw as unknown[];
+  return {
+    result: typeof first === 'string' ? first : '',
+    events: rest.map((e) => JSON.parse(String(e)) as DomainEvent),
+  };
+}
+
+function parseJson<T>(s: string): T | null {
+  return s ? (JSON.parse(s) as T) : null;
+}
+
+const text = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
+const ms = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
+const count = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
+
+function isState(v: string | undefined): v is AgentState {
+  return (AGENT_STATES as readonly string[]).includes(v ?? '');
+}
+
+function toRecord(h: Record<string, string>, now: number): AgentRecord | null {
+  if (!h.id || !isState(h.state)) return null;
+  const offerResult = h.offerResult as OfferOutcome | undefined;
+  const lastDisposition = h.lastDisposition as Disposition | undefined;
+  return {
+    id: h.id,
+    team: h.team ?? '',
+    skills: h.skills ? h.skills.split(',') : [],
+    contact: h.contact ?? '',
+    state: h.state,
+    stateSince: count(h.stateSince),
+    breakReason: text(h.breakReason),
+    idleSince: ms(h.idleSince),
+    callsHandled: count(h.callsHandled),
+    callsToday: count(h.callsDay) === Math.floor(now / DAY_MS) ? count(h.callsToday) : 0,
+    lastOfferSeq: count(h.lastOfferSeq),
+    offerId: text(h.offerId),
+    offerCallSid: text(h.offerCallSid),
+    offerQueue: text(h.offerQueue),
+    offerContactId: text(h.offerContactId),
+    offerDeadline: ms(h.offerDeadline),
+    offerResult: offerResult && OUTCOMES.includes(offerResult) ? offerResult : null,
+    callSid: text(h.callSid),
+    callQueue: text(h.callQueue),
+    contactId: text(h.contactId),
+    talkStartedAt: ms(h.talkStartedAt),
+    connectedAt: ms(h.connectedAt),
+    holdStartedAt: ms(h.holdStartedAt),
+    holdSeconds: count(h.holdMs) / 1000,
+    callEndedAt: ms(h.callEndedAt),
+    wrapDeadline: ms(h.wrapDeadline),
+    lastCallSid: text(h.lastCallSid),
+    lastDisposition: lastDisposition && DISPOSITIONS.includes(lastDisposition) ? lastDisposition : null,
+    instance: text(h.instance),
+    connected: h.connected === '1',
+    graceDeadline: ms(h.graceDeadline),
+  };
+}
+
+function zeroCounts(): Record<AgentState, number> {
+  const out = {} as Record<AgentState, number>;
+  for (const s of AGENT_STATES) out[s] = 0;
+  return out;
+}
+
+/** Build the agent store on a client. Registers the agent scripts on it. */
+export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): AgentStore {
+  const k = keys.agents;
+  const runners = defineScripts(
+    redis,
+    loadScripts().filter((d) => (SCRIPT_NAMES as readonly string[]).includes(d.name)),
+  );
+  const runner = (name: ScriptName): ScriptRunner => {
+    const r = runners[name];
+    if (!r) throw new Error(`script ${name} is missing from src/store/lua`);
+    return r;
+  };
+  const run = (name: ScriptName, ks: readonly string[], args: readonly (string | number)[]) => runner(name)(ks, args);
+  const runEvents = async (name: ScriptName, ks: readonly string[], args: readonly (string | number)[]) =>
+    parseReply(await run(name, ks, args), name);
+  const releaseKeys = (agentId: string) => [k.agent(agentId), k.available, k.offerDeadlines, k.events];
+
+  /** HGETALL or HMGET for every agent in one round trip (reads need no atomicity). */
+  async function readAll<T>(fields: readonly string[] | null, build: (id: string, values: unknown) => T | null): Promise<T[]> {
+    const ids = (await redis.smembers(k.all)).sort();
+    if (ids.length === 0) return [];
+    const p = redis.pipeline();
+    for (const id of ids) {
+      if (fields) p.hmget(k.agent(id), ...fields);
+      else p.hgetall(k.agent(id));
+    }
+    const res = (await p.exec()) ?? [];
+    const out: T[] = [];
+    ids.forEach((id, i) => {
+      const [err, value] = res[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      const v = build(id, value);
+      if (v !== null) out.push(v);
+    });
+    return out;
+  }
+
+  async function stateAndTeam(): Promise<{ state: AgentState; team: string }[]> {
+    return readAll(['state', 'team'], (_id, v) => {
+      const [state, team] = (v as (string | null)[]) ?? [];
+      return isState(state ?? undefined) ? { state: state as AgentState, team: team ?? '' } : null;
+    });
+  }
+
+  return {
+    async upsertAgent(a) {
+      checkToken('id', a.id);
+      a.skills.forEach((s) => checkToken('skills', s));
+      const r = await run('agentUpsert', [k.agent(a.id), k.all], [a.id, a.team, a.skills.join(','), a.contact, clock.now()]);
+      return { created: r === 'created' };
+    },
+
+    async get(agentId) {
+      return toRecord(await redis.hgetall(k.agent(agentId)), clock.now());
+    },
+
+    async list() {
+      const now = clock.now();
+      return readAll(null, (_id, v) => toRecord((v ?? {}) as Record<string, string>, now));
+    },
+
+    async countByState() {
+      const byState = zeroCounts();
+      const byTeam: Record<string, Record<AgentState, number>> = {};
+      for (const { state, team } of await stateAndTeam()) {
+        byState[state]++;
+        (byTeam[team] ??= zeroCounts())[state]++;
+      }
+      return { byState, byTeam };
+    },
+
+    async countByStateAndTeam() {
+      const rows = new Map<string, { state: AgentState; team: string; count: number }>();
+      for (const { state, team } of await stateAndTeam()) {
+        const key = `${state}\u0000${team}`;
+        const row = rows.get(key);
+        if (row) row.count++;
+        else rows.set(key, { state, team, count: 1 });
+      }
+      return [...rows.values()];
+    },
+
+    async staffedFor(skills) {
+      const r = await run('agentStaffed', [k.all, k.agentPrefix], [JSON.stringify(skills)]);
+      const [staffed, available] = Array.isArray(r) ? (r as unknown[]).map(Number) : [];
+      return { staffed: staffed ?? 0, available: available ?? 0 };
+    },
+
+    async setState({ agentId, to, reason, instance }) {
+      if (!SETTABLE.includes(to)) throw bad('to', `must be one of ${SETTABLE.join(', ')}`);
+      const r = await runEvents('agentSetState', releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]);
+      const res = parseJson<Omit<SetStateResult, 'events'>>(r.result);
+      if (!res) throw new Error('agentSetState: no result');
+      return { ...res, releasedOffer: res.releasedOffer ?? null, events: r.events };
+    },
+
+    async reserve(p) {
+      if (!STRATEGIES.includes(p.strategy)) throw bad('strategy', `must be one of ${STRATEGIES.join(', ')}`);
+      p.requiredSkills.forEach((s) => checkToken('requiredSkills', s));
+      const r = await runEvents(
+        'agentReserve',
+        [k.available, k.offerDeadlines, k.rr, k.events, k.agentPrefix],
+        [
+          p.offerId,
+          p.queue,
+          p.callSid,
+          p.contactId ?? '',
+          p.strategy,
+          checkMs('deadline', p.deadline),
+          clock.now(),
+          JSON.stringify(p.requiredSkills),
+          JSON.stringify(p.excludeAgents ?? []),
+        ],
+      );
+      const res = parseJson<Omit<Reservation, 'events'>>(r.result);
+      return res ? { ...res, events: r.events } : null;
+    },
+
+    async setOfferCall({ agentId, offerId, callSid, contactId }) {
+      await run('agentSetOfferCall', [k.agent(agentId)], [offerId, callSid, contactId ?? '']);
+    },
+
+    async acceptOffer({ agentId, offerId }) {
+      const r = await runEvents('agentAccept', [k.agent(agentId), k.offerDeadlines, k.events], [offerId, clock.now()]);
+      const res = parseJson<{ callSid: string; queue: string }>(r.result);
+      if (!res) throw new Error('agentAccept: no result');
+      return { ...res, events: r.events };
+    },
+
+    async rejectOffer({ agentId, offerId }) {
+      const r = await runEvents('agentReject', releaseKeys(agentId), [offerId, clock.now()]);
+      return { offer: parseJson<OfferRef>(r.result), events: r.events };
+    },
+
+    async cancelOffer({ agentId, offerId, silent }) {
+      const r = await runEvents('agentCancelOffer', releaseKeys(agentId), [offerId, silent ? '1' : '0', clock.now()]);
+      return { offer: parseJson<OfferRef>(r.result), events: r.events };
+    },
+
+    async expireOffers({ now, limit }) {
+      const r = await runEvents('agentExpireOffers', [k.offerDeadlines, k.events, k.agentPrefix], [
+        checkMs('now', now ?? clock.now()),
+        checkLimit(limit),
+      ]);
+      return { expired: parseJson<OfferRef[]>(r.result) ?? [], events: r.events };
+    },
+
+    async bridgeFailed({ agentId, offerId }) {
+      const r = await runEvents('agentBridgeFailed', releaseKeys(agentId), [offerId, clock.now()]);
+      return { events: r.events };
+    },
+
+    async callConnected({ agentId, callSid, contactId }) {
+      const r = await run('agentCallConnected', [k.agent(agentId)], [callSid, contactId ?? '', clock.now()]);
+      return { first: r === 'connected', events: [] };
+    },
+
+    async hold({ agentId, callSid, on }) {
+      const r = await runEvents('agentHold', [k.agent(agentId), k.events], [callSid, on ? '1' : '0', clock.now()]);
+      const res = parseJson<{ onHold: boolean; holdMs: number }>(r.result);
+      return { onHold: res?.onHold ?? false, holdSeconds: (res?.holdMs ?? 0) / 1000, events: r.events };
+    },
+
+    async endCall({ agentId, callSid, wrapUpSeconds }) {
+      if (!Number.isFinite(wrapUpSeconds) || wrapUpSeconds < 0) throw bad('wrapUpSeconds', 'must be 0 or more');
+      const r = await runEvents('agentEndCall', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
+        callSid,
+        wrapUpSeconds,
+        clock.now(),
+      ]);
+      const res = parseJson<{ wrapDeadline?: number | null }>(r.result);
+      return { wrapDeadline: res?.wrapDeadline ?? null, events: r.events };
+    },
+
+    async wrapUp({ agentId, callSid, disposition, code, auto }) {
+      if (!DISPOSITIONS.includes(disposition)) throw bad('disposition', `must be one of ${DISPOSITIONS.join(', ')}`);
+      const r = await runEvents('agentWrapUp', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
+        callSid,
+        disposition,
+        code,
+        auto ? '1' : '0',
+        clock.now(),
+      ]);
+      const handled = r.events.find((e): e is EventOf<'call.handled'> => e.type === 'call.handled') ?? null;
+      return { handled, events: r.events };
+    },
+
+    async expireWrapUps({ now, limit }) {
+      const r = await runEvents('agentExpireWrapUps', [k.wrapDeadlines, k.available, k.events, k.agentPrefix], [
+        checkMs('now', now ?? clock.now()),
+        checkLimit(limit),
+      ]);
+      return { done: parseJson<WrapUpDone[]>(r.result) ?? [], events: r.events };
+    },
+
+    async connected({ agentId, instance }) {
+      const state = await run('agentConnected', [k.agent(agentId), k.graceDeadlines], [agentId, instance]);
+      if (!isState(typeof state === 'string' ? state : undefined)) throw new Error('agentConnected: bad reply');
+      return { state: state as AgentState, events: [] };
+    },
+
+    async disconnected({ agentId, instance, graceMs }) {
+      const r = await run('agentDisconnected', [k.agent(agentId), k.graceDeadlines], [
+        agentId,
+        instance,
+        checkMs('graceMs', Math.max(0, graceMs)),
+        clock.now(),
+      ]);
+      return { graceDeadline: typeof r === 'number' ? r : null, events: [] };
+    },
+
+    async expireGrace({ now, limit }) {
+      const r = await runEvents(
+        'agentExpireGrace',
+        [k.graceDeadlines, k.available, k.offerDeadlines, k.wrapDeadlines, k.events, k.agentPrefix],
+        [checkMs('now', now ?? clock.now()), checkLimit(limit)],
+      );
+      const res = parseJson<{ signedOut: string[]; released: OfferRef[] }>(r.result);
+      return { signedOut: res?.signedOut ?? [], released: res?.released ?? [], events: r.events };
+    },
+  };
+}

@@ -1,0 +1,63 @@
+--[[
+  The agent accepts the offer it holds: offer.result accepted, state on_call, talk starts now (callConnected
+  may re-stamp it when the caller is actually bridged). A retry while still on that call returns the same
+  answer with no events.
+
+  KEYS[1] agent hash  KEYS[2] offer deadlines zset  KEYS[3] events stream
+  ARGV[1] offerId  ARGV[2] now (ms)
+
+  Returns { JSON {callSid, queue}, events... }
+  Errors: NO_SUCH_AGENT, STALE_OFFER (not the current offer, or already resolved otherwise)
+]]
+local key, DEADLINES, EVENTS = KEYS[1], KEYS[2], KEYS[3]
+local offerId, now = ARGV[1], tonumber(ARGV[2])
+
+-- Reply: { result JSON or '', event JSON... }. Every event is appended to the stream as it happens.
+local out = { '' }
+local function emit(ev)
+  local json = cjson.encode(ev)
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
+  out[#out + 1] = json
+end
+
+local function load(key)
+  local raw = redis.call('HGETALL', key)
+  if #raw == 0 then return nil end
+  local a = {}
+  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
+  return a
+end
+
+-- Enter state `to` at t (ms); agent.state carries the seconds spent in the state being left (occupancy).
+local function move(key, a, to, t, reason)
+  if reason == '' then reason = nil end
+  local secs = math.max(0, t - (tonumber(a.stateSince) or t)) / 1000
+  redis.call('HSET', key, 'state', to, 'stateSince', t)
+  if to == 'break' and reason then
+    redis.call('HSET', key, 'breakReason', reason)
+  else
+    redis.call('HDEL', key, 'breakReason')
+  end
+  emit({ type = 'agent.state', at = t, agentId = a.id, team = a.team or '', from = a.state, to = to,
+    secondsInFrom = secs, reason = reason })
+  a.state, a.stateSince = to, t
+end
+
+local a = load(key)
+if not a or not a.state then return redis.error_reply('NO_SUCH_AGENT') end
+if a.offerId ~= offerId then return redis.error_reply('STALE_OFFER') end
+if a.state == 'on_call' and a.offerResult == 'accepted' then
+  out[1] = cjson.encode({ callSid = a.callSid or '', queue = a.callQueue or '' })
+  return out
+end
+-- A late accept (deadline passed, sweep not yet run) still wins: the caller is still claimed for it.
+if a.state ~= 'reserved' then return redis.error_reply('STALE_OFFER') end
+local callSid, queue = a.offerCallSid or '', a.offerQueue or ''
+redis.call('HSET', key, 'offerResult', 'accepted', 'callSid', callSid, 'callQueue', queue,
+  'contactId', a.offerContactId or '', 'talkStartedAt', now, 'holdMs', 0)
+redis.call('HDEL', key, 'offerDeadline', 'holdStartedAt', 'callEndedAt', 'wrapDeadline', 'connectedAt')
+redis.call('ZREM', DEADLINES, a.id)
+emit({ type = 'offer.result', at = now, agentId = a.id, callSid = callSid, queue = queue, result = 'accepted' })
+move(key, a, 'on_call', now)
+out[1] = cjson.encode({ callSid = callSid, queue = queue })
+return out

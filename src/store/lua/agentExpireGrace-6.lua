@@ -1,0 +1,130 @@
+--[[
+  Sweep: agents still disconnected when their grace ran out are signed out at the grace deadline
+  (reason disconnected). By state:
+    available, break  -> offline
+    reserved          -> offline; the offer is released (offer.result timeout) and returned so the caller
+                         can be given back (if its own deadline came first: break missed_offer, then offline)
+    wrap_up           -> auto wrap-up (not_resolved / auto_wrapup), then offline
+    on_call           -> not signed out in the middle of a call: the grace is re-armed (graceMs from now)
+  Safe on every instance at once (each deadline is taken out of the index by the script that handles it).
+
+  The agent ids come from the index, so the agent hash key is KEYS[6] .. agentId (keys.agents.agentPrefix,
+  same {agents} tag).
+
+  KEYS[1] grace deadlines zset  KEYS[2] available zset  KEYS[3] offer deadlines zset
+  KEYS[4] wrap-up deadlines zset  KEYS[5] events stream  KEYS[6] agent key prefix
+  ARGV[1] now (ms)  ARGV[2] limit
+
+  Returns { JSON {signedOut: [agentId], released: [{agentId, offerId, callSid, queue}]}, events... }
+]]
+local GRACE, AVAILABLE, DEADLINES, WRAPS, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+-- Reply: { result JSON or '', event JSON... }. Every event is appended to the stream as it happens.
+local out = { '' }
+local function emit(ev)
+  local json = cjson.encode(ev)
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
+  out[#out + 1] = json
+end
+
+local function load(key)
+  local raw = redis.call('HGETALL', key)
+  if #raw == 0 then return nil end
+  local a = {}
+  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
+  return a
+end
+
+-- Enter state `to` at t (ms); agent.state carries the seconds spent in the state being left (occupancy).
+local function move(key, a, to, t, reason)
+  if reason == '' then reason = nil end
+  local secs = math.max(0, t - (tonumber(a.stateSince) or t)) / 1000
+  redis.call('HSET', key, 'state', to, 'stateSince', t)
+  if to == 'break' and reason then
+    redis.call('HSET', key, 'breakReason', reason)
+  else
+    redis.call('HDEL', key, 'breakReason')
+  end
+  emit({ type = 'agent.state', at = t, agentId = a.id, team = a.team or '', from = a.state, to = to,
+    secondsInFrom = secs, reason = reason })
+  a.state, a.stateSince = to, t
+end
+
+local function offerRef(a)
+  return { agentId = a.id, offerId = a.offerId or '', callSid = a.offerCallSid or '', queue = a.offerQueue or '' }
+end
+
+-- Close the agent's call at t: call.handled (talk excludes hold; wrap-up runs from the call's end to t),
+-- the counters fewest_calls reads, then state `to` (available joins the back of the line).
+local function finish(key, a, t, disposition, code, to, reason)
+  local ended = tonumber(a.callEndedAt) or t
+  local started = tonumber(a.talkStartedAt) or ended
+  local holdMs = tonumber(a.holdMs) or 0
+  local day = math.floor(t / 86400000)
+  local today = 0
+  if tonumber(a.callsDay) == day then today = tonumber(a.callsToday) or 0 end
+  redis.call('HSET', key, 'callsHandled', (tonumber(a.callsHandled) or 0) + 1, 'callsToday', today + 1,
+    'callsDay', day, 'lastCallSid', a.callSid or '', 'lastDisposition', disposition)
+  redis.call('HDEL', key, 'callSid', 'callQueue', 'contactId', 'talkStartedAt', 'connectedAt', 'holdStartedAt',
+    'holdMs', 'callEndedAt', 'wrapDeadline')
+  redis.call('ZREM', WRAPS, a.id)
+  emit({ type = 'call.handled', at = t, callSid = a.callSid or '', contactId = a.contactId or '',
+    queue = a.callQueue or '', agentId = a.id, team = a.team or '',
+    talkSeconds = math.max(0, ended - started - holdMs) / 1000, holdSeconds = holdMs / 1000,
+    wrapupSeconds = math.max(0, t - ended) / 1000, disposition = disposition, code = code })
+  move(key, a, to, t, reason)
+  if to == 'available' then
+    redis.call('HSET', key, 'idleSince', t)
+    redis.call('ZADD', AVAILABLE, t, a.id)
+  end
+end
+
+-- cjson encodes an empty table as {}; the reply needs [].
+local function list(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
+local signedOut, released = {}, {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', GRACE, '-inf', now, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', GRACE, id)
+  local key = PREFIX .. id
+  local a = load(key)
+  local graceAt = a and tonumber(a.graceDeadline)
+  if a and a.connected ~= '1' and graceAt and graceAt <= now then
+    local t = math.max(tonumber(a.stateSince) or graceAt, graceAt)
+    if a.state == 'on_call' then
+      local again = now + (tonumber(a.graceMs) or 30000)
+      redis.call('HSET', key, 'graceDeadline', again)
+      redis.call('ZADD', GRACE, again, id)
+    else
+      redis.call('HDEL', key, 'graceDeadline')
+      if a.state == 'reserved' then
+        local ref = offerRef(a)
+        released[#released + 1] = ref
+        local od = tonumber(a.offerDeadline) or t
+        local te = math.max(tonumber(a.stateSince) or t, math.min(od, t))
+        redis.call('HSET', key, 'offerResult', 'timeout')
+        redis.call('HDEL', key, 'offerDeadline')
+        redis.call('ZREM', DEADLINES, id)
+        emit({ type = 'offer.result', at = te, agentId = id, callSid = ref.callSid, queue = ref.queue, result = 'timeout' })
+        if te < t then move(key, a, 'break', te, 'missed_offer') end
+      elseif a.state == 'wrap_up' then
+        local wd = tonumber(a.wrapDeadline) or t
+        if wd < t then
+          finish(key, a, math.max(tonumber(a.stateSince) or wd, wd), 'not_resolved', 'auto_wrapup', 'available')
+        else
+          finish(key, a, t, 'not_resolved', 'auto_wrapup', 'offline', 'disconnected')
+        end
+      end
+      if a.state ~= 'offline' then
+        move(key, a, 'offline', t, 'disconnected')
+        redis.call('ZREM', AVAILABLE, id)
+      end
+      signedOut[#signedOut + 1] = id
+    end
+  end
+end
+out[1] = '{"signedOut":' .. list(signedOut) .. ',"released":' .. list(released) .. '}'
+return out

@@ -1,0 +1,76 @@
+--[[
+  Sweep: offers whose deadline has passed. The agent did not answer, so it goes on break with reason
+  missed_offer (out of `available` until it comes back) at the deadline, and offer.result timeout is
+  appended. Safe on every instance at once: each expired offer is returned exactly once (the script that
+  takes it out of the index is the one that returns it).
+
+  The agent ids come from the index, so the agent hash key is KEYS[3] .. agentId (keys.agents.agentPrefix,
+  same {agents} tag).
+
+  KEYS[1] offer deadlines zset  KEYS[2] events stream  KEYS[3] agent key prefix
+  ARGV[1] now (ms)  ARGV[2] limit
+
+  Returns { JSON [{agentId, offerId, callSid, queue}], events... }
+]]
+local DEADLINES, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3]
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+
+-- Reply: { result JSON or '', event JSON... }. Every event is appended to the stream as it happens.
+local out = { '' }
+local function emit(ev)
+  local json = cjson.encode(ev)
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
+  out[#out + 1] = json
+end
+
+local function load(key)
+  local raw = redis.call('HGETALL', key)
+  if #raw == 0 then return nil end
+  local a = {}
+  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
+  return a
+end
+
+-- Enter state `to` at t (ms); agent.state carries the seconds spent in the state being left (occupancy).
+local function move(key, a, to, t, reason)
+  if reason == '' then reason = nil end
+  local secs = math.max(0, t - (tonumber(a.stateSince) or t)) / 1000
+  redis.call('HSET', key, 'state', to, 'stateSince', t)
+  if to == 'break' and reason then
+    redis.call('HSET', key, 'breakReason', reason)
+  else
+    redis.call('HDEL', key, 'breakReason')
+  end
+  emit({ type = 'agent.state', at = t, agentId = a.id, team = a.team or '', from = a.state, to = to,
+    secondsInFrom = secs, reason = reason })
+  a.state, a.stateSince = to, t
+end
+
+local function offerRef(a)
+  return { agentId = a.id, offerId = a.offerId or '', callSid = a.offerCallSid or '', queue = a.offerQueue or '' }
+end
+
+-- cjson encodes an empty table as {}; the reply needs [].
+local function list(t)
+  if #t == 0 then return '[]' end
+  return cjson.encode(t)
+end
+
+local expired = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', now, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', DEADLINES, id)
+  local key = PREFIX .. id
+  local a = load(key)
+  local deadline = a and tonumber(a.offerDeadline)
+  if a and a.state == 'reserved' and deadline and deadline <= now then
+    local t = math.max(tonumber(a.stateSince) or deadline, deadline)
+    local ref = offerRef(a)
+    expired[#expired + 1] = ref
+    redis.call('HSET', key, 'offerResult', 'timeout')
+    redis.call('HDEL', key, 'offerDeadline')
+    emit({ type = 'offer.result', at = t, agentId = id, callSid = ref.callSid, queue = ref.queue, result = 'timeout' })
+    move(key, a, 'break', t, 'missed_offer')
+  end
+end
+out[1] = list(expired)
+return out
