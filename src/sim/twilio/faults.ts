@@ -1,0 +1,72 @@
+/** Fault injection: REST failures and timeouts, status callbacks out of order and duplicated. */
+import type { FailRestOptions, RestFaultMatch, StatusCallbackFaults, TimeoutRestOptions } from './types.js';
+
+export type RestFault =
+  | { kind: 'fail'; status: number; code: number; message: string; delayMs: number }
+  | { kind: 'timeout'; afterMs: number; execute: boolean };
+
+interface Pending {
+  remaining: number;
+  match?: RestFaultMatch;
+  fault: RestFault;
+}
+
+const DEFAULT_CODES: Record<number, [number, string]> = {
+  500: [20500, 'Internal Server Error'],
+  503: [20503, 'Service Unavailable'],
+  429: [20429, 'Too Many Requests'],
+  400: [20001, 'Bad Request'],
+  404: [20404, 'The requested resource was not found'],
+};
+
+export class Faults {
+  /** Mutable: e.g. `emu.faults.statusCallbacks.shuffle = true`. */
+  statusCallbacks: StatusCallbackFaults = { shuffle: false, duplicate: 0 };
+  private pending: Pending[] = [];
+
+  /** The next `count` matching REST requests fail with `status` (not executed). */
+  failNextRest(o: FailRestOptions = {}): void {
+    const status = o.status ?? 500;
+    const [code, message] = DEFAULT_CODES[status] ?? [20500, 'Internal Server Error'];
+    this.pending.push({
+      remaining: o.count ?? 1,
+      match: o.match,
+      fault: { kind: 'fail', status, code: o.code ?? code, message: o.message ?? message, delayMs: o.delayMs ?? 0 },
+    });
+  }
+
+  /**
+   * The next `count` matching REST requests get no answer: the socket is destroyed after `afterMs` of clock
+   * time. With `execute: true` the operation is carried out anyway (the client cannot tell).
+   */
+  timeoutNextRest(o: TimeoutRestOptions & { execute?: boolean } = {}): void {
+    this.pending.push({
+      remaining: o.count ?? 1,
+      match: o.match,
+      fault: { kind: 'timeout', afterMs: o.afterMs ?? 15_000, execute: o.execute ?? false },
+    });
+  }
+
+  /** Forget all pending REST faults and reset the status callback modes. */
+  clear(): void {
+    this.pending = [];
+    this.statusCallbacks = { shuffle: false, duplicate: 0 };
+  }
+
+  /** @internal Consume the fault for this request, if one matches. */
+  take(method: string, path: string): RestFault | undefined {
+    for (const p of this.pending) {
+      if (p.remaining <= 0) continue;
+      const m = p.match;
+      if (m?.method && m.method.toUpperCase() !== method.toUpperCase()) continue;
+      if (m?.path !== undefined) {
+        const ok = typeof m.path === 'string' ? path.includes(m.path) : m.path.test(path);
+        if (!ok) continue;
+      }
+      p.remaining--;
+      this.pending = this.pending.filter((x) => x.remaining > 0);
+      return p.fault;
+    }
+    return undefined;
+  }
+}
