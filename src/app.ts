@@ -13,8 +13,17 @@ import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
 import { defineScripts, type RedisClient, type ScriptRunner } from './store/redis.js';
 import { installWebhookInfra, type WebhookCore } from './webhooks/plugin.js';
-import { registerIvrRoutes, type QueueGateway } from './webhooks/ivr-routes.js';
-import { createUrls, type Urls } from './webhooks/urls.js';
+import { registerIvrRoutes } from './webhooks/ivr-routes.js';
+import { registerQueueRoutes } from './webhooks/queue-routes.js';
+import { createAgentChannel, type AgentChannel } from './agents/channel.js';
+import { createAgentStore, type AgentStore } from './agents/store.js';
+import { createContactStore } from './queue/contacts.js';
+import { createOfferStore } from './queue/offers.js';
+import { createQueueService, type QueueService } from './queue/service.js';
+import { createQueueStore, type QueueStore } from './queue/store.js';
+import { createTwilioRest, type TwilioRest } from './queue/twilio-rest.js';
+import { staffingRows } from './queue/staffing.js';
+import { createUrls, type Urls } from './urls.js';
 
 export type AppConfig = Pick<
   EnvConfig,
@@ -30,8 +39,12 @@ export interface AppDeps {
   redis: RedisClient;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
-  /** Extra wiring (queue, agents) added by later modules; tests may pass their own. */
-  queue?: QueueGateway;
+  /** Twilio's REST API; by default the twilio package pointed at config.twilioApiBaseUrl. */
+  rest?: TwilioRest;
+  /** Sweeper period (offer, wrap-up and grace timeouts). Default 1000 ms. */
+  sweepEveryMs?: number;
+  /** Sign-out grace for agents whose socket dropped. Default 30 s. */
+  graceMs?: number;
 }
 
 export interface AppContext {
@@ -45,6 +58,10 @@ export interface AppContext {
   calls: CallStore;
   metrics: Metrics;
   auth: Authenticator;
+  queues: QueueStore;
+  agents: AgentStore;
+  service: QueueService;
+  channel: AgentChannel;
 }
 
 declare module 'fastify' {
@@ -84,8 +101,63 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   deps.redis.on('error', () => bus.service({ type: 'redis.error', op: 'connection' }));
 
   const auth = createAuthenticator(config.supervisorToken, config.center.agents);
-  const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth };
+  const queues = createQueueStore(deps.redis, keys, clock);
+  const agents = createAgentStore(deps.redis, keys, clock);
+  const instance = config.instanceId ?? `i-${process.pid}`;
+  const rest =
+    deps.rest ??
+    createTwilioRest({
+      accountSid: config.twilioAccountSid,
+      authToken: config.twilioAuthToken,
+      apiBaseUrl: config.twilioApiBaseUrl,
+      clock,
+      onEvent: (e) => bus.service(e),
+    });
+  const service = createQueueService({
+    center: config.center,
+    urls,
+    clock,
+    bus,
+    queues,
+    agents,
+    contacts: createContactStore(deps.redis, keys, scripts),
+    offers: createOfferStore(deps.redis, keys),
+    rest,
+    instance,
+    log: app.log,
+    ...(deps.sweepEveryMs !== undefined ? { sweepEveryMs: deps.sweepEveryMs } : {}),
+    ...(deps.graceMs !== undefined ? { graceMs: deps.graceMs } : {}),
+  });
+  const channel = await createAgentChannel({ app, redis: deps.redis, channelName: keys.agentChannel, instance, auth, commands: service, log: app.log });
+  service.setChannel(channel);
+  metrics.setGaugeSources({
+    queues: async () =>
+      Promise.all(
+        Object.keys(config.center.queues).map(async (queue) => {
+          const s = await queues.snapshot(queue);
+          return { queue, waiting: s.waiting, callbacksPending: s.callbacksPending, longestWaitSeconds: s.longestWaitSeconds };
+        }),
+      ),
+    agents: async () => agents.countByStateAndTeam(),
+    staffing: async () => staffingRows({ center: config.center, queues, agents, now: clock.now() }),
+  });
+
+  const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
   app.decorate('sb', ctx);
+
+  app.addHook('onReady', async () => {
+    for (const a of Object.values(config.center.agents)) {
+      await agents.upsertAgent({ id: a.id, team: a.team, skills: a.skills, contact: a.contact });
+    }
+    service.start();
+  });
+  app.addHook('preClose', async () => {
+    await channel.drain('server shutting down');
+  });
+  app.addHook('onClose', async () => {
+    await service.stop();
+    await channel.close();
+  });
 
   const core: WebhookCore = {
     center: config.center,
@@ -97,7 +169,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   await app.register(async (twilioScope) => {
     installWebhookInfra(twilioScope, core);
-    registerIvrRoutes(twilioScope, { core, clock, calls, callerHashKey: config.callerHashKey, queue: deps.queue });
+    registerIvrRoutes(twilioScope, { core, clock, calls, callerHashKey: config.callerHashKey, queue: service });
+    registerQueueRoutes(twilioScope, { core, clock, calls, service, callerHashKey: config.callerHashKey });
   });
 
   registerApiRoutes(app, { auth, calls });

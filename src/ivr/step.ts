@@ -30,6 +30,8 @@ export interface IvrState {
   startedAt: number;
   callerHash: string;
   contactId: string;
+  /** The caller pressed the voicemail key while waiting: the queue's Leave goes to voicemail. */
+  leaveFor?: 'voicemail';
   /** Survey progress once the agent leg has ended. */
   survey?: { step: 'csat' | 'nps' | 'done'; queue: string };
 }

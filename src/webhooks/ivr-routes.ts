@@ -16,7 +16,9 @@ import { EMPTY_TWIML, serveLive, validate, type WebhookCore } from './plugin.js'
 /** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
 export interface QueueGateway {
   /** Put the caller in a queue: append Enqueue (or overflow) TwiML and return events and the new state. */
-  enter(args: { state: IvrState; queue: string; priority: number | undefined; twiml: VoiceResponse }): Promise<{ state: IvrState; events: DomainEvent[] }>;
+  enter(args: { state: IvrState; queue: string; priority: number | undefined; twiml: VoiceResponse; party?: { from: string; to: string } }): Promise<{ state: IvrState; events: DomainEvent[] }>;
+  /** A new call arrived (repeat-contact detection); failures must not affect the caller. */
+  onCallStarted?(state: IvrState): Promise<void>;
   /** A call ended (final status callback): release anything the queue still holds for it. */
   callEnded?(state: IvrState): Promise<DomainEvent[]>;
 }
@@ -51,12 +53,15 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     return xml;
   };
 
-  const finish = async (res: { twiml: VoiceResponse; state: IvrState; events: DomainEvent[]; handoff?: { queue: string; priority: number | undefined } }): Promise<string> => {
+  const finish = async (
+    res: { twiml: VoiceResponse; state: IvrState; events: DomainEvent[]; handoff?: { queue: string; priority: number | undefined } },
+    party?: { from: string; to: string },
+  ): Promise<string> => {
     let { state } = res;
     const events = [...res.events];
     if (res.handoff) {
       if (deps.queue) {
-        const q = await deps.queue.enter({ state, queue: res.handoff.queue, priority: res.handoff.priority, twiml: res.twiml });
+        const q = await deps.queue.enter({ state, queue: res.handoff.queue, priority: res.handoff.priority, twiml: res.twiml, ...(party ? { party } : {}) });
         state = q.state;
         events.push(...q.events);
       } else {
@@ -96,7 +101,10 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
           const r = step(ctx, state, { kind: 'gather', node: `\u0000replay` });
           return r.twiml.toString();
         }
-        return finish(step(ctx, state, { kind: 'start' }));
+        if (deps.queue?.onCallStarted) {
+          void deps.queue.onCallStarted(state).catch((err: unknown) => req.log.warn({ err }, 'repeat-contact check failed'));
+        }
+        return finish(step(ctx, state, { kind: 'start' }), { from: p.From, to: p.To });
       }),
     );
   });
@@ -115,7 +123,7 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
           q.noInput === '1'
             ? ({ kind: 'no_input', node } as const)
             : ({ kind: 'gather', node, digits: p.Digits, speech: p.SpeechResult, confidence: p.Confidence } as const);
-        return finish(step(ctx, state, input));
+        return finish(step(ctx, state, input), { from: p.From, to: p.To });
       }),
     );
   });

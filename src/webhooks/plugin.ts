@@ -10,7 +10,7 @@ import type { CenterConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import { fallbackTwiml } from '../ivr/fallback.js';
 import { firstIssue } from './params.js';
-import type { Urls } from './urls.js';
+import type { Urls } from '../urls.js';
 
 export type FormBody = Record<string, string | string[]>;
 

@@ -1,0 +1,86 @@
+/**
+ * The agent WebSocket protocol: every message is a JSON object with a `type`. Client messages are
+ * validated with these schemas; a bad message gets `{type:'error', code, field, message}`.
+ * Written down for other clients in docs/agent-protocol.md.
+ */
+import { z } from 'zod';
+
+const offerId = z.string().regex(/^of_[A-Za-z0-9_-]{4,64}$/, 'an offer id from an offer message');
+const callSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'CA followed by 32 hex digits');
+const ref = z.string().max(64).optional();
+
+export const clientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), token: z.string().min(1).max(512), ref }).strict(),
+  z
+    .object({
+      type: z.literal('set_state'),
+      state: z.enum(['available', 'break', 'offline']),
+      reason: z.string().regex(/^[a-z0-9_ -]{1,40}$/i, 'letters, digits, spaces, _ or - (max 40)').optional(),
+      ref,
+    })
+    .strict(),
+  z.object({ type: z.literal('accept'), offerId, ref }).strict(),
+  z.object({ type: z.literal('reject'), offerId, ref }).strict(),
+  z.object({ type: z.literal('hold'), callSid, on: z.boolean(), ref }).strict(),
+  z
+    .object({
+      type: z.literal('wrap_up'),
+      callSid,
+      disposition: z.enum(['resolved', 'not_resolved', 'escalated']),
+      code: z.string().regex(/^[A-Za-z0-9_.-]{0,40}$/, 'letters, digits, _ . - (max 40)').default(''),
+      ref,
+    })
+    .strict(),
+  z.object({ type: z.literal('hangup'), callSid, ref }).strict(),
+  z
+    .object({
+      type: z.literal('transfer'),
+      callSid,
+      to: z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('queue'), queue: z.string().min(1).max(63) }).strict(),
+        z.object({ kind: z.literal('agent'), agentId: z.string().min(1).max(63) }).strict(),
+        z.object({ kind: z.literal('external'), number: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number') }).strict(),
+      ]),
+      warm: z.boolean().default(false),
+      ref,
+    })
+    .strict(),
+  z.object({ type: z.literal('transfer_complete'), callSid, ref }).strict(),
+  z.object({ type: z.literal('transfer_cancel'), callSid, ref }).strict(),
+  z.object({ type: z.literal('ping'), ref }).strict(),
+]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+
+export interface OfferMessage {
+  type: 'offer';
+  offerId: string;
+  callSid: string;
+  queue: string;
+  queueName: string;
+  waitSeconds: number;
+  ivrPath: string[];
+  language: string;
+  /** Earlier calls from the same caller within the repeat window. */
+  repeatCount: number;
+  callback: boolean;
+  deadline: number;
+}
+
+export type ServerMessage =
+  | { type: 'welcome'; agentId: string; name: string; team: string; skills: string[]; state: string; since: number; instance: string }
+  | { type: 'state'; state: string; reason?: string; since: number }
+  | OfferMessage
+  | { type: 'offer_cancelled'; offerId: string; reason: 'timeout' | 'withdrawn' | 'taken' }
+  | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number }
+  | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
+  | { type: 'ack'; ref?: string; for: string }
+  | { type: 'error'; code: string; field?: string; message: string; ref?: string }
+  | { type: 'reconnect'; reason: string; afterMs: number }
+  | { type: 'pong'; ref?: string; now: number };
+
+/** Turn a validation failure into the error message the client gets. */
+export function protocolError(err: z.ZodError, ref?: string): ServerMessage {
+  const i = err.issues[0];
+  const field = i ? i.path.map(String).join('.') : '';
+  return { type: 'error', code: 'invalid_message', field: field || 'type', message: `${field || 'type'}: ${i?.message ?? 'invalid'}`, ...(ref ? { ref } : {}) };
+}

@@ -1,0 +1,63 @@
+/**
+ * Offers in flight: which caller was offered to which agent, with what the bridge needs (Twilio's
+ * QueueSid, the numbers for a callback, the caller hash for repeat detection). Kept in Redis with a TTL,
+ * indexed by agent and by call, so any instance can finish a bridge another instance started.
+ */
+import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis.js';
+
+export interface OfferRecord {
+  offerId: string;
+  agentId: string;
+  queue: string;
+  callSid: string;
+  kind: 'waiting' | 'callback';
+  queueSid: string | null;
+  contactId: string;
+  callerHash: string;
+  calledNumber: string;
+  callbackTo: string;
+  agentLegSid?: string;
+  callbackLegSid?: string;
+  /** Set once the caller and the agent are connected. */
+  connectedAt?: number;
+}
+
+export interface OfferStore {
+  /** Save (or update) an offer and point the agent and call indexes at it. */
+  save(o: OfferRecord): Promise<void>;
+  /** An offer by id. */
+  get(offerId: string): Promise<OfferRecord | null>;
+  /** The agent's current (latest) offer. */
+  forAgent(agentId: string): Promise<OfferRecord | null>;
+  /** The latest offer of a call. */
+  forCall(callSid: string): Promise<OfferRecord | null>;
+}
+
+const TTL_SECONDS = 6 * 3600;
+
+/** Build the offer store. */
+export function createOfferStore(redis: RedisClient, keys: Keys): OfferStore {
+  const k = keys.offers;
+  const parse = (raw: string | null): OfferRecord | null => (raw ? (JSON.parse(raw) as OfferRecord) : null);
+  const get = async (offerId: string) => parse(await redis.get(k.offer(offerId)));
+  return {
+    async save(o) {
+      await redis
+        .multi()
+        .set(k.offer(o.offerId), JSON.stringify(o), 'EX', TTL_SECONDS)
+        .set(k.byAgent(o.agentId), o.offerId, 'EX', TTL_SECONDS)
+        .set(k.byCall(o.callSid), o.offerId, 'EX', TTL_SECONDS)
+        .exec();
+    },
+    get,
+    async forAgent(agentId) {
+      const id = await redis.get(k.byAgent(agentId));
+      return id ? get(id) : null;
+    },
+    async forCall(callSid) {
+      const id = await redis.get(k.byCall(callSid));
+      return id ? get(id) : null;
+    },
+  };
+}

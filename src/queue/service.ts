@@ -1,0 +1,700 @@
+/**
+ * The queue side of a call: hand-off from the IVR, hold announcements, routing to agents, offers and
+ * their timeouts, the bridge through Twilio's REST API into a conference per call, callbacks, wrap-up,
+ * and repeat-contact detection. State changes go through the queue and agent stores (one Lua script
+ * each); this module decides what to do next and talks to Twilio and to agents.
+ *
+ * Bridge order (decided here): on accept the agent is dialed into the call's conference first; only when
+ * the agent's leg answers is the caller taken out of the Twilio queue into the conference. So a caller
+ * never sits in an empty conference, and keeps their place until the bridge succeeds.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { serviceLevelSecondsFor, type CenterConfig, type QueueConfig } from '../config.js';
+import type { DomainEvent, EventBus } from '../events.js';
+import { SwitchboardError } from '../errors.js';
+import { newResponse, speak, type VoiceResponse } from '../ivr/prompt.js';
+import { dialOut, type IvrState } from '../ivr/step.js';
+import type { AgentChannel, AgentCommands } from '../agents/channel.js';
+import type { ClientMessage, ServerMessage } from '../agents/protocol.js';
+import type { AgentStore } from '../agents/store.js';
+import type { Urls } from '../urls.js';
+import type { ContactStore } from './contacts.js';
+import type { OfferRecord, OfferStore } from './offers.js';
+import { estimateWaitSeconds, roundForAnnouncement } from './estimate.js';
+import type { QueueStore } from './store.js';
+import type { TwilioRest } from './twilio-rest.js';
+
+export interface QueueServiceDeps {
+  center: CenterConfig;
+  urls: Urls;
+  clock: Clock;
+  bus: EventBus;
+  queues: QueueStore;
+  agents: AgentStore;
+  contacts: ContactStore;
+  offers: OfferStore;
+  rest: TwilioRest;
+  instance: string;
+  /** Set after the channel is attached (the channel needs the service as its command handler). */
+  channel?: AgentChannel;
+  log: { error(o: object, m: string): void; warn(o: object, m: string): void; info(o: object, m: string): void };
+  /** How often the sweeper runs (offer/wrap-up/grace timeouts, re-routing). Default 1000 ms. */
+  sweepEveryMs?: number;
+  /** Disconnected agents are signed out after this long. Default 30 s. */
+  graceMs?: number;
+  /** Caller id used when dialing agents and callbacks when the call's own number is unknown. */
+  defaultCallerId?: string;
+}
+
+export interface EnterArgs {
+  state: IvrState;
+  queue: string;
+  priority: number | undefined;
+  twiml: VoiceResponse;
+  /** The caller's and the called number: kept with the queue entry only, to place a callback. */
+  party?: { from: string; to: string };
+  /** False for transfers: the same contact, not a new offer. */
+  countOffer?: boolean;
+  front?: boolean;
+}
+
+export interface QueueService extends AgentCommands {
+  enter(args: EnterArgs): Promise<{ state: IvrState; events: DomainEvent[] }>;
+  callEnded(state: IvrState): Promise<DomainEvent[]>;
+  onCallStarted(state: IvrState): Promise<void>;
+  waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string>;
+  keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }>;
+  result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string>;
+  connectTwiml(p: { callSid: string; queue: string; offerId: string }): string;
+  agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void>;
+  callbackLegTwiml(p: { queue: string; offerId: string; language: string }): Promise<string>;
+  callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void>;
+  setChannel(channel: AgentChannel): void;
+  route(queue: string): Promise<number>;
+  sweep(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
+
+export const conferenceName = (callSid: string): string => `sb-${callSid}`;
+const newOfferId = (): string => 'of_' + randomBytes(9).toString('base64url');
+
+/** Build the queue service. Call `start()` to run the sweeper. */
+export function createQueueService(d: QueueServiceDeps): QueueService {
+  const { center, urls, clock, bus, queues, agents, contacts, offers, rest } = d;
+  let stopTimer: (() => void) | undefined;
+  let stopped = false;
+  const routing = new Map<string, Promise<number>>();
+
+  const qc = (queue: string): QueueConfig => {
+    const q = center.queues[queue];
+    if (!q) throw new SwitchboardError('SB_NOT_FOUND', `no queue ${queue}`, 'queue');
+    return q;
+  };
+  const sl = (queue: string) => serviceLevelSecondsFor(center, queue);
+  const short = center.thresholds.shortAbandonSeconds;
+  const send = async (agentId: string, msg: ServerMessage) => {
+    try {
+      await d.channel?.send(agentId, msg);
+    } catch (err) {
+      d.log.warn({ err, agentId }, 'could not deliver an agent message');
+    }
+  };
+  const publish = (events: DomainEvent[]) => bus.publish(events);
+
+  // ------------------------------------------------------------------ caller side
+
+  function enqueueTwiml(twiml: VoiceResponse, queue: string): void {
+    twiml.enqueue({ action: urls.queueResult(queue), method: 'POST', waitUrl: urls.queueWait(queue), waitUrlMethod: 'POST' }, queue);
+  }
+
+  /** TwiML that takes a caller out of a queue to its overflow target. */
+  function overflowTwiml(twiml: VoiceResponse, queue: string, language: string, forceVoicemail = false): void {
+    const o = qc(queue).overflow;
+    speak(twiml, center, o.prompt, language);
+    if (forceVoicemail || o.target === 'voicemail') {
+      if (!o.prompt) twiml.say({}, 'Please leave a message after the tone.');
+      twiml.record({ action: urls.queueOverflowRecord(queue), method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', recordingStatusCallback: urls.recordingStatus(`queue:${queue}`) });
+      twiml.hangup();
+    } else if (o.target === 'number' && o.number) {
+      dialOut(twiml, o.number);
+    } else if (o.target === 'queue' && o.queue) {
+      // Re-entry into the overflow queue happens when that queue's webhook runs; here we only redirect.
+      twiml.redirect({ method: 'POST' }, `${urls.base}/twilio/queue/enter?queue=${encodeURIComponent(o.queue)}&from=${encodeURIComponent(queue)}`);
+    } else {
+      if (!o.prompt) twiml.say({}, 'We are sorry, no one can take your call right now. Please call again later.');
+      twiml.hangup();
+    }
+  }
+
+  async function enter(args: EnterArgs) {
+    const q = qc(args.queue);
+    const staffed = await agents.staffedFor(q.skills);
+    const r = await queues.enqueue({
+      queue: args.queue,
+      callSid: args.state.callSid,
+      contactId: args.state.contactId,
+      callerHash: args.state.callerHash,
+      priority: args.priority ?? q.defaultPriority,
+      front: args.front ?? false,
+      countOffer: args.countOffer ?? true,
+      maxLength: q.maxLength,
+      noAgentsStaffed: staffed.staffed === 0,
+      whenNoAgents: q.whenNoAgents,
+      serviceLevelSeconds: sl(args.queue),
+      overflowTarget: q.overflow.target,
+      language: args.state.language,
+      ivrPath: args.state.path.join('>'),
+      meta: { callbackTo: args.party?.from ?? '', calledNumber: args.party?.to ?? '' },
+    });
+    const state: IvrState = { ...args.state, phase: 'queue', queue: args.queue };
+    if (r.result === 'queued' || r.result === 'already') {
+      enqueueTwiml(args.twiml, args.queue);
+      // Route after answering: Twilio puts the caller in its queue when it runs our TwiML.
+      clock.setTimer(0, () => void route(args.queue).catch((err: unknown) => d.log.error({ err }, 'routing failed')));
+    } else {
+      overflowTwiml(args.twiml, args.queue, state.language);
+      state.phase = 'ended';
+    }
+    return { state, events: r.events };
+  }
+
+  async function waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string> {
+    const q = qc(p.queue);
+    const twiml = newResponse();
+    if (p.queueSid) await queues.setQueueSid(p.queue, p.callSid, p.queueSid);
+    const pos = await queues.position(p.queue, p.callSid);
+    if (!pos) {
+      // Not ours any more (answered elsewhere, or state lost): keep the caller company until Twilio moves them.
+      twiml.play({}, center.holdMusic.url);
+      return twiml.toString();
+    }
+    const waited = p.queueTime ?? pos.waitSeconds;
+    if (waited >= q.maxWaitSeconds && pos.state === 'waiting') {
+      // Max wait: leave the queue; the Enqueue action (QueueResult=leave) sends the caller to overflow.
+      twiml.leave();
+      return twiml.toString();
+    }
+    const staffed = await agents.staffedFor(q.skills);
+    const handle = await queues.recentHandleTimes(p.queue, 50);
+    const ewt = estimateWaitSeconds({
+      position: pos.position,
+      agentsStaffed: staffed.staffed,
+      agentsAvailable: staffed.available,
+      recentHandleTimesSeconds: handle,
+      defaultAhtSeconds: 180,
+    });
+    if (ewt !== null) {
+      const est = await queues.recordEstimate({ queue: p.queue, callSid: p.callSid, seconds: ewt, position: pos.position });
+      publish(est.events);
+    }
+    const gatherKeys = [q.callbackKey, q.voicemailKey].filter((k): k is string => Boolean(k));
+    const target = gatherKeys.length
+      ? twiml.gather({ input: ['dtmf'], numDigits: 1, action: urls.queueKeys(p.queue), method: 'POST', timeout: 1 })
+      : twiml;
+    speak(target, center, positionPrompt(pos.position, ewt, p.language), p.language);
+    if (q.callbackKey) speak(target, center, callbackOfferPrompt(q.callbackKey), p.language);
+    if (q.voicemailKey) speak(target, center, voicemailOfferPrompt(q.voicemailKey), p.language);
+    // Hold music until the next announcement; Twilio requests the waitUrl again when this runs out.
+    twiml.play({ loop: Math.max(1, Math.round(q.announceEverySeconds / center.holdMusic.segmentSeconds)) }, center.holdMusic.url);
+    return twiml.toString();
+  }
+
+  async function keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }> {
+    const q = qc(p.queue);
+    const twiml = newResponse();
+    if (q.callbackKey && p.digits === q.callbackKey) {
+      const r = await queues.requestCallback({ queue: p.queue, callSid: p.callSid, serviceLevelSeconds: sl(p.queue), shortAbandonSeconds: short });
+      publish(r.events);
+      if (r.result === 'requested' || r.result === 'already') {
+        twiml.say({}, 'Thank you. You keep your place in line, and we will call you back when an agent is free. Goodbye.');
+        twiml.hangup();
+        return { xml: twiml.toString(), choseVoicemail: false };
+      }
+    } else if (q.voicemailKey && p.digits === q.voicemailKey) {
+      // <Leave> posts the Enqueue action with QueueResult=leave; the caller goes to voicemail from there.
+      twiml.leave();
+      return { xml: twiml.toString(), choseVoicemail: true };
+    }
+    twiml.redirect({ method: 'POST' }, urls.queueWait(p.queue));
+    return { xml: twiml.toString(), choseVoicemail: false };
+  }
+
+  async function result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string> {
+    const twiml = newResponse();
+    const q = qc(p.queue);
+    switch (p.queueResult) {
+      case 'hangup':
+      case 'system-error': {
+        const pos = await queues.position(p.queue, p.callSid);
+        if (pos && (pos.state === 'callback' || pos.state === 'callback_offered')) break; // kept its place
+        const offered = pos && (pos.state === 'offered' || pos.state === 'bridging');
+        const r = await queues.leave({ queue: p.queue, callSid: p.callSid, outcome: 'abandoned', waitSeconds: p.queueTime, shortAbandonSeconds: short, serviceLevelSeconds: sl(p.queue) });
+        publish(r.events);
+        if (offered) await withdrawOfferFor(p.callSid);
+        break;
+      }
+      case 'leave': {
+        const chose = p.choseVoicemail;
+        const r = await queues.leave({
+          queue: p.queue,
+          callSid: p.callSid,
+          outcome: 'overflow',
+          waitSeconds: p.queueTime,
+          shortAbandonSeconds: short,
+          serviceLevelSeconds: sl(p.queue),
+          overflowTarget: chose ? 'voicemail' : q.overflow.target,
+          overflowReason: chose ? 'caller_voicemail' : 'max_wait',
+        });
+        publish(r.events);
+        overflowTwiml(twiml, p.queue, p.language, chose);
+        break;
+      }
+      case 'queue-full': {
+        const r = await queues.leave({ queue: p.queue, callSid: p.callSid, outcome: 'overflow', waitSeconds: 0, shortAbandonSeconds: short, serviceLevelSeconds: sl(p.queue), overflowTarget: q.overflow.target, overflowReason: 'queue_full' });
+        publish(r.events);
+        overflowTwiml(twiml, p.queue, p.language);
+        break;
+      }
+      case 'error': {
+        const r = await queues.leave({ queue: p.queue, callSid: p.callSid, outcome: 'overflow', waitSeconds: p.queueTime, shortAbandonSeconds: short, serviceLevelSeconds: sl(p.queue), overflowTarget: q.overflow.target, overflowReason: 'max_wait' });
+        publish(r.events);
+        overflowTwiml(twiml, p.queue, p.language);
+        break;
+      }
+      // redirected / redirected-from-bridged / bridged / bridging-in-process: notifications
+      // (twilio.md 7.1: a REST dequeue also posts the action at once); the answer is counted by the bridge.
+      default:
+        break;
+    }
+    return twiml.toString();
+  }
+
+  function connectTwiml(p: { callSid: string; queue: string; offerId: string }): string {
+    const twiml = newResponse();
+    const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
+    dial.conference(
+      {
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        beep: 'false',
+        waitUrl: center.holdMusic.url,
+        statusCallback: urls.conferenceStatus,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['start', 'end', 'join', 'leave', 'hold'],
+      },
+      conferenceName(p.callSid),
+    );
+    return twiml.toString();
+  }
+
+  async function callEnded(state: IvrState): Promise<DomainEvent[]> {
+    // The Enqueue action (QueueResult=hangup, with Twilio's QueueTime) counts abandons. A call that ends
+    // while being offered releases the agent here too, in case the action never arrives.
+    if (state.phase === 'queue' && state.queue) await withdrawOfferFor(state.callSid);
+    return [];
+  }
+
+  async function onCallStarted(state: IvrState): Promise<void> {
+    if (!state.callerHash) return;
+    const events = await contacts.checkRepeat(state.callerHash, state.callSid, clock.now(), center.thresholds.repeatWindowSeconds);
+    publish(events);
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  /** Offer waiting callers of a queue to free agents until one side runs out. Serialised per queue per instance. */
+  function route(queue: string): Promise<number> {
+    const prev = routing.get(queue) ?? Promise.resolve(0);
+    const next = prev.catch(() => 0).then(() => routeOnce(queue));
+    routing.set(queue, next);
+    void next.finally(() => {
+      if (routing.get(queue) === next) routing.delete(queue);
+    });
+    return next;
+  }
+
+  async function routeOnce(queue: string): Promise<number> {
+    const q = qc(queue);
+    let made = 0;
+    for (let i = 0; i < 50 && !stopped; i++) {
+      // A cheap read first, so a queue with no free agent costs no writes; the claim and the reservation
+      // below are each atomic, and a lost race is undone by releasing the claim.
+      const staffed = await agents.staffedFor(q.skills);
+      if (staffed.available === 0) break;
+      const offerId = newOfferId();
+      const deadline = clock.now() + q.offerTimeoutSeconds * 1000;
+      const caller = await queues.claimNext({ queue, offerId, agentId: 'pending', deadline });
+      if (!caller) break;
+      const agent = await agents.reserve({ offerId, queue, callSid: caller.callSid, contactId: caller.contactId, requiredSkills: q.skills, strategy: q.strategy, deadline });
+      if (!agent) {
+        await queues.releaseClaim({ queue, callSid: caller.callSid, offerId });
+        break;
+      }
+      publish(agent.events);
+      const rec: OfferRecord = {
+        offerId,
+        agentId: agent.agentId,
+        queue,
+        callSid: caller.callSid,
+        kind: caller.state,
+        queueSid: caller.queueSid,
+        contactId: caller.contactId,
+        callerHash: caller.callerHash,
+        calledNumber: caller.meta.calledNumber ?? '',
+        callbackTo: caller.meta.callbackTo ?? '',
+      };
+      await offers.save(rec);
+      const repeatCount = caller.callerHash ? await contacts.recentCount(caller.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, caller.callSid) : 0;
+      await send(agent.agentId, {
+        type: 'offer',
+        offerId,
+        callSid: caller.callSid,
+        queue,
+        queueName: q.name ?? queue,
+        waitSeconds: Math.max(0, Math.round((clock.now() - caller.enqueuedAt) / 1000)),
+        ivrPath: (caller.ivrPath ?? '').split('>').filter(Boolean),
+        language: caller.language ?? center.defaultLanguage,
+        repeatCount,
+        callback: caller.state === 'callback',
+        deadline,
+      });
+      await pushState(agent.agentId);
+      made++;
+    }
+    return made;
+  }
+
+  async function routeAll(): Promise<void> {
+    for (const queue of Object.keys(center.queues)) await route(queue);
+  }
+
+  async function offerFor(_agentId: string, offerId: string): Promise<OfferRecord | null> {
+    return offers.get(offerId);
+  }
+
+  async function withdrawOfferFor(callSid: string): Promise<void> {
+    const offer = await offers.forCall(callSid);
+    if (!offer) return;
+    const a = await agents.get(offer.agentId);
+    if (a?.state !== 'reserved' || a.offerId !== offer.offerId) return;
+    const r = await agents.cancelOffer({ agentId: a.id, offerId: offer.offerId, reason: 'withdrawn' });
+    publish(r.events);
+    await send(a.id, { type: 'offer_cancelled', offerId: offer.offerId, reason: 'withdrawn' });
+    await pushState(a.id);
+    void routeAgent(a.id);
+  }
+
+  async function pushState(agentId: string): Promise<void> {
+    const a = await agents.get(agentId);
+    if (a) await send(agentId, { type: 'state', state: a.state, since: a.stateSince, ...(a.breakReason ? { reason: a.breakReason } : {}) });
+  }
+
+  /** An agent became free: offer them whatever waits in the queues they serve. */
+  async function routeAgent(agentId: string): Promise<void> {
+    const a = await agents.get(agentId);
+    if (!a || a.state !== 'available') return;
+    for (const [queue, q] of Object.entries(center.queues)) {
+      if (q.skills.every((s) => a.skills.includes(s))) await route(queue);
+    }
+  }
+
+  // ------------------------------------------------------------------ bridge
+
+  async function accept(agentId: string, offerId: string): Promise<ServerMessage> {
+    const offer = await offerFor(agentId, offerId);
+    if (!offer) return { type: 'error', code: 'stale_offer', field: 'offerId', message: 'offerId: this offer is no longer valid' };
+    const acc = await agents.acceptOffer({ agentId, offerId });
+    publish(acc.events);
+    const bridging = await queues.markBridging({ queue: offer.queue, callSid: offer.callSid, offerId });
+    if (bridging === 'gone') {
+      // The caller left while the agent accepted: the agent is free again.
+      publish((await agents.bridgeFailed({ agentId, offerId })).events);
+      await pushState(agentId);
+      return { type: 'error', code: 'caller_gone', field: 'offerId', message: 'offerId: the caller has already left' };
+    }
+    await send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
+    const agent = await agents.get(agentId);
+    try {
+      const legSid = await rest.addParticipant(conferenceName(offer.callSid), {
+        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
+        to: agent?.contact ?? `client:${agentId}`,
+        label: 'agent',
+        statusCallback: urls.agentStatus(offerId),
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        timeoutSeconds: 20,
+      });
+      offer.agentLegSid = legSid;
+      await offers.save(offer);
+    } catch (err) {
+      d.log.warn({ err: (err as Error).message, offerId }, 'could not dial the agent; the caller keeps their place');
+      await bridgeFailed(offer);
+    }
+    return { type: 'ack', for: 'accept' };
+  }
+
+  async function bridgeFailed(offer: OfferRecord): Promise<void> {
+    const rel = await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: offer.offerId });
+    publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
+    await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'failed', since: clock.now() });
+    await pushState(offer.agentId);
+    if (rel === 'released') clock.setTimer(0, () => void route(offer.queue));
+  }
+
+  async function agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void> {
+    const offer = await offers.get(p.offerId);
+    if (!offer) return;
+    if (p.status === 'in-progress' || p.status === 'answered') {
+      if (offer.kind === 'callback') return startCallback(offer);
+      try {
+        if (!offer.queueSid) throw new Error('no QueueSid known for this caller yet');
+        await rest.dequeue(offer.queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId));
+      } catch (err) {
+        d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'could not take the caller out of the queue');
+        if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+        await bridgeFailed(offer);
+        return;
+      }
+      await answered(offer);
+      return;
+    }
+    if (TERMINAL.has(p.status)) {
+      const a = await agents.get(offer.agentId);
+      if (a?.state === 'on_call' && a.callSid === offer.callSid && a.talkStartedAt && (await queues.position(offer.queue, offer.callSid)) === null) {
+        // The agent's leg of a connected call ended: wrap-up starts.
+        publish((await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: qc(offer.queue).wrapUpSeconds })).events);
+        const rec = await agents.get(offer.agentId);
+        await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
+        await send(offer.agentId, { type: 'wrap_up', callSid: offer.callSid, queue: offer.queue, deadline: rec?.wrapDeadline ?? clock.now() });
+        await pushState(offer.agentId);
+      } else {
+        // The agent never answered (no-answer, busy, failed): the caller keeps their place.
+        await bridgeFailed(offer);
+      }
+    }
+  }
+
+  async function answered(offer: OfferRecord): Promise<void> {
+    const a = await agents.get(offer.agentId);
+    const r = await queues.leave({
+      queue: offer.queue,
+      callSid: offer.callSid,
+      outcome: 'answered',
+      offerId: offer.offerId,
+      agentId: offer.agentId,
+      team: a?.team ?? 'default',
+      shortAbandonSeconds: short,
+      serviceLevelSeconds: sl(offer.queue),
+    });
+    publish(r.events);
+    publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
+    await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+  }
+
+  async function startCallback(offer: OfferRecord): Promise<void> {
+    if (!offer.callbackTo) {
+      publish((await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result: 'failed' })).events);
+      if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+      return;
+    }
+    try {
+      offer.callbackLegSid = await rest.createCall({
+        to: offer.callbackTo,
+        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
+        url: urls.callbackLeg(offer.queue, offer.offerId),
+        statusCallback: urls.callbackStatus(offer.queue, offer.offerId),
+        timeoutSeconds: 30,
+      });
+      await offers.save(offer);
+    } catch (err) {
+      d.log.warn({ err: (err as Error).message }, 'callback call could not be placed');
+      publish((await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result: 'failed' })).events);
+      if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+    }
+  }
+
+  async function callbackLegTwiml(p: { queue: string; offerId: string; language: string }): Promise<string> {
+    const offer = await offers.get(p.offerId);
+    const twiml = newResponse();
+    if (!offer) {
+      twiml.hangup();
+      return twiml.toString();
+    }
+    twiml.say({}, `Hello, this is ${center.name} returning your call. Connecting you to an agent now.`);
+    const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
+    dial.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', statusCallback: urls.conferenceStatus, statusCallbackMethod: 'POST', statusCallbackEvent: ['start', 'end', 'join', 'leave', 'hold'] }, conferenceName(offer.callSid));
+    return twiml.toString();
+  }
+
+  async function callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void> {
+    const offer = await offers.get(p.offerId);
+    if (!offer) return;
+    if (p.status === 'in-progress' || p.status === 'answered') {
+      const r = await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result: 'connected' });
+      publish(r.events);
+      if (r.result === 'removed') {
+        publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
+        await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+      }
+    } else if (TERMINAL.has(p.status) && p.status !== 'completed') {
+      const result = p.status === 'busy' ? 'busy' : p.status === 'no-answer' ? 'no_answer' : 'failed';
+      publish((await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result })).events);
+      if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+    }
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  async function sweep(): Promise<void> {
+    const expired = await agents.expireOffers({ limit: 100 });
+    for (const x of expired.expired) {
+      await queues.releaseClaim({ queue: x.queue, callSid: x.callSid, offerId: x.offerId });
+      await send(x.agentId, { type: 'offer_cancelled', offerId: x.offerId, reason: 'timeout' });
+      await pushState(x.agentId);
+    }
+    publish(expired.events);
+    const wraps = await agents.expireWrapUps({ limit: 100 });
+    publish(wraps.events);
+    for (const w of wraps.done) {
+      await pushState(w.agentId);
+      await afterWrapUp(w.queue, w.handleSeconds);
+    }
+    const gone = await agents.expireGrace({ limit: 100 });
+    publish(gone.events);
+    for (const g of gone.released) await queues.releaseClaim({ queue: g.queue, callSid: g.callSid, offerId: g.offerId });
+    await routeAll();
+  }
+
+  async function afterWrapUp(queue: string, handleSeconds: number): Promise<void> {
+    if (center.queues[queue] && handleSeconds > 0) await queues.pushHandleTime(queue, handleSeconds);
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    stopTimer = clock.setTimer(d.sweepEveryMs ?? 1000, () => {
+      sweep()
+        .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'sweep failed'))
+        .finally(schedule);
+    });
+  }
+
+  // ------------------------------------------------------------------ agent commands
+
+  async function command(agentId: string, msg: Exclude<ClientMessage, { type: 'hello' | 'ping' }>): Promise<ServerMessage> {
+    const ack = (): ServerMessage => ({ type: 'ack', for: msg.type, ...(msg.ref ? { ref: msg.ref } : {}) });
+    const fail = (code: string, field: string, message: string): ServerMessage => ({ type: 'error', code, field, message: `${field}: ${message}`, ...(msg.ref ? { ref: msg.ref } : {}) });
+    try {
+      switch (msg.type) {
+        case 'set_state': {
+          const r = await agents.setState({ agentId, to: msg.state, reason: msg.reason, instance: d.instance });
+          publish(r.events);
+          if (r.releasedOffer) {
+            await queues.releaseClaim(r.releasedOffer);
+          }
+          await pushState(agentId);
+          if (msg.state === 'available') void routeAgent(agentId);
+          return ack();
+        }
+        case 'accept':
+          return { ...(await accept(agentId, msg.offerId)), ...(msg.ref ? { ref: msg.ref } : {}) } as ServerMessage;
+        case 'reject': {
+          const offer = await offerFor(agentId, msg.offerId);
+          const r = await agents.rejectOffer({ agentId, offerId: msg.offerId });
+          publish(r.events);
+          if (offer) {
+            await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: msg.offerId });
+            clock.setTimer(0, () => void route(offer.queue));
+          }
+          await pushState(agentId);
+          return ack();
+        }
+        case 'hold': {
+          const r = await agents.hold({ agentId, callSid: msg.callSid, on: msg.on });
+          publish(r.events);
+          return ack();
+        }
+        case 'wrap_up': {
+          const r = await agents.wrapUp({ agentId, callSid: msg.callSid, disposition: msg.disposition, code: msg.code });
+          publish(r.events);
+          const handled = r.events.find((e): e is Extract<DomainEvent, { type: 'call.handled' }> => e.type === 'call.handled');
+          if (handled) {
+            await afterWrapUp(handled.queue, handled.talkSeconds + handled.holdSeconds + handled.wrapupSeconds);
+            const offer = await offers.forAgent(agentId);
+            if (offer && offer.callSid === handled.callSid) await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
+          }
+          await pushState(agentId);
+          void routeAgent(agentId);
+          return ack();
+        }
+        case 'hangup': {
+          const a = await agents.get(agentId);
+          if (!a || a.callSid !== msg.callSid) return fail('not_your_call', 'callSid', 'not the call you are on');
+          const offer = a.offerId ? await offerFor(agentId, a.offerId) : null;
+          if (offer?.agentLegSid) await rest.hangup(offer.agentLegSid);
+          return ack();
+        }
+        default:
+          return fail('unsupported', 'type', `${msg.type} is not supported yet`);
+      }
+    } catch (e) {
+      if (e instanceof SwitchboardError) return fail(e.code === 'SB_CONFLICT' ? 'conflict' : e.code.toLowerCase(), e.field ?? 'type', e.message);
+      throw e;
+    }
+  }
+
+  async function connected(agentId: string, instance: string): Promise<ServerMessage> {
+    const r = await agents.connected({ agentId, instance });
+    publish(r.events);
+    const a = await agents.get(agentId);
+    if (!a) return { type: 'error', code: 'unknown_agent', field: 'token', message: 'token: agent is not configured' };
+    const cfg = center.agents[agentId];
+    return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance };
+  }
+
+  async function disconnected(agentId: string, instance: string): Promise<void> {
+    publish((await agents.disconnected({ agentId, instance, graceMs: d.graceMs ?? 30_000 })).events);
+  }
+
+  return {
+    setChannel(channel: AgentChannel) {
+      d.channel = channel;
+    },
+    enter,
+    callEnded,
+    onCallStarted,
+    waitTwiml,
+    keys,
+    result,
+    connectTwiml,
+    agentLegStatus,
+    callbackLegTwiml,
+    callbackLegStatus,
+    route,
+    sweep,
+    connected,
+    disconnected,
+    command,
+    start() {
+      stopped = false;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      stopTimer?.();
+      await Promise.allSettled([...routing.values()]);
+    },
+  };
+}
+
+function positionPrompt(position: number, ewtSeconds: number | null, language: string): string {
+  const wait = roundForAnnouncement(ewtSeconds, language);
+  if (ewtSeconds === null) return language === 'es' ? `Usted es el número ${position} en la fila.` : `You are number ${position} in line.`;
+  if (language === 'es') return `Usted es el número ${position} en la fila. Tiempo estimado de espera: ${wait}.`;
+  return `You are number ${position} in line. Your estimated wait is ${wait}.`;
+}
+const callbackOfferPrompt = (key: string) => `To hang up and keep your place for a call back, press ${key}.`;
+const voicemailOfferPrompt = (key: string) => `To leave a message instead, press ${key}.`;

@@ -1,0 +1,168 @@
+/**
+ * The REST calls a queue server makes to Twilio (twilio.md section 5 and 6), through the `twilio`
+ * package, with bounded retries and backoff on the injected clock. Errors that retrying cannot fix
+ * (the call has ended: 21220, unknown resource: 20404, other 4xx) fail at once.
+ */
+import twilio from 'twilio';
+import type { Clock } from '../clock.js';
+import type { ServiceEvent } from '../events.js';
+
+export interface TwilioRestOptions {
+  accountSid: string;
+  authToken: string;
+  /** Send requests here instead of api.twilio.com (tests and the demo's emulator). */
+  apiBaseUrl?: string | undefined;
+  clock: Clock;
+  onEvent?: (e: ServiceEvent) => void;
+  /** Attempts per operation (default 4) and the first backoff (default 250 ms, doubling). */
+  attempts?: number;
+  backoffMs?: number;
+}
+
+export interface ParticipantOptions {
+  from: string;
+  to: string;
+  label: string;
+  statusCallback: string;
+  startConferenceOnEnter: boolean;
+  endConferenceOnExit: boolean;
+  timeoutSeconds: number;
+  muted?: boolean;
+  coaching?: boolean;
+  callSidToCoach?: string;
+  beep?: boolean;
+}
+
+export interface TwilioRest {
+  /** Take one caller out of a Twilio queue and run `url` on it. */
+  dequeue(queueSid: string, callSid: string, url: string): Promise<void>;
+  /** Redirect a live call to new TwiML. */
+  redirect(callSid: string, url: string): Promise<void>;
+  /** End a live call. */
+  hangup(callSid: string): Promise<void>;
+  /** Place an outbound call (callbacks) and return its CallSid. */
+  createCall(o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number }): Promise<string>;
+  /** Dial someone into a conference (by friendly name) and return the participant's CallSid. */
+  addParticipant(conference: string, o: ParticipantOptions): Promise<string>;
+  /** Change a participant: hold, mute, coaching. */
+  updateParticipant(conferenceSid: string, callSid: string, o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean }): Promise<void>;
+  /** Remove a participant from a conference. */
+  removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
+}
+
+export class RestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: number | undefined,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'RestError';
+  }
+}
+
+/** A status/code pair Twilio returns that retrying will not fix. */
+export function isPermanent(status: number, code: number | undefined): boolean {
+  if (code === 21220 || code === 20404) return true;
+  return status >= 400 && status < 500 && status !== 429;
+}
+
+function toRestError(e: unknown): RestError {
+  const err = e as { status?: number; code?: number; message?: string };
+  const status = typeof err.status === 'number' ? err.status : 0;
+  const code = typeof err.code === 'number' ? err.code : undefined;
+  return new RestError(err.message ?? String(e), status, code, status !== 0 && isPermanent(status, code));
+}
+
+/** Build the REST client wrapper. */
+export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
+  const client = twilio(o.accountSid, o.authToken, { autoRetry: false });
+  if (o.apiBaseUrl) client.api.baseUrl = o.apiBaseUrl.replace(/\/$/, '');
+  const attempts = o.attempts ?? 4;
+  const backoff = o.backoffMs ?? 250;
+
+  async function withRetry<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    let last: RestError | undefined;
+    for (let i = 0; i < attempts; i++) {
+      try {
+        const r = await fn();
+        o.onEvent?.({ type: 'twilio.rest', op, result: 'ok' });
+        return r;
+      } catch (e) {
+        last = toRestError(e);
+        if (last.permanent || i === attempts - 1) break;
+        o.onEvent?.({ type: 'twilio.rest', op, result: 'retry' });
+        await o.clock.sleep(backoff * 2 ** i);
+      }
+    }
+    o.onEvent?.({ type: 'twilio.rest', op, result: 'failed' });
+    throw last ?? new RestError(`${op} failed`, 0, undefined, false);
+  }
+
+  return {
+    dequeue: (queueSid, callSid, url) =>
+      withRetry('dequeue', async () => {
+        await client.queues(queueSid).members(callSid).update({ url, method: 'POST' });
+      }),
+    redirect: (callSid, url) =>
+      withRetry('redirect', async () => {
+        await client.calls(callSid).update({ url, method: 'POST' });
+      }),
+    hangup: (callSid) =>
+      withRetry('hangup', async () => {
+        await client.calls(callSid).update({ status: 'completed' });
+      }),
+    createCall: (c) =>
+      withRetry('create_call', async () => {
+        const call = await client.calls.create({
+          to: c.to,
+          from: c.from,
+          url: c.url,
+          method: 'POST',
+          statusCallback: c.statusCallback,
+          statusCallbackMethod: 'POST',
+          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+          timeout: c.timeoutSeconds,
+        });
+        return call.sid;
+      }),
+    addParticipant: (conference, p) =>
+      withRetry('add_participant', async () => {
+        const r = await client.conferences(conference).participants.create({
+          from: p.from,
+          to: p.to,
+          label: p.label,
+          statusCallback: p.statusCallback,
+          statusCallbackMethod: 'POST',
+          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+          startConferenceOnEnter: p.startConferenceOnEnter,
+          endConferenceOnExit: p.endConferenceOnExit,
+          timeout: p.timeoutSeconds,
+          ...(p.muted !== undefined ? { muted: p.muted } : {}),
+          ...(p.coaching !== undefined ? { coaching: p.coaching } : {}),
+          ...(p.callSidToCoach ? { callSidToCoach: p.callSidToCoach } : {}),
+          beep: p.beep === undefined ? 'false' : String(p.beep),
+        });
+        return r.callSid;
+      }),
+    updateParticipant: (conferenceSid, callSid, u) =>
+      withRetry('update_participant', async () => {
+        await client
+          .conferences(conferenceSid)
+          .participants(callSid)
+          .update({
+            ...(u.hold !== undefined ? { hold: u.hold } : {}),
+            ...(u.holdUrl ? { holdUrl: u.holdUrl, holdMethod: 'POST' } : {}),
+            ...(u.muted !== undefined ? { muted: u.muted } : {}),
+            ...(u.coaching !== undefined ? { coaching: u.coaching } : {}),
+            ...(u.callSidToCoach ? { callSidToCoach: u.callSidToCoach } : {}),
+            ...(u.endConferenceOnExit !== undefined ? { endConferenceOnExit: u.endConferenceOnExit } : {}),
+          });
+      }),
+    removeParticipant: (conferenceSid, callSid) =>
+      withRetry('remove_participant', async () => {
+        await client.conferences(conferenceSid).participants(callSid).remove();
+      }),
+  };
+}

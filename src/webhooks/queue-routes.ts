@@ -1,0 +1,215 @@
+/**
+ * The queue's webhooks: the Enqueue waitUrl (position and estimate between hold music), keys pressed
+ * while waiting (callback, voicemail), the Enqueue action for every QueueResult, the TwiML a dequeued
+ * caller runs (a conference), the caller's leg after the agent leg ends (the survey), the agent's and
+ * the callback's legs, and conference status callbacks.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { SurveyKind } from '../events.js';
+import { newResponse } from '../ivr/prompt.js';
+import { initialState, type IvrState } from '../ivr/step.js';
+import { startSurvey, surveyAnswer } from '../ivr/survey.js';
+import { callerHash } from '../privacy.js';
+import type { QueueService } from '../queue/service.js';
+import type { CallStore } from '../store/calls.js';
+import { baseParams, conferenceStatusParams, dialResultParams, gatherParams, queueResultParams, queueWaitParams, recordingParams, statusParams } from './params.js';
+import { EMPTY_TWIML, serveLive, validate, type WebhookCore } from './plugin.js';
+
+export interface QueueRouteDeps {
+  core: WebhookCore;
+  clock: Clock;
+  calls: CallStore;
+  service: QueueService;
+  callerHashKey: string;
+}
+
+const str = (q: unknown, k: string): string => {
+  const v = (q as Record<string, unknown>)[k];
+  return typeof v === 'string' ? v : '';
+};
+
+/** Register the queue routes on the webhook plugin's instance. */
+export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps): void {
+  const { core, calls, service, clock } = deps;
+  const { center, urls, bus } = core;
+  const lang = (s: IvrState | null) => s?.language ?? center.defaultLanguage;
+  const knownQueue = (q: string) => Boolean(center.queues[q]);
+  const badQueue = (reply: import('fastify').FastifyReply) => reply.code(400).send({ error: 'invalid_params', field: 'queue', message: 'queue: not a configured queue' });
+
+  app.post('/twilio/queue/wait', async (req, reply) => {
+    const p = validate(core, queueWaitParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      return service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime, language: lang(state) });
+    });
+  });
+
+  app.post('/twilio/queue/keys', async (req, reply) => {
+    const p = validate(core, gatherParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      const r = await service.keys({ callSid: p.CallSid, queue, digits: p.Digits ?? '', language: lang(state) });
+      if (r.choseVoicemail && state) await calls.put({ ...state, leaveFor: 'voicemail' });
+      return r.xml;
+    });
+  });
+
+  app.post('/twilio/queue/result', async (req, reply) => {
+    const p = validate(core, queueResultParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      const xml = await service.result({ callSid: p.CallSid, queue, queueResult: p.QueueResult, queueTime: p.QueueTime, language: lang(state), choseVoicemail: state?.leaveFor === 'voicemail' });
+      if (state && (p.QueueResult === 'leave' || p.QueueResult === 'queue-full' || p.QueueResult === 'error')) {
+        await calls.put({ ...state, phase: p.QueueResult === 'leave' && state.leaveFor === 'voicemail' ? 'voicemail' : 'ended' });
+      }
+      return xml;
+    });
+  });
+
+  // Overflow into another queue: the caller re-enters there as a new offer of that queue.
+  app.post('/twilio/queue/enter', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const known = await calls.get(p.CallSid);
+      const state =
+        known ??
+        initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+      const twiml = newResponse();
+      const r = await service.enter({ state, queue, priority: undefined, twiml, party: { from: p.From, to: p.To } });
+      await calls.put(r.state);
+      bus.publish(r.events);
+      return twiml.toString();
+    });
+  });
+
+  app.post('/twilio/queue/voicemail', async (req, reply) => {
+    const p = validate(core, recordingParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      if (state && p.RecordingSid && p.RecordingUrl) {
+        const added = await calls.addVoicemail({
+          recordingSid: p.RecordingSid,
+          callSid: p.CallSid,
+          queue: knownQueue(queue) ? queue : 'none',
+          url: p.RecordingUrl,
+          durationSeconds: p.RecordingDuration ?? 0,
+          at: clock.now(),
+          callerHash: state.callerHash,
+          language: state.language,
+        });
+        if (added) bus.publish([{ type: 'voicemail.recorded', at: clock.now(), callSid: p.CallSid, queue, recordingSid: p.RecordingSid, durationSeconds: p.RecordingDuration ?? 0 }]);
+      }
+      const r = newResponse();
+      r.say({}, 'Thank you for your message. Goodbye.');
+      r.hangup();
+      return r.toString();
+    });
+  });
+
+  // Runs on the dequeued caller: join the call's conference.
+  app.post('/twilio/queue/connect', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    const offerId = str(req.query, 'offer');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      if (state) await calls.put({ ...state, phase: 'agent', queue });
+      return service.connectTwiml({ callSid: p.CallSid, queue, offerId });
+    });
+  });
+
+  // The caller's <Dial> ended (the agent left the conference): the post-call survey.
+  app.post('/twilio/call/after', async (req, reply) => {
+    const p = validate(core, dialResultParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      if (!state) {
+        const r = newResponse();
+        r.hangup();
+        return r.toString();
+      }
+      const s = startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k));
+      await calls.put(s.state);
+      bus.publish(s.events);
+      return s.twiml.toString();
+    });
+  });
+
+  app.post('/twilio/survey', async (req, reply) => {
+    const p = validate(core, gatherParams, req, reply);
+    if (!p) return reply;
+    const step = str(req.query, 'step');
+    if (step !== 'csat' && step !== 'nps') return reply.code(400).send({ error: 'invalid_params', field: 'step', message: 'step: csat or nps' });
+    return serveLive(core, req, reply, async () => {
+      const state = await calls.get(p.CallSid);
+      if (!state) {
+        const r = newResponse();
+        r.hangup();
+        return r.toString();
+      }
+      const s = surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k));
+      await calls.put(s.state);
+      bus.publish(s.events);
+      return s.twiml.toString();
+    });
+  });
+
+  // The agent's leg (dialed into the conference as a participant): its status decides the bridge.
+  app.post('/twilio/agent/status', async (req, reply) => {
+    const p = validate(core, statusParams, req, reply);
+    if (!p) return reply;
+    const offerId = str(req.query, 'offer');
+    const seq = p.SequenceNumber ?? 0;
+    const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
+    if (seen.isNew) await service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  app.post('/twilio/callback/leg', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    return serveLive(core, req, reply, () => service.callbackLegTwiml({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), language: center.defaultLanguage }));
+  });
+
+  app.post('/twilio/callback/status', async (req, reply) => {
+    const p = validate(core, statusParams, req, reply);
+    if (!p) return reply;
+    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+    if (seen.isNew) await service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus });
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  app.post('/twilio/conference/status', async (req, reply) => {
+    const p = validate(core, conferenceStatusParams, req, reply);
+    if (!p) return reply;
+    // Conference events are informational here: the agent's and the caller's legs (status callbacks and
+    // the Dial action) drive the call's state, so duplicates and reordering cannot change a count.
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  // Hold music for the conference and the queue, served by us so it works without Twilio's assets.
+  app.post('/twilio/hold', async (_req, reply) => {
+    const r = newResponse();
+    r.play({ loop: 0 }, center.holdMusic.url);
+    return reply.type('text/xml').send(r.toString());
+  });
+}
