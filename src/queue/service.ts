@@ -193,7 +193,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
     const gatherKeys = [q.callbackKey, q.voicemailKey].filter((k): k is string => Boolean(k));
     const target = gatherKeys.length
-      ? twiml.gather({ input: ['dtmf'], numDigits: 1, action: urls.queueKeys(p.queue), method: 'POST', timeout: 1 })
+      ? twiml.gather({ input: ['dtmf'], numDigits: 1, action: urls.queueKeys(p.queue), method: 'POST', timeout: 3 })
       : twiml;
     speak(target, center, positionPrompt(pos.position, ewt, p.language), p.language);
     if (q.callbackKey) speak(target, center, callbackOfferPrompt(q.callbackKey), p.language);

@@ -151,7 +151,9 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
       const state = await calls.get(p.CallSid);
       const node = (req.query as Record<string, string | undefined>).node ?? '';
       const ctx = state ? ctxFor(state.flow) : undefined;
-      if (state) await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, ctx ? nodeQueue(ctx, node) : 'none');
+      // Recordings left from a queue's overflow carry `queue:<name>` as their node.
+      const queue = node.startsWith('queue:') && center.queues[node.slice(6)] ? node.slice(6) : ctx ? nodeQueue(ctx, node) : 'none';
+      if (state) await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, queue);
     }
     return reply.code(204).send();
   });
