@@ -118,6 +118,23 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
   const node = (f: string, n: string) => (center.flows[f]?.nodes[n] ? n : 'other');
   const knownRoutes = new Set<string>();
 
+  // Create the bounded label sets at 0 up front: a series first seen at 1 hides its first event from
+  // rate() and increase(), so the first abandon of the day would never show on a dashboard.
+  for (const queue of Object.keys(center.queues)) {
+    for (const c of [offered, answered, abandoned, shortAbandoned, callbacks, answeredSl, abandonedSl, leftSl, handled, repeats, overclaimed]) c.inc({ queue }, 0);
+    for (const after of PATIENCE_MARKS) {
+      abandonedAfter.inc({ queue, after: String(after) }, 0);
+      reachedWait.inc({ queue, after: String(after) }, 0);
+    }
+    for (const outcome of ['answered', 'abandoned', 'overflow', 'callback']) wait.zero({ queue, outcome });
+    for (const disposition of ['resolved', 'not_resolved', 'escalated']) dispositions.inc({ queue, disposition }, 0);
+    for (const h of [talk, hold, wrap, handle]) h.zero({ queue });
+  }
+  for (const f of flows) {
+    ivrCalls.inc({ flow: f }, 0);
+    ivrContained.inc({ flow: f }, 0);
+  }
+
   const onDomain = (e: DomainEvent): void => {
     switch (e.type) {
       case 'call.started':
