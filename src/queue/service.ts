@@ -451,8 +451,16 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     if (p.status === 'in-progress' || p.status === 'answered') {
       if (offer.kind === 'callback') return startCallback(offer);
       try {
-        if (!offer.queueSid) throw new Error('no QueueSid known for this caller yet');
-        await rest.dequeue(offer.queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId));
+        // The offer may have been made before Twilio's first waitUrl request told us the QueueSid.
+        // Twilio tells the QueueSid with its first waitUrl request, which can trail a fast accept by a moment.
+        let queueSid = offer.queueSid;
+        for (let i = 0; !queueSid && i < 10; i++) {
+          queueSid = (await queues.callerInfo(offer.queue, offer.callSid))?.queueSid ?? null;
+          if (!queueSid) await clock.sleep(500);
+        }
+        if (!queueSid) throw new Error('no QueueSid known for this caller yet');
+        offer.queueSid = queueSid;
+        await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId));
       } catch (err) {
         d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'could not take the caller out of the queue');
         if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);

@@ -48,11 +48,11 @@ describe('queue and agents end to end', () => {
     expect(waiting.waiting).toBe(1);
 
     alice.send({ type: 'set_state', state: 'available' });
-    const offer = await stack.emu.run(alice.next('offer'));
+    const offer = await stack.until(alice.next('offer'));
     expect(offer).toMatchObject({ queue: 'support', callSid: call.sid, callback: false });
     expect((offer.ivrPath as string[]).slice(0, 3)).toEqual(['language', 'hours', 'main-menu']);
     alice.send({ type: 'accept', offerId: offer.offerId });
-    await stack.emu.run(alice.next('call', (m) => m.status === 'connected'));
+    await stack.until(alice.next('call', (m) => m.status === 'connected'));
 
     // The REST requests Twilio's API received: the agent dialed into the call's conference, then the
     // caller taken out of the Twilio queue.
@@ -72,11 +72,11 @@ describe('queue and agents end to end', () => {
     // Talk for 3 minutes, then the agent hangs up; wrap-up with a disposition.
     await stack.emu.run(stack.clock.sleep(180_000));
     alice.send({ type: 'hangup', callSid: call.sid });
-    const wrap = await stack.emu.run(alice.next('wrap_up'));
+    const wrap = await stack.until(alice.next('wrap_up'));
     expect(wrap.callSid).toBe(call.sid);
     await stack.emu.run(stack.clock.sleep(20_000));
     alice.send({ type: 'wrap_up', callSid: call.sid, disposition: 'resolved', code: 'password_reset' });
-    await stack.emu.run(alice.next('ack', (m) => m.for === 'wrap_up'));
+    await stack.until(alice.next('ack', (m) => m.for === 'wrap_up'));
     const summary = await stack.emu.run(call.ended);
     expect(summary.heard.some((h) => /how satisfied/.test(h))).toBe(true);
     expect((await stack.app.sb.agents.get('alice'))?.state).toBe('available');
@@ -119,21 +119,21 @@ describe('queue and agents end to end', () => {
     const alice = await stack.agent('alice-demo-token');
     const bob = await stack.agent('bob-demo-token');
     alice.send({ type: 'set_state', state: 'available' });
-    await stack.emu.run(alice.next('ack'));
+    await stack.until(alice.next('ack'));
     await stack.emu.run(stack.clock.sleep(5_000));
     bob.send({ type: 'set_state', state: 'available' });
-    await stack.emu.run(bob.next('ack'));
+    await stack.until(bob.next('ack'));
     const call = stack.emu.placeCall({ from: '+15551230004', to: NUMBER, behaviour: supportCaller() });
     // Alice has been idle longest: she gets the offer first and lets it time out.
-    const first = await stack.emu.run(alice.next('offer'));
+    const first = await stack.until(alice.next('offer'));
     expect(first.callSid).toBe(call.sid);
-    const cancelled = await stack.emu.run(alice.next('offer_cancelled'));
+    const cancelled = await stack.until(alice.next('offer_cancelled'));
     expect(cancelled.reason).toBe('timeout');
-    const second = await stack.emu.run(bob.next('offer'));
+    const second = await stack.until(bob.next('offer'));
     expect(second.callSid).toBe(call.sid);
     expect((await stack.app.sb.agents.get('alice'))?.state).toBe('break');
     bob.send({ type: 'accept', offerId: second.offerId });
-    await stack.emu.run(bob.next('call', (m) => m.status === 'connected'));
+    await stack.until(bob.next('call', (m) => m.status === 'connected'));
     const m = await stack.metrics();
     expect(sample(m, 'switchboard_offers_total', { queue: 'support', result: 'timeout' })).toBe(1);
     expect(sample(m, 'switchboard_calls_answered_total', { queue: 'support' })).toBe(1);
@@ -150,10 +150,10 @@ describe('queue and agents end to end', () => {
     expect(pos?.position).toBe(2); // the callback still holds first place
     const alice = await stack.agent('alice-demo-token');
     alice.send({ type: 'set_state', state: 'available' });
-    const offer = await stack.emu.run(alice.next('offer'));
+    const offer = await stack.until(alice.next('offer'));
     expect(offer).toMatchObject({ callSid: cb.sid, callback: true });
     alice.send({ type: 'accept', offerId: offer.offerId });
-    await stack.emu.run(alice.next('call', (m) => m.status === 'connected'));
+    await stack.until(alice.next('call', (m) => m.status === 'connected'));
     const create = stack.emu.log.rest.find((r) => r.method === 'POST' && /\/Calls\.json$/.test(r.path));
     expect(create?.form).toMatchObject({ To: '+15551230005', From: NUMBER });
     const m = await stack.metrics();

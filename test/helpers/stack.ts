@@ -23,6 +23,12 @@ export interface Stack {
   prefix: string;
   port: number;
   agent(token: string): Promise<TestAgent>;
+  /**
+   * Advance virtual time until `p` settles, giving real time to messages that travel outside HTTP
+   * (agent WebSocket, Redis pub/sub) before each step, so time does not run past an offer's deadline
+   * while its message is still on the wire.
+   */
+  until<T>(p: Promise<T>, o?: { stepMs?: number; realWaitMs?: number; maxMs?: number }): Promise<T>;
   metrics(): Promise<string>;
   close(): Promise<void>;
 }
@@ -105,6 +111,23 @@ export async function makeStack(opts: { now?: number; sweepEveryMs?: number } = 
       a.send({ type: 'hello', token });
       await a.next('welcome');
       return a;
+    },
+    async until<T>(p: Promise<T>, o: { stepMs?: number; realWaitMs?: number; maxMs?: number } = {}): Promise<T> {
+      let done = false;
+      void p.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      const start = clock.now();
+      const max = o.maxMs ?? 3_600_000;
+      while (!done) {
+        await emu.settle();
+        await new Promise((r) => setTimeout(r, o.realWaitMs ?? 15));
+        if (done) break;
+        if (clock.now() - start >= max) throw new Error(`until: still waiting after ${max} ms of virtual time`);
+        await clock.advance(o.stepMs ?? 1000, () => emu.settle());
+      }
+      return p;
     },
     async metrics() {
       return (await app.inject({ method: 'GET', url: '/metrics' })).body;

@@ -38,14 +38,14 @@ describe('dashboards and rules against a live Prometheus scraping the app', () =
     const answered = s.emu.placeCall({ from: '+15551239002', to: NUMBER, behaviour: caller(3_600_000) });
     await s.emu.run(abandon.ended);
     alice.send({ type: 'set_state', state: 'available' });
-    const offer = await s.emu.run(alice.next('offer'));
+    const offer = await s.until(alice.next('offer'));
     alice.send({ type: 'accept', offerId: offer.offerId });
-    await s.emu.run(alice.next('call', (m) => m.status === 'connected'));
+    await s.until(alice.next('call', (m) => m.status === 'connected'));
     await s.emu.run(s.clock.sleep(120_000));
     alice.send({ type: 'hangup', callSid: answered.sid });
-    await s.emu.run(alice.next('wrap_up'));
+    await s.until(alice.next('wrap_up'));
     alice.send({ type: 'wrap_up', callSid: answered.sid, disposition: 'resolved', code: 'x' });
-    await s.emu.run(alice.next('ack', (m) => m.for === 'wrap_up'));
+    await s.until(alice.next('ack', (m) => m.for === 'wrap_up'));
     await s.emu.run(answered.ended);
     const text = await s.metrics();
     exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
