@@ -1,0 +1,210 @@
+/**
+ * A simulated agent over the real agent WebSocket (docs/agent-protocol.md): says hello, goes available,
+ * accepts offers after a delay, hangs up after a handle time, finishes wrap-up with a disposition and
+ * reconnects when the socket drops. All waiting is on the given Clock. Used by the demo (src/sim/demo.ts).
+ * The agent's phone is the emulator's endpoint for its contact (register it with answer: true).
+ */
+import WebSocket from 'ws';
+import type { Clock } from '../clock.js';
+
+export type Disposition = 'resolved' | 'not_resolved' | 'escalated';
+
+export interface SimulatedAgentOptions {
+  /** ws://HOST/agent/ws */
+  wsUrl: string;
+  token: string;
+  clock: Clock;
+  /** Uniform [0, 1) source for break decisions (default Math.random). */
+  rng?: () => number;
+  acceptDelayMs: number;
+  handleTimeMs: () => number;
+  wrapUpMs: () => number;
+  disposition: () => Disposition;
+  /** Take a short break after about every N handled calls (chance 1/N per call); undefined = never. */
+  breakEvery?: number;
+  /** Length of a break (default 10 s). */
+  breakMs?: number;
+  /** Delay before reconnecting after the socket closes (default 1000 ms). */
+  reconnectDelayMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SimulatedAgentStats {
+  connects: number;
+  offers: number;
+  accepted: number;
+  connected: number;
+  hungUp: number;
+  wrapUps: number;
+  breaks: number;
+  errors: number;
+  lastError?: string;
+}
+
+export interface SimulatedAgent {
+  readonly stats: SimulatedAgentStats;
+  stop(): Promise<void>;
+}
+
+interface ServerFrame {
+  type: string;
+  offerId?: string;
+  callSid?: string;
+  status?: string;
+  code?: string;
+  message?: string;
+  agentId?: string;
+  state?: string;
+  reason?: string;
+}
+
+export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
+  const rng = o.rng ?? Math.random;
+  const log = o.log ?? (() => {});
+  const stats: SimulatedAgentStats = { connects: 0, offers: 0, accepted: 0, connected: 0, hungUp: 0, wrapUps: 0, breaks: 0, errors: 0 };
+  const timers = new Set<() => void>();
+  let stopped = false;
+  let ws: WebSocket | undefined;
+  let name = '?';
+
+  const pendingAccepts = new Map<string, () => void>();
+  const later = (ms: number, fn: () => void): (() => void) => {
+    const cancel = o.clock.setTimer(Math.max(0, ms), () => {
+      timers.delete(cancel);
+      if (!stopped) fn();
+    });
+    timers.add(cancel);
+    return () => {
+      timers.delete(cancel);
+      cancel();
+    };
+  };
+  const send = (sock: WebSocket, msg: Record<string, unknown>): void => {
+    if (sock === ws && sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify(msg));
+  };
+
+  const connect = (): void => {
+    if (stopped) return;
+    const sock = new WebSocket(o.wsUrl);
+    ws = sock;
+    sock.on('open', () => {
+      stats.connects++;
+      send(sock, { type: 'hello', token: o.token });
+    });
+    sock.on('message', (data: WebSocket.RawData) => {
+      let m: ServerFrame;
+      try {
+        m = JSON.parse(data.toString()) as ServerFrame;
+      } catch {
+        return;
+      }
+      handle(sock, m);
+    });
+    sock.on('error', (e: Error) => {
+      stats.errors++;
+      stats.lastError = e.message;
+    });
+    sock.on('close', () => {
+      if (ws === sock) ws = undefined;
+      if (!stopped) later(o.reconnectDelayMs ?? 1000, connect);
+    });
+  };
+
+  const handle = (sock: WebSocket, m: ServerFrame): void => {
+    switch (m.type) {
+      case 'welcome':
+        name = m.agentId ?? name;
+        log(`${name}: signed in`);
+        send(sock, { type: 'set_state', state: 'available' });
+        break;
+      case 'offer': {
+        stats.offers++;
+        const offerId = m.offerId;
+        if (!offerId) break;
+        pendingAccepts.set(
+          offerId,
+          later(o.acceptDelayMs, () => {
+            pendingAccepts.delete(offerId);
+            stats.accepted++;
+            send(sock, { type: 'accept', offerId });
+          }),
+        );
+        break;
+      }
+      case 'offer_cancelled': {
+        // The caller hung up or the offer timed out: do not accept it any more.
+        const cancel = m.offerId ? pendingAccepts.get(m.offerId) : undefined;
+        if (cancel && m.offerId) {
+          cancel();
+          pendingAccepts.delete(m.offerId);
+        }
+        break;
+      }
+      case 'call': {
+        const callSid = m.callSid;
+        if (m.status === 'connected' && callSid) {
+          stats.connected++;
+          log(`${name}: talking on ${callSid.slice(0, 10)}…`);
+          later(o.handleTimeMs(), () => {
+            stats.hungUp++;
+            send(sock, { type: 'hangup', callSid });
+          });
+        } else if (m.status === 'failed') log(`${name}: phone did not connect on ${callSid ?? '?'}`);
+        break;
+      }
+      case 'wrap_up': {
+        const callSid = m.callSid;
+        if (!callSid) break;
+        later(o.wrapUpMs(), () => {
+          stats.wrapUps++;
+          send(sock, { type: 'wrap_up', callSid, disposition: o.disposition() });
+          if (o.breakEvery && rng() < 1 / o.breakEvery) {
+            stats.breaks++;
+            send(sock, { type: 'set_state', state: 'break', reason: 'coffee' });
+            later(o.breakMs ?? 10_000, () => send(sock, { type: 'set_state', state: 'available' }));
+          }
+        });
+        break;
+      }
+      case 'state':
+        // Moved to break by the server (a missed offer): come back after a moment.
+        if (m.state === 'break' && m.reason === 'missed_offer') later(2000, () => send(sock, { type: 'set_state', state: 'available' }));
+        break;
+      case 'error':
+        stats.errors++;
+        stats.lastError = `${m.code ?? 'error'}: ${m.message ?? ''}`;
+        log(`${name}: error ${stats.lastError}`);
+        break;
+      case 'reconnect':
+        sock.close();
+        break;
+      default:
+        break;
+    }
+  };
+
+  connect();
+  return {
+    stats,
+    stop: async () => {
+      stopped = true;
+      for (const cancel of timers) cancel();
+      timers.clear();
+      pendingAccepts.clear();
+      const sock = ws;
+      ws = undefined;
+      if (!sock || sock.readyState === WebSocket.CLOSED) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          sock.terminate();
+          resolve();
+        }, 2000);
+        sock.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        sock.close(1000, 'stopped');
+      });
+    },
+  };
+}
