@@ -19,6 +19,8 @@ export interface OfferRecord {
   callbackTo: string;
   agentLegSid?: string;
   callbackLegSid?: string;
+  /** Twilio's ConferenceSid, from the conference's status callbacks (needed for hold). */
+  conferenceSid?: string;
   /** Set once the caller and the agent are connected. */
   connectedAt?: number;
 }

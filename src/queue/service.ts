@@ -71,6 +71,7 @@ export interface QueueService extends AgentCommands {
   callbackLegTwiml(p: { queue: string; offerId: string; language: string }): Promise<string>;
   callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void>;
   setChannel(channel: AgentChannel): void;
+  conferenceEvent(p: { friendlyName: string; conferenceSid: string; event: string }): Promise<void>;
   route(queue: string): Promise<number>;
   sweep(): Promise<void>;
   start(): void;
@@ -621,7 +622,14 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           return ack();
         }
         case 'hold': {
+          const a = await agents.get(agentId);
+          if (!a || a.callSid !== msg.callSid || a.state !== 'on_call') return fail('not_your_call', 'callSid', 'not a call you are talking on');
+          const offer = await offers.forCall(msg.callSid);
+          if (!offer?.conferenceSid) return fail('unavailable', 'callSid', 'the call is not connected yet');
+          // The caller hears the configured hold music while held (participant Hold with HoldUrl).
+          await rest.updateParticipant(offer.conferenceSid, msg.callSid, { hold: msg.on, ...(msg.on ? { holdUrl: urls.holdMusic } : {}) });
           const r = await agents.hold({ agentId, callSid: msg.callSid, on: msg.on });
+          await send(agentId, { type: 'call', callSid: msg.callSid, queue: offer.queue, status: msg.on ? 'on_hold' : 'connected', since: clock.now() });
           publish(r.events);
           return ack();
         }
@@ -667,7 +675,15 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     publish((await agents.disconnected({ agentId, instance, graceMs: d.graceMs ?? 30_000 })).events);
   }
 
+  async function conferenceEvent(p: { friendlyName: string; conferenceSid: string; event: string }): Promise<void> {
+    const m = /^sb-(CA[0-9a-fA-F]{32})$/.exec(p.friendlyName);
+    if (!m || (p.event !== 'conference-start' && p.event !== 'participant-join')) return;
+    const offer = await offers.forCall(m[1]!);
+    if (offer && offer.conferenceSid !== p.conferenceSid) await offers.save({ ...offer, conferenceSid: p.conferenceSid });
+  }
+
   return {
+    conferenceEvent,
     setChannel(channel: AgentChannel) {
       d.channel = channel;
     },

@@ -201,8 +201,10 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   app.post('/twilio/conference/status', async (req, reply) => {
     const p = validate(core, conferenceStatusParams, req, reply);
     if (!p) return reply;
-    // Conference events are informational here: the agent's and the caller's legs (status callbacks and
-    // the Dial action) drive the call's state, so duplicates and reordering cannot change a count.
+    // Only the ConferenceSid is taken from these (hold needs it); the agent's and the caller's legs
+    // (status callbacks and the Dial action) drive the call's state, so duplicates and reordering of
+    // conference events cannot change a count.
+    await service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent });
     return reply.code(200).type('text/xml').send(EMPTY_TWIML);
   });
 

@@ -69,8 +69,16 @@ describe('queue and agents end to end', () => {
     const agentRec = await stack.app.sb.agents.get('alice');
     expect(agentRec?.state).toBe('on_call');
 
-    // Talk for 3 minutes, then the agent hangs up; wrap-up with a disposition.
-    await stack.emu.run(stack.clock.sleep(180_000));
+    // Talk, hold for 45 s (the caller hears hold music over a REST participant update), resume, talk.
+    await stack.emu.run(stack.clock.sleep(60_000));
+    alice.send({ type: 'hold', callSid: call.sid, on: true, ref: 'h1' });
+    await stack.until(alice.next('ack', (m) => m.ref === 'h1'));
+    const holdReq = stack.emu.log.rest.find((r) => /\/Conferences\/CF[0-9a-f]{32}\/Participants\/CA[0-9a-f]{32}\.json$/.test(r.path));
+    expect(holdReq?.form).toMatchObject({ Hold: 'true', HoldMethod: 'POST' });
+    await stack.emu.run(stack.clock.sleep(45_000));
+    alice.send({ type: 'hold', callSid: call.sid, on: false, ref: 'h2' });
+    await stack.until(alice.next('ack', (m) => m.ref === 'h2'));
+    await stack.emu.run(stack.clock.sleep(75_000));
     alice.send({ type: 'hangup', callSid: call.sid });
     const wrap = await stack.until(alice.next('wrap_up'));
     expect(wrap.callSid).toBe(call.sid);
@@ -89,6 +97,13 @@ describe('queue and agents end to end', () => {
     expect(sample(m, 'switchboard_queue_wait_seconds_count', { queue: 'support', outcome: 'answered' })).toBe(1);
     expect(sample(m, 'switchboard_calls_answered_within_sl_total', { queue: 'support' })).toBe(0); // waited over 20 s
     expect(sample(m, 'switchboard_survey_responses_total', { survey: 'csat', score: '5' })).toBe(1);
+    // Agent commands travel over a real socket while virtual time moves in 1 s steps, so a command can
+    // land one step late under load: held 45 s and wrapped up 20 s, give or take a step.
+    expect(sample(m, 'switchboard_hold_seconds_sum', { queue: 'support' })).toBeGreaterThanOrEqual(44);
+    expect(sample(m, 'switchboard_hold_seconds_sum', { queue: 'support' })).toBeLessThanOrEqual(47);
+    expect(sample(m, 'switchboard_hold_seconds_count', { queue: 'support' })).toBe(1);
+    expect(sample(m, 'switchboard_wrapup_seconds_sum', { queue: 'support' })).toBeGreaterThanOrEqual(20);
+    expect(sample(m, 'switchboard_wrapup_seconds_sum', { queue: 'support' })).toBeLessThanOrEqual(22);
     expect(sample(m, 'switchboard_survey_responses_total', { survey: 'nps', score: '9' })).toBe(1);
     expect(sample(m, 'switchboard_offers_total', { queue: 'support', result: 'accepted' })).toBe(1);
     const tally = await stack.app.sb.queues.tally('support');
