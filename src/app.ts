@@ -173,7 +173,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     registerQueueRoutes(twilioScope, { core, clock, calls, service, callerHashKey: config.callerHashKey });
   });
 
-  registerApiRoutes(app, { auth, calls });
+  registerApiRoutes(app, {
+    auth,
+    calls,
+    queueNames: Object.keys(config.center.queues),
+    queueSnapshot: (q) => queues.snapshot(q),
+    agentList: async () =>
+      (await agents.list()).map((a) => ({ id: a.id, team: a.team, state: a.state, stateSince: a.stateSince, breakReason: a.breakReason, connected: a.connected })),
+  });
 
   app.get('/metrics', async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -7,6 +7,11 @@ import { requireScope, type Authenticator } from './auth.js';
 export interface ApiDeps {
   auth: Authenticator;
   calls: CallStore;
+  /** Live queue state for supervisors. */
+  queueSnapshot(queue: string): Promise<{ waiting: number; callbacksPending: number; offered: number; longestWaitSeconds: number }>;
+  queueNames: string[];
+  /** Agents with state, for supervisors (agent ids belong here, never in metric labels). */
+  agentList(): Promise<{ id: string; team: string; state: string; stateSince: number | null; breakReason: string | null; connected: boolean }[]>;
 }
 
 const pageQuery = z.object({
@@ -17,6 +22,10 @@ const pageQuery = z.object({
 /** Register the supervisor API routes. */
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const supervisor = requireScope(deps.auth, 'supervisor');
+  app.get('/api/queues', { preHandler: supervisor }, async () => ({
+    queues: await Promise.all(deps.queueNames.map(async (name) => ({ name, ...(await deps.queueSnapshot(name)) }))),
+  }));
+  app.get('/api/agents', { preHandler: supervisor }, async () => ({ agents: await deps.agentList() }));
   app.get('/api/voicemails', { preHandler: supervisor }, async (req, reply) => {
     const q = pageQuery.safeParse(req.query);
     if (!q.success) {
