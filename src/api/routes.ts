@@ -1,6 +1,7 @@
 /** The supervisor REST API (JSON, bearer token with supervisor scope). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { agentsForServiceLevel, erlangA, erlangC } from '../capacity/erlang.js';
 import type { CallStore } from '../store/calls.js';
 import { requireScope, type Authenticator } from './auth.js';
 
@@ -26,6 +27,29 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     queues: await Promise.all(deps.queueNames.map(async (name) => ({ name, ...(await deps.queueSnapshot(name)) }))),
   }));
   app.get('/api/agents', { preHandler: supervisor }, async () => ({ agents: await deps.agentList() }));
+  // Erlang C/A for planners: the same numbers as `npm run capacity`.
+  const capacityQuery = z.object({
+    arrivalsPerHour: z.coerce.number().min(0).max(1_000_000),
+    ahtSeconds: z.coerce.number().positive().max(86_400),
+    targetSeconds: z.coerce.number().min(0).max(86_400).default(20),
+    targetServiceLevel: z.coerce.number().gt(0).lt(1).default(0.8),
+    agents: z.coerce.number().int().min(1).max(10_000).optional(),
+    patienceSeconds: z.coerce.number().positive().max(86_400).optional(),
+  });
+  app.get('/api/capacity', { preHandler: supervisor }, async (req, reply) => {
+    const q = capacityQuery.safeParse(req.query);
+    if (!q.success) {
+      const i = q.error.issues[0];
+      return reply.code(400).send({ error: 'invalid_query', field: String(i?.path[0] ?? ''), message: `${String(i?.path[0] ?? '')}: ${i?.message ?? 'invalid'}` });
+    }
+    const o = q.data;
+    const agents =
+      o.agents ??
+      agentsForServiceLevel({ arrivalsPerHour: o.arrivalsPerHour, ahtSeconds: o.ahtSeconds, targetSeconds: o.targetSeconds, targetServiceLevel: o.targetServiceLevel, maxAgents: 10_000, ...(o.patienceSeconds ? { patienceSeconds: o.patienceSeconds } : {}) }).agents;
+    const base = { arrivalsPerHour: o.arrivalsPerHour, ahtSeconds: o.ahtSeconds, targetSeconds: o.targetSeconds, agents: Math.max(1, agents) };
+    const r = o.patienceSeconds ? { model: 'erlang_a', ...erlangA({ ...base, patienceSeconds: o.patienceSeconds }) } : { model: 'erlang_c', ...erlangC(base) };
+    return JSON.parse(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+  });
   app.get('/api/voicemails', { preHandler: supervisor }, async (req, reply) => {
     const q = pageQuery.safeParse(req.query);
     if (!q.success) {

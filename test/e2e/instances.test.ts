@@ -65,3 +65,21 @@ describe('several instances', () => {
     alice.close();
   });
 });
+
+describe('capacity API', () => {
+  it('answers Erlang C and A for supervisors and names a bad field', async () => {
+    s = await makeStack();
+    const auth = { authorization: `Bearer ${SUPERVISOR_TOKEN}` };
+    const c = await s.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&targetSeconds=20', headers: auth });
+    // Same inputs as the CLI test: A = 10 Erlangs; 13 agents give 79.6 %, 14 give 88.8 % (see test/unit/capacity.test.ts).
+    expect(c.json()).toMatchObject({ model: 'erlang_c', agents: 14, trafficErlangs: 10 });
+    const a = await s.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&agents=12&patienceSeconds=120', headers: auth });
+    const body = a.json() as { model: string; abandonProbability: number };
+    expect(body.model).toBe('erlang_a');
+    expect(body.abandonProbability).toBeGreaterThan(0);
+    expect(body.abandonProbability).toBeLessThan(1);
+    const bad = await s.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=-1&ahtSeconds=180', headers: auth });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ field: 'arrivalsPerHour' });
+  });
+});
