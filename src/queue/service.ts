@@ -480,8 +480,9 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
         await send(offer.agentId, { type: 'wrap_up', callSid: offer.callSid, queue: offer.queue, deadline: rec?.wrapDeadline ?? clock.now() });
         await pushState(offer.agentId);
-      } else {
-        // The agent never answered (no-answer, busy, failed): the caller keeps their place.
+      } else if (a && (a.state === 'reserved' || a.state === 'on_call') && a.offerId === offer.offerId) {
+        // The agent never answered (no-answer, busy, failed): the caller keeps their place. A leg we hung
+        // up ourselves after a failed dequeue was already handled, so it is not reported twice.
         await bridgeFailed(offer);
       }
     }
