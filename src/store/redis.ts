@@ -27,8 +27,23 @@ export function loadScripts(dir = LUA_DIR): ScriptDef[] {
     .map((f) => {
       const m = /^([A-Za-z]+)-(\d+)\.lua$/.exec(f);
       if (!m) throw new Error(`lua file name must be commandName-<numKeys>.lua: ${f}`);
-      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: readFileSync(join(dir, f), 'utf8') };
+      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: expandIncludes(readFileSync(join(dir, f), 'utf8'), dir, f) };
     });
+}
+
+/**
+ * Replace `-- @include "name"` lines with src/store/lua/include/name.lua, so helpers shared by several
+ * scripts (event emission, state moves) are written once. Expanded at load time: Redis still gets one
+ * self-contained script per command.
+ */
+export function expandIncludes(lua: string, dir: string, file: string): string {
+  return lua.replace(/^-- @include "([a-z0-9-]+)"\n/gm, (_m, name: string) => {
+    try {
+      return readFileSync(join(dir, 'include', `${name}.lua`), 'utf8');
+    } catch {
+      throw new Error(`${file}: include "${name}" not found in ${join(dir, 'include')}`);
+    }
+  });
 }
 
 /** A typed handle on a defined script command. */

@@ -15,36 +15,11 @@
 local DEADLINES, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3]
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
--- Reply: { result JSON or '', event JSON... }. Every event is appended to the stream as it happens.
-local out = { '' }
-local function emit(ev)
-  local json = cjson.encode(ev)
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
-  out[#out + 1] = json
-end
+-- @include "agent-emit"
 
-local function load(key)
-  local raw = redis.call('HGETALL', key)
-  if #raw == 0 then return nil end
-  local a = {}
-  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
-  return a
-end
+-- @include "agent-load"
 
--- Enter state `to` at t (ms); agent.state carries the seconds spent in the state being left (occupancy).
-local function move(key, a, to, t, reason)
-  if reason == '' then reason = nil end
-  local secs = math.max(0, t - (tonumber(a.stateSince) or t)) / 1000
-  redis.call('HSET', key, 'state', to, 'stateSince', t)
-  if to == 'break' and reason then
-    redis.call('HSET', key, 'breakReason', reason)
-  else
-    redis.call('HDEL', key, 'breakReason')
-  end
-  emit({ type = 'agent.state', at = t, agentId = a.id, team = a.team or '', from = a.state, to = to,
-    secondsInFrom = secs, reason = reason })
-  a.state, a.stateSince = to, t
-end
+-- @include "agent-move"
 
 local function offerRef(a)
   return { agentId = a.id, offerId = a.offerId or '', callSid = a.offerCallSid or '', queue = a.offerQueue or '' }

@@ -11,21 +11,9 @@
 local key, EVENTS = KEYS[1], KEYS[2]
 local callSid, on, now = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3])
 
--- Reply: { result JSON or '', event JSON... }. Every event is appended to the stream as it happens.
-local out = { '' }
-local function emit(ev)
-  local json = cjson.encode(ev)
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
-  out[#out + 1] = json
-end
+-- @include "agent-emit"
 
-local function load(key)
-  local raw = redis.call('HGETALL', key)
-  if #raw == 0 then return nil end
-  local a = {}
-  for i = 1, #raw, 2 do a[raw[i]] = raw[i + 1] end
-  return a
-end
+-- @include "agent-load"
 
 local a = load(key)
 if not a or not a.state then return redis.error_reply('NO_SUCH_AGENT') end
