@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
-import type { SurveyKind } from '../events.js';
+import type { DomainEvent, SurveyKind } from '../events.js';
 import { newResponse } from '../ivr/prompt.js';
 import { initialState, type IvrState } from '../ivr/step.js';
 import { startSurvey, surveyAnswer } from '../ivr/survey.js';
@@ -135,23 +135,29 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     });
   });
 
+  /** Run a survey step on the caller's stored state; a call we no longer know is ended politely. */
+  const surveyStep = async (
+    callSid: string,
+    fn: (state: IvrState) => { twiml: { toString(): string }; state: IvrState; events: DomainEvent[] },
+  ): Promise<string> => {
+    const state = await calls.get(callSid);
+    if (!state) {
+      const r = newResponse();
+      r.hangup();
+      return r.toString();
+    }
+    const s = fn(state);
+    await calls.put(s.state);
+    bus.publish(s.events);
+    return s.twiml.toString();
+  };
+
   // The caller's <Dial> ended (the agent left the conference): the post-call survey.
   app.post('/twilio/call/after', async (req, reply) => {
     const p = validate(core, dialResultParams, req, reply);
     if (!p) return reply;
     const queue = str(req.query, 'queue');
-    return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
-      if (!state) {
-        const r = newResponse();
-        r.hangup();
-        return r.toString();
-      }
-      const s = startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k));
-      await calls.put(s.state);
-      bus.publish(s.events);
-      return s.twiml.toString();
-    });
+    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k))));
   });
 
   app.post('/twilio/survey', async (req, reply) => {
@@ -159,18 +165,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const step = str(req.query, 'step');
     if (step !== 'csat' && step !== 'nps') return reply.code(400).send({ error: 'invalid_params', field: 'step', message: 'step: csat or nps' });
-    return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
-      if (!state) {
-        const r = newResponse();
-        r.hangup();
-        return r.toString();
-      }
-      const s = surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k));
-      await calls.put(s.state);
-      bus.publish(s.events);
-      return s.twiml.toString();
-    });
+    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k))));
   });
 
   // The agent's leg (dialed into the conference as a participant): its status decides the bridge.
