@@ -214,6 +214,8 @@ const queueSchema = z
     announceEverySeconds: z.number().int().min(10).max(600).default(30),
     offerTimeoutSeconds: z.number().int().min(3).max(120).default(15),
     wrapUpSeconds: z.number().int().min(0).max(3600).default(60),
+    /** Handle time (talk + hold + wrap-up) assumed until the queue has handled calls: estimates, staffing. */
+    expectedHandleSeconds: z.number().int().min(1).max(7200).default(180),
     callbackKey: dtmfKey.optional(),
     voicemailKey: dtmfKey.optional(),
     serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),

@@ -31,6 +31,7 @@ export interface StaffingRow {
   arrivalsPerHour: number;
   ahtSeconds: number;
   staffed: number;
+  patienceSeconds: number | null;
   requiredErlangC: number;
   requiredErlangA: number | null;
 }
@@ -324,6 +325,7 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
     });
   staffingGauge('arrival_rate_per_hour', 'Arrivals per hour observed over the capacity window.', (r) => r.arrivalsPerHour);
   staffingGauge('observed_aht_seconds', 'Mean handle time observed over the capacity window.', (r) => r.ahtSeconds);
+  staffingGauge('caller_patience_seconds', 'Mean caller patience over the capacity window: waits of callers who left / abandons (from 5 abandons).', (r) => r.patienceSeconds);
   staffingGauge('agents_staffed', 'Agents signed in with the queue\'s skills.', (r) => r.staffed);
   new Gauge({
     name: P + 'staffing_required_agents',

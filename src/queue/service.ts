@@ -186,7 +186,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       agentsStaffed: staffed.staffed,
       agentsAvailable: staffed.available,
       recentHandleTimesSeconds: handle,
-      defaultAhtSeconds: 180,
+      defaultAhtSeconds: q.expectedHandleSeconds,
     });
     if (ewt !== null) {
       const est = await queues.recordEstimate({ queue: p.queue, callSid: p.callSid, seconds: ewt, position: pos.position });

@@ -1,44 +1,78 @@
 /**
- * Staffing need per queue from what was observed over the capacity window: arrival rate (offers) and
- * mean handle time (recent wrap-ups), fed to Erlang C for the queue's service-level target.
+ * Staffing need per queue from what was observed over the capacity window: arrival rate (offers), mean
+ * handle time (recent wrap-ups) and, where callers have abandoned, their patience. Fed to Erlang C, and to
+ * Erlang A (M/M/N+M) once the patience is known, for the queue's service-level target.
+ *
+ * Patience. Each caller who left the queue in the window was seen waiting for `wait` seconds, and either
+ * gave up (an abandon) or did not (answered, overflow: their patience was longer than their wait, a
+ * censored observation). For exponential patience the maximum-likelihood estimate of its mean is
+ *
+ *     patiencê = Σ waits of all callers who left ÷ abandons
+ *
+ * (the abandonment rate per second of waiting, inverted). Short abandons count as abandons here: Erlang A's
+ * exponential patience has them too, and dropping them would over-state patience. The estimate's relative
+ * standard error is about 1/√abandons, so it is only used from MIN_ABANDONS abandons on.
  */
 import { agentsForServiceLevel } from '../capacity/erlang.js';
 import { serviceLevelSecondsFor, type CenterConfig } from '../config.js';
 import type { AgentStore } from '../agents/store.js';
 import type { QueueStore } from './store.js';
 
+/** Abandons in the window before the patience estimate (and so Erlang A) is reported. */
+export const MIN_ABANDONS = 5;
+
 export interface StaffingRowOut {
   queue: string;
   arrivalsPerHour: number;
   ahtSeconds: number;
   staffed: number;
+  /** Mean caller patience estimated over the window; null with fewer than MIN_ABANDONS abandons. */
+  patienceSeconds: number | null;
   requiredErlangC: number;
   requiredErlangA: number | null;
 }
 
-/** One row per queue; AHT falls back to 180 s until handle times are known. */
+/** Mean patience (s) from the callers who left the queue: Σ waits ÷ abandons; null below `minAbandons`. */
+export function estimatePatienceSeconds(o: { waitSeconds: number; abandoned: number }, minAbandons = MIN_ABANDONS): number | null {
+  if (o.abandoned < Math.max(1, minAbandons) || !(o.waitSeconds > 0)) return null;
+  return o.waitSeconds / o.abandoned;
+}
+
+/** One row per queue; AHT is the queue's `expectedHandleSeconds` until handle times are known. */
 export async function staffingRows(a: { center: CenterConfig; queues: QueueStore; agents: AgentStore; now: number }): Promise<StaffingRowOut[]> {
   const windowS = a.center.thresholds.capacityWindowSeconds;
+  const since = a.now - windowS * 1000;
   const rows: StaffingRowOut[] = [];
   for (const [queue, q] of Object.entries(a.center.queues)) {
-    const arrivals = await a.queues.arrivalsSince(queue, a.now - windowS * 1000);
+    const arrivals = await a.queues.arrivalsSince(queue, since);
     const times = await a.queues.recentHandleTimes(queue, 200);
-    const aht = times.length ? times.reduce((x, y) => x + y, 0) / times.length : 180;
+    const aht = times.length ? times.reduce((x, y) => x + y, 0) / times.length : q.expectedHandleSeconds;
     const staffed = (await a.agents.staffedFor(q.skills)).staffed;
+    const patience = estimatePatienceSeconds(await a.queues.leftSince(queue, since));
     const arrivalsPerHour = (arrivals * 3600) / windowS;
-    let required = 0;
-    try {
-      required = agentsForServiceLevel({
-        arrivalsPerHour,
-        ahtSeconds: aht,
-        targetSeconds: serviceLevelSecondsFor(a.center, queue),
-        targetServiceLevel: a.center.thresholds.serviceLevelTarget,
-        maxAgents: 5000,
-      }).agents;
-    } catch {
-      required = Number.NaN;
-    }
-    rows.push({ queue, arrivalsPerHour, ahtSeconds: aht, staffed, requiredErlangC: required, requiredErlangA: null });
+    const need = (patienceSeconds?: number): number => {
+      try {
+        return agentsForServiceLevel({
+          arrivalsPerHour,
+          ahtSeconds: aht,
+          targetSeconds: serviceLevelSecondsFor(a.center, queue),
+          targetServiceLevel: a.center.thresholds.serviceLevelTarget,
+          ...(patienceSeconds !== undefined ? { patienceSeconds } : {}),
+          maxAgents: 5000,
+        }).agents;
+      } catch {
+        return Number.NaN;
+      }
+    };
+    rows.push({
+      queue,
+      arrivalsPerHour,
+      ahtSeconds: aht,
+      staffed,
+      patienceSeconds: patience,
+      requiredErlangC: need(),
+      requiredErlangA: patience === null ? null : need(patience),
+    });
   }
   return rows;
 }

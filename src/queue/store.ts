@@ -231,6 +231,11 @@ export interface QueueStore {
   pushHandleTime(queue: string, seconds: number): Promise<void>;
   /** Counted arrivals (offers) since `sinceMs`, within the last 7 days. */
   arrivalsSince(queue: string, sinceMs: number): Promise<number>;
+  /**
+   * Callers who left the queue (answered, abandoned, overflow) since `sinceMs`, within the last 7 days: their
+   * summed wait and how many abandoned (short abandons included), the inputs of the patience estimate.
+   */
+  leftSince(queue: string, sinceMs: number): Promise<{ left: number; abandoned: number; waitSeconds: number }>;
 }
 
 const SCRIPT_NAMES = [
@@ -419,7 +424,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       const r = reply(
         await run(
           'queueLeave',
-          [k.waiting, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events],
+          [k.waiting, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events, k.left],
           [
             input.queue,
             input.callSid,
@@ -434,6 +439,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
             input.offerId ?? '',
             input.at ?? clock.now(),
             TOMBSTONE_TTL_SECONDS,
+            ARRIVALS_KEEP_MS,
           ],
         ),
         'leave',
@@ -585,6 +591,19 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async arrivalsSince(queue, sinceMs) {
       return redis.zcount(q(queue).arrivals, sinceMs, '+inf');
+    },
+
+    async leftSince(queue, sinceMs) {
+      const rows = await redis.zrangebyscore(q(queue).left, sinceMs, '+inf');
+      let abandoned = 0;
+      let waitSeconds = 0;
+      for (const row of rows) {
+        const [wait, ab] = row.split('|');
+        const w = Number(wait);
+        if (Number.isFinite(w) && w > 0) waitSeconds += w;
+        if (ab === '1') abandoned++;
+      }
+      return { left: rows.length, abandoned, waitSeconds };
     },
   };
 }

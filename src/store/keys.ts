@@ -35,6 +35,8 @@ export interface QueueKeys {
   arrivals: string;
   /** HASH of counters kept for conservation checks (offered, answered, ...). */
   tally: string;
+  /** ZSET of counted leaves, score = ms, member `wait|abandoned|callSid`: caller patience over the window. */
+  left: string;
 }
 
 export interface AgentKeys {
@@ -114,6 +116,7 @@ export function createKeys(prefix = 'sb:'): Keys {
           events: `${q}events`,
           arrivals: `${q}arrivals`,
           tally: `${q}tally`,
+          left: `${q}left`,
         };
         queueCache.set(queue, k);
       }

@@ -9,9 +9,10 @@ describe('robustHandleTimeSeconds', () => {
     expect(robustHandleTimeSeconds([Number.NaN, -5, 0], 300)).toBe(300);
   });
 
-  it('shrinks a few samples towards the default (weight of 3 samples), using their median', () => {
-    // median of [100, 200, 10000] is 200: (3·200 + 3·300) / 6
-    expect(robustHandleTimeSeconds([10_000, 100, 200], 300)).toBe(250);
+  it('shrinks a few samples towards the default (weight of 1 sample), using their median', () => {
+    // median of [100, 200, 10000] is 200: (3·200 + 1·300) / 4
+    expect(robustHandleTimeSeconds([10_000, 100, 200], 300)).toBe(225);
+    expect(robustHandleTimeSeconds([60], 180)).toBe(120);
   });
 
   it('ignores outliers through the trimmed mean', () => {
@@ -23,7 +24,7 @@ describe('robustHandleTimeSeconds', () => {
   });
 
   it('converges to the history with many samples', () => {
-    expect(robustHandleTimeSeconds(many(200, 120), 600)).toBeCloseTo((200 * 120 + 3 * 600) / 203, 9);
+    expect(robustHandleTimeSeconds(many(200, 120), 600)).toBeCloseTo((200 * 120 + 600) / 201, 9);
   });
 });
 

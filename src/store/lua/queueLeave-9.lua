@@ -9,21 +9,23 @@
   A re-entry (enqueued with countOffer 0) leaves silently: it was never a new offer.
   The wait is ARGV[4] when given (Twilio's QueueTime is the authority), else now - enqueuedAt.
   Leaves a tombstone (caller hash with state 'left', TTL) so a late counted enqueue does not queue it again.
+  A counted leave is also added to `left` (score now, member wait|abandoned 0/1|callSid) for the caller
+  patience estimate over the capacity window (Σ waits ÷ abandons); entries older than ARGV[14] ms go.
 
   KEYS[1] waiting  KEYS[2] ready  KEYS[3] caller  KEYS[4] since  KEYS[5] offering  KEYS[6] callbacks
-  KEYS[7] tally    KEYS[8] events
+  KEYS[7] tally    KEYS[8] events   KEYS[9] left  ZSET (patience window)
 
   ARGV[1] queue name  ARGV[2] callSid  ARGV[3] outcome 'answered' | 'abandoned' | 'overflow'
   ARGV[4] waitSeconds ('' = compute)  ARGV[5] shortAbandonSeconds  ARGV[6] serviceLevelSeconds
   ARGV[7] overflowTarget ('' = none)  ARGV[8] overflowReason ('' = none)  ARGV[9] agentId ('' = the offer's)
   ARGV[10] team ('' = none)  ARGV[11] offerId ('' = no check; for answered it must match the caller's)
-  ARGV[12] now (ms)  ARGV[13] tombstone ttl (s)
+  ARGV[12] now (ms)  ARGV[13] tombstone ttl (s)  ARGV[14] left entries kept (ms)
 
   Returns { 'left' | 'gone', { eventJson... } }
   Errors: STALE_OFFER when answered names an offerId that is not the caller's current offer.
 ]]
-local waiting, ready, caller, since, offering, callbacks, tally, stream =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local waiting, ready, caller, since, offering, callbacks, tally, stream, left =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local queue, callSid, outcome = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[12])
 
@@ -54,6 +56,8 @@ local short = outcome == 'abandoned' and wait < tonumber(ARGV[5])
 redis.call('HINCRBY', tally, outcome, 1)
 redis.call('HINCRBY', tally, 'in_queue', -1)
 if short then redis.call('HINCRBY', tally, 'short_abandoned', 1) end
+redis.call('ZADD', left, now, wait .. '|' .. (outcome == 'abandoned' and '1' or '0') .. '|' .. callSid)
+redis.call('ZREMRANGEBYSCORE', left, '-inf', '(' .. (now - tonumber(ARGV[14])))
 
 local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId or '',
   outcome = outcome, waitSeconds = wait, short = short, serviceLevelSeconds = tonumber(ARGV[6]) }
