@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Command, Redis } from 'ioredis';
+import type { Command } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentStore, type AgentStore, type ReserveInput, type UpsertAgentInput } from '../../src/agents/store.js';
 import { VirtualClock } from '../../src/clock.js';
@@ -7,16 +7,17 @@ import { SwitchboardError } from '../../src/errors.js';
 import type { DomainEvent, EventOf } from '../../src/events.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
 import { loadScripts } from '../../src/store/redis.js';
+import type { RedisClient } from '../../src/store/redis.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
 
 const Q = 'support';
 const OFFER_MS = 15_000;
 
-let redis: Redis;
+let redis: RedisClient;
 let keys: Keys;
 let clock: VirtualClock;
 let store: AgentStore;
-const extra: Redis[] = [];
+const extra: RedisClient[] = [];
 
 beforeEach(() => {
   redis = newRedis();
@@ -827,12 +828,14 @@ describe('Redis Cluster readiness', () => {
     const bySha = new Map(defs.map((d) => [createHash('sha1').update(d.lua).digest('hex'), d.name]));
     const byText = new Map(defs.map((d) => [d.lua, d.name]));
     const seen: { name: string; keys: string[] }[] = [];
-    const original = redis.sendCommand.bind(redis);
-    redis.sendCommand = (cmd: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
+    // Both clients (Redis and Cluster) route every command, pipelined or not, through sendCommand.
+    const client = redis as unknown as { sendCommand: (cmd: Command, ...rest: unknown[]) => unknown };
+    const original = client.sendCommand.bind(redis);
+    client.sendCommand = (cmd: Command, ...rest: unknown[]) => {
       const first = String(cmd.args[0]);
       const name = cmd.name === 'evalsha' ? (bySha.get(first) ?? 'evalsha') : cmd.name === 'eval' ? (byText.get(first) ?? 'eval') : cmd.name;
       seen.push({ name, keys: cmd.getKeys().map(String) });
-      return original(cmd, stream);
+      return original(cmd, ...rest);
     };
     try {
       await staff(['a', 'b', 'c']);
@@ -864,7 +867,7 @@ describe('Redis Cluster readiness', () => {
       await store.expireWrapUps({ limit: 10 });
       await store.expireGrace({ limit: 10 });
     } finally {
-      redis.sendCommand = original;
+      client.sendCommand = original;
     }
     const scripts = new Set(seen.map((s) => s.name).filter((n) => n.startsWith('agent')));
     expect([...scripts].sort()).toEqual(defs.map((d) => d.name).sort());

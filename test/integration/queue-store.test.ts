@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Command, Redis } from 'ioredis';
+import type { Command } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/clock.js';
 import { SwitchboardError } from '../../src/errors.js';
@@ -7,17 +7,18 @@ import type { DomainEvent, EventOf } from '../../src/events.js';
 import { createQueueStore, type EnqueueInput, type QueueStore } from '../../src/queue/store.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
 import { loadScripts } from '../../src/store/redis.js';
+import type { RedisClient } from '../../src/store/redis.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
 
 const Q = 'support';
 const SL = 20;
 const SHORT = 5;
 
-let redis: Redis;
+let redis: RedisClient;
 let keys: Keys;
 let clock: VirtualClock;
 let store: QueueStore;
-const extra: Redis[] = [];
+const extra: RedisClient[] = [];
 
 beforeEach(() => {
   redis = newRedis();
@@ -627,12 +628,14 @@ describe('Redis Cluster readiness', () => {
         .map((d) => [createHash('sha1').update(d.lua).digest('hex'), d.name]),
     );
     const seen: { name: string; keys: string[] }[] = [];
-    const original = redis.sendCommand.bind(redis);
-    redis.sendCommand = (cmd: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
+    // Both clients (Redis and Cluster) route every command, pipelined or not, through sendCommand.
+    const client = redis as unknown as { sendCommand: (cmd: Command, ...rest: unknown[]) => unknown };
+    const original = client.sendCommand.bind(redis);
+    client.sendCommand = (cmd: Command, ...rest: unknown[]) => {
       const keysOf = cmd.getKeys().map(String);
       const name = cmd.name === 'evalsha' ? (shaToName.get(String(cmd.args[0])) ?? 'evalsha') : cmd.name;
       seen.push({ name, keys: keysOf });
-      return original(cmd, stream);
+      return original(cmd, ...rest);
     };
     const q2 = 'sales';
     for (const queue of [Q, q2]) {
@@ -657,7 +660,7 @@ describe('Redis Cluster readiness', () => {
       await store.recentHandleTimes(queue, 5);
       await store.arrivalsSince(queue, 0);
     }
-    redis.sendCommand = original;
+    client.sendCommand = original;
 
     const scripts = new Set(seen.map((s) => s.name).filter((n) => n.startsWith('queue')));
     expect([...scripts].sort()).toEqual([...shaToName.values()].sort());

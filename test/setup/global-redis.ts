@@ -29,7 +29,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(opts: { appendonly?: boolean; dir?: string; port?: number } = {}): Promise<{
+export async function startRedis(opts: { appendonly?: boolean; dir?: string; port?: number; extraArgs?: string[] } = {}): Promise<{
   url: string;
   port: number;
   dir: string;
@@ -41,6 +41,7 @@ export async function startRedis(opts: { appendonly?: boolean; dir?: string; por
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', opts.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'no',
+    ...(opts.extraArgs ?? []),
   ];
   const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
