@@ -20,3 +20,15 @@ export function fallbackTwiml(center: CenterConfig, recordUrl: string, language?
   twiml.hangup();
   return twiml.toString();
 }
+
+/**
+ * Fallback for a caller waiting in a Twilio queue (the Enqueue waitUrl, and the keys pressed there): a
+ * segment of hold music and nothing else, so the caller keeps their place in Twilio's queue and Twilio
+ * requests the waitUrl again when it ends. The apology of `fallbackTwiml` would take them out of the queue
+ * (and `<Record>` is not allowed in a waitUrl document).
+ */
+export function waitFallbackTwiml(center: CenterConfig): string {
+  const twiml = newResponse();
+  twiml.play({ loop: 1 }, center.holdMusic.url);
+  return twiml.toString();
+}

@@ -93,7 +93,10 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
     enableOfflineQueue: true,
     commandTimeout: opts.commandTimeoutMs ?? 1000,
     retryStrategy: (times) => Math.min(50 * times, 1000),
-    reconnectOnError: () => true,
+    // Reconnect (and resend) only when a failover left us on a replica. Any other error reply is an
+    // answer: a script's `SB_CONFLICT`, a NOSCRIPT after a restart (ioredis falls back to EVAL) must not
+    // drop the connection every in-flight command of every caller shares.
+    reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 2 : false),
     lazyConnect: false,
   };
   let client: RedisClient;

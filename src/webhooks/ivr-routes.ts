@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { DomainEvent } from '../events.js';
-import { fallbackTwiml } from '../ivr/fallback.js';
+import { fallbackTwiml, waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
 import { hangupInIvr, initialState, step, type IvrState, type StepContext } from '../ivr/step.js';
 import { callerHash } from '../privacy.js';
@@ -185,7 +185,12 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     const p = validate(core, baseParams, req, reply);
     if (!p) return reply;
     bus.service({ type: 'webhook.fallback', route: '/twilio/fallback', reason: 'internal' });
-    req.log.warn({ errorCode: (req.body as Record<string, unknown>).ErrorCode }, 'Twilio requested the fallback URL');
+    const body = req.body as Record<string, unknown>;
+    req.log.warn({ errorCode: body.ErrorCode }, 'Twilio requested the fallback URL');
+    // Twilio uses the number's fallback URL for any failed document of the call, under the failed
+    // document's rules: for a caller waiting in a queue (waitUrl, keys) keep them there with hold music.
+    const failed = typeof body.ErrorUrl === 'string' ? body.ErrorUrl : '';
+    if (/\/twilio\/queue\/(wait|keys)(\?|$)/.test(failed.replace(/^https?:\/\/[^/]+/, ''))) return reply.type('text/xml').send(waitFallbackTwiml(center));
     return reply.type('text/xml').send(fallbackTwiml(center, urls.fallbackRecord));
   });
 

@@ -114,6 +114,8 @@ export async function serveLive(
   reply: FastifyReply,
   handler: () => Promise<string>,
   language?: string,
+  /** TwiML to answer instead of the apology (a caller waiting in a queue keeps waiting). */
+  fallback?: () => string,
 ): Promise<FastifyReply> {
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<never>((_, reject) => {
@@ -126,7 +128,7 @@ export async function serveLive(
     const reason = e instanceof BudgetExceeded ? 'timeout' : isRedisFailure(e) ? 'redis' : 'internal';
     req.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason }, 'live-call webhook failed; answering fallback TwiML');
     core.bus.service({ type: 'webhook.fallback', route: routeName(req), reason });
-    return reply.type('text/xml').send(fallbackTwiml(core.center, core.urls.fallbackRecord, language));
+    return reply.type('text/xml').send(fallback ? fallback() : fallbackTwiml(core.center, core.urls.fallbackRecord, language));
   } finally {
     clearTimeout(timer);
   }

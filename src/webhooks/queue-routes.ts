@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { DomainEvent, SurveyKind } from '../events.js';
+import { waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse } from '../ivr/prompt.js';
 import { initialState, type IvrState } from '../ivr/step.js';
 import { startSurvey, surveyAnswer } from '../ivr/survey.js';
@@ -35,6 +36,8 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   const { center, urls, bus } = core;
   const lang = (s: IvrState | null) => s?.language ?? center.defaultLanguage;
   const knownQueue = (q: string) => Boolean(center.queues[q]);
+  // A waiting caller whose waitUrl (or keys) fails keeps their place: hold music, then the waitUrl again.
+  const holdOn = () => waitFallbackTwiml(center);
   const badQueue = (reply: import('fastify').FastifyReply) => reply.code(400).send({ error: 'invalid_params', field: 'queue', message: 'queue: not a configured queue' });
 
   app.post('/twilio/queue/wait', async (req, reply) => {
@@ -45,7 +48,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     return serveLive(core, req, reply, async () => {
       const state = await calls.get(p.CallSid);
       return service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime, language: lang(state) });
-    });
+    }, undefined, holdOn);
   });
 
   app.post('/twilio/queue/keys', async (req, reply) => {
@@ -58,7 +61,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       const r = await service.keys({ callSid: p.CallSid, queue, digits: p.Digits ?? '', language: lang(state) });
       if (r.choseVoicemail && state) await calls.put({ ...state, leaveFor: 'voicemail' });
       return r.xml;
-    });
+    }, undefined, holdOn);
   });
 
   app.post('/twilio/queue/result', async (req, reply) => {

@@ -64,9 +64,9 @@ export class TestAgent {
   }
 }
 
-export async function makeStack(opts: { now?: number; sweepEveryMs?: number } = {}): Promise<Stack> {
+export async function makeStack(opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string } = {}): Promise<Stack> {
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
-  const redis = newRedis();
+  const redis = opts.redis ?? newRedis();
   const prefix = uniquePrefix('e2e');
   const port = await freePort();
   const emu = await createTwilioEmulator({
@@ -89,7 +89,7 @@ export async function makeStack(opts: { now?: number; sweepEveryMs?: number } = 
       callerHashKey: 'test-caller-hash-key-0123456789',
       redisPrefix: prefix,
       supervisorToken: SUPERVISOR_TOKEN,
-      instanceId: 'e2e',
+      instanceId: opts.instanceId ?? 'e2e',
     },
     { redis, clock, sweepEveryMs: opts.sweepEveryMs ?? 1000 },
   );
