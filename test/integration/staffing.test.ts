@@ -2,7 +2,7 @@
  * Staffing gauges from observed traffic, against a real Redis: the caller-patience estimate
  * (Σ waits of callers who left ÷ abandons, over the capacity window) and the Erlang A staffing it feeds.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentStore, type AgentStore } from '../../src/agents/store.js';
 import { agentsForServiceLevel, erlangA } from '../../src/capacity/erlang.js';
@@ -15,7 +15,7 @@ import { loadExample } from '../helpers/app.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
 
 const Q = 'support';
-let redis: Redis;
+let redis: RedisClient;
 let clock: VirtualClock;
 let queues: QueueStore;
 let agents: AgentStore;
