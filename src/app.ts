@@ -6,7 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { CenterConfig, EnvConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { createEventBus, type EventBus } from './events.js';
-import { createAuthenticator, type Authenticator } from './api/auth.js';
+import { createAuthenticator, type AuthLimitOptions, type Authenticator } from './api/auth.js';
+import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
@@ -33,6 +34,8 @@ export type AppConfig = Pick<
   /** Live-call webhooks answer fallback TwiML after this long (default 1500 ms, under the 2 s promise). */
   webhookBudgetMs?: number;
   instanceId?: string | undefined;
+  /** Rate limits on failed tokens and the supervisor API (defaults in src/api/auth.ts). */
+  rateLimits?: Pick<AuthLimitOptions, 'signIn' | 'supervisorApi'>;
 };
 
 export interface AppDeps {
@@ -92,6 +95,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     trustProxy: true,
     bodyLimit: 256 * 1024,
   });
+  installHttpSecurity(app);
   const bus = createEventBus((err) => app.log.error({ err }, 'event subscriber failed'));
   const keys = createKeys(config.redisPrefix);
   const urls = createUrls(config.publicBaseUrl);
@@ -100,7 +104,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const metrics = createMetrics({ center: config.center, bus });
   deps.redis.on('error', () => bus.service({ type: 'redis.error', op: 'connection' }));
 
-  const auth = createAuthenticator(config.supervisorToken, config.center.agents);
+  const auth = createAuthenticator(config.supervisorToken, config.center.agents, { ...config.rateLimits, onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }) });
   const queues = createQueueStore(deps.redis, keys, clock);
   const agents = createAgentStore(deps.redis, keys, clock);
   const instance = config.instanceId ?? `i-${process.pid}`;

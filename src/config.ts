@@ -367,13 +367,27 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
   }
   if (problems.length) throw new ConfigError(`${source} is invalid:\n${problems.join('\n')}`);
 
-  const flows: Record<string, Flow> = {};
-  for (const [fid, f] of Object.entries(c.flows)) flows[fid] = { ...f, id: fid };
-  const queues: Record<string, QueueConfig> = {};
-  for (const [qid, q] of Object.entries(c.queues)) queues[qid] = { ...q, id: qid };
-  const agents: Record<string, AgentConfig> = {};
-  for (const [aid, a] of Object.entries(c.agents)) agents[aid] = { ...a, id: aid };
-  return deepFreeze({ ...c, flows, queues, agents });
+  // Every table looked up by a name that may come from a request (a number, a queue, a node, a language)
+  // has no prototype: `constructor` or `__proto__` from a webhook finds nothing instead of Object's.
+  const flows = dict(Object.entries(c.flows).map(([fid, f]): [string, Flow] => [fid, { ...f, id: fid, nodes: dict(Object.entries(f.nodes)) }]));
+  const queues = dict(Object.entries(c.queues).map(([qid, q]): [string, QueueConfig] => [qid, { ...q, id: qid }]));
+  const agents = dict(Object.entries(c.agents).map(([aid, a]): [string, AgentConfig] => [aid, { ...a, id: aid }]));
+  return deepFreeze({
+    ...c,
+    numbers: dict(Object.entries(c.numbers)),
+    hours: dict(Object.entries(c.hours)),
+    languages: dict(Object.entries(c.languages)),
+    flows,
+    queues,
+    agents,
+  });
+}
+
+/** A record without a prototype. */
+function dict<V>(entries: [string, V][]): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** The service-level threshold for a queue: its own, or the centre's. */

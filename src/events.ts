@@ -83,7 +83,8 @@ export type ServiceEvent =
   | { type: 'webhook.fallback'; route: string; reason: 'redis' | 'internal' | 'timeout' }
   | { type: 'webhook.rejected'; route: string; reason: 'missing_signature' | 'bad_signature' | 'invalid_params' }
   | { type: 'redis.error'; op: string }
-  | { type: 'twilio.rest'; op: string; result: 'ok' | 'retry' | 'failed' };
+  | { type: 'twilio.rest'; op: string; result: 'ok' | 'retry' | 'failed' }
+  | { type: 'rate.limited'; limiter: 'sign_in' | 'supervisor_api' };
 
 export interface EventBus {
   publish(events: readonly DomainEvent[]): void;

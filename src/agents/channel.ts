@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Authenticator } from '../api/auth.js';
+import { clientAddress } from '../api/rate-limit.js';
 import type { RedisClient } from '../store/redis.js';
 import { clientMessage, protocolError, type ClientMessage, type ServerMessage } from './protocol.js';
 
@@ -44,6 +45,7 @@ export interface ChannelOptions {
 }
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
+const MAX_UNAUTHENTICATED_MESSAGES = 16;
 
 /** Attach the agent WebSocket endpoint to the app's HTTP server. */
 export async function createAgentChannel(o: ChannelOptions): Promise<AgentChannel> {
@@ -76,11 +78,23 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
     let agentId: string | undefined;
     let busy = Promise.resolve();
+    let unauthenticatedMessages = 0;
+    const ip = clientAddress(req);
     const urlToken = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
 
     const authenticate = async (token: string | undefined, ref?: string) => {
+      // Failed tokens are counted per client address; once its budget is spent, sign-ins from it are
+      // refused (even with a good token) until the bucket refills.
+      const gate = o.auth.limits.signIn.check(ip);
+      if (!gate.ok) {
+        o.auth.limits.limited('sign_in');
+        reply(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000, ...(ref ? { ref } : {}) });
+        ws.close(4429, 'rate limited');
+        return;
+      }
       const p = o.auth.identify(token);
       if (!p || p.scope !== 'agent' || !p.agentId) {
+        o.auth.limits.signIn.take(ip);
         reply(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid agent token', ...(ref ? { ref } : {}) });
         ws.close(4401, 'unauthorized');
         return;
@@ -128,6 +142,8 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
         }
         if (!agentId) {
           reply(ws, { type: 'error', code: 'unauthorized', field: 'type', message: 'send hello with your token first' });
+          // A socket that keeps talking without signing in is not an agent.
+          if (++unauthenticatedMessages >= MAX_UNAUTHENTICATED_MESSAGES) ws.close(4401, 'unauthorized');
           return;
         }
         try {
@@ -156,6 +172,16 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/agent/ws') return;
+    const gate = o.auth.limits.signIn.check(clientAddress(req));
+    if (!gate.ok) {
+      o.auth.limits.limited('sign_in');
+      const body = JSON.stringify({ error: 'rate_limited', limiter: 'sign_in', retryAfterSeconds: gate.retryAfterSeconds });
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${gate.retryAfterSeconds}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
   o.app.server.on('upgrade', onUpgrade);

@@ -74,7 +74,7 @@ export type ServerMessage =
   | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number }
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
   | { type: 'ack'; ref?: string; for: string }
-  | { type: 'error'; code: string; field?: string; message: string; ref?: string }
+  | { type: 'error'; code: string; field?: string; message: string; ref?: string; retryAfterMs?: number }
   | { type: 'reconnect'; reason: string; afterMs: number }
   | { type: 'pong'; ref?: string; now: number };
 

@@ -1,10 +1,13 @@
 /**
  * Bearer tokens with scopes: `supervisor` (the supervisor API, wallboard, monitoring) and `agent`
  * (an agent's own socket and desk). Tokens are compared as SHA-256 digests in constant time.
+ * Rate limits per client address: token failures on any surface (`sign_in`), and requests to the
+ * supervisor API (`supervisor_api`); both answer 429 with Retry-After.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentConfig } from '../config.js';
+import { clientAddress, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';
 export interface Principal {
@@ -18,19 +21,44 @@ function same(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+export type Limiter = 'sign_in' | 'supervisor_api';
+export const LIMITERS: readonly Limiter[] = ['sign_in', 'supervisor_api'];
+
+export interface AuthLimitOptions {
+  /** Failed tokens per client address (agent socket hello, API bearer). Default 10, then 1 per 6 s. */
+  signIn?: BucketOptions;
+  /** Supervisor API requests per client address. Default 60, then 10 per second. */
+  supervisorApi?: BucketOptions;
+  /** Called each time a limit refuses something (a counter with a bounded label). */
+  onLimited?: (limiter: Limiter) => void;
+}
+
+export interface AuthLimits {
+  signIn: TokenBuckets;
+  supervisorApi: TokenBuckets;
+  limited(limiter: Limiter): void;
+}
+
 export interface Authenticator {
   /** Who holds this token, or null. */
   identify(token: string | undefined): Principal | null;
+  limits: AuthLimits;
 }
 
 /** Build the token table from the supervisor token and the configured agents. */
-export function createAuthenticator(supervisorToken: string, agents: Record<string, AgentConfig>): Authenticator {
+export function createAuthenticator(supervisorToken: string, agents: Record<string, AgentConfig>, limitOptions: AuthLimitOptions = {}): Authenticator {
+  const limits: AuthLimits = {
+    signIn: createTokenBuckets(limitOptions.signIn ?? { capacity: 10, refillPerSecond: 1 / 6 }),
+    supervisorApi: createTokenBuckets(limitOptions.supervisorApi ?? { capacity: 60, refillPerSecond: 10 }),
+    limited: (l) => limitOptions.onLimited?.(l),
+  };
   const sup = sha256(supervisorToken);
   const table = Object.values(agents).map((a) => ({
     id: a.id,
     digest: a.tokenSha256 ? Buffer.from(a.tokenSha256, 'hex') : sha256(a.token ?? ''),
   }));
   return {
+    limits,
     identify(token) {
       if (!token) return null;
       const d = sha256(token);
@@ -48,11 +76,31 @@ export function bearer(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** A preHandler that requires one of the scopes; answers 401/403 with a short reason. */
+/** Answer 429 with Retry-After and count it. */
+export async function tooMany(auth: Authenticator, limiter: Limiter, retryAfterSeconds: number, reply: FastifyReply): Promise<void> {
+  auth.limits.limited(limiter);
+  await reply
+    .code(429)
+    .header('retry-after', String(retryAfterSeconds))
+    .send({ error: 'rate_limited', limiter, retryAfterSeconds, message: `too many requests; retry after ${retryAfterSeconds} s` });
+}
+
+/**
+ * A preHandler that requires one of the scopes; answers 401/403 with a short reason, 429 when the
+ * client address has spent its supervisor-API or failed-token budget.
+ */
 export function requireScope(auth: Authenticator, ...scopes: Scope[]) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ip = clientAddress(req.raw);
+    if (scopes.includes('supervisor')) {
+      const t = auth.limits.supervisorApi.take(ip);
+      if (!t.ok) return tooMany(auth, 'supervisor_api', t.retryAfterSeconds, reply);
+    }
+    const gate = auth.limits.signIn.check(ip);
+    if (!gate.ok) return tooMany(auth, 'sign_in', gate.retryAfterSeconds, reply);
     const p = auth.identify(bearer(req));
     if (!p) {
+      auth.limits.signIn.take(ip);
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
       return;
     }

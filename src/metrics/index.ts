@@ -106,6 +106,8 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
   const webhookRejected = counter('webhook_rejected_total', 'Webhooks refused (signature or parameters).', ['route', 'reason']);
   const redisErrors = counter('redis_errors_total', 'Failed Redis operations.', ['op']);
   const restCalls = counter('twilio_rest_requests_total', 'REST requests to Twilio by result.', ['op', 'result']);
+  const rateLimited = counter('rate_limited_total', 'Requests and sign-ins refused with 429 by a rate limit (per client address).', ['limiter']);
+  for (const limiter of ['sign_in', 'supervisor_api']) rateLimited.inc({ limiter }, 0);
   new Gauge({ name: P + 'up', help: '1 while the process serves.', registers: [registry] }).set(1);
 
   // Label values must stay in bounded sets: anything outside the configured names is folded into "other".
@@ -257,6 +259,9 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
         break;
       case 'twilio.rest':
         restCalls.inc({ op: e.op, result: e.result });
+        break;
+      case 'rate.limited':
+        rateLimited.inc({ limiter: e.limiter });
         break;
     }
   };

@@ -23,9 +23,12 @@ export interface WebhookCore {
   budgetMs: number;
 }
 
-/** Parse an x-www-form-urlencoded body, keeping repeated names as arrays (Twilio signs each value). */
+/**
+ * Parse an x-www-form-urlencoded body, keeping repeated names as arrays (Twilio signs each value).
+ * The result has no prototype: a parameter named `__proto__` or `constructor` is an ordinary key.
+ */
 export function parseForm(body: string): FormBody {
-  const out: FormBody = {};
+  const out = Object.create(null) as FormBody;
   for (const [k, v] of new URLSearchParams(body)) {
     const prev = out[k];
     if (prev === undefined) out[k] = v;
@@ -37,6 +40,8 @@ export function parseForm(body: string): FormBody {
 
 /** Register the form parser and the signature check on an encapsulated instance. */
 export function installWebhookInfra(app: FastifyInstance, core: WebhookCore): void {
+  // Twilio posts forms; anything else (JSON, text) is refused with 415 before it reaches a handler.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     try {
       done(null, parseForm(body as string));

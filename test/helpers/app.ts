@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
-import { buildApp, type AppDeps } from '../../src/app.js';
+import { buildApp, type AppConfig, type AppDeps } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
 import { loadCenterConfigFile, parseCenterConfig, type CenterConfig } from '../../src/config.js';
 import type { RedisClient } from '../../src/store/redis.js';
@@ -43,7 +43,9 @@ export async function loadExample(): Promise<CenterConfig> {
 }
 
 /** Build an app on the example config (or a given one) with a virtual clock at `now`. */
-export async function makeApp(opts: { now?: number; center?: CenterConfig | unknown; redis?: RedisClient; budgetMs?: number; deps?: Partial<AppDeps> } = {}): Promise<TestApp> {
+export async function makeApp(
+  opts: { now?: number; center?: CenterConfig | unknown; redis?: RedisClient; budgetMs?: number; deps?: Partial<AppDeps>; config?: Partial<AppConfig> } = {},
+): Promise<TestApp> {
   const center = opts.center ? (isCenter(opts.center) ? opts.center : parseCenterConfig(opts.center)) : await loadExample();
   const redis = opts.redis ?? newRedis();
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
@@ -59,6 +61,7 @@ export async function makeApp(opts: { now?: number; center?: CenterConfig | unkn
       redisPrefix: prefix,
       supervisorToken: SUPERVISOR_TOKEN,
       webhookBudgetMs: opts.budgetMs ?? 1500,
+      ...opts.config,
     },
     { redis, clock, ...opts.deps },
   );

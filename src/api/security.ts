@@ -1,0 +1,43 @@
+/**
+ * HTTP hardening for every response the server sends: security headers (no sniffing, no framing, no
+ * referrer, a strict Content-Security-Policy unless a page brings its own, no caching of API answers,
+ * no X-Powered-By), and a table of every registered route so a test can check each one's access rule.
+ */
+import type { FastifyInstance } from 'fastify';
+
+/** For JSON, TwiML and metrics: nothing may be loaded, framed or submitted from them. */
+export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered on the app (filled by an onRoute hook installed before any route). */
+    routeTable: RouteInfo[];
+  }
+}
+
+/** Install the headers hook and the route table. Call first, before any route is registered. */
+export function installHttpSecurity(app: FastifyInstance): void {
+  const routes: RouteInfo[] = [];
+  app.decorate('routeTable', routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method: String(method), url: r.url });
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    const csp = reply.getHeader('content-security-policy');
+    if (typeof csp !== 'string' || csp === '') reply.header('content-security-policy', STRICT_CSP);
+    else if (!/frame-ancestors/.test(csp)) reply.header('content-security-policy', `${csp}; frame-ancestors 'none'`);
+    // Pages and their assets may choose to be cached; everything else (API, TwiML, metrics) is not.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    reply.removeHeader('x-powered-by');
+    return payload;
+  });
+}
