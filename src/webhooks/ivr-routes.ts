@@ -11,7 +11,7 @@ import { hangupInIvr, initialState, step, type IvrState, type StepContext } from
 import { callerHash } from '../privacy.js';
 import type { CallStore } from '../store/calls.js';
 import { baseParams, gatherParams, recordingParams, statusParams } from './params.js';
-import { EMPTY_TWIML, serveLive, validate, type WebhookCore } from './plugin.js';
+import { EMPTY_TWIML, queryParam, serveLive, validate, type WebhookCore } from './plugin.js';
 
 /** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
 export interface QueueGateway {
@@ -112,15 +112,14 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
   app.post('/twilio/ivr/gather', async (req, reply) => {
     const p = validate(core, gatherParams, req, reply);
     if (!p) return reply;
-    const q = req.query as Record<string, string | undefined>;
-    const node = q.node ?? '';
+    const node = queryParam(req, 'node');
     return serveLive(core, req, reply, () =>
       idempotent(p.CallSid, req.headers['i-twilio-idempotency-token'], async () => {
         const state = await calls.get(p.CallSid);
         const ctx = state ? ctxFor(state.flow) : undefined;
         if (!state || !ctx) return unknownCall();
         const input =
-          q.noInput === '1'
+          queryParam(req, 'noInput') === '1'
             ? ({ kind: 'no_input', node } as const)
             : ({ kind: 'gather', node, digits: p.Digits, speech: p.SpeechResult, confidence: p.Confidence } as const);
         return finish(step(ctx, state, input), { from: p.From, to: p.To });
@@ -131,7 +130,7 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
   app.post('/twilio/ivr/recorded', async (req, reply) => {
     const p = validate(core, recordingParams, req, reply);
     if (!p) return reply;
-    const node = (req.query as Record<string, string | undefined>).node ?? '';
+    const node = queryParam(req, 'node');
     return serveLive(core, req, reply, () =>
       idempotent(p.CallSid, req.headers['i-twilio-idempotency-token'], async () => {
         const state = await calls.get(p.CallSid);
@@ -149,7 +148,7 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     if (!p) return reply;
     if (p.RecordingSid && p.RecordingUrl && (p.RecordingStatus ?? 'completed') === 'completed') {
       const state = await calls.get(p.CallSid);
-      const node = (req.query as Record<string, string | undefined>).node ?? '';
+      const node = queryParam(req, 'node');
       const ctx = state ? ctxFor(state.flow) : undefined;
       // Recordings left from a queue's overflow carry `queue:<name>` as their node.
       const queue = node.startsWith('queue:') && center.queues[node.slice(6)] ? node.slice(6) : ctx ? nodeQueue(ctx, node) : 'none';

@@ -65,12 +65,26 @@ export function installWebhookInfra(app: FastifyInstance, core: WebhookCore): vo
       core.bus.service({ type: 'webhook.rejected', route, reason: 'bad_signature' });
       return reply.code(403).send({ error: 'bad_signature', message: 'X-Twilio-Signature does not match this request' });
     }
+    // The URLs we hand Twilio carry each query parameter once; a repeated one is not ours.
+    for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+      if (typeof v !== 'string') {
+        core.bus.service({ type: 'webhook.rejected', route, reason: 'invalid_params' });
+        const field = k.slice(0, 64) || '(query)';
+        return reply.code(400).send({ error: 'invalid_params', field, message: `${field}: given more than once in the query string` });
+      }
+    }
     return undefined;
   });
 
   app.addHook('onResponse', async (req, reply) => {
     core.bus.service({ type: 'webhook.served', route: routeName(req), statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
+}
+
+/** A query parameter as a string ('' when absent). */
+export function queryParam(req: FastifyRequest, key: string): string {
+  const v = (req.query as Record<string, unknown> | undefined)?.[key];
+  return typeof v === 'string' ? v : '';
 }
 
 /** The route pattern (bounded set) for metrics and logs. */

@@ -194,6 +194,7 @@ describe('signed hostile input on every webhook', () => {
   for (const [path, c] of Object.entries(CASES)) {
     it(`${path}: never 5xx, 400 names the field, 200 is TwiML, next request works`, async () => {
       const sid = await callInQueue();
+      const logFrom = logLines.length;
       const base = { ...callParams(sid), ...c.extra };
       const fields = [...new Set([...c.fields, ...Object.keys(c.extra), 'Digits', 'From', 'To'])];
       await fc.assert(
@@ -210,10 +211,11 @@ describe('signed hostile input on every webhook', () => {
           if (res.status === 400) {
             const j = JSON.parse(res.body) as { error: string; field: string; message: string };
             expect(j.error).toBe('invalid_params');
-            expect(j.field).toMatch(/^[A-Za-z]/);
+            expect(j.field.length).toBeGreaterThan(0);
             expect(j.message.startsWith(`${j.field}:`)).toBe(true);
             // The field named is one the request sent or the route needs.
-            expect([...fields, ...Object.keys(c.query), 'queue', 'step'].includes(j.field.split('.')[0]!)).toBe(true);
+            const inQuery = j.field === '(query)' || qs.includes(j.field) || qs.includes(encodeURIComponent(j.field));
+            expect([...fields, ...Object.keys(c.query), 'queue', 'step'].includes(j.field.split('.')[0]!) || inQuery, j.field).toBe(true);
           }
           if (res.status === 200) {
             expect(res.headers['content-type']).toMatch(/text\/xml/);
@@ -225,7 +227,7 @@ describe('signed hostile input on every webhook', () => {
       );
       const m = await t.metrics();
       expect(fallbacksForErrors(m), 'an internal error was hidden behind fallback TwiML').toBe(0);
-      expect(logLines.filter((l) => (JSON.parse(l) as { level: number }).level >= 50), 'errors were logged').toEqual([]);
+      expect(logLines.slice(logFrom).filter((l) => (JSON.parse(l) as { level: number }).level >= 50), 'errors were logged').toEqual([]);
     });
   }
 });
