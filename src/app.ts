@@ -25,6 +25,7 @@ import { createQueueStore, type QueueStore } from './queue/store.js';
 import { createTwilioRest, type TwilioRest } from './queue/twilio-rest.js';
 import { staffingRows } from './queue/staffing.js';
 import { createUrls, type Urls } from './urls.js';
+import { registerWeb } from './web/index.js';
 
 export type AppConfig = Pick<
   EnvConfig,
@@ -148,6 +149,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
   app.decorate('sb', ctx);
+  await registerWeb(app); // agent desk, wallboard and its supervisor socket (src/web)
 
   app.addHook('onReady', async () => {
     for (const a of Object.values(config.center.agents)) {

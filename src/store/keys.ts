@@ -37,6 +37,8 @@ export interface QueueKeys {
   tally: string;
   /** ZSET of counted leaves, score = ms, member `wait|abandoned|callSid`: caller patience over the window. */
   left: string;
+  /** HASH of one calendar day's counters for the wallboard (`date` is YYYY-MM-DD), kept a few days. */
+  day: (date: string) => string;
 }
 
 export interface AgentKeys {
@@ -117,6 +119,7 @@ export function createKeys(prefix = 'sb:'): Keys {
           arrivals: `${q}arrivals`,
           tally: `${q}tally`,
           left: `${q}left`,
+          day: (date) => `${q}day:${date}`,
         };
         queueCache.set(queue, k);
       }

@@ -1,0 +1,80 @@
+/**
+ * The agent desk (`/desk`) and the supervisor wallboard (`/wallboard`): plain HTML, CSS and ES modules
+ * from src/web/static, read once at start-up and served with their content types and a
+ * Content-Security-Policy that allows only this origin (scripts, styles, and WebSockets to this host).
+ * No bundler, no CDN, no external fonts: the pages work without any outside network.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const STATIC_DIR = new URL('./static/', import.meta.url);
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+function loadAssets(): Map<string, Asset> {
+  const out = new Map<string, Asset>();
+  for (const name of readdirSync(STATIC_DIR)) {
+    const ext = name.slice(name.lastIndexOf('.'));
+    const type = TYPES[ext];
+    if (!type || !/^[a-z0-9-]+\.[a-z]+$/.test(name)) continue;
+    out.set(name, { type, body: readFileSync(new URL(name, STATIC_DIR)) });
+  }
+  return out;
+}
+
+/** The CSP for a page served on `host`: this origin only, plus WebSockets back to the same host. */
+export function contentSecurityPolicy(host: string | undefined): string {
+  const safeHost = host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(host) ? host : undefined;
+  const ws = safeHost ? ` ws://${safeHost} wss://${safeHost}` : '';
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `connect-src 'self'${ws}`,
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export interface PagesOptions {
+  /** The server's clock, for `GET /web/now` (pages compute countdowns against it). */
+  now(): number;
+}
+
+export function registerWebPages(app: FastifyInstance, o: PagesOptions): void {
+  const assets = loadAssets();
+
+  const serve = (name: string) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const a = assets.get(name);
+    if (!a) return reply.code(404).send({ error: 'not_found', message: `no file ${name}` });
+    return reply
+      .type(a.type)
+      .header('content-security-policy', contentSecurityPolicy(req.headers.host))
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header('cache-control', 'no-cache')
+      .send(a.body);
+  };
+
+  app.get('/desk', serve('desk.html'));
+  app.get('/wallboard', serve('wallboard.html'));
+  app.get<{ Params: { file: string } }>('/web/:file', async (req, reply) => {
+    const file = req.params.file;
+    if (file.endsWith('.html') || !assets.has(file)) return reply.code(404).send({ error: 'not_found', message: `no file ${file}` });
+    return serve(file)(req, reply);
+  });
+  // The server's clock: offers, wrap-ups and calls carry server times (deadline, since).
+  app.get('/web/now', async (_req, reply) => reply.header('cache-control', 'no-store').send({ now: o.now() }));
+}

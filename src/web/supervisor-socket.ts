@@ -1,0 +1,197 @@
+/**
+ * The supervisor WebSocket (`/supervisor/ws`, protocol in docs/supervisor-socket.md): the wallboard's
+ * live feed. A client sends `{type:"hello", token}` with a supervisor-scoped token (browsers cannot set
+ * headers) and gets a `snapshot` at once, then a new snapshot whenever something changed (throttled to at
+ * most one per `throttleMs`) and every `refreshMs` anyway, so ticking values (longest wait) move.
+ *
+ * "Something changed" is a domain event on this instance's bus, or a notice on the Redis live channel
+ * from another instance (each instance publishes one notice per throttle period while events flow), so a
+ * wallboard connected to any instance follows the calls of all of them.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { z } from 'zod';
+import type { Authenticator } from '../api/auth.js';
+import type { EventBus } from '../events.js';
+import type { RedisClient } from '../store/redis.js';
+
+export const SUPERVISOR_WS_PATH = '/supervisor/ws';
+
+const clientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello'), token: z.string().min(1).max(512) }).strict(),
+  z.object({ type: z.literal('ping') }).strict(),
+]);
+
+export interface SupervisorSocketOptions {
+  app: FastifyInstance;
+  redis: RedisClient;
+  /** Redis pub/sub channel for "something changed" notices between instances. */
+  liveChannel: string;
+  instance: string;
+  auth: Authenticator;
+  bus: EventBus;
+  /** Build the snapshot pushed to clients (a JSON object with `type: 'snapshot'`). */
+  snapshot(): Promise<Record<string, unknown>>;
+  /** At most one pushed snapshot per this many ms (default 500). */
+  throttleMs?: number;
+  /** Push a fresh snapshot at least this often while clients are connected (default 5000 ms). */
+  refreshMs?: number;
+  helloTimeoutMs?: number;
+  log: FastifyInstance['log'];
+}
+
+export interface SupervisorSocket {
+  /** Authenticated clients on this instance. */
+  clients(): number;
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE_BYTES = 4 * 1024;
+
+export async function createSupervisorSocket(o: SupervisorSocketOptions): Promise<SupervisorSocket> {
+  const throttleMs = o.throttleMs ?? 500;
+  const refreshMs = o.refreshMs ?? 5000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const clients = new Set<WebSocket>();
+  const sub = o.redis.duplicate();
+  sub.on('error', () => {});
+
+  const send = (ws: WebSocket, msg: Record<string, unknown>) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  };
+
+  // Pushing: one snapshot build at a time, at most one per throttle period.
+  let lastPush = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let building = false;
+  let dirtyAgain = false;
+  const push = async () => {
+    timer = undefined;
+    if (clients.size === 0) return;
+    if (building) {
+      dirtyAgain = true;
+      return;
+    }
+    building = true;
+    lastPush = Date.now();
+    try {
+      const text = JSON.stringify(await o.snapshot());
+      for (const ws of clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    } catch (err) {
+      o.log.warn({ err }, 'wallboard snapshot failed');
+    } finally {
+      building = false;
+      if (dirtyAgain) {
+        dirtyAgain = false;
+        markDirty();
+      }
+    }
+  };
+  const markDirty = () => {
+    if (timer || clients.size === 0) return;
+    timer = setTimeout(() => void push(), Math.max(0, lastPush + throttleMs - Date.now()));
+  };
+  const refresh = setInterval(() => {
+    if (Date.now() - lastPush >= refreshMs - 50) markDirty();
+  }, refreshMs);
+  refresh.unref();
+
+  // Telling other instances: one notice per throttle period while local events flow.
+  let lastNotice = 0;
+  let noticeTimer: NodeJS.Timeout | undefined;
+  const notify = () => {
+    if (noticeTimer) return;
+    noticeTimer = setTimeout(
+      () => {
+        noticeTimer = undefined;
+        lastNotice = Date.now();
+        o.redis.publish(o.liveChannel, o.instance).catch(() => {});
+      },
+      Math.max(0, lastNotice + throttleMs - Date.now()),
+    );
+  };
+  const offBus = o.bus.onDomain(() => {
+    markDirty();
+    notify();
+  });
+  await sub.subscribe(o.liveChannel);
+  sub.on('message', (_ch: string, from: string) => {
+    if (from !== o.instance) markDirty();
+  });
+
+  const onConnection = (ws: WebSocket) => {
+    let authed = false;
+    const helloTimer = setTimeout(() => {
+      if (!authed) ws.close(4401, 'hello timeout');
+    }, o.helloTimeoutMs ?? 10_000);
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      let parsed: unknown;
+      try {
+        if (isBinary) throw new Error('binary');
+        parsed = JSON.parse(data.toString());
+      } catch {
+        send(ws, { type: 'error', code: 'invalid_json', field: '(message)', message: 'messages are JSON text objects' });
+        return;
+      }
+      const m = clientMessage.safeParse(parsed);
+      if (!m.success) {
+        const field = m.error.issues[0]?.path.map(String).join('.') || 'type';
+        send(ws, { type: 'error', code: 'invalid_message', field, message: `${field}: ${m.error.issues[0]?.message ?? 'invalid'}` });
+        return;
+      }
+      if (m.data.type === 'ping') {
+        send(ws, { type: 'pong' });
+        return;
+      }
+      if (authed) {
+        send(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
+        return;
+      }
+      const p = o.auth.identify(m.data.token);
+      if (!p || p.scope !== 'supervisor') {
+        send(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid supervisor token' });
+        ws.close(4401, 'unauthorized');
+        return;
+      }
+      authed = true;
+      clearTimeout(helloTimer);
+      clients.add(ws);
+      void o
+        .snapshot()
+        .then((s) => send(ws, s))
+        .catch((err: unknown) => o.log.warn({ err }, 'wallboard snapshot failed'));
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      clients.delete(ws);
+    });
+    ws.on('error', () => {});
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== SUPERVISOR_WS_PATH) return;
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  };
+  o.app.server.on('upgrade', onUpgrade);
+
+  return {
+    clients: () => clients.size,
+    async close() {
+      o.app.server.off('upgrade', onUpgrade);
+      offBus();
+      clearInterval(refresh);
+      if (timer) clearTimeout(timer);
+      if (noticeTimer) clearTimeout(noticeTimer);
+      // Tell wallboards to reconnect (the page does it by itself), then drop every socket.
+      for (const ws of clients) send(ws, { type: 'reconnect', reason: 'server shutting down', afterMs: 500 });
+      for (const ws of wss.clients) ws.terminate();
+      clients.clear();
+      wss.close();
+      sub.disconnect();
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The agent desk and the wallboard in Debian's Chromium against a real server, real Redis and the Twilio
+ * emulator on a virtual clock: an agent signs in and takes a call with the keyboard only while the
+ * wallboard follows without reloading; a dropped connection shows a message and reconnects by itself.
+ * Screenshots go to test-artifacts/browser.
+ */
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { GatherContext } from '../../src/sim/twilio/index.js';
+import { sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
+import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+import { advanceUntil, hasText, launchChromium, localPage, screenshot, tabTo, waitText } from './helpers.js';
+
+let browser: Browser;
+let s: Stack | undefined;
+const outside: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  for (const ctx of browser.contexts()) await ctx.close();
+  await s?.close();
+  s = undefined;
+  expect(outside).toEqual([]); // the pages never reach outside the server
+});
+
+/** English, then technical support; stays on the line until the agent ends the call. */
+const supportCaller = {
+  patienceMs: 30 * 60_000,
+  gather: (ctx: GatherContext) => {
+    const heard = ctx.heard.join(' ');
+    if (heard.includes('For English, press 1')) return { digits: '1' };
+    if (heard.includes('For technical support, press 2')) return { digits: '2' };
+    return null;
+  },
+};
+
+const agentState = async (stack: Stack, id: string) => (await stack.app.sb.agents.get(id))?.state;
+
+describe('agent desk and wallboard in Chromium', () => {
+  it('keyboard only: sign in, available, offer, accept, hang up, wrap-up; the wallboard follows live', async () => {
+    s = await makeStack();
+    const stack = s;
+    stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 2000 });
+    const origin = `http://127.0.0.1:${stack.port}`;
+
+    // The wallboard, signed in with the supervisor token from the fragment.
+    const wall = await localPage(browser, origin, outside);
+    await wall.goto(`${origin}/wallboard#token=${SUPERVISOR_TOKEN}`);
+    await waitText(wall, '#conn', /^Live/);
+    await waitText(wall, '#q-support-waiting', /^0$/);
+    expect(await wall.textContent('#q-support-sl')).toBe('—'); // no calls today yet
+    expect(await wall.textContent('#q-support-abandon')).toBe('—');
+    expect(wall.url()).toBe(`${origin}/wallboard`); // the token left the address bar
+    await wall.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await screenshot(wall, 'wallboard-empty');
+
+    // The desk, with nothing but the keyboard.
+    const desk = await localPage(browser, origin, outside);
+    await desk.goto(`${origin}/desk`);
+    await tabTo(desk, '#token');
+    await desk.keyboard.type('alice-demo-token');
+    await desk.keyboard.press('Enter');
+    await waitText(desk, '#conn', /^Connected/);
+    await waitText(desk, '#agent-name', /Alice/);
+    await waitText(desk, '#state', /^Offline$/);
+    await waitText(wall, '#agents-offline', /^[1-9]/);
+
+    // A caller goes through the IVR to technical support and waits: the wallboard shows them.
+    const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller });
+    // (Until Twilio's first waitUrl request has told the server the QueueSid: a bridge waits for it.)
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await waitText(wall, '#q-support-waiting', /^1$/);
+    await waitText(wall, '#q-support-longest', /^0:(0[1-9]|[1-5]\d)$/);
+    await screenshot(wall, 'wallboard-waiting');
+
+    // Alice becomes available and is offered the caller at once.
+    await tabTo(desk, '#btn-available');
+    await desk.keyboard.press('Space');
+    await waitText(desk, '#state', /^(Available|Offer ringing)$/);
+    await advanceUntil(stack, async () => (await agentState(stack, 'alice')) === 'reserved', { stepMs: 250, what: 'offer to alice' });
+    await desk.locator('#offer').waitFor({ state: 'visible' });
+    expect(await desk.getAttribute('#offer', 'role')).toBe('alert');
+    expect(await desk.textContent('#offer-queue')).toBe('Technical support');
+    expect(await desk.textContent('#offer-path')).toMatch(/^language › hours › main-menu/);
+    expect(await desk.textContent('#offer-repeat')).toBe('0');
+    const countdown = Number(await desk.textContent('#offer-countdown'));
+    expect(countdown).toBeGreaterThanOrEqual(1);
+    expect(countdown).toBeLessThanOrEqual(15); // the queue's offerTimeoutSeconds, in server time
+    await waitText(wall, '#agents-reserved', /^1$/);
+    await screenshot(desk, 'desk-offer');
+    await screenshot(wall, 'wallboard-offer');
+
+    // Accept from the keyboard: the offer took the focus.
+    await tabTo(desk, '#btn-accept');
+    await desk.keyboard.press('Enter');
+    await advanceUntil(stack, () => hasText(desk, '#call-status', /^Connected$/), { what: 'call connected on the desk' });
+    expect(await desk.isHidden('#offer')).toBe(true);
+    expect(await desk.textContent('#call-queue')).toBe('support');
+    await waitText(wall, '#q-support-waiting', /^0$/);
+    await waitText(wall, '#agents-on_call', /^1$/);
+    await waitText(wall, '#q-support-sl', /^100%$/); // answered within 20 s of entering the queue
+    await waitText(wall, '#q-support-longest', /^0:00$/);
+    await screenshot(desk, 'desk-call');
+
+    // Talk for a while, then hang up from the keyboard.
+    await stack.emu.run(stack.clock.sleep(30_000));
+    await tabTo(desk, '#btn-hangup');
+    await desk.keyboard.press('Enter');
+    await advanceUntil(stack, async () => desk.isVisible('#wrapup'), { stepMs: 250, what: 'wrap-up form' });
+    expect(Number(await desk.textContent('#wrapup-countdown'))).toBeGreaterThan(0);
+    await waitText(wall, '#agents-wrap_up', /^1$/);
+    await screenshot(desk, 'desk-wrapup');
+
+    // Disposition "resolved" (Space on the first radio), a code, save.
+    await tabTo(desk, 'input[name="disposition"][value="resolved"]');
+    await desk.keyboard.press('Space');
+    await desk.keyboard.press('Tab');
+    await desk.keyboard.type('password_reset');
+    await tabTo(desk, '#btn-wrapup');
+    await desk.keyboard.press('Enter');
+    await waitText(desk, '#message', /Wrap-up saved/);
+    await waitText(desk, '#state', /^Available$/);
+    expect(await desk.isHidden('#wrapup')).toBe(true);
+    await screenshot(desk, 'desk-after');
+
+    // The wallboard moved by itself: the same page, numbers for the day.
+    await waitText(wall, '#agents-available', /^1$/);
+    await waitText(wall, '#q-support-counts', /1 offered · 1 answered \(1 within 20 s\) · 0 abandoned/);
+    expect(await wall.textContent('#q-support-sl')).toBe('100%');
+    expect(await wall.textContent('#q-support-abandon')).toBe('0%');
+    expect(await wall.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    await screenshot(wall, 'wallboard-after');
+
+    // What the server recorded: the disposition and code from the desk.
+    await stack.emu.run(call.ended);
+    const m = await stack.metrics();
+    expect(sample(m, 'switchboard_dispositions_total', { queue: 'support', disposition: 'resolved' })).toBe(1);
+    expect(sample(m, 'switchboard_calls_handled_total', { queue: 'support' })).toBe(1);
+    expect(stack.emu.errors).toEqual([]);
+  });
+
+  it('a dropped connection shows a clear message and the desk reconnects by itself', async () => {
+    s = await makeStack();
+    const stack = s;
+    const origin = `http://127.0.0.1:${stack.port}`;
+    const desk: Page = await localPage(browser, origin, outside);
+    const routes: WebSocketRoute[] = [];
+    await desk.routeWebSocket(/\/agent\/ws$/, (ws) => {
+      ws.connectToServer();
+      routes.push(ws);
+    });
+    await desk.goto(`${origin}/desk`);
+    await desk.fill('#token', 'bob-demo-token');
+    await desk.click('#btn-signin');
+    await waitText(desk, '#conn', /^Connected$/);
+    await desk.click('#btn-break');
+    await waitText(desk, '#state', /^Break$/);
+    expect(await desk.textContent('#state-since')).toBe('(coffee)');
+    expect(await desk.isHidden('#conn-lost')).toBe(true);
+
+    // The network drops the socket.
+    await routes[0]!.close({ code: 4000, reason: 'network cut' });
+    await desk.locator('#conn-lost').waitFor({ state: 'visible' });
+    expect(await desk.getAttribute('#conn-lost', 'role')).toBe('alert');
+    expect(await desk.textContent('#conn-lost')).toMatch(/Connection lost\. Reconnecting automatically/);
+    await screenshot(desk, 'desk-connection-lost');
+
+    // It comes back on its own, still signed in, still on break.
+    await waitText(desk, '#conn', /^Connected \(reconnected\)$/);
+    expect(routes.length).toBeGreaterThanOrEqual(2);
+    await desk.locator('#conn-lost').waitFor({ state: 'hidden' });
+    await waitText(desk, '#state', /^Break$/);
+    const rec = await stack.app.sb.agents.get('bob');
+    expect(rec?.state).toBe('break');
+    expect(rec?.connected).toBe(true);
+    await screenshot(desk, 'desk-reconnected');
+  });
+
+  it('the wallboard refuses an agent token and says so', async () => {
+    s = await makeStack();
+    const origin = `http://127.0.0.1:${s.port}`;
+    const wall = await localPage(browser, origin, outside);
+    await wall.goto(`${origin}/wallboard#token=alice-demo-token`);
+    await waitText(wall, '#signin-error', /not accepted/);
+    expect(await wall.isHidden('#board')).toBe(true);
+    expect(await wall.textContent('#conn')).toBe('Not signed in');
+  });
+});
