@@ -56,25 +56,17 @@ export interface PagesOptions {
 export function registerWebPages(app: FastifyInstance, o: PagesOptions): void {
   const assets = loadAssets();
 
-  const serve = (name: string) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const a = assets.get(name);
-    if (!a) return reply.code(404).send({ error: 'not_found', message: `no file ${name}` });
-    return reply
-      .type(a.type)
-      .header('content-security-policy', contentSecurityPolicy(req.headers.host))
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      .header('cache-control', 'no-cache')
-      .send(a.body);
-  };
+  // Security headers common to every response (nosniff, no framing, no referrer) come from
+  // src/api/security.ts; pages bring their own CSP and may be revalidated rather than never stored.
+  const serve = (a: Asset) => async (req: FastifyRequest, reply: FastifyReply) =>
+    reply.type(a.type).header('content-security-policy', contentSecurityPolicy(req.headers.host)).header('cache-control', 'no-cache').send(a.body);
 
-  app.get('/desk', serve('desk.html'));
-  app.get('/wallboard', serve('wallboard.html'));
-  app.get<{ Params: { file: string } }>('/web/:file', async (req, reply) => {
-    const file = req.params.file;
-    if (file.endsWith('.html') || !assets.has(file)) return reply.code(404).send({ error: 'not_found', message: `no file ${file}` });
-    return serve(file)(req, reply);
-  });
+  // One route per file (no wildcard): the route table lists exactly what is public.
+  for (const [name, a] of assets) {
+    if (name === 'desk.html') app.get('/desk', serve(a));
+    else if (name === 'wallboard.html') app.get('/wallboard', serve(a));
+    else if (!name.endsWith('.html')) app.get(`/web/${name}`, serve(a));
+  }
   // The server's clock: offers, wrap-ups and calls carry server times (deadline, since).
   app.get('/web/now', async (_req, reply) => reply.header('cache-control', 'no-store').send({ now: o.now() }));
 }

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Authenticator } from '../api/auth.js';
+import { clientAddress } from '../api/rate-limit.js';
 import type { EventBus } from '../events.js';
 import type { RedisClient } from '../store/redis.js';
 
@@ -121,8 +122,9 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
     if (from !== o.instance) markDirty();
   });
 
-  const onConnection = (ws: WebSocket) => {
+  const onConnection = (ws: WebSocket, req: IncomingMessage) => {
     let authed = false;
+    const ip = clientAddress(req);
     const helloTimer = setTimeout(() => {
       if (!authed) ws.close(4401, 'hello timeout');
     }, o.helloTimeoutMs ?? 10_000);
@@ -150,8 +152,17 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
         send(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
         return;
       }
+      // The same failed-token budget per client address as the agent socket and the API.
+      const gate = o.auth.limits.signIn.check(ip);
+      if (!gate.ok) {
+        o.auth.limits.limited('sign_in');
+        send(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000 });
+        ws.close(4429, 'rate limited');
+        return;
+      }
       const p = o.auth.identify(m.data.token);
       if (!p || p.scope !== 'supervisor') {
+        o.auth.limits.signIn.take(ip);
         send(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid supervisor token' });
         ws.close(4401, 'unauthorized');
         return;
@@ -174,7 +185,7 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== SUPERVISOR_WS_PATH) return;
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   };
   o.app.server.on('upgrade', onUpgrade);
 

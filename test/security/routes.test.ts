@@ -12,7 +12,19 @@ import { makeApp, SUPERVISOR_TOKEN, type TestApp } from '../helpers/app.js';
 type Access = 'twilio' | 'public' | 'supervisor' | 'agent';
 
 /** Routes anyone may call. Adding one here is a decision; anything else needs a signature or a scope. */
-const PUBLIC = new Set(['GET /health', 'GET /ready', 'GET /metrics']);
+const PUBLIC = new Set([
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+  // The desk and wallboard pages and their assets (src/web): no data in them; they sign in over their sockets.
+  'GET /desk',
+  'GET /wallboard',
+  'GET /web/now',
+  'GET /web/common.css',
+  'GET /web/live.js',
+  'GET /web/desk.js',
+  'GET /web/wallboard.js',
+]);
 
 /** Access by path prefix for everything not on the allow-list. */
 const RULES: [RegExp, Access][] = [

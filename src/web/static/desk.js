@@ -190,9 +190,9 @@ function onMessage(msg) {
       }
       break;
     case 'error':
-      if (msg.code === 'unauthorized') {
+      if (msg.code === 'unauthorized' || msg.code === 'rate_limited') {
         sessionStorage.removeItem(TOKEN_KEY);
-        setText('signin-error', 'That token was not accepted. Check it and try again.');
+        setText('signin-error', msg.code === 'rate_limited' ? `Too many failed sign-ins from here: ${msg.message}` : 'That token was not accepted. Check it and try again.');
         $('signin').hidden = false;
         $('desk').hidden = true;
         $('token').focus();

@@ -77,7 +77,8 @@ export function liveSocket({ path, hello, onMessage, onStatus }) {
     ws.addEventListener('close', (ev) => {
       clearInterval(pingTimer);
       if (stopped) return;
-      if (ev.code === 4401) {
+      if (ev.code === 4401 || ev.code === 4429) {
+        // Not signed in (wrong token, or too many failed tokens from here): retrying would not help.
         stopped = true;
         onStatus('closed', { code: ev.code, reason: ev.reason || 'not signed in' });
         return;

@@ -102,9 +102,9 @@ function onMessage(msg) {
     render();
     setText('updated', new Date(msg.now).toLocaleTimeString());
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
-  } else if (msg.type === 'error' && msg.code === 'unauthorized') {
+  } else if (msg.type === 'error' && (msg.code === 'unauthorized' || msg.code === 'rate_limited')) {
     sessionStorage.removeItem(TOKEN_KEY);
-    setText('signin-error', 'That token was not accepted (a supervisor token is needed).');
+    setText('signin-error', msg.code === 'rate_limited' ? `Too many failed sign-ins from here: ${msg.message}` : 'That token was not accepted (a supervisor token is needed).');
     $('signin').hidden = false;
     $('board').hidden = true;
     $('token').focus();
