@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { makeApp, SUPERVISOR_TOKEN, type TestApp } from '../helpers/app.js';
+import { expectSecurityHeaders } from '../helpers/security.js';
 
 type Access = 'twilio' | 'public' | 'supervisor' | 'agent';
 
@@ -44,19 +45,6 @@ function accessOf(method: string, url: string): Access | undefined {
 
 /** Fill route parameters with a plausible value. */
 const concrete = (url: string) => url.replace(/:(\w+)/g, 'x1').replace(/\*/g, 'x1');
-
-export function expectSecurityHeaders(res: { headers: Record<string, unknown> }, what: string): void {
-  const h = res.headers;
-  expect(h['x-content-type-options'], what).toBe('nosniff');
-  expect(h['x-frame-options'], what).toBe('DENY');
-  expect(h['referrer-policy'], what).toBeTypeOf('string');
-  expect(String(h['content-security-policy']), what).toMatch(/frame-ancestors 'none'/);
-  expect(h['x-powered-by'], what).toBeUndefined();
-  const type = String(h['content-type'] ?? '');
-  // Everything but pages and their assets is never cached.
-  if (!/text\/html|text\/css|javascript|image\//.test(type)) expect(h['cache-control'], what).toBe('no-store');
-  if (!/text\/html/.test(type)) expect(String(h['content-security-policy']), what).toMatch(/default-src 'none'/);
-}
 
 let t: TestApp;
 const responses: { what: string; res: LightMyRequestResponse }[] = [];
