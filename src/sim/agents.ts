@@ -1,7 +1,11 @@
 /**
  * A simulated agent over the real agent WebSocket (docs/agent-protocol.md): says hello, goes available,
  * accepts offers after a delay, hangs up after a handle time, finishes wrap-up with a disposition and
- * reconnects when the socket drops. All waiting is on the given Clock. Used by the demo (src/sim/demo.ts).
+ * reconnects when the socket drops, to the next of its server URLs when it has several (an instance that
+ * died). Commands go out on whichever socket is open when they are due, so a call in progress survives a
+ * reconnect; an offer not yet accepted is dropped with its socket (the desktop lost it; the server's offer
+ * deadline re-offers the caller). All waiting is on the given Clock. Used by the demo (src/sim/demo.ts) and
+ * the instance-failure test.
  * The agent's phone is the emulator's endpoint for its contact (register it with answer: true).
  */
 import WebSocket from 'ws';
@@ -12,6 +16,8 @@ export type Disposition = 'resolved' | 'not_resolved' | 'escalated';
 export interface SimulatedAgentOptions {
   /** ws://HOST/agent/ws */
   wsUrl: string;
+  /** Other instances' ws:// URLs: after a lost connection the agent reconnects to the next one (round robin). */
+  otherWsUrls?: string[];
   token: string;
   clock: Clock;
   /** Uniform [0, 1) source for break decisions (default Math.random). */
@@ -31,6 +37,10 @@ export interface SimulatedAgentOptions {
 
 export interface SimulatedAgentStats {
   connects: number;
+  /** Sign-ins after the first (a welcome on a new socket). */
+  reconnects: number;
+  /** The instance named in each welcome, in order. */
+  instances: string[];
   offers: number;
   accepted: number;
   connected: number;
@@ -56,16 +66,20 @@ interface ServerFrame {
   agentId?: string;
   state?: string;
   reason?: string;
+  instance?: string;
 }
 
 export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
   const rng = o.rng ?? Math.random;
   const log = o.log ?? (() => {});
-  const stats: SimulatedAgentStats = { connects: 0, offers: 0, accepted: 0, connected: 0, hungUp: 0, wrapUps: 0, breaks: 0, errors: 0 };
+  const stats: SimulatedAgentStats = { connects: 0, reconnects: 0, instances: [], offers: 0, accepted: 0, connected: 0, hungUp: 0, wrapUps: 0, breaks: 0, errors: 0 };
   const timers = new Set<() => void>();
   let stopped = false;
   let ws: WebSocket | undefined;
   let name = '?';
+  const urls = [o.wsUrl, ...(o.otherWsUrls ?? [])];
+  let urlAt = 0;
+  let welcomed = 0;
 
   const pendingAccepts = new Map<string, () => void>();
   const later = (ms: number, fn: () => void): (() => void) => {
@@ -79,17 +93,18 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       cancel();
     };
   };
-  const send = (sock: WebSocket, msg: Record<string, unknown>): void => {
-    if (sock === ws && sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify(msg));
+  /** Send on the socket open now (commands are about the agent, not about the socket they were decided on). */
+  const send = (msg: Record<string, unknown>): void => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
 
   const connect = (): void => {
     if (stopped) return;
-    const sock = new WebSocket(o.wsUrl);
+    const sock = new WebSocket(urls[urlAt % urls.length]!);
     ws = sock;
     sock.on('open', () => {
       stats.connects++;
-      send(sock, { type: 'hello', token: o.token });
+      send({ type: 'hello', token: o.token });
     });
     sock.on('message', (data: WebSocket.RawData) => {
       let m: ServerFrame;
@@ -98,24 +113,33 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       } catch {
         return;
       }
-      handle(sock, m);
+      if (sock === ws) handle(m);
     });
     sock.on('error', (e: Error) => {
       stats.errors++;
       stats.lastError = e.message;
     });
     sock.on('close', () => {
-      if (ws === sock) ws = undefined;
+      if (ws !== sock) return;
+      ws = undefined;
+      // Offers shown on this socket are gone with it; the server's offer deadline takes care of them.
+      for (const cancel of pendingAccepts.values()) cancel();
+      pendingAccepts.clear();
+      if (urls.length > 1) urlAt++;
       if (!stopped) later(o.reconnectDelayMs ?? 1000, connect);
     });
   };
 
-  const handle = (sock: WebSocket, m: ServerFrame): void => {
+  const handle = (m: ServerFrame): void => {
     switch (m.type) {
       case 'welcome':
         name = m.agentId ?? name;
-        log(`${name}: signed in`);
-        send(sock, { type: 'set_state', state: 'available' });
+        if (welcomed++ > 0) stats.reconnects++;
+        stats.instances.push(m.instance ?? '?');
+        log(`${name}: signed in${m.instance ? ` on ${m.instance}` : ''}`);
+        // Back after a lost connection while holding an offer, on a call or in wrap-up: carry on (the
+        // timers for the call keep running); otherwise go available.
+        if (m.state !== 'reserved' && m.state !== 'on_call' && m.state !== 'wrap_up') send({ type: 'set_state', state: 'available' });
         break;
       case 'offer': {
         stats.offers++;
@@ -126,7 +150,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
           later(o.acceptDelayMs, () => {
             pendingAccepts.delete(offerId);
             stats.accepted++;
-            send(sock, { type: 'accept', offerId });
+            send({ type: 'accept', offerId });
           }),
         );
         break;
@@ -147,7 +171,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
           log(`${name}: talking on ${callSid.slice(0, 10)}…`);
           later(o.handleTimeMs(), () => {
             stats.hungUp++;
-            send(sock, { type: 'hangup', callSid });
+            send({ type: 'hangup', callSid });
           });
         } else if (m.status === 'failed') log(`${name}: phone did not connect on ${callSid ?? '?'}`);
         break;
@@ -157,18 +181,18 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
         if (!callSid) break;
         later(o.wrapUpMs(), () => {
           stats.wrapUps++;
-          send(sock, { type: 'wrap_up', callSid, disposition: o.disposition() });
+          send({ type: 'wrap_up', callSid, disposition: o.disposition() });
           if (o.breakEvery && rng() < 1 / o.breakEvery) {
             stats.breaks++;
-            send(sock, { type: 'set_state', state: 'break', reason: 'coffee' });
-            later(o.breakMs ?? 10_000, () => send(sock, { type: 'set_state', state: 'available' }));
+            send({ type: 'set_state', state: 'break', reason: 'coffee' });
+            later(o.breakMs ?? 10_000, () => send({ type: 'set_state', state: 'available' }));
           }
         });
         break;
       }
       case 'state':
         // Moved to break by the server (a missed offer): come back after a moment.
-        if (m.state === 'break' && m.reason === 'missed_offer') later(2000, () => send(sock, { type: 'set_state', state: 'available' }));
+        if (m.state === 'break' && m.reason === 'missed_offer') later(2000, () => send({ type: 'set_state', state: 'available' }));
         break;
       case 'error':
         stats.errors++;
@@ -176,7 +200,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
         log(`${name}: error ${stats.lastError}`);
         break;
       case 'reconnect':
-        sock.close();
+        ws?.close();
         break;
       default:
         break;

@@ -1,0 +1,246 @@
+/**
+ * An instance dies under load. Three real server processes (`src/main.ts`, configured through the
+ * environment) share one Redis behind a round-robin front; callers arrive from the Twilio emulator in
+ * real time, six simulated agents are spread over the three instances' WebSockets. While calls flow,
+ * one instance is killed with SIGKILL at a moment when an agent connected to it holds an offer. The
+ * survivors must serve every call: each caller is answered exactly once, by one agent, no agent is on two
+ * calls at once, the dead instance's agents sign in again elsewhere, and the offer that was in flight is
+ * re-offered when its deadline passes (swept by a surviving instance).
+ *
+ * Real time (processes cannot share a virtual clock), so it runs about 30 s and asserts outcomes only.
+ * It runs in both vitest projects: on one redis-server (REDIS_URL), and in the `cluster` project on the
+ * three-master Redis Cluster (REDIS_CLUSTER_NODES), where the processes' pub/sub and every script run on
+ * the cluster.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import type { DomainEvent } from '../../src/events.js';
+import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agents.js';
+import { createTwilioEmulator, type Call, type GatherContext, type TwilioEmulator } from '../../src/sim/twilio/index.js';
+import { createKeys } from '../../src/store/keys.js';
+import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, SUPERVISOR_TOKEN } from '../helpers/app.js';
+import { agentToken, startInstance, startRoundRobin, tempDir, writeCenterFile, type Instance, type RoundRobin } from '../helpers/instances.js';
+import type { RedisClient } from '../../src/store/redis.js';
+import { clusterNodes, newRedis, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { NUMBER } from '../helpers/stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const AGENTS = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+const CALLS = 40;
+const CALL_EVERY_MS = 500;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Domain events of a stream (each entry: type, data = JSON). */
+async function streamEvents(redis: RedisClient, key: string): Promise<DomainEvent[]> {
+  const rows = await redis.xrange(key, '-', '+');
+  return rows.map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!) as DomainEvent);
+}
+
+const caller = {
+  patienceMs: 180_000,
+  // A cap, in case an agent misses its call messages while reconnecting; agents normally hang up first.
+  talkMs: 12_000,
+  gather: (ctx: GatherContext) => {
+    const h = ctx.heard.join(' ');
+    if (h.includes('For English')) return { digits: '1', delayMs: 50 };
+    if (h.includes('technical support, press 2')) return { digits: '2', delayMs: 50 };
+    return null;
+  },
+};
+
+describe('an instance dies under load', () => {
+  it('three processes behind a round-robin front, one SIGKILLed mid-load: every call served once, agents reconnect, in-flight offers re-offered', async () => {
+    const tmp = tempDir('sb-instances-');
+    cleanups.push(tmp.remove);
+    const prefix = uniquePrefix('kill');
+    const keys = createKeys(prefix);
+    const redis = newRedis();
+    cleanups.push(() => void redis.disconnect());
+
+    const backends: { id: string; port: number }[] = [];
+    const front: RoundRobin = await startRoundRobin(backends);
+    cleanups.push(() => front.close());
+    const emu: TwilioEmulator = await createTwilioEmulator({
+      clock: systemClock,
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      webhookBase: front.url,
+      publicBaseUrl: PUBLIC_BASE,
+      numbers: { [NUMBER]: { voiceUrl: '/twilio/voice', fallbackUrl: '/twilio/fallback', statusCallback: '/twilio/status' } },
+      seed: 11,
+      wordsPerMinute: 3000,
+      minSayMs: 50,
+    });
+    cleanups.push(() => emu.close());
+
+    const env = {
+      // In the `cluster` vitest project the processes use the three-master cluster (REDIS_CLUSTER_NODES).
+      ...(clusterNodes() ? { REDIS_CLUSTER_NODES: clusterNodes()!.join(',') } : { REDIS_URL: redisUrl() }),
+      REDIS_PREFIX: prefix,
+      PUBLIC_BASE_URL: PUBLIC_BASE,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_BASE_URL: emu.restBaseUrl,
+      SWITCHBOARD_CONFIG: writeCenterFile(tmp.dir, { agents: AGENTS, offerTimeoutSeconds: 3, wrapUpSeconds: 5 }),
+      CALLER_HASH_KEY: 'test-caller-hash-key-0123456789',
+      SUPERVISOR_TOKEN,
+      LOG_LEVEL: 'warn',
+      DATA_DIR: tmp.dir,
+    };
+    const instances: Instance[] = await Promise.all(['i0', 'i1', 'i2'].map((id) => startInstance(id, env)));
+    cleanups.push(() => Promise.all(instances.map((i) => i.kill())).then(() => undefined));
+    backends.push(...instances.map((i) => ({ id: i.id, port: i.port })));
+    const [victim] = instances;
+    const ws = instances.map((i) => `ws://127.0.0.1:${i.port}/agent/ws`);
+
+    const agents: SimulatedAgent[] = AGENTS.map((id, n) => {
+      emu.registerEndpoint(`client:${id}`, { answer: true, answerDelayMs: 200 });
+      const first = n % instances.length;
+      return startSimulatedAgent({
+        wsUrl: ws[first]!,
+        otherWsUrls: [...ws.slice(first + 1), ...ws.slice(0, first)],
+        token: agentToken(id),
+        clock: systemClock,
+        acceptDelayMs: 400,
+        handleTimeMs: () => 1500 + Math.round(Math.random() * 1000),
+        wrapUpMs: () => 300,
+        disposition: () => 'resolved',
+        reconnectDelayMs: 200,
+      });
+    });
+    cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
+    const onVictim = AGENTS.filter((_, n) => n % instances.length === 0);
+
+    // Everyone signed in and available before the first call.
+    for (let i = 0; ; i++) {
+      const states = await Promise.all(AGENTS.map((id) => redis.hget(keys.agents.agent(id), 'state')));
+      if (states.every((s) => s === 'available')) break;
+      if (i > 200) throw new Error(`agents not available: ${states.join(',')}`);
+      await sleep(50);
+    }
+
+    const t0 = Date.now();
+    const calls: Call[] = [];
+    const placing = (async () => {
+      for (let i = 0; i < CALLS; i++) {
+        calls.push(emu.placeCall({ from: `+1555300${String(1000 + i)}`, to: NUMBER, behaviour: caller }));
+        await sleep(CALL_EVERY_MS);
+      }
+    })();
+
+    // Kill the victim about 8 s in, at a moment when one of its agents holds an offer.
+    await sleep(8000);
+    let heldOffer: { agentId: string; offerId: string; callSid: string } | undefined;
+    for (let i = 0; i < 100 && !heldOffer; i++) {
+      for (const id of onVictim) {
+        const [state, instance, offerId, callSid] = await redis.hmget(keys.agents.agent(id), 'state', 'instance', 'offerId', 'offerCallSid');
+        if (state === 'reserved' && instance === victim!.id && offerId && callSid) heldOffer = { agentId: id, offerId, callSid };
+      }
+      if (!heldOffer) await sleep(20);
+    }
+    await victim!.kill();
+    const killedAtMs = Date.now() - t0;
+    const callsBeforeKill = calls.length;
+    await placing;
+
+    // Every caller's call ends (agents hang up after their handle time).
+    const summaries = await Promise.race([
+      Promise.all(calls.map((c) => c.ended)),
+      sleep(60_000).then(() => {
+        throw new Error(`calls still up 60 s after the last arrival: ${calls.filter((c) => c.endedAt === undefined).length}`);
+      }),
+    ]);
+    // Wrap-ups finish (by the agent, or by the wrap-up deadline when the agent missed the message).
+    let handled: DomainEvent[] = [];
+    for (let i = 0; i < 150; i++) {
+      handled = (await streamEvents(redis, keys.agents.events)).filter((e) => e.type === 'call.handled');
+      if (handled.length >= CALLS) break;
+      await sleep(100);
+    }
+
+    // 1. Every caller was answered exactly once, by an agent, and left the queue no other way.
+    const sids = new Set(calls.map((c) => c.sid));
+    const left = (await streamEvents(redis, keys.queue('support').events)).filter((e) => e.type === 'queue.left');
+    const answered = new Map<string, number>();
+    for (const e of left) {
+      if (e.type !== 'queue.left' || !sids.has(e.callSid)) continue;
+      expect(e.outcome, `caller ${e.callSid} left the queue ${e.outcome}`).toBe('answered');
+      answered.set(e.callSid, (answered.get(e.callSid) ?? 0) + 1);
+    }
+    expect(answered.size).toBe(CALLS);
+    expect([...answered.values()].every((n) => n === 1)).toBe(true);
+    expect(summaries.every((s) => s.status === 'completed')).toBe(true);
+    expect(summaries.flatMap((s) => s.queueResults).filter((r) => r === 'hangup' || r === 'error')).toEqual([]);
+    // Handled (wrap-up done) exactly once per call.
+    const handledPer = new Map<string, number>();
+    for (const e of handled) if (e.type === 'call.handled') handledPer.set(e.callSid, (handledPer.get(e.callSid) ?? 0) + 1);
+    expect(handledPer.size).toBe(CALLS);
+    expect([...handledPer.values()].every((n) => n === 1)).toBe(true);
+
+    // 2. In Twilio's view: each caller's conference had exactly one agent leg join, and no agent phone was
+    //    in two conferences at once.
+    const intervals = new Map<string, [number, number][]>();
+    for (const c of calls) {
+      const conf = [...emu.conferences.values()].filter((x) => x.friendlyName === `sb-${c.sid}`);
+      const joins = conf.flatMap((x) => x.events.filter((e) => e.event === 'participant-join' && e.callSid && e.callSid !== c.sid));
+      expect(joins.length, `agents joined the conference of ${c.sid}`).toBe(1);
+      for (const x of conf) {
+        for (const j of x.events.filter((e) => e.event === 'participant-join' && e.callSid && e.callSid !== c.sid)) {
+          const leg = emu.calls.get(j.callSid!);
+          const leave = x.events.find((e) => e.event === 'participant-leave' && e.callSid === j.callSid);
+          const agent = leg?.to ?? '?';
+          intervals.set(agent, [...(intervals.get(agent) ?? []), [j.at, leave?.at ?? x.endedAt ?? Date.now()]]);
+        }
+      }
+    }
+    let doubleAssignments = 0;
+    for (const list of intervals.values()) {
+      list.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < list.length; i++) if (list[i]![0] < list[i - 1]![1]) doubleAssignments++;
+    }
+    expect(doubleAssignments).toBe(0);
+
+    // 3. The dead instance's agents signed in again on a survivor and kept taking calls.
+    for (const id of onVictim) {
+      const a = agents[AGENTS.indexOf(id)]!;
+      expect(a.stats.reconnects, `${id} reconnected`).toBeGreaterThanOrEqual(1);
+      expect(a.stats.instances.at(-1)).not.toBe(victim!.id);
+      expect(await redis.hget(keys.agents.agent(id), 'instance')).not.toBe(victim!.id);
+    }
+    const servedBy = new Map<string, number>();
+    for (const e of left) if (e.type === 'queue.left' && e.agentId) servedBy.set(e.agentId, (servedBy.get(e.agentId) ?? 0) + 1);
+    for (const id of AGENTS) expect(servedBy.get(id) ?? 0, `${id} answered calls`).toBeGreaterThan(0);
+
+    // 4. The offer in flight on the dead instance timed out and its caller was re-offered and answered.
+    const offerResults = (await streamEvents(redis, keys.agents.events)).filter((e) => e.type === 'offer.result');
+    const timeouts = offerResults.filter((e) => e.type === 'offer.result' && e.result === 'timeout');
+    if (heldOffer) {
+      const held = heldOffer;
+      const results = offerResults.filter((e) => e.type === 'offer.result' && e.callSid === held.callSid);
+      expect(results.map((e) => (e.type === 'offer.result' ? e.result : ''))).toContain('timeout');
+      expect(answered.get(held.callSid)).toBe(1);
+    }
+
+    // The front sent nothing to the dead instance after the kill and the survivors took the rest.
+    expect(front.stats.failed).toBe(0);
+    expect(instances.slice(1).every((i) => !i.exited)).toBe(true);
+    const figures = {
+      calls: CALLS,
+      callsBeforeKill,
+      killedAtSeconds: Math.round(killedAtMs / 100) / 10,
+      heldOffer: Boolean(heldOffer),
+      callsLost: CALLS - answered.size,
+      doubleAssignments,
+      reconnects: agents.reduce((n, a) => n + a.stats.reconnects, 0),
+      offerTimeouts: timeouts.length,
+      frontRetries: front.stats.retried,
+      requestsBy: front.stats.byBackend,
+      emulatorErrors: emu.errors.map((e) => `${e.code} ${e.message}`),
+    };
+    console.log(`instance failure (${clusterNodes() ? 'cluster' : 'standalone'}):`, JSON.stringify(figures));
+  }, 180_000);
+});

@@ -1,0 +1,201 @@
+/**
+ * Real server processes for failure tests: `node --import tsx src/main.ts` with its configuration in the
+ * environment (exactly as deployed), a call-center file written for the test, and a small round-robin
+ * HTTP front that spreads Twilio's webhooks over the instances the way a load balancer would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { freePort } from '../setup/global-redis.js';
+import { REPO_ROOT } from './promql.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CenterFileOptions {
+  /** Agent ids; each gets token `<id>-token-0123456789`, contact client:<id>, skills support and billing. */
+  agents: string[];
+  offerTimeoutSeconds?: number;
+  wrapUpSeconds?: number;
+}
+
+export const agentToken = (id: string): string => `${id}-token-0123456789`;
+
+/**
+ * The example call-center file with the support hours open around the clock (the processes run on the
+ * real clock), no survey, short offer and wrap-up times and the given agents. Returns its path.
+ */
+export function writeCenterFile(dir: string, o: CenterFileOptions): string {
+  const raw = parseYaml(readFileSync(join(REPO_ROOT, 'config/switchboard.example.yaml'), 'utf8')) as Record<string, unknown> & {
+    hours: Record<string, unknown>;
+    queues: Record<string, Record<string, unknown>>;
+    survey?: Record<string, unknown>;
+  };
+  raw.hours.support = raw.hours.always;
+  if (raw.survey) raw.survey.enabled = false;
+  for (const q of Object.values(raw.queues)) {
+    q.offerTimeoutSeconds = o.offerTimeoutSeconds ?? 3;
+    q.wrapUpSeconds = o.wrapUpSeconds ?? 5;
+    q.survey = false;
+  }
+  raw.agents = Object.fromEntries(
+    o.agents.map((id) => [id, { name: id, team: 'tier1', skills: ['support', 'billing'], contact: `client:${id}`, token: agentToken(id) }]),
+  );
+  const path = join(dir, 'center.yaml');
+  writeFileSync(path, stringifyYaml(raw));
+  return path;
+}
+
+export interface Instance {
+  id: string;
+  port: number;
+  base: string;
+  proc: ChildProcess;
+  /** The process's recent output (logs at LOG_LEVEL warn). */
+  output(): string;
+  /** SIGKILL: no shutdown hooks, sockets dropped by the kernel. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful drain), then SIGKILL after 10 s. */
+  stop(): Promise<void>;
+  readonly exited: boolean;
+}
+
+/** Start `src/main.ts` in a child process and wait until /ready answers 200. */
+export async function startInstance(id: string, env: Record<string, string>): Promise<Instance> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: id },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    proc.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`instance ${id} exited at start:\n${out}`);
+    try {
+      const r = await fetch(`${base}/ready`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`instance ${id} not ready after 60 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  return {
+    id,
+    port,
+    base,
+    proc,
+    output: () => out,
+    get exited() {
+      return exited;
+    },
+    async kill() {
+      if (!exited) proc.kill('SIGKILL');
+      await exit;
+    },
+    async stop() {
+      if (exited) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface RoundRobin {
+  url: string;
+  stats: { requests: number; byBackend: Record<string, number>; retried: number; failed: number };
+  close(): Promise<void>;
+}
+
+/**
+ * A round-robin front like a load balancer's: each request goes to the next backend; when the backend
+ * cannot be reached or drops the connection before answering, the request is sent to the next one
+ * (nginx `proxy_next_upstream error timeout non_idempotent`: Switchboard's webhooks are idempotent),
+ * and a backend that refused a connection is skipped for 2 s. Only when every backend failed does the
+ * caller (the Twilio emulator) get a 502.
+ */
+export async function startRoundRobin(backends: { id: string; port: number }[]): Promise<RoundRobin> {
+  const stats: RoundRobin['stats'] = { requests: 0, byBackend: {}, retried: 0, failed: 0 };
+  const downUntil = new Map<string, number>();
+  let next = 0;
+
+  const forward = (b: { id: string; port: number }, method: string, path: string, headers: IncomingHttpHeaders, body: Buffer) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: b.port, method, path, headers, timeout: 10_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        stats.requests++;
+        const body = Buffer.concat(chunks);
+        const start = next++;
+        for (let i = 0; i < backends.length; i++) {
+          const b = backends[(start + i) % backends.length]!;
+          if ((downUntil.get(b.id) ?? 0) > Date.now()) continue;
+          try {
+            const r = await forward(b, req.method ?? 'POST', req.url ?? '/', req.headers, body);
+            stats.byBackend[b.id] = (stats.byBackend[b.id] ?? 0) + 1;
+            res.writeHead(r.status, r.headers);
+            res.end(r.body);
+            return;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') downUntil.set(b.id, Date.now() + 2000);
+            stats.retried++;
+          }
+        }
+        stats.failed++;
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('no backend answered');
+      })();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A temporary directory removed by the returned function. */
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
