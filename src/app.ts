@@ -25,7 +25,7 @@ import { createQueueStore, type QueueStore } from './queue/store.js';
 import { createTwilioRest, type TwilioRest } from './queue/twilio-rest.js';
 import { staffingRows } from './queue/staffing.js';
 import { createUrls, type Urls } from './urls.js';
-import { registerWeb } from './web/index.js';
+import { registerWeb, type WebOptions } from './web/index.js';
 
 export type AppConfig = Pick<
   EnvConfig,
@@ -49,6 +49,8 @@ export interface AppDeps {
   sweepEveryMs?: number;
   /** Sign-out grace for agents whose socket dropped. Default 30 s. */
   graceMs?: number;
+  /** Wallboard push throttle and periodic refresh (src/web; defaults 500 ms and 5 s). */
+  web?: WebOptions;
 }
 
 export interface AppContext {
@@ -149,7 +151,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
   app.decorate('sb', ctx);
-  await registerWeb(app); // agent desk, wallboard and its supervisor socket (src/web)
+  await registerWeb(app, deps.web); // agent desk, wallboard and its supervisor socket (src/web)
 
   app.addHook('onReady', async () => {
     for (const a of Object.values(config.center.agents)) {

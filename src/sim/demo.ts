@@ -10,7 +10,11 @@
  * one call every 8 s), DEMO_KEEP_HOURS=1 to keep the config's business hours (by default the demo treats
  * the support hours as always open, so it works at any time of day), DEMO_WPM (speed of <Say>, default 150
  * words per minute; raise it to get callers through the IVR faster), DEMO_TRACE=1 to print every webhook and
- * REST request of the emulator to stderr. SIGINT/SIGTERM stop everything.
+ * REST request of the emulator to stderr, DEMO_DESK_AGENT=<agent id> to leave that agent unsimulated so you can
+ * take their calls yourself on the agent desk. SIGINT/SIGTERM stop everything.
+ *
+ * It prints the agent desk and wallboard URLs with usable tokens (in the URL fragment, which the browser
+ * keeps to itself).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,8 +121,17 @@ async function main(): Promise<void> {
   out(`switchboard demo: app on ${base}, Twilio emulator REST on ${emu.restBaseUrl}, redis ${redisUrl}`);
 
   const agents: SimulatedAgent[] = [];
+  const deskAgent = process.env.DEMO_DESK_AGENT;
+  if (deskAgent && !center.agents[deskAgent]) throw new ConfigError(`DEMO_DESK_AGENT: no agent "${deskAgent}" in the config (agents: ${Object.keys(center.agents).join(', ')})`);
+  out(`  wallboard:  ${base}/wallboard#token=${encodeURIComponent(env.supervisorToken)}`);
+  for (const a of Object.values(center.agents)) {
+    if (!a.token) continue;
+    const who = a.id === deskAgent ? 'yours: not simulated, take the calls here' : `simulated; DEMO_DESK_AGENT=${a.id} to take them yourself`;
+    out(`  agent desk: ${base}/desk#token=${encodeURIComponent(a.token)}   (${a.name}, ${who})`);
+  }
   for (const a of Object.values(center.agents)) {
     emu.registerEndpoint(a.contact, { answer: true, answerDelayMs: 1000 });
+    if (a.id === deskAgent) continue;
     if (!a.token) {
       console.warn(`demo: agent ${a.id} has no plain token in the config; not simulated`);
       continue;
