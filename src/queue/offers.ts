@@ -34,6 +34,16 @@ export interface OfferStore {
   forAgent(agentId: string): Promise<OfferRecord | null>;
   /** The latest offer of a call. */
   forCall(callSid: string): Promise<OfferRecord | null>;
+  /**
+   * The first leg of `kind` Twilio told us about for this offer (a status callback or the REST answer),
+   * set once: returns the winner. A second leg (a create retried after its answer was lost) loses.
+   */
+  claimLeg(offerId: string, kind: 'agent' | 'callback', callSid: string): Promise<string>;
+  /** The claimed leg, if any. */
+  leg(offerId: string, kind: 'agent' | 'callback'): Promise<string | null>;
+  /** The caller requested the dequeue URL of this offer: the dequeue happened. */
+  markDequeued(offerId: string): Promise<void>;
+  wasDequeued(offerId: string): Promise<boolean>;
 }
 
 const TTL_SECONDS = 6 * 3600;
@@ -60,6 +70,21 @@ export function createOfferStore(redis: RedisClient, keys: Keys): OfferStore {
     async forCall(callSid) {
       const id = await redis.get(k.byCall(callSid));
       return id ? get(id) : null;
+    },
+    // Beside the offer record, under the same hash tag.
+    async claimLeg(offerId, kind, callSid) {
+      const key = `${k.offer(offerId)}:leg:${kind}`;
+      const ok = await redis.set(key, callSid, 'EX', TTL_SECONDS, 'NX');
+      return ok ? callSid : ((await redis.get(key)) ?? callSid);
+    },
+    async leg(offerId, kind) {
+      return redis.get(`${k.offer(offerId)}:leg:${kind}`);
+    },
+    async markDequeued(offerId) {
+      await redis.set(`${k.offer(offerId)}:dequeued`, '1', 'EX', TTL_SECONDS);
+    },
+    async wasDequeued(offerId) {
+      return (await redis.exists(`${k.offer(offerId)}:dequeued`)) === 1;
     },
   };
 }

@@ -23,7 +23,7 @@ import type { ContactStore } from './contacts.js';
 import type { OfferRecord, OfferStore } from './offers.js';
 import { estimateWaitSeconds, roundForAnnouncement } from './estimate.js';
 import type { QueueStore } from './store.js';
-import type { TwilioRest } from './twilio-rest.js';
+import { RestError, type TwilioRest } from './twilio-rest.js';
 
 export interface QueueServiceDeps {
   center: CenterConfig;
@@ -67,6 +67,8 @@ export interface QueueService extends AgentCommands {
   keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }>;
   result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string>;
   connectTwiml(p: { callSid: string; queue: string; offerId: string }): string;
+  /** The dequeued caller requested the connect URL of `offerId`. */
+  dequeued(offerId: string): Promise<void>;
   agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void>;
   callbackLegTwiml(p: { queue: string; offerId: string; language: string }): Promise<string>;
   callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void>;
@@ -428,9 +430,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         startConferenceOnEnter: true,
         endConferenceOnExit: true,
         timeoutSeconds: 20,
-      });
-      offer.agentLegSid = legSid;
-      await offers.save(offer);
+      }, { settled: () => offers.leg(offerId, 'agent') });
+      // A create retried after its answer was lost may have dialed twice: the first leg Twilio told us
+      // about is the agent's leg, any other is hung up.
+      const winner = await offers.claimLeg(offerId, 'agent', legSid);
+      if (winner !== legSid) await hangupQuietly(legSid);
+      await updateOffer(offerId, { agentLegSid: winner });
     } catch (err) {
       d.log.warn({ err: (err as Error).message, offerId }, 'could not dial the agent; the caller keeps their place');
       await bridgeFailed(offer);
@@ -446,9 +451,32 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     if (rel === 'released') clock.setTimer(0, () => void route(offer.queue));
   }
 
+  /** Hang up a leg we do not want (a duplicate, or one of a failed bridge); it may have ended already (21220). */
+  async function hangupQuietly(callSid: string): Promise<void> {
+    await rest.hangup(callSid).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not hang up a leg'));
+  }
+
+  /** Change some fields of a stored offer (re-read, so fields saved meanwhile by another step are kept). */
+  async function updateOffer(offerId: string, fields: Partial<OfferRecord>): Promise<void> {
+    const cur = await offers.get(offerId);
+    if (cur) await offers.save({ ...cur, ...fields });
+  }
+
+  /** The caller requested the connect URL of this offer: the dequeue was carried out. */
+  async function dequeued(offerId: string): Promise<void> {
+    if (offerId) await offers.markDequeued(offerId);
+  }
+
   async function agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void> {
     const offer = await offers.get(p.offerId);
     if (!offer) return;
+    const terminal = TERMINAL.has(p.status);
+    const winner = terminal ? await offers.leg(offer.offerId, 'agent') : await offers.claimLeg(offer.offerId, 'agent', p.callSid);
+    if (winner !== null && winner !== p.callSid) {
+      // A second leg of the same offer (a participant create retried after a lost answer): not the agent's.
+      if (!terminal) await hangupQuietly(p.callSid);
+      return;
+    }
     if (p.status === 'in-progress' || p.status === 'answered') {
       if (offer.kind === 'callback') return startCallback(offer);
       try {
@@ -461,10 +489,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         }
         if (!queueSid) throw new Error('no QueueSid known for this caller yet');
         offer.queueSid = queueSid;
-        await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId));
+        await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId), {
+          settled: async () => ((await offers.wasDequeued(offer.offerId)) ? true : null),
+        });
       } catch (err) {
         d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'could not take the caller out of the queue');
-        if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+        await hangupQuietly(p.callSid);
         await bridgeFailed(offer);
         return;
       }
@@ -512,14 +542,20 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       return;
     }
     try {
-      offer.callbackLegSid = await rest.createCall({
-        to: offer.callbackTo,
-        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
-        url: urls.callbackLeg(offer.queue, offer.offerId),
-        statusCallback: urls.callbackStatus(offer.queue, offer.offerId),
-        timeoutSeconds: 30,
-      });
-      await offers.save(offer);
+      const legSid = await rest.createCall(
+        {
+          to: offer.callbackTo,
+          from: offer.calledNumber || d.defaultCallerId || '+10000000000',
+          url: urls.callbackLeg(offer.queue, offer.offerId),
+          statusCallback: urls.callbackStatus(offer.queue, offer.offerId),
+          timeoutSeconds: 30,
+        },
+        { settled: () => offers.leg(offer.offerId, 'callback') },
+      );
+      // As for the agent's leg: one call to the customer, whatever the retries did.
+      const winner = await offers.claimLeg(offer.offerId, 'callback', legSid);
+      if (winner !== legSid) await hangupQuietly(legSid);
+      await updateOffer(offer.offerId, { callbackLegSid: winner });
     } catch (err) {
       d.log.warn({ err: (err as Error).message }, 'callback call could not be placed');
       publish((await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result: 'failed' })).events);
@@ -543,6 +579,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   async function callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void> {
     const offer = await offers.get(p.offerId);
     if (!offer) return;
+    const terminal = TERMINAL.has(p.status);
+    const winner = terminal ? await offers.leg(offer.offerId, 'callback') : await offers.claimLeg(offer.offerId, 'callback', p.callSid);
+    if (winner !== null && winner !== p.callSid) {
+      if (!terminal) await hangupQuietly(p.callSid);
+      return;
+    }
     if (p.status === 'in-progress' || p.status === 'answered') {
       const r = await queues.callbackFinished({ queue: offer.queue, callSid: offer.callSid, result: 'connected' });
       publish(r.events);
@@ -651,7 +693,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           const a = await agents.get(agentId);
           if (!a || a.callSid !== msg.callSid) return fail('not_your_call', 'callSid', 'not the call you are on');
           const offer = a.offerId ? await offerFor(agentId, a.offerId) : null;
-          if (offer?.agentLegSid) await rest.hangup(offer.agentLegSid);
+          try {
+            if (offer?.agentLegSid) await rest.hangup(offer.agentLegSid);
+          } catch (err) {
+            // 21220: the leg has ended already, which is what the agent asked for.
+            if (!(err instanceof RestError && err.code === 21220)) throw err;
+          }
           return ack();
         }
         default:
@@ -695,6 +742,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     keys,
     result,
     connectTwiml,
+    dequeued,
     agentLegStatus,
     callbackLegTwiml,
     callbackLegStatus,

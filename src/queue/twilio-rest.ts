@@ -33,17 +33,27 @@ export interface ParticipantOptions {
   beep?: boolean;
 }
 
+/**
+ * How to tell, before a retry and after the last failure, that an earlier attempt was carried out although
+ * its answer was lost (a timeout after Twilio acted): a create returns the CallSid Twilio already told us
+ * about in a status callback, a dequeue returns true once the caller requested the `url`. Without this a
+ * retry would ring a second phone, or give up a bridge that stands.
+ */
+export interface Settled<T> {
+  settled?: () => Promise<T | null>;
+}
+
 export interface TwilioRest {
   /** Take one caller out of a Twilio queue and run `url` on it. */
-  dequeue(queueSid: string, callSid: string, url: string): Promise<void>;
+  dequeue(queueSid: string, callSid: string, url: string, o?: Settled<true>): Promise<void>;
   /** Redirect a live call to new TwiML. */
   redirect(callSid: string, url: string): Promise<void>;
   /** End a live call. */
   hangup(callSid: string): Promise<void>;
   /** Place an outbound call (callbacks) and return its CallSid. */
-  createCall(o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number }): Promise<string>;
+  createCall(o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number }, s?: Settled<string>): Promise<string>;
   /** Dial someone into a conference (by friendly name) and return the participant's CallSid. */
-  addParticipant(conference: string, o: ParticipantOptions): Promise<string>;
+  addParticipant(conference: string, o: ParticipantOptions, s?: Settled<string>): Promise<string>;
   /** Change a participant: hold, mute, coaching. */
   updateParticipant(conferenceSid: string, callSid: string, o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean }): Promise<void>;
   /** Remove a participant from a conference. */
@@ -82,9 +92,17 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
   const attempts = o.attempts ?? 4;
   const backoff = o.backoffMs ?? 250;
 
-  async function withRetry<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  async function withRetry<T>(op: string, fn: () => Promise<T>, settled?: () => Promise<T | null>): Promise<T> {
     let last: RestError | undefined;
+    const already = async (): Promise<T | null> => (settled ? settled().catch(() => null) : null);
     for (let i = 0; i < attempts; i++) {
+      if (i > 0) {
+        const done = await already();
+        if (done !== null) {
+          o.onEvent?.({ type: 'twilio.rest', op, result: 'ok' });
+          return done;
+        }
+      }
       try {
         const r = await fn();
         o.onEvent?.({ type: 'twilio.rest', op, result: 'ok' });
@@ -96,15 +114,27 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
         await o.clock.sleep(backoff * 2 ** i);
       }
     }
+    // The last answer may be an error about an earlier attempt that did happen (a dequeue retried after a
+    // lost answer finds the caller gone from the queue: 404).
+    const done = await already();
+    if (done !== null) {
+      o.onEvent?.({ type: 'twilio.rest', op, result: 'ok' });
+      return done;
+    }
     o.onEvent?.({ type: 'twilio.rest', op, result: 'failed' });
     throw last ?? new RestError(`${op} failed`, 0, undefined, false);
   }
 
   return {
-    dequeue: (queueSid, callSid, url) =>
-      withRetry('dequeue', async () => {
-        await client.queues(queueSid).members(callSid).update({ url, method: 'POST' });
-      }),
+    dequeue: (queueSid, callSid, url, s) =>
+      withRetry(
+        'dequeue',
+        async () => {
+          await client.queues(queueSid).members(callSid).update({ url, method: 'POST' });
+          return true as const;
+        },
+        s?.settled,
+      ).then(() => undefined),
     redirect: (callSid, url) =>
       withRetry('redirect', async () => {
         await client.calls(callSid).update({ url, method: 'POST' });
@@ -113,7 +143,7 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
       withRetry('hangup', async () => {
         await client.calls(callSid).update({ status: 'completed' });
       }),
-    createCall: (c) =>
+    createCall: (c, s) =>
       withRetry('create_call', async () => {
         const call = await client.calls.create({
           to: c.to,
@@ -126,8 +156,8 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
           timeout: c.timeoutSeconds,
         });
         return call.sid;
-      }),
-    addParticipant: (conference, p) =>
+      }, s?.settled),
+    addParticipant: (conference, p, s) =>
       withRetry('add_participant', async () => {
         const r = await client.conferences(conference).participants.create({
           from: p.from,
@@ -145,7 +175,7 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
           beep: p.beep === undefined ? 'false' : String(p.beep),
         });
         return r.callSid;
-      }),
+      }, s?.settled),
     updateParticipant: (conferenceSid, callSid, u) =>
       withRetry('update_participant', async () => {
         await client

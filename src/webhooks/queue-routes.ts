@@ -134,6 +134,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     return serveLive(core, req, reply, async () => {
       const state = await calls.get(p.CallSid);
       if (state) await calls.put({ ...state, phase: 'agent', queue });
+      await service.dequeued(offerId);
       return service.connectTwiml({ callSid: p.CallSid, queue, offerId });
     });
   });
@@ -178,7 +179,13 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     const offerId = str(req.query, 'offer');
     const seq = p.SequenceNumber ?? 0;
     const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
-    if (seen.isNew) await service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
+    if (seen.isNew) {
+      const work = service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
+      // An answered leg starts the bridge (dequeue or callback), whose REST calls may retry with backoff
+      // for seconds: Twilio gets its answer now, the bridge finishes on its own.
+      if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
+      else await work;
+    }
     return reply.code(200).type('text/xml').send(EMPTY_TWIML);
   });
 
