@@ -41,7 +41,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: draining in-flight requests');
-    await app.close();
+    // Stop taking connections, tell agents to reconnect elsewhere, let in-flight webhooks finish; a
+    // request that never ends cannot hold the process forever.
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown did not finish in 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
+    deadline.unref();
+    try {
+      await app.close();
+    } catch (err) {
+      app.log.error({ err }, 'error while closing');
+    }
     redis.disconnect();
     await local?.stop();
     process.exit(0);

@@ -1,7 +1,9 @@
 /**
  * HTTP hardening for every response the server sends: security headers (no sniffing, no framing, no
  * referrer, a strict Content-Security-Policy unless a page brings its own, no caching of API answers,
- * no X-Powered-By), and a table of every registered route so a test can check each one's access rule.
+ * no X-Powered-By), a table of every registered route so a test can check each one's access rule, and
+ * on shutdown `Connection: close` on the answers still in flight, so keep-alive connections (Twilio's,
+ * a load balancer's) end with their last answer instead of holding the close open.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -27,7 +29,12 @@ export function installHttpSecurity(app: FastifyInstance): void {
   app.addHook('onRoute', (r) => {
     for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method: String(method), url: r.url });
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
