@@ -27,6 +27,19 @@ interface Timer {
   cancelled: boolean;
 }
 
+export interface VirtualClockOptions {
+  /**
+   * Fire every timer due at the same instant before settling once, instead of settling after each. Their
+   * I/O then overlaps (several webhooks in flight at once, as with the real Twilio), so a run of thousands
+   * of calls spends less real time idle. Order of firing is unchanged (time, then creation); what changes
+   * is that the second no longer waits for the first one's I/O. Default false (strictly one by one).
+   */
+  batchSameInstant?: boolean;
+}
+
+/** Earlier `at` first, then creation order. */
+const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
 /**
  * Virtual time: nothing moves until `advance` (or `runUntilIdle`) is called. Timers fire in time order,
  * and between timers the event loop gets to drain, so real I/O (HTTP, Redis) started by one timer
@@ -35,10 +48,14 @@ interface Timer {
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
-  private timers: Timer[] = [];
+  /** Binary min-heap by (at, seq); cancelled timers stay until they reach the top. */
+  private heap: Timer[] = [];
+  private live = 0;
+  private readonly batch: boolean;
 
-  constructor(startMs = Date.UTC(2026, 0, 5, 9, 0, 0)) {
+  constructor(startMs = Date.UTC(2026, 0, 5, 9, 0, 0), o: VirtualClockOptions = {}) {
     this.t = startMs;
+    this.batch = o.batchSameInstant ?? false;
   }
 
   now(): number {
@@ -53,28 +70,69 @@ export class VirtualClock implements Clock {
 
   setTimer(ms: number, fn: () => void): () => void {
     const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.timers.push(timer);
+    this.push(timer);
+    this.live++;
     return () => {
+      if (timer.cancelled) return;
       timer.cancelled = true;
+      this.live--;
     };
   }
 
   pending(): number {
-    return this.timers.filter((x) => !x.cancelled).length;
+    return this.live;
+  }
+
+  private push(x: Timer): void {
+    const h = this.heap;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): Timer | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
   }
 
   private nextTimer(): Timer | undefined {
-    this.timers = this.timers.filter((x) => !x.cancelled);
-    let best: Timer | undefined;
-    for (const x of this.timers) {
-      if (!best || x.at < best.at || (x.at === best.at && x.seq < best.seq)) best = x;
-    }
-    return best;
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  /** Take the next live timer off the heap and mark it fired. */
+  private take(): Timer {
+    const x = this.pop()!;
+    x.cancelled = true;
+    this.live--;
+    return x;
   }
 
   /**
-   * Move time forward by `ms`, firing due timers in order. `settle` is awaited after each timer so the
-   * I/O it started (webhooks, Redis) finishes in "zero" virtual time.
+   * Move time forward by `ms`, firing due timers in order. `settle` is awaited after each timer (with
+   * batchSameInstant: after all timers of one instant) so the I/O it started (webhooks, Redis) finishes in
+   * "zero" virtual time.
    */
   async advance(ms: number, settle: () => Promise<void> = defaultSettle): Promise<void> {
     const end = this.t + ms;
@@ -83,14 +141,15 @@ export class VirtualClock implements Clock {
       const next = this.nextTimer();
       if (!next || next.at > end) break;
       this.t = Math.max(this.t, next.at);
-      next.cancelled = true;
-      next.fn();
+      this.take().fn();
+      if (this.batch) {
+        for (let x = this.nextTimer(); x && x.at <= this.t; x = this.nextTimer()) this.take().fn();
+      }
       await settle();
     }
     this.t = end;
   }
 }
-
 /** Let pending promise chains and socket I/O run: a few macrotask turns. */
 export async function defaultSettle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));

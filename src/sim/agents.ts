@@ -33,6 +33,14 @@ export interface SimulatedAgentOptions {
   /** Delay before reconnecting after the socket closes (default 1000 ms). */
   reconnectDelayMs?: number;
   log?: (line: string) => void;
+  /**
+   * Called when a command is sent; the function it returns is called when the server's reply (ack, error,
+   * welcome) arrives or the socket closes. Virtual-time drivers use it to hold the clock while a command is
+   * on the wire (e.g. `() => emu.inflight.begin()`).
+   */
+  track?: () => () => void;
+  /** Every frame received from the server, after it was handled (virtual-time drivers count pushes). */
+  onFrame?: (m: { type: string }) => void;
 }
 
 export interface SimulatedAgentStats {
@@ -69,6 +77,9 @@ interface ServerFrame {
   instance?: string;
 }
 
+/** Frames that answer a command of ours (everything else is pushed by the server). */
+const REPLIES = new Set(['ack', 'error', 'welcome', 'pong']);
+
 export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
   const rng = o.rng ?? Math.random;
   const log = o.log ?? (() => {});
@@ -93,9 +104,17 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       cancel();
     };
   };
+  // Replies the server owes us on the open socket, oldest first (it answers one socket's commands in order).
+  const owed: (() => void)[] = [];
+  const settleOwed = (): void => {
+    for (const done of owed.splice(0)) done();
+  };
   /** Send on the socket open now (commands are about the agent, not about the socket they were decided on). */
   const send = (msg: Record<string, unknown>): void => {
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      if (o.track) owed.push(o.track());
+      ws.send(JSON.stringify(msg));
+    }
   };
 
   const connect = (): void => {
@@ -113,7 +132,10 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       } catch {
         return;
       }
-      if (sock === ws) handle(m);
+      if (sock !== ws) return;
+      handle(m);
+      if (REPLIES.has(m.type)) owed.shift()?.();
+      o.onFrame?.(m);
     });
     sock.on('error', (e: Error) => {
       stats.errors++;
@@ -122,6 +144,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
     sock.on('close', () => {
       if (ws !== sock) return;
       ws = undefined;
+      settleOwed();
       // Offers shown on this socket are gone with it; the server's offer deadline takes care of them.
       for (const cancel of pendingAccepts.values()) cancel();
       pendingAccepts.clear();
@@ -215,6 +238,7 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       for (const cancel of timers) cancel();
       timers.clear();
       pendingAccepts.clear();
+      settleOwed();
       const sock = ws;
       ws = undefined;
       if (!sock || sock.readyState === WebSocket.CLOSED) return;
