@@ -181,6 +181,34 @@ describe('agent desk and wallboard in Chromium', () => {
     await screenshot(desk, 'desk-reconnected');
   });
 
+  it('an offer left to time out: the countdown runs out, the desk says why and shows the break', async () => {
+    s = await makeStack();
+    const stack = s;
+    const origin = `http://127.0.0.1:${stack.port}`;
+    const desk = await localPage(browser, origin, outside);
+    await desk.goto(`${origin}/desk#token=alice-demo-token`);
+    await waitText(desk, '#conn', /^Connected$/);
+    const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await desk.click('#btn-available');
+    await desk.locator('#offer').waitFor({ state: 'visible' });
+    const first = Number(await desk.textContent('#offer-countdown'));
+    // Nobody answers: 20 s of server time pass (the offer timeout is 15 s).
+    await advanceUntil(stack, async () => desk.isHidden('#offer'), { stepMs: 1000, maxMs: 30_000, what: 'offer timed out on the desk' });
+    expect(first).toBeGreaterThan(0);
+    await waitText(desk, '#message', /timed out/);
+    await waitText(desk, '#state', /^Break$/);
+    expect(await desk.textContent('#state-since')).toBe('(missed offer)');
+    expect(await desk.isEnabled('#btn-available')).toBe(true);
+    await screenshot(desk, 'desk-offer-timeout');
+
+    // Sign out: the server has the agent offline and the page is back at the sign-in form.
+    await desk.click('#btn-signout');
+    await desk.locator('#signin').waitFor({ state: 'visible' });
+    await waitText(desk, '#conn', /^Signed out$/);
+    expect(await agentState(stack, 'alice')).toBe('offline');
+  });
+
   it('the wallboard refuses an agent token and says so', async () => {
     s = await makeStack();
     const origin = `http://127.0.0.1:${s.port}`;

@@ -185,7 +185,8 @@ function onMessage(msg) {
         hideWrapUp();
         say('Wrap-up saved.');
         $('agent-name').focus();
-      } else if (msg.for === 'set_state' && state.state === 'offline' && pendingSignOut) {
+      } else if (msg.for === 'set_state' && pendingSignOut) {
+        // The sign-out (set_state offline) succeeded: the agent is offline on the server.
         finishSignOut();
       }
       break;
@@ -199,6 +200,7 @@ function onMessage(msg) {
       } else {
         if (msg.code === 'stale_offer' || msg.code === 'caller_gone') hideOffer();
         if (wrap) $('btn-wrapup').disabled = false;
+        pendingSignOut = false;
         say(`${msg.message}${msg.code ? ` (${msg.code})` : ''}`, true);
       }
       break;
