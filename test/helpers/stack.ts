@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
 import { createTwilioEmulator, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import type { RedisClient } from '../../src/store/redis.js';
@@ -64,7 +64,7 @@ export class TestAgent {
   }
 }
 
-export async function makeStack(opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string } = {}): Promise<Stack> {
+export async function makeStack(opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string; logger?: AppDeps['logger'] } = {}): Promise<Stack> {
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
   const redis = opts.redis ?? newRedis();
   const prefix = uniquePrefix('e2e');
@@ -91,7 +91,7 @@ export async function makeStack(opts: { now?: number; sweepEveryMs?: number; red
       supervisorToken: SUPERVISOR_TOKEN,
       instanceId: opts.instanceId ?? 'e2e',
     },
-    { redis, clock, sweepEveryMs: opts.sweepEveryMs ?? 1000 },
+    { redis, clock, sweepEveryMs: opts.sweepEveryMs ?? 1000, ...(opts.logger ? { logger: opts.logger } : {}) },
   );
   await app.listen({ port, host: '127.0.0.1' });
   return {

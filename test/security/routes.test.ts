@@ -3,12 +3,14 @@
  * table (filled by an onRoute hook before any route is registered) must be a Twilio-signed webhook, a
  * public route on the explicit allow-list below, or require a scope, and is probed without credentials,
  * with a garbage token, with the other scope's token and with the right one. A route added without auth
- * (or not classified here) fails this test. Every response probed carries the security headers.
+ * (or not classified here) fails this test. Every response probed carries the security headers, and
+ * each WebSocket endpoint refuses the other scope's token and a garbage one (4401).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { makeApp, SUPERVISOR_TOKEN, type TestApp } from '../helpers/app.js';
 import { expectSecurityHeaders } from '../helpers/security.js';
+import { Sock } from '../helpers/ws.js';
 
 type Access = 'twilio' | 'public' | 'supervisor' | 'agent';
 
@@ -127,5 +129,28 @@ describe('every route has an access rule that the server enforces', () => {
     const statuses = new Set(responses.map((r) => r.res.statusCode));
     for (const s of [200, 400, 401, 403, 404, 413, 415]) expect([...statuses], `a ${s} was probed`).toContain(s);
     for (const { what, res } of responses) expectSecurityHeaders(res, what);
+  });
+
+  it('every socket checks the scope of the token it is given', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = t.app.server.address();
+    const base = `ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const sockets: [string, string, string][] = [
+      ['/agent/ws', AGENT_TOKEN, SUPERVISOR_TOKEN],
+      ['/supervisor/ws', SUPERVISOR_TOKEN, AGENT_TOKEN],
+    ];
+    for (const [path, right, wrong] of sockets) {
+      for (const token of [wrong, 'not-a-token']) {
+        const s = await Sock.open(base + path);
+        s.ws.send(JSON.stringify({ type: 'hello', token }));
+        expect((await s.whenClosed()).code, `${path} with ${token === wrong ? 'the other scope' : 'a garbage token'}`).toBe(4401);
+        expect(s.messages[0], path).toMatchObject({ type: 'error', code: 'unauthorized', field: 'token' });
+      }
+      const ok = await Sock.open(base + path);
+      ok.ws.send(JSON.stringify({ type: 'hello', token: right }));
+      await new Promise<void>((resolve) => ok.ws.once('message', () => resolve()));
+      expect(ok.messages[0]?.type, path).not.toBe('error');
+      ok.close();
+    }
   });
 });
