@@ -9,6 +9,7 @@ import { createEventBus, type EventBus } from './events.js';
 import { createAuthenticator, type AuthLimitOptions, type Authenticator } from './api/auth.js';
 import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
+import { registerMonitorRoutes } from './api/monitor-routes.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
@@ -130,6 +131,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     contacts: createContactStore(deps.redis, keys, scripts),
     offers: createOfferStore(deps.redis, keys),
     rest,
+    redis: deps.redis,
+    keys,
     instance,
     log: app.log,
     ...(deps.sweepEveryMs !== undefined ? { sweepEveryMs: deps.sweepEveryMs } : {}),
@@ -188,6 +191,15 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     queueSnapshot: (q) => queues.snapshot(q),
     agentList: async () =>
       (await agents.list()).map((a) => ({ id: a.id, team: a.team, state: a.state, stateSince: a.stateSince, breakReason: a.breakReason, connected: a.connected })),
+  });
+
+  registerMonitorRoutes(app, {
+    auth,
+    monitor: (r) => service.monitor(r),
+    liveCalls: async () =>
+      (await agents.list())
+        .filter((a) => a.state === 'on_call' && a.callSid)
+        .map((a) => ({ callSid: a.callSid!, queue: a.callQueue ?? '', agentId: a.id, state: a.holdStartedAt ? 'on_hold' : 'talking', since: a.talkStartedAt })),
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -221,6 +221,10 @@ const queueSchema = z
     serviceLevelSeconds: z.number().int().min(1).max(3600).optional(),
     team: id.optional(),
     survey: z.boolean().default(true),
+    /** A call transferred into this queue: at the front of its priority band (default) or at the back. */
+    transferToFront: z.boolean().default(true),
+    /** Priority of a call transferred into this queue (default: the queue's defaultPriority). */
+    transferPriority: z.number().int().min(0).max(9).optional(),
   })
   .strict();
 export type QueueConfig = z.infer<typeof queueSchema> & { id: string };

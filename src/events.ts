@@ -15,7 +15,10 @@ export type OverflowTarget = 'voicemail' | 'queue' | 'number' | 'message';
 export type OverflowReason = 'max_wait' | 'max_length' | 'no_agents' | 'caller_voicemail' | 'queue_full';
 export type OfferResult = 'accepted' | 'rejected' | 'timeout' | 'withdrawn';
 export type CallbackResult = 'connected' | 'no_answer' | 'busy' | 'failed';
-export type TransferKind = 'queue' | 'agent' | 'external' | 'warm';
+export type TransferKind = 'queue' | 'agent' | 'external';
+export type TransferMode = 'cold' | 'warm';
+export type TransferResult = 'completed' | 'cancelled' | 'failed';
+export type MonitorMode = 'listen' | 'coach' | 'barge' | 'stop';
 export type SurveyKind = 'csat' | 'nps';
 
 interface Base {
@@ -70,7 +73,8 @@ export type DomainEvent = Base &
     | { type: 'contact.repeat'; queue: string; overclaimed: boolean }
     | { type: 'survey.offered'; callSid: string; survey: SurveyKind }
     | { type: 'survey.response'; callSid: string; survey: SurveyKind; score: number }
-    | { type: 'transfer'; callSid: string; queue: string; kind: TransferKind }
+    | { type: 'transfer'; callSid: string; queue: string; kind: TransferKind; mode: TransferMode; result: TransferResult }
+    | { type: 'supervisor.monitor'; callSid: string; queue: string; mode: MonitorMode }
     | { type: 'hold'; callSid: string; queue: string; on: boolean }
   );
 

@@ -27,6 +27,12 @@ export interface Urls {
   callbackStatus(queue: string, offerId: string): string;
   conferenceStatus: string;
   holdMusic: string;
+  /** A transferred caller re-enters a queue here (redirected out of the conference). */
+  transferQueue(queue: string, from: string): string;
+  /** Status callback of an outside number dialed into the conference by a transfer. */
+  transferStatus(callSid: string): string;
+  /** Status callback of a supervisor's monitoring leg. */
+  monitorStatus(callSid: string): string;
 }
 
 /** Build the URL set for a public base URL (no trailing slash). */
@@ -54,5 +60,8 @@ export function createUrls(base: string): Urls {
     callbackStatus: (q, offerId) => `${base}/twilio/callback/status?queue=${enc(q)}&offer=${enc(offerId)}`,
     conferenceStatus: `${base}/twilio/conference/status`,
     holdMusic: `${base}/twilio/hold`,
+    transferQueue: (q, from) => `${base}/twilio/transfer/queue?queue=${enc(q)}&from=${enc(from)}`,
+    transferStatus: (sid) => `${base}/twilio/transfer/status?call=${enc(sid)}`,
+    monitorStatus: (sid) => `${base}/twilio/monitor/status?call=${enc(sid)}`,
   };
 }

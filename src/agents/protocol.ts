@@ -64,7 +64,13 @@ export interface OfferMessage {
   repeatCount: number;
   callback: boolean;
   deadline: number;
+  /** Set when another agent is transferring a connected call to this agent. */
+  transferFrom?: string;
 }
+
+export type TransferTarget = { kind: 'queue'; queue: string } | { kind: 'agent'; agentId: string } | { kind: 'external'; number: string };
+/** Progress of a transfer, sent to the transferring agent. */
+export type TransferStatus = 'ringing' | 'consulting' | 'completed' | 'cancelled' | 'failed';
 
 export type ServerMessage =
   | { type: 'welcome'; agentId: string; name: string; team: string; skills: string[]; state: string; since: number; instance: string }
@@ -73,6 +79,7 @@ export type ServerMessage =
   | { type: 'offer_cancelled'; offerId: string; reason: 'timeout' | 'withdrawn' | 'taken' }
   | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number }
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
+  | { type: 'transfer'; callSid: string; status: TransferStatus; kind: TransferTarget['kind']; mode: 'cold' | 'warm'; reason?: string }
   | { type: 'ack'; ref?: string; for: string }
   | { type: 'error'; code: string; field?: string; message: string; ref?: string; retryAfterMs?: number }
   | { type: 'reconnect'; reason: string; afterMs: number }

@@ -117,6 +117,8 @@ export interface ReserveInput {
   /** Offer deadline (ms). */
   deadline: number;
   excludeAgents?: readonly string[] | undefined;
+  /** Reserve this agent or none (transfer to a named agent). */
+  onlyAgent?: string | undefined;
 }
 
 export interface Reservation extends Events {
@@ -418,6 +420,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
           clock.now(),
           JSON.stringify(p.requiredSkills),
           JSON.stringify(p.excludeAgents ?? []),
+          p.onlyAgent ?? '',
         ],
       );
       const res = parseJson<Omit<Reservation, 'events'>>(r.result);

@@ -74,7 +74,8 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
   const leftSl = counter('calls_left_within_sl_total', 'Calls that left the queue for any reason with wait <= the service-level threshold.', ['queue']);
   const abandonedAfter = counter('calls_abandoned_after_total', 'Abandons whose wait reached `after` seconds.', ['queue', 'after']);
   const reachedWait = counter('calls_reached_wait_total', 'Calls (any outcome) whose wait reached `after` seconds.', ['queue', 'after']);
-  const transfers = counter('transfers_total', 'Transfers of connected calls.', ['queue', 'kind']);
+  const transfers = counter('transfers_total', 'Transfers of connected calls by target kind, cold or warm, and how they ended.', ['queue', 'kind', 'mode', 'result']);
+  const monitors = counter('supervisor_monitor_total', 'Supervisor listen / coach / barge / stop actions on live calls.', ['queue', 'mode']);
   const wait = histogram('queue_wait_seconds', 'Wait per call leaving a queue, by outcome.', ['queue', 'outcome'], waitBuckets);
 
   const talk = histogram('talk_seconds', 'Talk time per handled call (excludes hold).', ['queue'], HANDLE_BUCKETS);
@@ -132,6 +133,8 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
     for (const outcome of ['answered', 'abandoned', 'overflow', 'callback']) wait.zero({ queue, outcome });
     for (const disposition of ['resolved', 'not_resolved', 'escalated']) dispositions.inc({ queue, disposition }, 0);
     for (const h of [talk, hold, wrap, handle]) h.zero({ queue });
+    for (const kind of ['queue', 'agent', 'external']) for (const mode of ['cold', 'warm']) transfers.inc({ queue, kind, mode, result: 'completed' }, 0);
+    for (const mode of ['listen', 'coach', 'barge']) monitors.inc({ queue, mode }, 0);
   }
   for (const f of flows) {
     ivrCalls.inc({ flow: f }, 0);
@@ -226,7 +229,10 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
         surveyResponses.inc({ survey: e.survey, score: String(e.score) });
         break;
       case 'transfer':
-        transfers.inc({ queue: q(e.queue), kind: e.kind });
+        transfers.inc({ queue: q(e.queue), kind: e.kind, mode: e.mode, result: e.result });
+        break;
+      case 'supervisor.monitor':
+        monitors.inc({ queue: q(e.queue), mode: e.mode });
         break;
       case 'hold':
       case 'call.ended':

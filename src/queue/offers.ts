@@ -11,7 +11,8 @@ export interface OfferRecord {
   agentId: string;
   queue: string;
   callSid: string;
-  kind: 'waiting' | 'callback';
+  /** waiting / callback: a caller from the queue; transfer: a connected call handed over by another agent. */
+  kind: 'waiting' | 'callback' | 'transfer';
   queueSid: string | null;
   contactId: string;
   callerHash: string;
@@ -23,6 +24,8 @@ export interface OfferRecord {
   conferenceSid?: string;
   /** Set once the caller and the agent are connected. */
   connectedAt?: number;
+  /** kind transfer: the agent handing the call over. */
+  transferFrom?: string;
 }
 
 export interface OfferStore {
@@ -44,6 +47,8 @@ export interface OfferStore {
   /** The caller requested the dequeue URL of this offer: the dequeue happened. */
   markDequeued(offerId: string): Promise<void>;
   wasDequeued(offerId: string): Promise<boolean>;
+  /** Point the call's index back at an offer (a cancelled transfer hands the call back). */
+  pointCall(o: OfferRecord): Promise<void>;
 }
 
 const TTL_SECONDS = 6 * 3600;
@@ -66,6 +71,9 @@ export function createOfferStore(redis: RedisClient, keys: Keys): OfferStore {
     async forAgent(agentId) {
       const id = await redis.get(k.byAgent(agentId));
       return id ? get(id) : null;
+    },
+    async pointCall(o) {
+      await redis.set(k.byCall(o.callSid), o.offerId, 'EX', TTL_SECONDS);
     },
     async forCall(callSid) {
       const id = await redis.get(k.byCall(callSid));

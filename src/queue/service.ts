@@ -24,6 +24,9 @@ import type { OfferRecord, OfferStore } from './offers.js';
 import { estimateWaitSeconds, roundForAnnouncement } from './estimate.js';
 import type { QueueStore } from './store.js';
 import { RestError, type TwilioRest } from './twilio-rest.js';
+import { createTransfers, type MonitorRequest, type Transfers } from './transfer.js';
+import type { Keys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis.js';
 
 export interface QueueServiceDeps {
   center: CenterConfig;
@@ -35,6 +38,8 @@ export interface QueueServiceDeps {
   contacts: ContactStore;
   offers: OfferStore;
   rest: TwilioRest;
+  redis: RedisClient;
+  keys: Keys;
   instance: string;
   /** Set after the channel is attached (the channel needs the service as its command handler). */
   channel?: AgentChannel;
@@ -74,6 +79,12 @@ export interface QueueService extends AgentCommands {
   callbackLegStatus(p: { queue: string; offerId: string; callSid: string; status: string }): Promise<void>;
   setChannel(channel: AgentChannel): void;
   conferenceEvent(p: { friendlyName: string; conferenceSid: string; event: string }): Promise<void>;
+  /** Status of an outside number dialed in by a transfer. */
+  transferLegStatus(p: { callSid: string; legSid: string; status: string }): Promise<void>;
+  /** Supervisor listen / coach / barge / stop on a live call. */
+  monitor(r: MonitorRequest): Promise<{ legSid: string | null; queue: string }>;
+  monitorLegStatus(p: { callSid: string; legSid: string; status: string }): Promise<void>;
+  transfers: Transfers;
   route(queue: string): Promise<number>;
   sweep(): Promise<void>;
   start(): void;
@@ -81,6 +92,14 @@ export interface QueueService extends AgentCommands {
 }
 
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
+/** Agent-protocol error codes for store and service errors (docs/agent-protocol.md). */
+const ERROR_CODES: Partial<Record<SwitchboardError['code'], string>> = {
+  SB_CONFLICT: 'conflict',
+  SB_NOT_FOUND: 'not_found',
+  SB_BAD_REQUEST: 'invalid_message',
+  SB_TWILIO_REST: 'unavailable',
+  SB_STORE_UNAVAILABLE: 'unavailable',
+};
 
 export const conferenceName = (callSid: string): string => `sb-${callSid}`;
 const newOfferId = (): string => 'of_' + randomBytes(9).toString('base64url');
@@ -107,6 +126,21 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
   };
   const publish = (events: DomainEvent[]) => bus.publish(events);
+  const transfers = createTransfers({
+    center,
+    urls,
+    clock,
+    redis: d.redis,
+    keys: d.keys,
+    agents,
+    offers,
+    rest,
+    defaultCallerId: d.defaultCallerId,
+    log: d.log,
+    publish,
+    send: (agentId, msg) => send(agentId, msg),
+    pushState: (agentId) => pushState(agentId),
+  });
 
   // ------------------------------------------------------------------ caller side
 
@@ -412,6 +446,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     if (!offer) return { type: 'error', code: 'stale_offer', field: 'offerId', message: 'offerId: this offer is no longer valid' };
     const acc = await agents.acceptOffer({ agentId, offerId });
     publish(acc.events);
+    if (offer.kind === 'transfer') {
+      await send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
+      const agent = await agents.get(agentId);
+      await transfers.dialTargetAgent(offer, agent?.contact ?? `client:${agentId}`);
+      return { type: 'ack', for: 'accept' };
+    }
     const bridging = await queues.markBridging({ queue: offer.queue, callSid: offer.callSid, offerId });
     if (bridging === 'gone') {
       // The caller left while the agent accepted: the agent is free again.
@@ -477,6 +517,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       if (!terminal) await hangupQuietly(p.callSid);
       return;
     }
+    if (offer.kind === 'transfer' && (await transferTargetLeg(offer, p))) return;
     if (p.status === 'in-progress' || p.status === 'answered') {
       if (offer.kind === 'callback') return startCallback(offer);
       try {
@@ -503,9 +544,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
     if (TERMINAL.has(p.status)) {
       const a = await agents.get(offer.agentId);
-      if (a?.state === 'on_call' && a.callSid === offer.callSid && a.talkStartedAt && (await queues.position(offer.queue, offer.callSid)) === null) {
+      // Connected (talk started) and the caller no longer held in the queue for this offer: the call ended
+      // for this agent. (A caller transferred back into the same queue is there under no offer of ours.)
+      if (a?.state === 'on_call' && a.callSid === offer.callSid && a.talkStartedAt && (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId) {
         // The agent's leg of a connected call ended: wrap-up starts.
         publish((await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: qc(offer.queue).wrapUpSeconds })).events);
+        await transfers.fromLegEnded(offer.callSid, offer.agentId);
         const rec = await agents.get(offer.agentId);
         await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
         await send(offer.agentId, { type: 'wrap_up', callSid: offer.callSid, queue: offer.queue, deadline: rec?.wrapDeadline ?? clock.now() });
@@ -516,6 +560,33 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         await bridgeFailed(offer);
       }
     }
+  }
+
+  /**
+   * The leg of an agent taking a transferred call. Answered: the agent is on the call (the transfer
+   * decides when the caller is theirs). Ended before the hand-over: the agent is free again, no wrap-up.
+   * Ended after it: an ordinary call end (false: the caller of this function carries on).
+   */
+  async function transferTargetLeg(offer: OfferRecord, p: { callSid: string; status: string }): Promise<boolean> {
+    if (p.status === 'in-progress' || p.status === 'answered') {
+      const a = await agents.get(offer.agentId);
+      if (a?.state === 'on_call' && a.offerId === offer.offerId && !a.talkStartedAt) {
+        publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
+        await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+      }
+      await transfers.targetLegStatus(offer.callSid, p.callSid, p.status);
+      return true;
+    }
+    if (!TERMINAL.has(p.status)) return true;
+    const undone = await transfers.targetLegStatus(offer.callSid, p.callSid, p.status);
+    if (!undone) return false;
+    const a = await agents.get(offer.agentId);
+    if (a && (a.state === 'on_call' || a.state === 'reserved') && a.offerId === offer.offerId) {
+      publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
+      await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
+      await pushState(offer.agentId);
+    }
+    return true;
   }
 
   async function answered(offer: OfferRecord): Promise<void> {
@@ -604,7 +675,9 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   async function sweep(): Promise<void> {
     const expired = await agents.expireOffers({ limit: 100 });
     for (const x of expired.expired) {
-      await queues.releaseClaim({ queue: x.queue, callSid: x.callSid, offerId: x.offerId });
+      const rec = await offers.get(x.offerId);
+      if (rec?.kind === 'transfer') await transfers.targetOfferEnded(rec, 'offer timeout');
+      else await queues.releaseClaim({ queue: x.queue, callSid: x.callSid, offerId: x.offerId });
       await send(x.agentId, { type: 'offer_cancelled', offerId: x.offerId, reason: 'timeout' });
       await pushState(x.agentId);
     }
@@ -657,7 +730,8 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           const offer = await offerFor(agentId, msg.offerId);
           const r = await agents.rejectOffer({ agentId, offerId: msg.offerId });
           publish(r.events);
-          if (offer) {
+          if (offer?.kind === 'transfer') await transfers.targetOfferEnded(offer, 'rejected');
+          else if (offer) {
             await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: msg.offerId });
             clock.setTimer(0, () => void route(offer.queue));
           }
@@ -701,11 +775,21 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           }
           return ack();
         }
-        default:
-          return fail('unsupported', 'type', `${msg.type} is not supported yet`);
+        case 'transfer':
+          await transfers.start(agentId, msg.callSid, msg.to, msg.warm);
+          return ack();
+        case 'transfer_complete':
+          await transfers.complete(agentId, msg.callSid);
+          return ack();
+        case 'transfer_cancel':
+          await transfers.cancel(agentId, msg.callSid);
+          return ack();
       }
     } catch (e) {
-      if (e instanceof SwitchboardError) return fail(e.code === 'SB_CONFLICT' ? 'conflict' : e.code.toLowerCase(), e.field ?? 'type', e.message);
+      if (e instanceof SwitchboardError) {
+        const code = ERROR_CODES[e.code] ?? e.code.toLowerCase();
+        return { type: 'error', code, field: e.field ?? 'type', message: e.message, ...(msg.ref ? { ref: msg.ref } : {}) };
+      }
       throw e;
     }
   }
@@ -732,6 +816,14 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
 
   return {
     conferenceEvent,
+    transfers,
+    async transferLegStatus(p) {
+      await transfers.targetLegStatus(p.callSid, p.legSid, p.status);
+    },
+    monitor: (r) => transfers.monitor(r),
+    async monitorLegStatus(p) {
+      if (TERMINAL.has(p.status)) await transfers.monitorLegEnded(p.callSid, p.legSid);
+    },
     setChannel(channel: AgentChannel) {
       d.channel = channel;
     },

@@ -85,7 +85,15 @@ export interface Keys {
   /** ZSET of one caller's recent calls (callSid → ms), for "called N times in the repeat window". */
   callerCalls(callerHash: string): string;
   /** Offers in flight (JSON with TTL) and their indexes by agent and by call, under the {agents} tag. */
-  offers: { offer(offerId: string): string; byAgent(agentId: string): string; byCall(callSid: string): string };
+  offers: {
+    offer(offerId: string): string;
+    byAgent(agentId: string): string;
+    byCall(callSid: string): string;
+    /** The call's latest transfer (JSON with TTL). */
+    transfer(callSid: string): string;
+    /** HASH supervisor contact → monitoring leg CallSid + mode, for a live call. */
+    monitors(callSid: string): string;
+  };
   /** LIST of voicemail records (JSON), newest first. */
   voicemails: string;
   /** Pub/sub channel for agent-bound messages across instances. */
@@ -146,6 +154,8 @@ export function createKeys(prefix = 'sb:'): Keys {
       offer: (id) => `${a}offer:${id}`,
       byAgent: (id) => `${a}offer-of-agent:${id}`,
       byCall: (sid) => `${a}offer-of-call:${sid}`,
+      transfer: (sid) => `${a}transfer:${sid}`,
+      monitors: (sid) => `${a}monitors:${sid}`,
     },
     voicemails: `${x}voicemails`,
     agentChannel: `${prefix}agent-bus`,

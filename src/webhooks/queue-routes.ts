@@ -79,6 +79,46 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     });
   });
 
+  // A connected caller transferred to a queue by an agent (or back to their queue when a cold transfer
+  // found nobody): the same contact re-enters, not a new offer, at the front or the configured priority.
+  app.post('/twilio/transfer/queue', async (req, reply) => {
+    const p = validate(core, baseParams, req, reply);
+    if (!p) return reply;
+    const queue = str(req.query, 'queue');
+    if (!knownQueue(queue)) return badQueue(reply);
+    return serveLive(core, req, reply, async () => {
+      const known = await calls.get(p.CallSid);
+      const state =
+        known ??
+        initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+      const q = center.queues[queue]!;
+      const twiml = newResponse();
+      twiml.say({}, state.language === 'es' ? 'Por favor espere mientras transferimos su llamada.' : 'Please hold while we transfer your call.');
+      const r = await service.enter({ state, queue, priority: q.transferPriority, twiml, party: { from: p.From, to: p.To }, countOffer: false, front: q.transferToFront });
+      await calls.put(r.state);
+      bus.publish(r.events);
+      return twiml.toString();
+    });
+  });
+
+  // An outside number dialed into a conference by a transfer.
+  app.post('/twilio/transfer/status', async (req, reply) => {
+    const p = validate(core, statusParams, req, reply);
+    if (!p) return reply;
+    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+    if (seen.isNew) await service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
+  // A supervisor's monitoring leg.
+  app.post('/twilio/monitor/status', async (req, reply) => {
+    const p = validate(core, statusParams, req, reply);
+    if (!p) return reply;
+    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+    if (seen.isNew) await service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  });
+
   // Overflow into another queue: the caller re-enters there as a new offer of that queue.
   app.post('/twilio/queue/enter', async (req, reply) => {
     const p = validate(core, baseParams, req, reply);

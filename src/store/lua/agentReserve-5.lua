@@ -15,7 +15,8 @@
   KEYS[5] agent key prefix
   ARGV[1] offerId  ARGV[2] queue  ARGV[3] callSid ('' when not known yet)  ARGV[4] contactId ('' if unknown)
   ARGV[5] strategy  ARGV[6] offer deadline (ms)  ARGV[7] now (ms)  ARGV[8] required skills (JSON array)
-  ARGV[9] agent ids to skip (JSON array)
+  ARGV[9] agent ids to skip (JSON array)  ARGV[10] only this agent ('' = any; transfers to a named agent:
+  skills are not checked, the transferring agent chose them)
 
   Returns { JSON {agentId, contact, team} or '' when no agent qualifies, events... }
 ]]
@@ -25,6 +26,7 @@ local deadline, now = tonumber(ARGV[6]), tonumber(ARGV[7])
 local need = cjson.decode(ARGV[8])
 local excluded = {}
 for _, id in ipairs(cjson.decode(ARGV[9])) do excluded[id] = true end
+local only = ARGV[10] or ''
 
 -- @include "agent-emit"
 
@@ -47,6 +49,12 @@ local stale = {}
 local BATCH = 256
 local start = 0
 local stop = false
+if only ~= '' then
+  stop = true
+  if not excluded[only] and redis.call('ZSCORE', AVAILABLE, only) then
+    if redis.call('HGET', PREFIX .. only, 'state') == 'available' then best = only else stale[1] = only end
+  end
+end
 while not stop do
   local ids = redis.call('ZRANGE', AVAILABLE, start, start + BATCH - 1)
   if #ids == 0 then break end
