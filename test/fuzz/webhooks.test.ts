@@ -57,6 +57,9 @@ const CASES: Record<string, RouteCase> = {
     fields: keysOf(params.conferenceStatusParams),
   },
   '/twilio/hold': { query: {}, extra: {}, fields: keysOf(params.baseParams) },
+  '/twilio/transfer/queue': { query: { queue: 'billing', from: 'support' }, extra: {}, fields: keysOf(params.baseParams) },
+  '/twilio/transfer/status': { query: { call: 'CA' + '0'.repeat(32) }, extra: { ...STATUS, CallStatus: 'in-progress' }, fields: keysOf(params.statusParams) },
+  '/twilio/monitor/status': { query: { call: 'CA' + '0'.repeat(32) }, extra: STATUS, fields: keysOf(params.statusParams) },
 };
 
 // ---- generators -------------------------------------------------------------------------------
