@@ -72,19 +72,19 @@ describe('queue and agents end to end', () => {
     // Talk, hold for 45 s (the caller hears hold music over a REST participant update), resume, talk.
     await stack.emu.run(stack.clock.sleep(60_000));
     alice.send({ type: 'hold', callSid: call.sid, on: true, ref: 'h1' });
-    await stack.until(alice.next('ack', (m) => m.ref === 'h1'));
+    await stack.reply(alice.next('ack', (m) => m.ref === 'h1'));
     const holdReq = stack.emu.log.rest.find((r) => /\/Conferences\/CF[0-9a-f]{32}\/Participants\/CA[0-9a-f]{32}\.json$/.test(r.path));
     expect(holdReq?.form).toMatchObject({ Hold: 'true', HoldMethod: 'POST' });
     await stack.emu.run(stack.clock.sleep(45_000));
     alice.send({ type: 'hold', callSid: call.sid, on: false, ref: 'h2' });
-    await stack.until(alice.next('ack', (m) => m.ref === 'h2'));
+    await stack.reply(alice.next('ack', (m) => m.ref === 'h2'));
     await stack.emu.run(stack.clock.sleep(75_000));
     alice.send({ type: 'hangup', callSid: call.sid });
     const wrap = await stack.until(alice.next('wrap_up'));
     expect(wrap.callSid).toBe(call.sid);
     await stack.emu.run(stack.clock.sleep(20_000));
     alice.send({ type: 'wrap_up', callSid: call.sid, disposition: 'resolved', code: 'password_reset' });
-    await stack.until(alice.next('ack', (m) => m.for === 'wrap_up'));
+    await stack.reply(alice.next('ack', (m) => m.for === 'wrap_up'));
     const summary = await stack.emu.run(call.ended);
     expect(summary.heard.some((h) => /how satisfied/.test(h))).toBe(true);
     expect((await stack.app.sb.agents.get('alice'))?.state).toBe('available');

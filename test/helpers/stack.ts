@@ -29,6 +29,11 @@ export interface Stack {
    * while its message is still on the wire.
    */
   until<T>(p: Promise<T>, o?: { stepMs?: number; realWaitMs?: number; maxMs?: number }): Promise<T>;
+  /**
+   * Wait for the answer to a command that needs no virtual time (an agent's hold, wrap-up) in real time
+   * first, so a loaded machine does not move the clock while it is on the wire; fall back to `until`.
+   */
+  reply<T>(p: Promise<T>, realMs?: number): Promise<T>;
   metrics(): Promise<string>;
   close(): Promise<void>;
 }
@@ -128,6 +133,13 @@ export async function makeStack(opts: { now?: number; sweepEveryMs?: number; red
         await clock.advance(o.stepMs ?? 1000, () => emu.settle());
       }
       return p;
+    },
+    async reply<T>(p: Promise<T>, realMs = 5_000): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), realMs)));
+      const first = await Promise.race([p, late]);
+      clearTimeout(timer);
+      return first === 'late' ? (this as Stack).until(p) : p;
     },
     async metrics() {
       return (await app.inject({ method: 'GET', url: '/metrics' })).body;
