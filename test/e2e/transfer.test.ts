@@ -8,6 +8,7 @@ import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
 import { SUPERVISOR_TOKEN } from '../helpers/app.js';
+import { loggerOptions } from '../../src/app.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -313,7 +314,8 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('supervisor listen, coach and barge (supervisor scope only), and stop', async () => {
-    s = await makeStack();
+    const lines: string[] = [];
+    s = await makeStack({ logger: { ...(loggerOptions('info') as object), stream: { write: (l: string) => void lines.push(l) } } });
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     stack.emu.registerEndpoint('client:sam', { answer: true, answerDelayMs: 1000 });
@@ -360,6 +362,11 @@ describe('transfers and monitoring on the call conference', () => {
     expect(conf.canHear(call.sid, aliceLeg)).toBe(true);
     const m = await stack.metrics();
     for (const mode of ['listen', 'coach', 'barge', 'stop']) expect(sample(m, 'switchboard_supervisor_monitor_total', { queue: 'support', mode })).toBe(1);
+    // Each action is logged with who, which call and what; never the number or address dialed.
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'supervisor monitor');
+    expect(logged.map((l) => l.mode)).toEqual(['listen', 'coach', 'barge', 'stop']);
+    expect(logged.every((l) => l.callSid === call.sid && l.supervisor === 'supervisor' && l.agentId === 'alice')).toBe(true);
+    expect(lines.some((l) => l.includes('client:sam'))).toBe(false);
     alice.send({ type: 'hangup', callSid: call.sid });
     await stack.until(alice.next('wrap_up'));
     await stack.emu.run(call.ended);
