@@ -29,7 +29,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'cluster',
-          include: ['test/integration/*.test.ts', 'test/e2e/queue.test.ts', 'test/e2e/instances.test.ts', 'test/e2e/cluster.test.ts', 'test/e2e/instance-failure.test.ts'],
+          include: ['test/integration/*.test.ts', 'test/e2e/queue.test.ts', 'test/e2e/instances.test.ts', 'test/e2e/cluster.test.ts', 'test/e2e/instance-failure.test.ts', 'test/e2e/orphans.test.ts'],
           globalSetup: ['test/setup/global-cluster.ts'],
         },
       },

@@ -91,6 +91,12 @@ export interface QueueService extends AgentCommands {
   stop(): Promise<void>;
 }
 
+/** How often the sweep looks for work orphaned by a dead instance, and how long past due it must be. */
+const ORPHAN_SCAN_EVERY_MS = 5_000;
+const ORPHAN_GRACE_MS = 10_000;
+/** Accepted but not connected for this long: dialling the agent (20 s) and the dequeue are long over. */
+const STALE_BRIDGE_MS = 120_000;
+
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 /** Agent-protocol error codes for store and service errors (docs/agent-protocol.md). */
 const ERROR_CODES: Partial<Record<SwitchboardError['code'], string>> = {
@@ -109,6 +115,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   const { center, urls, clock, bus, queues, agents, contacts, offers, rest } = d;
   let stopTimer: (() => void) | undefined;
   let stopped = false;
+  let lastOrphanScan = 0;
   const routing = new Map<string, Promise<number>>();
 
   const qc = (queue: string): QueueConfig => {
@@ -691,7 +698,51 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     const gone = await agents.expireGrace({ limit: 100 });
     publish(gone.events);
     for (const g of gone.released) await queues.releaseClaim({ queue: g.queue, callSid: g.callSid, offerId: g.offerId });
+    const now = clock.now();
+    if (now - lastOrphanScan >= ORPHAN_SCAN_EVERY_MS) {
+      lastOrphanScan = now;
+      await recoverOrphans(now);
+    }
     await routeAll();
+  }
+
+  /**
+   * Work left half done by an instance that died (SIGKILL, crash, lost host) has no timer anywhere else,
+   * so the sweep of every instance looks for it:
+   *  - a claim with no reservation: the router died between claiming the caller and reserving an agent,
+   *    so no offer deadline will ever release it; the caller stays "being offered" past the deadline;
+   *  - a bridge that never completed: the instance died after the accept, before the agent's leg was
+   *    dialled or before the caller was taken out of the Twilio queue (the leg's status callback is
+   *    recorded as seen before it is handled, so nobody handles it again); the agent stays on_call with no
+   *    connected call.
+   * Both are given back: the caller keeps their place and is offered again, the agent is freed (its leg,
+   * if one was dialled, is hung up). Releases check the offer id atomically, so instances sweeping at
+   * the same time do it once.
+   */
+  async function recoverOrphans(now: number): Promise<void> {
+    for (const queue of Object.keys(center.queues)) {
+      for (const c of await queues.staleClaims(queue, now - ORPHAN_GRACE_MS)) {
+        const a = c.agentId && c.agentId !== 'pending' ? await agents.get(c.agentId) : null;
+        // Reserved for this offer: the offer deadline releases it. On the call: the bridge check below.
+        if (a && a.offerId === c.offerId && (a.state === 'reserved' || a.state === 'on_call')) continue;
+        if ((await queues.releaseClaim({ queue, callSid: c.callSid, offerId: c.offerId })) === 'released') {
+          d.log.warn({ queue, offerId: c.offerId }, 'released a claim left by an instance that stopped before reserving an agent');
+        }
+      }
+    }
+    for (const a of await agents.list()) {
+      if (a.state !== 'on_call' || a.connectedAt !== null || a.talkStartedAt === null || !a.offerId) continue;
+      if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
+      const offer = await offers.get(a.offerId);
+      d.log.warn({ agentId: a.id, offerId: a.offerId }, 'a bridge never completed (its instance stopped): the caller is offered again');
+      if (!offer) {
+        publish((await agents.bridgeFailed({ agentId: a.id, offerId: a.offerId }).catch(() => ({ events: [] as DomainEvent[] }))).events);
+        await pushState(a.id);
+        continue;
+      }
+      if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
+      await bridgeFailed(offer).catch((err: unknown) => d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'stale bridge: already released elsewhere'));
+    }
   }
 
   async function afterWrapUp(queue: string, handleSeconds: number): Promise<void> {

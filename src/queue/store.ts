@@ -207,6 +207,12 @@ export interface QueueStore {
   requestCallback(input: CallbackInput): Promise<CallbackRequestResult>;
   /** Atomically claim the first waiting caller or callback for an offer; null when none is claimable. */
   claimNext(input: ClaimInput): Promise<ClaimedCaller | null>;
+  /**
+   * Claims (state offered / callback_offered) whose offer deadline is before `deadlineBefore`: normally
+   * none, since the agent side's offer timeout releases them; one left here was orphaned by an instance that
+   * died between claiming the caller and reserving an agent. At most `limit`.
+   */
+  staleClaims(queue: string, deadlineBefore: number, limit?: number): Promise<{ callSid: string; offerId: string; agentId: string }[]>;
   /** Give a claimed entry back with its place kept; no-op ('stale') when offerId is not its offer. */
   releaseClaim(input: { queue: string; callSid: string; offerId: string }): Promise<'released' | 'stale' | 'gone'>;
   /** The agent accepted: the entry is bridging (keeps its place); throws SB_CONFLICT on a stale offer. */
@@ -490,6 +496,26 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
         ivrPath: h.ivrPath ?? null,
         meta: metaOf(h),
       };
+    },
+
+    async staleClaims(queue, deadlineBefore, limit = 100) {
+      const k = q(queue);
+      // `offering` holds only callers being offered right now (a handful: at most one per agent).
+      const ids = (await redis.smembers(k.offering)).slice(0, limit);
+      if (ids.length === 0) return [];
+      const p = redis.pipeline();
+      for (const id of ids) p.hmget(k.caller(id), 'state', 'offerId', 'agentId', 'offerDeadline');
+      const res = (await p.exec()) ?? [];
+      const out: { callSid: string; offerId: string; agentId: string }[] = [];
+      ids.forEach((callSid, i) => {
+        const [err, v] = res[i] ?? [null, null];
+        if (err) throw err;
+        const [state, offerId, agentId, deadline] = (v ?? []) as (string | null)[];
+        if ((state === 'offered' || state === 'callback_offered') && offerId && Number(deadline) < deadlineBefore) {
+          out.push({ callSid, offerId, agentId: agentId ?? '' });
+        }
+      });
+      return out;
     },
 
     async releaseClaim({ queue, callSid, offerId }) {

@@ -1,0 +1,89 @@
+/**
+ * Work an instance leaves half done when it dies, in virtual time. The dying instance is played by calling
+ * the same store functions it would have called before it stopped (no mock: the state in Redis is exactly
+ * what a killed process leaves); the surviving app's sweep must give it back.
+ *  - The router claimed a caller and died before reserving an agent: nobody's offer deadline covers the
+ *    claim, so without recovery the caller is never offered again.
+ *  - The agent accepted on an instance that died before dialling the agent's leg: the agent is on_call with
+ *    no connected call and the caller is 'bridging', both for ever without recovery.
+ * Runs in both vitest projects (standalone and cluster).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GatherContext } from '../../src/sim/twilio/index.js';
+import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+
+let s: Stack | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+const caller = {
+  patienceMs: 3_600_000,
+  gather: (ctx: GatherContext) => {
+    const h = ctx.heard.join(' ');
+    if (h.includes('For English')) return { digits: '1' };
+    if (h.includes('technical support, press 2')) return { digits: '2' };
+    return null;
+  },
+};
+
+describe('work orphaned by a dead instance', () => {
+  it('a caller claimed by a router that died before reserving an agent is released and offered', async () => {
+    s = await makeStack();
+    const st = s;
+    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const call = st.emu.placeCall({ from: '+15554440001', to: NUMBER, behaviour: caller });
+    await st.emu.run(st.clock.sleep(40_000));
+    expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('waiting');
+
+    // The dead router's last step: the caller is claimed for an offer no agent holds.
+    const claimed = await st.app.sb.queues.claimNext({ queue: 'support', offerId: 'of_deadrouter01', agentId: 'pending', deadline: st.clock.now() + 15_000 });
+    expect(claimed?.callSid).toBe(call.sid);
+    expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('offered');
+
+    const alice = await st.agent('alice-demo-token');
+    const since = st.clock.now();
+    alice.send({ type: 'set_state', state: 'available', ref: 's1' });
+    await st.until(alice.next('ack', (m) => m.ref === 's1'));
+    // Released after the claim's deadline (15 s) plus the grace (10 s), at the next orphan scan (5 s).
+    const offer = await st.until(alice.next('offer'), { maxMs: 60_000 });
+    expect(offer.callSid).toBe(call.sid);
+    expect(st.clock.now() - since).toBeGreaterThanOrEqual(25_000);
+    alice.send({ type: 'accept', offerId: offer.offerId });
+    await st.until(alice.next('call', (m) => m.status === 'connected'));
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
+    alice.close();
+  });
+
+  it('an accept whose instance died before dialling the agent: the agent is freed and the caller offered again', async () => {
+    s = await makeStack();
+    const st = s;
+    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const call = st.emu.placeCall({ from: '+15554440002', to: NUMBER, behaviour: caller });
+    await st.emu.run(st.clock.sleep(40_000));
+    const alice = await st.agent('alice-demo-token');
+    alice.send({ type: 'set_state', state: 'available' });
+    const first = await st.until(alice.next('offer'));
+    expect(first.callSid).toBe(call.sid);
+
+    // The accept ran on an instance that stopped right after its first two steps.
+    const offerId = String(first.offerId);
+    await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
+    await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
+    expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
+    expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('bridging');
+    const dialsBefore = st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length;
+
+    const failed = await st.until(alice.next('call', (m) => m.status === 'failed'), { maxMs: 200_000 });
+    expect(failed.callSid).toBe(call.sid);
+    const again = await st.until(alice.next('offer', (m) => m.offerId !== offerId));
+    expect(again.callSid).toBe(call.sid);
+    alice.send({ type: 'accept', offerId: again.offerId });
+    await st.until(alice.next('call', (m) => m.status === 'connected'));
+    expect(st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length).toBe(dialsBefore + 1);
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
+    expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
+    alice.close();
+  });
+});
