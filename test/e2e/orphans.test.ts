@@ -47,14 +47,14 @@ describe('work orphaned by a dead instance', () => {
     alice.send({ type: 'set_state', state: 'available', ref: 's1' });
     await st.until(alice.next('ack', (m) => m.ref === 's1'));
     // Released after the claim's deadline (15 s) plus the grace (10 s), at the next orphan scan (5 s).
-    const offer = await st.until(alice.next('offer'), { maxMs: 60_000 });
+    const offer = await st.until(alice.next('offer'), { maxMs: 60_000, stepMs: 5000 });
     expect(offer.callSid).toBe(call.sid);
     expect(st.clock.now() - since).toBeGreaterThanOrEqual(25_000);
     alice.send({ type: 'accept', offerId: offer.offerId });
     await st.until(alice.next('call', (m) => m.status === 'connected'));
     expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
     alice.close();
-  });
+  }, 60_000);
 
   it('an accept whose instance died before dialling the agent: the agent is freed and the caller offered again', async () => {
     s = await makeStack();
@@ -75,7 +75,8 @@ describe('work orphaned by a dead instance', () => {
     expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('bridging');
     const dialsBefore = st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length;
 
-    const failed = await st.until(alice.next('call', (m) => m.status === 'failed'), { maxMs: 200_000 });
+    // Released 120 s after the accept (the bridge check); big steps keep the real time short.
+    const failed = await st.until(alice.next('call', (m) => m.status === 'failed'), { maxMs: 200_000, stepMs: 5000 });
     expect(failed.callSid).toBe(call.sid);
     const again = await st.until(alice.next('offer', (m) => m.offerId !== offerId));
     expect(again.callSid).toBe(call.sid);
@@ -85,5 +86,5 @@ describe('work orphaned by a dead instance', () => {
     expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
     expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
     alice.close();
-  });
+  }, 60_000);
 });
