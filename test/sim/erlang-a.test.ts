@@ -42,9 +42,10 @@
  * and mean absolute error of the estimate, printed with the rest (the queue's expectedHandleSeconds is
  * left at its default 180 s against a true 120 s, to show the cold start).
  *
- * Env: ERLANG_CALLS (calls after warm-up, default 3000), ERLANG_BATCH=0 (settle after every timer instead of
- * once per instant), ERLANG_SETTLE_TURNS (idle event-loop turns before the emulator counts as settled,
- * default 10). The report line gives the throughput in calls per real second.
+ * Env: ERLANG_CALLS (calls after warm-up, default 3000), ERLANG_SETTLE_TURNS (idle event-loop turns before
+ * the emulator counts as settled, default 10). The report line gives the throughput in calls per real
+ * second, the clock's settles, this process's CPU time (app, emulator and agents share it) and HTTP requests
+ * per call.
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,7 +168,7 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
   const ewt: { told: number; actual: number; at: number }[] = [];
 
   beforeAll(async () => {
-    clock = new VirtualClock(OPEN_TIME, { batchSameInstant: process.env.ERLANG_BATCH !== '0' });
+    clock = new VirtualClock(OPEN_TIME);
     redis = newRedis();
     const port = await freePort();
     emu = await createTwilioEmulator({
@@ -258,8 +259,13 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
     const warmupCalls = Math.round((ARRIVALS_PER_HOUR * WARMUP_MS) / 3_600_000);
     const arrivals: number[] = [];
     const traffic = startTraffic(emu, pop, { to: NUMBER, maxCalls: CALLS + warmupCalls, onCall: () => arrivals.push(clock.now()) });
-    const settle = () => emu.settle();
+    let settles = 0;
+    const settle = () => {
+      settles++;
+      return emu.settle();
+    };
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const warmEnd = clock.now() + WARMUP_MS;
 
     await clock.advance(WARMUP_MS, settle);
@@ -270,6 +276,7 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
     while (!finished) await clock.advance(600_000, settle);
     await done;
     const realS = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const total = read((await app.inject({ method: 'GET', url: '/metrics' })).body);
     const m = minus(total, warm);
     const got = measures(m);
@@ -297,6 +304,8 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
       realised: { arrivalsPerHour: r4(realised.arrivalsPerHour), ahtSeconds: r4(realised.ahtSeconds), patienceSeconds: r4(realised.patienceSeconds) },
       callsPlaced: traffic.calls.length, offeredAfterWarmup: m.offered, answered: m.answered, abandoned: m.abandoned,
       virtualHours: r4((clock.now() - OPEN_TIME) / 3_600_000), realSeconds: r4(realS), callsPerRealSecond: r4(traffic.calls.length / realS),
+      settles, cpuSeconds: r4((cpu.user + cpu.system) / 1e6),
+      webhooksPerCall: r4(emu.log.webhooks.length / traffic.calls.length), restPerCall: r4(emu.log.rest.length / traffic.calls.length),
       serviceLevel: { measured: r4(got.serviceLevel), erlangARealised: r4(atRealised.serviceLevel), erlangANominal: r4(nominal.serviceLevel), refSd: r4(spread.nominal.serviceLevel.sd) },
       abandonment: { measured: r4(got.abandonment), erlangARealised: r4(atRealised.abandonProbability), erlangANominal: r4(nominal.abandonProbability), refSd: r4(spread.nominal.abandonment.sd) },
       asaSeconds: { measured: r4(got.asaSeconds), erlangARealised: r4(atRealised.asaSeconds), erlangANominal: r4(nominal.asaSeconds), refSdRelative: r4(spread.nominal.asaRelative.sd) },

@@ -39,18 +39,14 @@ describe('VirtualClock', () => {
     expect(log).toEqual(['a@10', 'b@10', 'c@105']);
   });
 
-  it('settles after every timer by default, once per instant with batchSameInstant', async () => {
-    for (const batch of [false, true]) {
-      const clock = new VirtualClock(0, { batchSameInstant: batch });
-      const log: string[] = [];
-      for (const at of [5, 5, 5, 7]) clock.setTimer(at, () => log.push(`t${at}`));
-      await clock.advance(10, async () => {
-        log.push('settle');
-      });
-      expect(log).toEqual(
-        batch ? ['settle', 't5', 't5', 't5', 'settle', 't7', 'settle'] : ['settle', 't5', 'settle', 't5', 'settle', 't5', 'settle', 't7', 'settle'],
-      );
-    }
+  it('settles after every timer', async () => {
+    const clock = new VirtualClock(0);
+    const log: string[] = [];
+    for (const at of [5, 5, 7]) clock.setTimer(at, () => log.push(`t${at}`));
+    await clock.advance(10, async () => {
+      log.push('settle');
+    });
+    expect(log).toEqual(['settle', 't5', 'settle', 't5', 'settle', 't7', 'settle']);
   });
 
   it('keeps a cancel after firing harmless', async () => {
