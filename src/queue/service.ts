@@ -553,7 +553,9 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       const a = await agents.get(offer.agentId);
       // Connected (talk started) and the caller no longer held in the queue for this offer: the call ended
       // for this agent. (A caller transferred back into the same queue is there under no offer of ours.)
-      if (a?.state === 'on_call' && a.callSid === offer.callSid && a.talkStartedAt && (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId) {
+      // The offer must be the agent's current one: the leg of an earlier, failed attempt at the same caller
+      // (hung up after a failed dequeue) may report its end while the agent talks on the new bridge.
+      if (a?.state === 'on_call' && a.offerId === offer.offerId && a.callSid === offer.callSid && a.talkStartedAt && (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId) {
         // The agent's leg of a connected call ended: wrap-up starts.
         publish((await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: qc(offer.queue).wrapUpSeconds })).events);
         await transfers.fromLegEnded(offer.callSid, offer.agentId);

@@ -292,6 +292,8 @@ describe('conservation under faults', () => {
     report.realSeconds = Math.round((performance.now() - started) / 100) / 10;
     report.virtualMinutes = Math.round((clock.now() - OPEN_TIME) / 60_000);
     console.log(JSON.stringify(report, null, 1));
+    // Diagnostics for a failure: where the calls still up are.
+    for (const c of traffic.calls.filter((x) => x.live)) console.log('still live', c.sid, c.activity, c.documents.slice(-3));
     expect(lost).toBe(0);
     expect(fromEmu.support!.offered + fromEmu.billing!.offered).toBeGreaterThan(CALLS * 0.7);
     expect(fromEmu.support!.answered).toBeGreaterThan(0);

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
-import { sample } from '../helpers/app.js';
+import twilio from 'twilio';
+import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
 
 let s: Stack | undefined;
@@ -57,6 +58,18 @@ async function finishCall(st: Stack, a: TestAgent, call: Call, callSid = call.si
   a.send({ type: 'wrap_up', callSid, disposition: 'resolved', ref: `w-${callSid}` });
   await st.until(a.next('ack', (m) => m.ref === `w-${callSid}`, from));
   await st.emu.run(call.ended);
+}
+
+/** A status callback delivered by hand (signed as Twilio signs), as a late or repeated delivery. */
+async function lateStatus(st: Stack, path: string, extra: Record<string, string>): Promise<number> {
+  const params = { AccountSid: ACCOUNT_SID, From: NUMBER, To: 'client:alice', Direction: 'outbound-api', ApiVersion: '2010-04-01', ...extra };
+  const res = await st.app.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + path, params) },
+    payload: new URLSearchParams(params).toString(),
+  });
+  return res.statusCode;
 }
 
 const rest = (st: Stack, re: RegExp) => st.emu.log.rest.filter((r) => r.method === 'POST' && re.test(r.path));
@@ -129,6 +142,14 @@ describe('Twilio REST faults while bridging', () => {
     const o3 = await st.until(alice.next('offer', (m) => m.offerId !== o1.offerId && m.offerId !== o2.offerId));
     expect(o3.callSid).toBe(first.sid);
     expect(await accept(st, alice, o3)).toBe('connected');
+    // The hung-up leg of the 21220 attempt reports its end late (status callbacks are not ordered across
+    // calls): it is not the end of the call Alice is on now.
+    const o2Leg = rest(st, PARTICIPANTS).find((r) => String(r.form.StatusCallback).includes(String(o2.offerId)));
+    const o2LegSid = (o2Leg?.response as { call_sid?: string } | undefined)?.call_sid;
+    expect(o2LegSid).toMatch(/^CA/);
+    const late = await lateStatus(st, `/twilio/agent/status?offer=${String(o2.offerId)}`, { CallSid: o2LegSid!, CallStatus: 'completed', SequenceNumber: '99' });
+    expect(late).toBe(200);
+    expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
     await st.emu.run(st.clock.sleep(10_000));
     await finishCall(st, alice, first);
 
