@@ -736,12 +736,12 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       if (a.state !== 'on_call' || a.connectedAt !== null || a.talkStartedAt === null || !a.offerId) continue;
       if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
       const offer = await offers.get(a.offerId);
+      // Only a queue bridge: the caller still waits under this very offer (a transfer's target agent is
+      // on the call without the caller being in any queue, and is left alone).
+      if (!offer || offer.kind === 'transfer') continue;
+      const entry = await queues.callerInfo(offer.queue, offer.callSid);
+      if (!entry || entry.offerId !== offer.offerId || !['offered', 'callback_offered', 'bridging'].includes(entry.state)) continue;
       d.log.warn({ agentId: a.id, offerId: a.offerId }, 'a bridge never completed (its instance stopped): the caller is offered again');
-      if (!offer) {
-        publish((await agents.bridgeFailed({ agentId: a.id, offerId: a.offerId }).catch(() => ({ events: [] as DomainEvent[] }))).events);
-        await pushState(a.id);
-        continue;
-      }
       if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
       await bridgeFailed(offer).catch((err: unknown) => d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'stale bridge: already released elsewhere'));
     }
