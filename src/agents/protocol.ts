@@ -72,8 +72,14 @@ export type TransferTarget = { kind: 'queue'; queue: string } | { kind: 'agent';
 /** Progress of a transfer, sent to the transferring agent. */
 export type TransferStatus = 'ringing' | 'consulting' | 'completed' | 'cancelled' | 'failed';
 
+/** What an agent may transfer to, from the call-center file: every queue and every other agent. */
+export interface Directory {
+  queues: { id: string; name: string }[];
+  agents: { id: string; name: string; team: string }[];
+}
+
 export type ServerMessage =
-  | { type: 'welcome'; agentId: string; name: string; team: string; skills: string[]; state: string; since: number; instance: string }
+  | { type: 'welcome'; agentId: string; name: string; team: string; skills: string[]; state: string; since: number; instance: string; directory: Directory }
   | { type: 'state'; state: string; reason?: string; since: number }
   | OfferMessage
   | { type: 'offer_cancelled'; offerId: string; reason: 'timeout' | 'withdrawn' | 'taken' }

@@ -453,6 +453,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     if (!offer) return { type: 'error', code: 'stale_offer', field: 'offerId', message: 'offerId: this offer is no longer valid' };
     const acc = await agents.acceptOffer({ agentId, offerId });
     publish(acc.events);
+    await pushState(agentId); // reserved -> on_call, like every other state change
     if (offer.kind === 'transfer') {
       await send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
       const agent = await agents.get(agentId);
@@ -579,7 +580,8 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   async function transferTargetLeg(offer: OfferRecord, p: { callSid: string; status: string }): Promise<boolean> {
     if (p.status === 'in-progress' || p.status === 'answered') {
       const a = await agents.get(offer.agentId);
-      if (a?.state === 'on_call' && a.offerId === offer.offerId && !a.talkStartedAt) {
+      // (accept already stamped talkStartedAt; connectedAt says whether this leg was reported answered.)
+      if (a?.state === 'on_call' && a.offerId === offer.offerId && a.connectedAt === null) {
         publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
         await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
       }
@@ -853,7 +855,13 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     const a = await agents.get(agentId);
     if (!a) return { type: 'error', code: 'unknown_agent', field: 'token', message: 'token: agent is not configured' };
     const cfg = center.agents[agentId];
-    return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance };
+    const directory = {
+      queues: Object.values(center.queues).map((q) => ({ id: q.id, name: q.name ?? q.id })),
+      agents: Object.values(center.agents)
+        .filter((o) => o.id !== agentId)
+        .map((o) => ({ id: o.id, name: o.name, team: o.team })),
+    };
+    return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance, directory };
   }
 
   async function disconnected(agentId: string, instance: string): Promise<void> {

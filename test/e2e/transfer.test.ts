@@ -112,6 +112,9 @@ describe('transfers and monitoring on the call conference', () => {
     expect(conf.canHear(bobLeg, call.sid)).toBe(true);
     expect(conf.participants.has(aliceLeg)).toBe(false);
     expect(await stack.app.sb.agents.get('bob')).toMatchObject({ state: 'on_call', callSid: call.sid });
+    // Bob's clients were told: on the call (state) and the call connected once his phone answered.
+    expect(bob.messages.some((m) => m.type === 'state' && m.state === 'on_call')).toBe(true);
+    expect(bob.messages.filter((m) => m.type === 'call' && m.callSid === call.sid).map((m) => m.status)).toEqual(['connecting', 'connected']);
 
     // The REST requests: hold the caller, keep the room when Alice leaves, dial Bob in, hand over, remove Alice.
     const rest = restSince(stack, mark);
