@@ -24,6 +24,9 @@ let state = { state: 'offline', since: 0, reason: '' };
 let offer = null; // { ...offer message, receivedAt: server ms }
 let call = null; // { callSid, queue, status, since }
 let wrap = null; // { callSid, queue, deadline }
+let transfer = null; // { callSid, kind, mode, label, status, note } while one of this call's transfers is shown
+let directory = { queues: [], agents: [] }; // transfer targets, from the welcome message
+const transferRefs = new Set(); // refs of transfer commands: their errors go next to the transfer form
 let refSeq = 0;
 
 function say(text, isError = false) {
@@ -55,7 +58,9 @@ function renderState() {
 
 function showOffer(msg) {
   offer = { ...msg, receivedAt: serverClock.now() };
-  setText('offer-title', `Incoming call — ${msg.queueName || msg.queue}`);
+  setText('offer-title', `${msg.transferFrom ? 'Incoming transfer' : 'Incoming call'} — ${msg.queueName || msg.queue}`);
+  setText('offer-from', msg.transferFrom ? `Transfer from ${agentName(msg.transferFrom)}` : '');
+  $('offer-from').hidden = !msg.transferFrom;
   setText('offer-queue', msg.queueName || msg.queue);
   setText('offer-path', msg.ivrPath && msg.ivrPath.length ? msg.ivrPath.join(' › ') : '(none)');
   setText('offer-repeat', String(msg.repeatCount ?? 0));
@@ -93,6 +98,8 @@ function showCall(msg) {
   hold.setAttribute('aria-pressed', String(msg.status === 'on_hold'));
   hold.disabled = !['connected', 'on_hold'].includes(msg.status);
   $('btn-hangup').disabled = msg.status === 'ended';
+  if (fresh && transfer && transfer.callSid !== msg.callSid) resetTransfer();
+  renderTransfer();
   const wasHidden = $('call').hidden;
   $('call').hidden = false;
   if (wasHidden) $('btn-hangup').focus();
@@ -103,6 +110,9 @@ function showWrapUp(msg) {
   wrap = { callSid: msg.callSid, queue: msg.queue, deadline: msg.deadline };
   call = null;
   $('call').hidden = true;
+  // The call left this desk (a transfer completed, or a cold one is on its way): say how it went.
+  if (transfer && transfer.callSid === msg.callSid && transfer.note) say(transfer.note, transfer.status === 'failed');
+  resetTransfer({ keep: true });
   $('wrapup-form').reset();
   $('btn-wrapup').disabled = false;
   setText('wrapup-title', `Wrap-up — ${msg.queue}`);
@@ -115,6 +125,145 @@ function showWrapUp(msg) {
 function hideWrapUp() {
   wrap = null;
   $('wrapup').hidden = true;
+}
+
+// ---------- transfers ----------
+
+const ACTIVE_TRANSFER = new Set(['sending', 'ringing', 'consulting']);
+const KIND_WORDS = { queue: 'queue', agent: 'agent', external: 'outside number' };
+const FIELD_CONTROLS = { 'to.queue': 'transfer-queue', 'to.agentId': 'transfer-agent', 'to.number': 'transfer-number', warm: 'transfer-warm' };
+
+function agentName(id) {
+  return directory.agents.find((a) => a.id === id)?.name ?? id;
+}
+
+function fillSelect(el, items, label) {
+  const keep = el.value;
+  el.replaceChildren(...items.map((it) => {
+    const o = document.createElement('option');
+    o.value = it.id;
+    o.textContent = label(it);
+    return o;
+  }));
+  if (items.some((it) => it.id === keep)) el.value = keep;
+}
+
+function transferKind() {
+  return document.querySelector('#transfer-form input[name="transfer-kind"]:checked')?.value ?? 'queue';
+}
+
+/** Show the target control for the chosen kind; warm is not offered for queues (they are always cold). */
+function renderTransferKind() {
+  const kind = transferKind();
+  $('transfer-queue-group').hidden = kind !== 'queue';
+  $('transfer-agent-group').hidden = kind !== 'agent';
+  $('transfer-number-group').hidden = kind !== 'external';
+  const warm = $('transfer-warm');
+  warm.disabled = kind === 'queue';
+  if (kind === 'queue') warm.checked = false;
+  setText('transfer-warm-hint', kind === 'queue'
+    ? 'Queue transfers are always cold: the caller goes to the front of the queue.'
+    : 'Warm: you talk to them first while the caller holds. Cold: you leave at once.');
+}
+
+function clearTransferError() {
+  setText('transfer-error', '');
+  for (const id of Object.values(FIELD_CONTROLS)) $(id).removeAttribute('aria-invalid');
+}
+
+/** A refused transfer command: the message next to the form, the field it names marked and focused. */
+function showTransferError(msg) {
+  const control = FIELD_CONTROLS[msg.field];
+  setText('transfer-error', `${msg.message}${msg.code ? ` (${msg.code})` : ''}`);
+  if (transfer && transfer.status === 'sending') transfer = null;
+  renderTransfer();
+  if ($('transfer-controls').hidden) return;
+  if (control && !$(control).disabled && !$(control).closest('[hidden]')) {
+    $(control).setAttribute('aria-invalid', 'true');
+    $(control).focus();
+  } else {
+    transferFocus();
+  }
+}
+
+/** The most useful place for the focus in the transfer controls right now. */
+function transferFocus() {
+  if (!$('transfer-consult').hidden) $(!$('btn-transfer-complete').hidden ? 'btn-transfer-complete' : 'btn-transfer-cancel').focus();
+  else if (!$('transfer-fields').disabled) $('btn-transfer').focus();
+  else $('transfer-status').focus();
+}
+
+/** The transfer controls follow the call (connected or on hold) and the transfer in progress, if any. */
+function renderTransfer() {
+  const mine = transfer && call && transfer.callSid === call.callSid ? transfer : null;
+  const active = Boolean(mine && ACTIVE_TRANSFER.has(mine.status));
+  const show = Boolean(call && (['connected', 'on_hold'].includes(call.status) || active));
+  const box = $('transfer-controls');
+  const hadFocus = box.contains(document.activeElement);
+  box.hidden = !show;
+  $('transfer-fields').disabled = active;
+  // A warm transfer can be cancelled while the target rings; completed once they answer.
+  $('transfer-consult').hidden = !(active && mine.mode === 'warm' && ['ringing', 'consulting'].includes(mine.status));
+  $('btn-transfer-complete').hidden = mine?.status !== 'consulting';
+  setText('transfer-status', mine?.note ?? '');
+  $('transfer-status').classList.toggle('error', mine?.status === 'failed');
+  if (call) $('btn-hold').disabled = active || !['connected', 'on_hold'].includes(call.status);
+  // Focus that was on a control now hidden or disabled goes somewhere useful, never to the page body.
+  const lost = document.activeElement === document.body || document.activeElement?.disabled || document.activeElement?.closest('[hidden]');
+  if (hadFocus && lost) {
+    if (show) transferFocus();
+    else $('btn-hangup').focus();
+  }
+}
+
+/** A fresh form; `keep` keeps the last transfer (a cold one reports its outcome after wrap-up starts). */
+function resetTransfer({ keep = false } = {}) {
+  if (!keep) transfer = null;
+  transferRefs.clear();
+  clearTransferError();
+  $('transfer-form').reset();
+  renderTransferKind();
+  renderTransfer();
+}
+
+function transferNote(t) {
+  const who = t.label;
+  switch (t.status) {
+    case 'sending': return `Transferring to ${who}…`;
+    case 'ringing': return t.mode === 'warm'
+      ? `Ringing ${who}. The caller is on hold; you can talk to ${who} when they answer.`
+      : `Ringing ${who}. The caller is on hold until they answer.`;
+    case 'consulting': return `${who} answered: you are talking to them while the caller holds. Complete the transfer to hand the caller over, or cancel it.`;
+    case 'completed': return t.kind === 'queue' ? `Transferred to ${who}: the caller is at the front of the queue.` : `Transfer to ${who} completed: the caller is theirs.`;
+    case 'cancelled': return `Transfer to ${who} cancelled: the caller is back with you.`;
+    case 'failed': return t.back
+      ? `${who} did not take the call: the caller is back with you.`
+      : `${who} did not take the call: the caller went back to the front of the queue.`;
+    default: return `Transfer: ${t.status}`;
+  }
+}
+
+/** A `transfer` message: progress of this agent's transfer (docs/agent-protocol.md, Transfers). */
+function onTransfer(msg) {
+  const same = transfer && transfer.callSid === msg.callSid;
+  transfer = {
+    callSid: msg.callSid,
+    kind: msg.kind,
+    mode: msg.mode,
+    label: same ? transfer.label : `the ${KIND_WORDS[msg.kind] ?? msg.kind}`,
+    // Still on this desk: a transfer that did not happen brings the caller back here.
+    back: Boolean(call && call.callSid === msg.callSid),
+    status: msg.status,
+  };
+  transfer.note = transferNote(transfer) + (msg.reason && msg.status === 'failed' ? ` (${msg.reason.replace(/_/g, ' ')})` : '');
+  if (transfer.back) {
+    const hadFocus = $('transfer-controls').contains(document.activeElement);
+    renderTransfer();
+    if (msg.status === 'consulting' || (hadFocus && msg.status === 'ringing')) transferFocus();
+  } else {
+    // A cold transfer ends after this desk has moved on (wrap-up): say how it went.
+    say(transfer.note, msg.status === 'failed');
+  }
 }
 
 function tick() {
@@ -135,6 +284,9 @@ function onMessage(msg) {
     case 'welcome':
       agent = msg;
       setText('agent-name', `${msg.name} · ${msg.team}`);
+      directory = { queues: msg.directory?.queues ?? [], agents: msg.directory?.agents ?? [] };
+      fillSelect($('transfer-queue'), directory.queues, (q) => q.name);
+      fillSelect($('transfer-agent'), directory.agents, (a) => `${a.name} (${a.team})`);
       state = { state: msg.state, since: msg.since, reason: '' };
       $('signin').hidden = true;
       $('desk').hidden = false;
@@ -145,6 +297,7 @@ function onMessage(msg) {
           call = null;
           $('call').hidden = true;
         }
+        resetTransfer();
         hideWrapUp();
       }
       if (!document.activeElement || document.activeElement === document.body || $('signin').contains(document.activeElement)) {
@@ -160,6 +313,7 @@ function onMessage(msg) {
         if (call) {
           call = null;
           $('call').hidden = true;
+          resetTransfer();
         }
         if (wrap) hideWrapUp();
       }
@@ -180,7 +334,11 @@ function onMessage(msg) {
     case 'wrap_up':
       showWrapUp(msg);
       break;
+    case 'transfer':
+      onTransfer(msg);
+      break;
     case 'ack':
+      if (msg.ref) transferRefs.delete(msg.ref);
       if (msg.for === 'wrap_up') {
         hideWrapUp();
         say('Wrap-up saved.');
@@ -197,6 +355,9 @@ function onMessage(msg) {
         $('signin').hidden = false;
         $('desk').hidden = true;
         $('token').focus();
+      } else if (msg.ref && transferRefs.has(msg.ref)) {
+        transferRefs.delete(msg.ref);
+        showTransferError(msg);
       } else {
         if (msg.code === 'stale_offer' || msg.code === 'caller_gone') hideOffer();
         if (wrap) $('btn-wrapup').disabled = false;
@@ -294,6 +455,65 @@ $('btn-hold').addEventListener('click', () => {
 $('btn-hangup').addEventListener('click', () => {
   if (call) command({ type: 'hangup', callSid: call.callSid });
 });
+for (const radio of document.querySelectorAll('#transfer-form input[name="transfer-kind"]')) {
+  radio.addEventListener('change', () => {
+    clearTransferError();
+    renderTransferKind();
+  });
+}
+for (const id of ['transfer-queue', 'transfer-agent', 'transfer-number', 'transfer-warm']) $(id).addEventListener('change', clearTransferError);
+$('transfer-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!call || (transfer && transfer.callSid === call.callSid && ACTIVE_TRANSFER.has(transfer.status))) return;
+  clearTransferError();
+  const kind = transferKind();
+  const warm = kind !== 'queue' && $('transfer-warm').checked;
+  let to;
+  let label;
+  if (kind === 'queue') {
+    const queue = $('transfer-queue').value;
+    to = { kind, queue };
+    label = directory.queues.find((q) => q.id === queue)?.name ?? queue;
+  } else if (kind === 'agent') {
+    const agentId = $('transfer-agent').value;
+    to = { kind, agentId };
+    label = agentName(agentId);
+  } else {
+    const number = $('transfer-number').value.replace(/[\s().-]/g, '');
+    to = { kind, number };
+    label = number;
+  }
+  const field = { queue: 'to.queue', agent: 'to.agentId', external: 'to.number' }[kind];
+  const value = Object.values(to)[1];
+  if (!value) {
+    showTransferError({ field, message: `${field}: choose ${kind === 'external' ? 'a number' : `a ${kind}`} to transfer to` });
+    return;
+  }
+  if (kind === 'external' && !/^\+[1-9]\d{6,14}$/.test(value)) {
+    showTransferError({ field, message: `${field}: an E.164 number: +, country code and number, e.g. +15551230000` });
+    return;
+  }
+  transfer = { callSid: call.callSid, kind, mode: warm ? 'warm' : 'cold', label, back: true, status: 'sending' };
+  transfer.note = transferNote(transfer);
+  const ref = command({ type: 'transfer', callSid: call.callSid, to, warm });
+  if (!ref) {
+    transfer = null;
+    renderTransfer();
+    return;
+  }
+  transferRefs.add(ref);
+  renderTransfer();
+});
+$('btn-transfer-complete').addEventListener('click', () => {
+  if (!transfer || transfer.status !== 'consulting') return;
+  const ref = command({ type: 'transfer_complete', callSid: transfer.callSid });
+  if (ref) transferRefs.add(ref);
+});
+$('btn-transfer-cancel').addEventListener('click', () => {
+  if (!transfer || !ACTIVE_TRANSFER.has(transfer.status)) return;
+  const ref = command({ type: 'transfer_cancel', callSid: transfer.callSid });
+  if (ref) transferRefs.add(ref);
+});
 $('wrapup-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!wrap) return;
@@ -312,3 +532,4 @@ const initial = tokenFromFragment() || sessionStorage.getItem(TOKEN_KEY) || '';
 clearFragment();
 if (initial) signIn(initial);
 renderState();
+renderTransferKind();
