@@ -16,6 +16,11 @@ import { clientMessage, protocolError, type ClientMessage, type ServerMessage } 
 export interface AgentCommands {
   /** The agent's socket is authenticated: returns the welcome message. */
   connected(agentId: string, instance: string): Promise<ServerMessage>;
+  /**
+   * What a (re)connecting desk needs to show the agent's current work: the open offer, the call, the
+   * wrap-up, and any transfer in progress, sent right after `welcome`.
+   */
+  resume?(agentId: string): Promise<ServerMessage[]>;
   /** The agent's last socket on this instance closed. */
   disconnected(agentId: string, instance: string): Promise<void>;
   /** Run one command; the reply (ack or error) is sent back on the same socket. */
@@ -104,7 +109,9 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       if (!set) sockets.set(agentId, (set = new Set()));
       set.add(ws);
       clearTimeout(helloTimer);
-      reply(ws, await o.commands.connected(agentId, o.instance));
+      const welcome = await o.commands.connected(agentId, o.instance);
+      reply(ws, welcome);
+      if (welcome.type === 'welcome' && o.commands.resume) for (const m of await o.commands.resume(agentId)) reply(ws, m);
     };
 
     const helloTimer = setTimeout(() => {

@@ -864,6 +864,42 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance, directory };
   }
 
+  async function resume(agentId: string): Promise<ServerMessage[]> {
+    const a = await agents.get(agentId);
+    if (!a) return [];
+    const out: ServerMessage[] = [];
+    const offer = a.offerId ? await offers.get(a.offerId) : null;
+    if (a.state === 'reserved' && offer && a.offerDeadline) {
+      const q = center.queues[offer.queue];
+      const info = offer.kind === 'transfer' ? null : await queues.callerInfo(offer.queue, offer.callSid);
+      out.push({
+        type: 'offer',
+        offerId: offer.offerId,
+        callSid: offer.callSid,
+        queue: offer.queue,
+        queueName: q?.name ?? offer.queue,
+        waitSeconds: info ? Math.max(0, Math.round((clock.now() - info.enqueuedAt) / 1000)) : 0,
+        ivrPath: (info?.ivrPath ?? '').split('>').filter(Boolean),
+        language: info?.language ?? center.defaultLanguage,
+        repeatCount: offer.callerHash ? await contacts.recentCount(offer.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, offer.callSid) : 0,
+        callback: offer.kind === 'callback',
+        deadline: a.offerDeadline,
+        ...(offer.transferFrom ? { transferFrom: offer.transferFrom } : {}),
+      });
+    } else if (a.state === 'on_call' && a.callSid) {
+      const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
+      out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince });
+      const t = await transfers.get(a.callSid);
+      if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
+        out.push({ type: 'transfer', callSid: t.callSid, status: t.state === 'consulting' ? 'consulting' : 'ringing', kind: t.kind, mode: t.mode });
+      }
+    } else if (a.state === 'wrap_up' && a.wrapDeadline) {
+      const callSid = a.callSid ?? a.lastCallSid;
+      if (callSid) out.push({ type: 'wrap_up', callSid, queue: a.callQueue ?? '', deadline: a.wrapDeadline });
+    }
+    return out;
+  }
+
   async function disconnected(agentId: string, instance: string): Promise<void> {
     publish((await agents.disconnected({ agentId, instance, graceMs: d.graceMs ?? 30_000 })).events);
   }
@@ -902,6 +938,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     route,
     sweep,
     connected,
+    resume,
     disconnected,
     command,
     start() {

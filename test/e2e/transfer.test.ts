@@ -391,6 +391,40 @@ describe('transfers and monitoring on the call conference', () => {
     await expectOneContact(stack, m);
   });
 
+  it('a desk that crashes mid-call leaves the call up, and on reconnecting sees the call, the transfer and the offer again', async () => {
+    s = await makeStack();
+    const stack = s;
+    const { call, alice, aliceLeg } = await connectToAlice(stack);
+    const bob = await ready(stack, 'bob-demo-token', 'client:bob');
+    alice.send({ type: 'transfer', callSid: call.sid, to: { kind: 'agent', agentId: 'bob' }, warm: true });
+    const offer = await stack.until(bob.next('offer'));
+    // Both desks crash (the browser dies): the audio legs are on the agents' phones and stay up.
+    alice.ws.terminate();
+    bob.ws.terminate();
+    await stack.emu.run(stack.clock.sleep(2_000));
+    const conf = stack.emu.conference(`sb-${call.sid}`)!;
+    expect(conf.participants.get(aliceLeg)?.status).toBe('connected');
+    const bob2 = await stack.agent('bob-demo-token');
+    const again = await stack.reply(bob2.next('offer'));
+    expect(again).toMatchObject({ offerId: offer.offerId, callSid: call.sid, transferFrom: 'alice', deadline: offer.deadline });
+    bob2.send({ type: 'accept', offerId: offer.offerId });
+    await stack.until(bob2.next('call', (m) => m.status === 'connected'));
+    const alice2 = await stack.agent('alice-demo-token');
+    expect(alice2.messages[0]).toMatchObject({ type: 'welcome', state: 'on_call' });
+    expect(await stack.reply(alice2.next('call'))).toMatchObject({ callSid: call.sid, status: 'on_hold' });
+    await stack.until(alice2.next('transfer', (m) => m.status === 'consulting'));
+    alice2.send({ type: 'transfer_complete', callSid: call.sid, ref: 'done' });
+    await stack.until(alice2.next('ack', (m) => m.ref === 'done'));
+    await stack.until(alice2.next('wrap_up'));
+    // Reconnecting during wrap-up shows the wrap-up with its deadline.
+    alice2.ws.terminate();
+    const alice3 = await stack.agent('alice-demo-token');
+    expect(await stack.reply(alice3.next('wrap_up'))).toMatchObject({ callSid: call.sid, queue: 'support' });
+    const m = await stack.metrics();
+    await expectOneContact(stack, m);
+    expect(sample(m, 'switchboard_transfers_total', { queue: 'support', kind: 'agent', mode: 'warm', result: 'completed' })).toBe(1);
+  });
+
   it('refuses a transfer it cannot do, naming the field', async () => {
     s = await makeStack();
     const stack = s;
