@@ -2,7 +2,8 @@
  * An instance dies under load. Three real server processes (`src/main.ts`, configured through the
  * environment) share one Redis behind a round-robin front; callers arrive from the Twilio emulator in
  * real time, six simulated agents are spread over the three instances' WebSockets. While calls flow,
- * one instance is killed with SIGKILL at a moment when an agent connected to it holds an offer. The
+ * one instance is killed with SIGKILL at a moment when an agent connected to it holds an offer, just
+ * after the front handed it a webhook (sent again to a survivor, as a load balancer retries). The
  * survivors must serve every call: each caller is answered exactly once, by one agent, no agent is on two
  * calls at once, the dead instance's agents sign in again elsewhere, and the offer that was in flight is
  * re-offered when its deadline passes (swept by a surviving instance).
@@ -30,6 +31,7 @@ const CALLS = 40;
 const CALL_EVERY_MS = 500;
 
 const cleanups: (() => Promise<void> | void)[] = [];
+let instances: Instance[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -62,7 +64,15 @@ describe('an instance dies under load', () => {
     cleanups.push(() => void redis.disconnect());
 
     const backends: { id: string; port: number }[] = [];
-    const front: RoundRobin = await startRoundRobin(backends);
+    // The victim is killed right after the front has handed it a webhook, so one request dies with it.
+    let killOnNextRequestTo: string | undefined;
+    let killedWith: string | undefined;
+    const front: RoundRobin = await startRoundRobin(backends, (id, path) => {
+      if (id !== killOnNextRequestTo) return;
+      killOnNextRequestTo = undefined;
+      killedWith = path.split('?')[0];
+      instances.find((i) => i.id === id)?.proc.kill('SIGKILL');
+    });
     cleanups.push(() => front.close());
     const emu: TwilioEmulator = await createTwilioEmulator({
       clock: systemClock,
@@ -91,7 +101,7 @@ describe('an instance dies under load', () => {
       LOG_LEVEL: 'warn',
       DATA_DIR: tmp.dir,
     };
-    const instances: Instance[] = await Promise.all(['i0', 'i1', 'i2'].map((id) => startInstance(id, env)));
+    instances = await Promise.all(['i0', 'i1', 'i2'].map((id) => startInstance(id, env)));
     cleanups.push(() => Promise.all(instances.map((i) => i.kill())).then(() => undefined));
     backends.push(...instances.map((i) => ({ id: i.id, port: i.port })));
     const [victim] = instances;
@@ -105,7 +115,7 @@ describe('an instance dies under load', () => {
         otherWsUrls: [...ws.slice(first + 1), ...ws.slice(0, first)],
         token: agentToken(id),
         clock: systemClock,
-        acceptDelayMs: 400,
+        acceptDelayMs: 1000,
         handleTimeMs: () => 1500 + Math.round(Math.random() * 1000),
         wrapUpMs: () => 300,
         disposition: () => 'resolved',
@@ -132,18 +142,24 @@ describe('an instance dies under load', () => {
       }
     })();
 
-    // Kill the victim about 8 s in, at a moment when one of its agents holds an offer.
+    // Kill the victim about 8 s in, at a moment when one of its agents holds an offer, right after the
+    // front handed it a webhook.
     await sleep(8000);
     let heldOffer: { agentId: string; offerId: string; callSid: string } | undefined;
-    for (let i = 0; i < 100 && !heldOffer; i++) {
+    for (let i = 0; i < 300 && !heldOffer; i++) {
       for (const id of onVictim) {
         const [state, instance, offerId, callSid] = await redis.hmget(keys.agents.agent(id), 'state', 'instance', 'offerId', 'offerCallSid');
         if (state === 'reserved' && instance === victim!.id && offerId && callSid) heldOffer = { agentId: id, offerId, callSid };
       }
       if (!heldOffer) await sleep(20);
     }
+    killOnNextRequestTo = victim!.id;
+    await Promise.race([sleep(3000), new Promise<void>((r) => victim!.proc.once('exit', () => r()))]);
     await victim!.kill();
     const killedAtMs = Date.now() - t0;
+    // Still held when the process died (not accepted in the meantime): that offer must time out and go to
+    // someone else.
+    if (heldOffer && (await redis.hget(keys.agents.agent(heldOffer.agentId), 'offerId')) !== heldOffer.offerId) heldOffer = undefined;
     const callsBeforeKill = calls.length;
     await placing;
 
@@ -225,7 +241,9 @@ describe('an instance dies under load', () => {
       expect(answered.get(held.callSid)).toBe(1);
     }
 
-    // The front sent nothing to the dead instance after the kill and the survivors took the rest.
+    // The webhook the victim died with was sent again to a survivor; no webhook went unanswered.
+    expect(killedWith).toBeDefined();
+    expect(front.stats.inFlight).toBeGreaterThanOrEqual(1);
     expect(front.stats.failed).toBe(0);
     expect(instances.slice(1).every((i) => !i.exited)).toBe(true);
     const figures = {
@@ -238,6 +256,8 @@ describe('an instance dies under load', () => {
       reconnects: agents.reduce((n, a) => n + a.stats.reconnects, 0),
       offerTimeouts: timeouts.length,
       frontRetries: front.stats.retried,
+      webhooksInFlightOnVictim: front.stats.inFlight,
+      killedWith,
       requestsBy: front.stats.byBackend,
       emulatorErrors: emu.errors.map((e) => `${e.code} ${e.message}`),
     };

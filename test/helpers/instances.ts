@@ -124,7 +124,11 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
 
 export interface RoundRobin {
   url: string;
-  stats: { requests: number; byBackend: Record<string, number>; retried: number; failed: number };
+  /**
+   * retried: requests sent again to the next backend; of them `inFlight` were lost with a backend that
+   * died while handling them (the rest found the backend refusing connections); failed: answered 502.
+   */
+  stats: { requests: number; byBackend: Record<string, number>; retried: number; inFlight: number; failed: number };
   close(): Promise<void>;
 }
 
@@ -135,8 +139,12 @@ export interface RoundRobin {
  * and a backend that refused a connection is skipped for 2 s. Only when every backend failed does the
  * caller (the Twilio emulator) get a 502.
  */
-export async function startRoundRobin(backends: { id: string; port: number }[]): Promise<RoundRobin> {
-  const stats: RoundRobin['stats'] = { requests: 0, byBackend: {}, retried: 0, failed: 0 };
+export async function startRoundRobin(
+  backends: { id: string; port: number }[],
+  /** Called once a request has been written to a backend (a test can kill that backend right then). */
+  onForwarded?: (backendId: string, path: string) => void,
+): Promise<RoundRobin> {
+  const stats: RoundRobin['stats'] = { requests: 0, byBackend: {}, retried: 0, inFlight: 0, failed: 0 };
   const downUntil = new Map<string, number>();
   let next = 0;
 
@@ -150,7 +158,7 @@ export async function startRoundRobin(backends: { id: string; port: number }[]):
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
-      req.end(body);
+      req.end(body, () => onForwarded?.(b.id, path));
     });
 
   const server: Server = createServer((req, res) => {
@@ -172,6 +180,7 @@ export async function startRoundRobin(backends: { id: string; port: number }[]):
             return;
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') downUntil.set(b.id, Date.now() + 2000);
+            else stats.inFlight++;
             stats.retried++;
           }
         }
