@@ -93,6 +93,10 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
   let welcomed = 0;
 
   const pendingAccepts = new Map<string, () => void>();
+  // A desk that reconnects is told its current offer, call and wrap-up again: each is acted on once.
+  const accepted = new Set<string>();
+  const talking = new Set<string>();
+  const wrapping = new Set<string>();
   const later = (ms: number, fn: () => void): (() => void) => {
     const cancel = o.clock.setTimer(Math.max(0, ms), () => {
       timers.delete(cancel);
@@ -165,13 +169,14 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
         if (m.state !== 'reserved' && m.state !== 'on_call' && m.state !== 'wrap_up') send({ type: 'set_state', state: 'available' });
         break;
       case 'offer': {
-        stats.offers++;
         const offerId = m.offerId;
-        if (!offerId) break;
+        if (!offerId || accepted.has(offerId) || pendingAccepts.has(offerId)) break;
+        stats.offers++;
         pendingAccepts.set(
           offerId,
           later(o.acceptDelayMs, () => {
             pendingAccepts.delete(offerId);
+            accepted.add(offerId);
             stats.accepted++;
             send({ type: 'accept', offerId });
           }),
@@ -190,6 +195,8 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       case 'call': {
         const callSid = m.callSid;
         if (m.status === 'connected' && callSid) {
+          if (talking.has(callSid)) break;
+          talking.add(callSid);
           stats.connected++;
           log(`${name}: talking on ${callSid.slice(0, 10)}…`);
           later(o.handleTimeMs(), () => {
@@ -201,8 +208,11 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       }
       case 'wrap_up': {
         const callSid = m.callSid;
-        if (!callSid) break;
+        if (!callSid || wrapping.has(callSid)) break;
+        talking.delete(callSid);
+        wrapping.add(callSid);
         later(o.wrapUpMs(), () => {
+          wrapping.delete(callSid);
           stats.wrapUps++;
           send({ type: 'wrap_up', callSid, disposition: o.disposition() });
           if (o.breakEvery && rng() < 1 / o.breakEvery) {
