@@ -86,6 +86,10 @@ export type ServiceEvent =
   | { type: 'webhook.served'; route: string; statusCode: number; seconds: number }
   | { type: 'webhook.fallback'; route: string; reason: 'redis' | 'internal' | 'timeout' }
   | { type: 'webhook.rejected'; route: string; reason: 'missing_signature' | 'bad_signature' | 'invalid_params' }
+  /** A status callback we could not process (answered 503/500; Twilio does not send it again). */
+  | { type: 'webhook.unprocessed'; route: string; reason: 'redis' | 'internal' }
+  /** A caller left in our queue whose call Twilio says has ended (a missed hangup), closed as abandoned. */
+  | { type: 'queue.ghost_closed'; queue: string; via: 'bridge' | 'sweep' }
   | { type: 'redis.error'; op: string }
   | { type: 'twilio.rest'; op: string; result: 'ok' | 'retry' | 'failed' }
   | { type: 'rate.limited'; limiter: 'sign_in' | 'supervisor_api' };

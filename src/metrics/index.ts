@@ -105,6 +105,8 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
   const webhookDuration = histogram('webhook_duration_seconds', 'Webhook latency by route and status class.', ['route', 'status'], LATENCY_BUCKETS);
   const webhookFallbacks = counter('webhook_fallbacks_total', 'Live-call webhooks answered with fallback TwiML.', ['route', 'reason']);
   const webhookRejected = counter('webhook_rejected_total', 'Webhooks refused (signature or parameters).', ['route', 'reason']);
+  const webhookUnprocessed = counter('webhook_unprocessed_total', 'Status callbacks that could not be processed (answered 503 or 500; Twilio does not resend them).', ['route', 'reason']);
+  const ghostsClosed = counter('queue_ghosts_closed_total', 'Callers still waiting in Redis whose call Twilio says had ended (hangup missed), closed as abandoned.', ['queue', 'via']);
   const redisErrors = counter('redis_errors_total', 'Failed Redis operations.', ['op']);
   const restCalls = counter('twilio_rest_requests_total', 'REST requests to Twilio by result.', ['op', 'result']);
   const rateLimited = counter('rate_limited_total', 'Requests and sign-ins refused with 429 by a rate limit (per client address).', ['limiter']);
@@ -259,6 +261,12 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
         break;
       case 'webhook.rejected':
         webhookRejected.inc({ route: route(e.route), reason: e.reason });
+        break;
+      case 'webhook.unprocessed':
+        webhookUnprocessed.inc({ route: route(e.route), reason: e.reason });
+        break;
+      case 'queue.ghost_closed':
+        ghostsClosed.inc({ queue: q(e.queue), via: e.via });
         break;
       case 'redis.error':
         redisErrors.inc({ op: e.op });

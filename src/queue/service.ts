@@ -23,7 +23,7 @@ import type { ContactStore } from './contacts.js';
 import type { OfferRecord, OfferStore } from './offers.js';
 import { estimateWaitSeconds, roundForAnnouncement } from './estimate.js';
 import type { QueueStore } from './store.js';
-import { RestError, type TwilioRest } from './twilio-rest.js';
+import { ENDED_CALL_STATUSES, isNotFound, RestError, type CallFacts, type TwilioRest } from './twilio-rest.js';
 import { createTransfers, type MonitorRequest, type Transfers } from './transfer.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
@@ -96,6 +96,16 @@ const ORPHAN_SCAN_EVERY_MS = 5_000;
 const ORPHAN_GRACE_MS = 10_000;
 /** Accepted but not connected for this long: dialling the agent (20 s) and the dequeue are long over. */
 const STALE_BRIDGE_MS = 120_000;
+/**
+ * Ghosts (callers in Redis whose call has ended, their hangup lost): how often the sweep looks, how long past
+ * the queue's maxWaitSeconds a caller must wait to be checked with Twilio (a live one has been sent to
+ * overflow by its waitUrl by then), how many it checks per queue per look, and how long before the same
+ * caller is checked again (by any instance).
+ */
+const GHOST_SCAN_EVERY_MS = 30_000;
+const GHOST_MARGIN_SECONDS = 120;
+const GHOST_CHECKS_PER_SCAN = 5;
+const GHOST_RECHECK_MS = 10 * 60_000;
 
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 /** Agent-protocol error codes for store and service errors (docs/agent-protocol.md). */
@@ -116,6 +126,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   let stopTimer: (() => void) | undefined;
   let stopped = false;
   let lastOrphanScan = 0;
+  let lastGhostScan = 0;
   const routing = new Map<string, Promise<number>>();
 
   const qc = (queue: string): QueueConfig => {
@@ -133,6 +144,10 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
   };
   const publish = (events: DomainEvent[]) => bus.publish(events);
+  /** Start work nobody awaits (routing after a change); a failure (Redis away) is logged, never unhandled. */
+  const detach = (p: Promise<unknown>, what: string): void => {
+    p.catch((err: unknown) => d.log.warn({ err: (err as Error).message }, what));
+  };
   const transfers = createTransfers({
     center,
     urls,
@@ -355,9 +370,11 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     const prev = routing.get(queue) ?? Promise.resolve(0);
     const next = prev.catch(() => 0).then(() => routeOnce(queue));
     routing.set(queue, next);
-    void next.finally(() => {
+    // (Both branches: a `finally` chain would re-reject, unhandled, when routing fails with Redis away.)
+    const forget = () => {
       if (routing.get(queue) === next) routing.delete(queue);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 
@@ -429,7 +446,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     publish(r.events);
     await send(a.id, { type: 'offer_cancelled', offerId: offer.offerId, reason: 'withdrawn' });
     await pushState(a.id);
-    void routeAgent(a.id);
+    detach(routeAgent(a.id), 'routing failed');
   }
 
   async function pushState(agentId: string): Promise<void> {
@@ -496,7 +513,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
     await send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'failed', since: clock.now() });
     await pushState(offer.agentId);
-    if (rel === 'released') clock.setTimer(0, () => void route(offer.queue));
+    if (rel === 'released') clock.setTimer(0, () => detach(route(offer.queue), 'routing failed'));
   }
 
   /** Hang up a leg we do not want (a duplicate, or one of a failed bridge); it may have ended already (21220). */
@@ -528,6 +545,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     if (offer.kind === 'transfer' && (await transferTargetLeg(offer, p))) return;
     if (p.status === 'in-progress' || p.status === 'answered') {
       if (offer.kind === 'callback') return startCallback(offer);
+      let notInTwilioQueue = false;
       try {
         // The offer may have been made before Twilio's first waitUrl request told us the QueueSid.
         // Twilio tells the QueueSid with its first waitUrl request, which can trail a fast accept by a moment.
@@ -536,13 +554,25 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           queueSid = (await queues.callerInfo(offer.queue, offer.callSid))?.queueSid ?? null;
           if (!queueSid) await clock.sleep(500);
         }
-        if (!queueSid) throw new Error('no QueueSid known for this caller yet');
+        if (!queueSid) {
+          notInTwilioQueue = true;
+          throw new Error('no QueueSid known for this caller yet');
+        }
         offer.queueSid = queueSid;
         await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId), {
           settled: async () => ((await offers.wasDequeued(offer.offerId)) ? true : null),
         });
       } catch (err) {
         d.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'could not take the caller out of the queue');
+        // Twilio has no such queue member: ask whether the caller's call has ended (a ghost, its hangup lost).
+        // Only then is the caller closed, as abandoned; a live caller keeps their place as for any failure.
+        if ((notInTwilioQueue || isNotFound(err)) && (await closeIfEnded(offer.queue, offer.callSid, 'bridge'))) {
+          // Agent first, leg second: the leg's end then finds the agent free and changes nothing.
+          await bridgeFailed(offer);
+          await hangupQuietly(p.callSid);
+          clock.setTimer(0, () => detach(routeAgent(offer.agentId), 'routing failed'));
+          return;
+        }
         await hangupQuietly(p.callSid);
         await bridgeFailed(offer);
         return;
@@ -707,7 +737,63 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       lastOrphanScan = now;
       await recoverOrphans(now);
     }
+    if (now - lastGhostScan >= GHOST_SCAN_EVERY_MS) {
+      lastGhostScan = now;
+      await closeGhosts(now);
+    }
     await routeAll();
+  }
+
+  /**
+   * Ask Twilio whether a caller still in our queue is on the line. When the call has ended (its hangup, the
+   * Enqueue action and the final status callback, was lost: e.g. answered with errors during a Redis
+   * outage; Twilio does not resend them), the caller is counted abandoned through the ordinary leave (at
+   * most once: the leave script answers 'gone' to any later leave), with the wait up to the call's end when
+   * Twilio says. True when the call has ended (closed now or already gone); false when it is live or its
+   * status could not be read (the caller keeps their place).
+   */
+  async function closeIfEnded(queue: string, callSid: string, via: 'bridge' | 'sweep'): Promise<boolean> {
+    let call: CallFacts;
+    try {
+      call = await rest.fetchCall(callSid);
+    } catch (err) {
+      d.log.warn({ err: (err as Error).message, queue, via }, 'could not read a waiting caller\'s call from Twilio; the caller keeps their place');
+      return false;
+    }
+    if (!ENDED_CALL_STATUSES.has(call.status)) return false;
+    const info = await queues.callerInfo(queue, callSid);
+    if (!info || info.callback) return true;
+    const waitSeconds = call.endedAt !== null && info.enqueuedAt > 0 ? Math.max(0, (call.endedAt - info.enqueuedAt) / 1000) : undefined;
+    const r = await queues.leave({ queue, callSid, outcome: 'abandoned', waitSeconds, shortAbandonSeconds: short, serviceLevelSeconds: sl(queue) });
+    publish(r.events);
+    if (r.result === 'left') {
+      d.log.warn({ queue, via, status: call.status, offerId: info.offerId }, 'closed a caller whose call had ended while still waiting in the queue (hangup lost) as abandoned');
+      bus.service({ type: 'queue.ghost_closed', queue, via });
+    }
+    // Being offered to an agent right now: the offer is withdrawn (a bridge in progress ends at its dequeue).
+    if (info.state === 'offered') await withdrawOfferFor(callSid);
+    return true;
+  }
+
+  /**
+   * Callers waiting far past their queue's max wait are checked with Twilio (a few per queue per look,
+   * longest first, each at most once per GHOST_RECHECK_MS across instances), and closed when their call
+   * has ended. In normal operation there are none, so this costs one ZRANGEBYSCORE per queue.
+   */
+  async function closeGhosts(now: number): Promise<void> {
+    for (const [queue, q] of Object.entries(center.queues)) {
+      const before = now - (q.maxWaitSeconds + GHOST_MARGIN_SECONDS) * 1000;
+      let checks = 0;
+      for (const callSid of await queues.enqueuedBefore(queue, before, GHOST_CHECKS_PER_SCAN * 4)) {
+        if (checks >= GHOST_CHECKS_PER_SCAN || stopped) break;
+        const info = await queues.callerInfo(queue, callSid);
+        // A bridge in progress settles itself (its dequeue finds out); callbacks hold their place by design.
+        if (!info || info.callback || (info.state !== 'waiting' && info.state !== 'offered')) continue;
+        if (!(await queues.claimCheck(queue, callSid, GHOST_RECHECK_MS))) continue;
+        checks++;
+        await closeIfEnded(queue, callSid, 'sweep');
+      }
+    }
   }
 
   /**
@@ -776,7 +862,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
             await queues.releaseClaim(r.releasedOffer);
           }
           await pushState(agentId);
-          if (msg.state === 'available') void routeAgent(agentId);
+          if (msg.state === 'available') detach(routeAgent(agentId), 'routing failed');
           return ack();
         }
         case 'accept':
@@ -788,7 +874,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           if (offer?.kind === 'transfer') await transfers.targetOfferEnded(offer, 'rejected');
           else if (offer) {
             await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: msg.offerId });
-            clock.setTimer(0, () => void route(offer.queue));
+            clock.setTimer(0, () => detach(route(offer.queue), 'routing failed'));
           }
           await pushState(agentId);
           return ack();
@@ -815,7 +901,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
             if (offer && offer.callSid === handled.callSid) await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
           }
           await pushState(agentId);
-          void routeAgent(agentId);
+          detach(routeAgent(agentId), 'routing failed');
           return ack();
         }
         case 'hangup': {

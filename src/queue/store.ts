@@ -213,6 +213,13 @@ export interface QueueStore {
    * died between claiming the caller and reserving an agent. At most `limit`.
    */
   staleClaims(queue: string, deadlineBefore: number, limit?: number): Promise<{ callSid: string; offerId: string; agentId: string }[]>;
+  /**
+   * Callers on the line (callbacks excluded) enqueued before `enqueuedBefore` (ms), longest wait first, at
+   * most `limit`: candidates for a check with Twilio (a live caller leaves at the queue's max wait).
+   */
+  enqueuedBefore(queue: string, enqueuedBefore: number, limit: number): Promise<string[]>;
+  /** True for the first caller of this in `ttlMs` (across instances): who checks a caller with Twilio now. */
+  claimCheck(queue: string, callSid: string, ttlMs: number): Promise<boolean>;
   /** Give a claimed entry back with its place kept; no-op ('stale') when offerId is not its offer. */
   releaseClaim(input: { queue: string; callSid: string; offerId: string }): Promise<'released' | 'stale' | 'gone'>;
   /** The agent accepted: the entry is bridging (keeps its place); throws SB_CONFLICT on a stale offer. */
@@ -496,6 +503,14 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
         ivrPath: h.ivrPath ?? null,
         meta: metaOf(h),
       };
+    },
+
+    async enqueuedBefore(queue, before, limit) {
+      return redis.zrangebyscore(q(queue).since, '-inf', `(${before}`, 'LIMIT', 0, Math.max(1, Math.floor(limit)));
+    },
+
+    async claimCheck(queue, callSid, ttlMs) {
+      return (await redis.set(q(queue).checked(callSid), '1', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
     },
 
     async staleClaims(queue, deadlineBefore, limit = 100) {

@@ -58,6 +58,23 @@ export interface TwilioRest {
   updateParticipant(conferenceSid: string, callSid: string, o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean }): Promise<void>;
   /** Remove a participant from a conference. */
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
+  /** A call's status and, once it has ended, when (Twilio's Call resource, GET .../Calls/{Sid}.json). */
+  fetchCall(callSid: string): Promise<CallFacts>;
+}
+
+export interface CallFacts {
+  /** queued | ringing | in-progress | completed | busy | failed | no-answer | canceled */
+  status: string;
+  /** end_time in ms, null while the call is live (or when Twilio does not say). */
+  endedAt: number | null;
+}
+
+/** The statuses of a call that has ended. */
+export const ENDED_CALL_STATUSES: ReadonlySet<string> = new Set(['completed', 'canceled', 'failed', 'busy', 'no-answer']);
+
+/** A REST error saying the resource (a queue member, a call) does not exist (any more). */
+export function isNotFound(e: unknown): boolean {
+  return e instanceof RestError && e.permanent && (e.status === 404 || e.code === 20404);
 }
 
 export class RestError extends Error {
@@ -193,6 +210,12 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
     removeParticipant: (conferenceSid, callSid) =>
       withRetry('remove_participant', async () => {
         await client.conferences(conferenceSid).participants(callSid).remove();
+      }),
+    fetchCall: (callSid) =>
+      withRetry('fetch_call', async () => {
+        const c = await client.calls(callSid).fetch();
+        const end = c.endTime instanceof Date ? c.endTime.getTime() : NaN;
+        return { status: String(c.status), endedAt: Number.isFinite(end) ? end : null };
       }),
   };
 }

@@ -39,6 +39,8 @@ export interface QueueKeys {
   left: string;
   /** HASH of one calendar day's counters for the wallboard (`date` is YYYY-MM-DD), kept a few days. */
   day: (date: string) => string;
+  /** STRING (TTL) set while one instance checks a long-waiting caller with Twilio: one check per period. */
+  checked: (callSid: string) => string;
 }
 
 export interface AgentKeys {
@@ -128,6 +130,7 @@ export function createKeys(prefix = 'sb:'): Keys {
           tally: `${q}tally`,
           left: `${q}left`,
           day: (date) => `${q}day:${date}`,
+          checked: (callSid) => `${q}checked:${callSid}`,
         };
         queueCache.set(queue, k);
       }

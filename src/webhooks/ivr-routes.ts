@@ -11,7 +11,7 @@ import { hangupInIvr, initialState, step, type IvrState, type StepContext } from
 import { callerHash } from '../privacy.js';
 import type { CallStore } from '../store/calls.js';
 import { baseParams, gatherParams, recordingParams, statusParams } from './params.js';
-import { EMPTY_TWIML, queryParam, serveLive, validate, type WebhookCore } from './plugin.js';
+import { queryParam, serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 /** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
 export interface QueueGateway {
@@ -160,23 +160,24 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
   app.post('/twilio/status', async (req, reply) => {
     const p = validate(core, statusParams, req, reply);
     if (!p) return reply;
-    const seq = p.SequenceNumber ?? (TERMINAL.has(p.CallStatus) ? 1_000_000 : 0);
-    const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
-    // Only the first delivery of a terminal status ends the call; duplicates and late, lower-numbered
-    // callbacks change nothing (the stored latest status stays).
-    if (seen.isNew && TERMINAL.has(p.CallStatus)) {
-      const state = await calls.get(p.CallSid);
-      if (state && state.phase !== 'ended') {
-        const events: DomainEvent[] = [];
-        const now = clock.now();
-        if (state.phase === 'ivr') events.push(hangupInIvr(state, now));
-        if (deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
-        events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
-        await calls.put({ ...state, phase: 'ended' });
-        bus.publish(events);
+    return serveStatus(core, req, reply, async () => {
+      const seq = p.SequenceNumber ?? (TERMINAL.has(p.CallStatus) ? 1_000_000 : 0);
+      const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
+      // Only the first delivery of a terminal status ends the call; duplicates and late, lower-numbered
+      // callbacks change nothing (the stored latest status stays).
+      if (seen.isNew && TERMINAL.has(p.CallStatus)) {
+        const state = await calls.get(p.CallSid);
+        if (state && state.phase !== 'ended') {
+          const events: DomainEvent[] = [];
+          const now = clock.now();
+          if (state.phase === 'ivr') events.push(hangupInIvr(state, now));
+          if (deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
+          events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
+          await calls.put({ ...state, phase: 'ended' });
+          bus.publish(events);
+        }
       }
-    }
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    });
   });
 
   // The number's fallback URL: Twilio could not get TwiML from us. Answer without touching Redis.

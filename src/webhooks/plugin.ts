@@ -155,3 +155,22 @@ export async function serveLive(
 
 /** A TwiML document for a request whose answer does not matter (notifications, status callbacks). */
 export const EMPTY_TWIML = new twilio.twiml.VoiceResponse().toString();
+
+/**
+ * Run a status-callback handler (no caller waits on the answer: it is not live-call TwiML). When it fails
+ * the answer is honest, 503 with an empty TwiML body when the store is unreachable, 500 for anything else,
+ * and the loss is counted (switchboard_webhook_unprocessed_total{route,reason}): Twilio does not resend
+ * status callbacks, so each one is a fact we never saw. What matters of them is reconciled later (a caller
+ * whose hangup was lost is closed when Twilio reports its call ended: see the queue service's ghosts).
+ */
+export async function serveStatus(core: WebhookCore, req: FastifyRequest, reply: FastifyReply, handler: () => Promise<void>): Promise<FastifyReply> {
+  try {
+    await handler();
+    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+  } catch (e) {
+    const reason = isRedisFailure(e) ? 'redis' : 'internal';
+    req.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason }, 'status callback could not be processed (Twilio will not resend it)');
+    core.bus.service({ type: 'webhook.unprocessed', route: routeName(req), reason });
+    return reply.code(reason === 'redis' ? 503 : 500).type('text/xml').send(EMPTY_TWIML);
+  }
+}

@@ -15,7 +15,7 @@ import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
 import { baseParams, conferenceStatusParams, dialResultParams, gatherParams, queueResultParams, queueWaitParams, recordingParams, statusParams } from './params.js';
-import { EMPTY_TWIML, serveLive, validate, type WebhookCore } from './plugin.js';
+import { serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 export interface QueueRouteDeps {
   core: WebhookCore;
@@ -105,18 +105,20 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   app.post('/twilio/transfer/status', async (req, reply) => {
     const p = validate(core, statusParams, req, reply);
     if (!p) return reply;
-    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-    if (seen.isNew) await service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    return serveStatus(core, req, reply, async () => {
+      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+      if (seen.isNew) await service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
+    });
   });
 
   // A supervisor's monitoring leg.
   app.post('/twilio/monitor/status', async (req, reply) => {
     const p = validate(core, statusParams, req, reply);
     if (!p) return reply;
-    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-    if (seen.isNew) await service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    return serveStatus(core, req, reply, async () => {
+      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+      if (seen.isNew) await service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
+    });
   });
 
   // Overflow into another queue: the caller re-enters there as a new offer of that queue.
@@ -218,15 +220,16 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const offerId = str(req.query, 'offer');
     const seq = p.SequenceNumber ?? 0;
-    const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
-    if (seen.isNew) {
-      const work = service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
-      // An answered leg starts the bridge (dequeue or callback), whose REST calls may retry with backoff
-      // for seconds: Twilio gets its answer now, the bridge finishes on its own.
-      if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
-      else await work;
-    }
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    return serveStatus(core, req, reply, async () => {
+      const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
+      if (seen.isNew) {
+        const work = service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
+        // An answered leg starts the bridge (dequeue or callback), whose REST calls may retry with backoff
+        // for seconds: Twilio gets its answer now, the bridge finishes on its own.
+        if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
+        else await work;
+      }
+    });
   });
 
   app.post('/twilio/callback/leg', async (req, reply) => {
@@ -238,9 +241,10 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   app.post('/twilio/callback/status', async (req, reply) => {
     const p = validate(core, statusParams, req, reply);
     if (!p) return reply;
-    const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-    if (seen.isNew) await service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus });
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    return serveStatus(core, req, reply, async () => {
+      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+      if (seen.isNew) await service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus });
+    });
   });
 
   app.post('/twilio/conference/status', async (req, reply) => {
@@ -249,8 +253,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     // Only the ConferenceSid is taken from these (hold needs it); the agent's and the caller's legs
     // (status callbacks and the Dial action) drive the call's state, so duplicates and reordering of
     // conference events cannot change a count.
-    await service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent });
-    return reply.code(200).type('text/xml').send(EMPTY_TWIML);
+    return serveStatus(core, req, reply, () => service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent }));
   });
 
   // Hold music for the conference and the queue, served by us so it works without Twilio's assets.
