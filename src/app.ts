@@ -36,8 +36,12 @@ export type AppConfig = Pick<
   /** Live-call webhooks answer fallback TwiML after this long (default 1500 ms, under the 2 s promise). */
   webhookBudgetMs?: number;
   instanceId?: string | undefined;
-  /** Rate limits on failed tokens and the supervisor API (defaults in src/api/auth.ts). */
-  rateLimits?: Pick<AuthLimitOptions, 'signIn' | 'supervisorApi'>;
+  /**
+   * Rate limits on failed tokens and the supervisor API (defaults in src/api/auth.ts). The buckets live
+   * in Redis, shared by every instance, unless `store` is 'memory' (per instance); memory answers
+   * whenever Redis does not.
+   */
+  rateLimits?: Pick<AuthLimitOptions, 'signIn' | 'supervisorApi'> & { store?: 'redis' | 'memory' };
 };
 
 export interface AppDeps {
@@ -52,6 +56,8 @@ export interface AppDeps {
   graceMs?: number;
   /** Wallboard push throttle and periodic refresh (src/web; defaults 500 ms and 5 s). */
   web?: WebOptions;
+  /** Both WebSockets close a socket that has not signed in after this long. Default 10 s. */
+  helloTimeoutMs?: number;
 }
 
 export interface AppContext {
@@ -108,7 +114,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const metrics = createMetrics({ center: config.center, bus });
   deps.redis.on('error', () => bus.service({ type: 'redis.error', op: 'connection' }));
 
-  const auth = createAuthenticator(config.supervisorToken, config.center.agents, { ...config.rateLimits, onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }) });
+  const { store: limitStore, ...limitOptions } = config.rateLimits ?? {};
+  const auth = createAuthenticator(config.supervisorToken, config.center.agents, {
+    ...limitOptions,
+    onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }),
+    ...(limitStore === 'memory'
+      ? {}
+      : { shared: { run: (key, args) => scripts.rateLimit!([key], args), keyOf: keys.rateLimit, onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }) } }),
+  });
   const queues = createQueueStore(deps.redis, keys, clock);
   const agents = createAgentStore(deps.redis, keys, clock);
   const instance = config.instanceId ?? `i-${process.pid}`;
@@ -138,7 +151,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     ...(deps.sweepEveryMs !== undefined ? { sweepEveryMs: deps.sweepEveryMs } : {}),
     ...(deps.graceMs !== undefined ? { graceMs: deps.graceMs } : {}),
   });
-  const channel = await createAgentChannel({ app, redis: deps.redis, channelName: keys.agentChannel, instance, auth, commands: service, log: app.log });
+  const channel = await createAgentChannel({ app, redis: deps.redis, channelName: keys.agentChannel, instance, auth, commands: service, log: app.log, ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}) });
   service.setChannel(channel);
   metrics.setGaugeSources({
     queues: async () =>
@@ -154,7 +167,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
   app.decorate('sb', ctx);
-  await registerWeb(app, deps.web); // agent desk, wallboard and its supervisor socket (src/web)
+  await registerWeb(app, { ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}), ...deps.web }); // agent desk, wallboard and its supervisor socket (src/web)
 
   app.addHook('onReady', async () => {
     for (const a of Object.values(config.center.agents)) {

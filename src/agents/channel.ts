@@ -5,11 +5,11 @@
  * instance decided. The channel knows nothing about queues: it hands commands to `AgentCommands`.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { Authenticator } from '../api/auth.js';
 import { clientAddress } from '../api/rate-limit.js';
+import { acceptUpgrades, invalidJson, parseFrame, signInGuard, socketServer } from '../api/websocket.js';
 import type { RedisClient } from '../store/redis.js';
 import { clientMessage, protocolError, type ClientMessage, type ServerMessage } from './protocol.js';
 
@@ -44,17 +44,17 @@ export interface ChannelOptions {
   instance: string;
   auth: Authenticator;
   commands: AgentCommands;
-  /** Close sockets that have not said hello after this long. */
+  /** Close sockets that have not said hello after this long (default 10 s). */
   helloTimeoutMs?: number;
   log: FastifyInstance['log'];
 }
 
+export const AGENT_WS_PATH = '/agent/ws';
 const MAX_MESSAGE_BYTES = 16 * 1024;
-const MAX_UNAUTHENTICATED_MESSAGES = 16;
 
 /** Attach the agent WebSocket endpoint to the app's HTTP server. */
 export async function createAgentChannel(o: ChannelOptions): Promise<AgentChannel> {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = socketServer(MAX_MESSAGE_BYTES);
   const sockets = new Map<string, Set<WebSocket>>();
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
@@ -83,14 +83,14 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
     let agentId: string | undefined;
     let busy = Promise.resolve();
-    let unauthenticatedMessages = 0;
+    const guard = signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs });
     const ip = clientAddress(req);
     const urlToken = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
 
     const authenticate = async (token: string | undefined, ref?: string) => {
       // Failed tokens are counted per client address; once its budget is spent, sign-ins from it are
       // refused (even with a good token) until the bucket refills.
-      const gate = o.auth.limits.signIn.check(ip);
+      const gate = await o.auth.limits.signIn.check(ip);
       if (!gate.ok) {
         o.auth.limits.limited('sign_in');
         reply(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000, ...(ref ? { ref } : {}) });
@@ -99,71 +99,66 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       }
       const p = o.auth.identify(token);
       if (!p || p.scope !== 'agent' || !p.agentId) {
-        o.auth.limits.signIn.take(ip);
+        await o.auth.limits.signIn.take(ip);
         reply(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid agent token', ...(ref ? { ref } : {}) });
         ws.close(4401, 'unauthorized');
         return;
       }
+      // The socket may have closed while the limit was consulted.
+      if (ws.readyState !== WebSocket.OPEN) return;
       agentId = p.agentId;
       let set = sockets.get(agentId);
       if (!set) sockets.set(agentId, (set = new Set()));
       set.add(ws);
-      clearTimeout(helloTimer);
+      guard.signIn();
       const welcome = await o.commands.connected(agentId, o.instance);
       reply(ws, welcome);
       if (welcome.type === 'welcome' && o.commands.resume) for (const m of await o.commands.resume(agentId)) reply(ws, m);
     };
 
-    const helloTimer = setTimeout(() => {
-      if (!agentId) ws.close(4401, 'hello timeout');
-    }, o.helloTimeoutMs ?? 10_000);
-
     if (urlToken) busy = busy.then(() => authenticate(urlToken)).catch((err: unknown) => o.log.error({ err }, 'agent connect failed'));
 
+    const handle = async (data: RawData, isBinary: boolean) => {
+      const frame = parseFrame(data, isBinary);
+      if (!frame) {
+        reply(ws, invalidJson());
+        return;
+      }
+      const parsed = frame.value;
+      const ref = typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string' ? ((parsed as { ref: string }).ref.slice(0, 64)) : undefined;
+      const m = clientMessage.safeParse(parsed);
+      if (!m.success) {
+        reply(ws, protocolError(m.error, ref));
+        return;
+      }
+      const msg = m.data;
+      if (msg.type === 'ping') {
+        reply(ws, { type: 'pong', now: Date.now(), ...(ref ? { ref } : {}) });
+        return;
+      }
+      if (msg.type === 'hello') {
+        if (agentId) reply(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
+        else await authenticate(msg.token, ref);
+        return;
+      }
+      if (!agentId) {
+        reply(ws, { type: 'error', code: 'unauthorized', field: 'type', message: 'send hello with your token first' });
+        return;
+      }
+      try {
+        reply(ws, await o.commands.command(agentId, msg));
+      } catch (err) {
+        o.log.error({ err, type: msg.type }, 'agent command failed');
+        reply(ws, { type: 'error', code: 'unavailable', message: 'the command could not be completed; try again', ...(ref ? { ref } : {}) });
+      }
+    };
+
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      // Commands from one socket run in order.
-      busy = busy.then(async () => {
-        let parsed: unknown;
-        try {
-          if (isBinary) throw new Error('binary');
-          parsed = JSON.parse(data.toString());
-        } catch {
-          reply(ws, { type: 'error', code: 'invalid_json', field: '(message)', message: 'messages are JSON text objects' });
-          return;
-        }
-        const ref = typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string' ? ((parsed as { ref: string }).ref.slice(0, 64)) : undefined;
-        const m = clientMessage.safeParse(parsed);
-        if (!m.success) {
-          reply(ws, protocolError(m.error, ref));
-          return;
-        }
-        const msg = m.data;
-        if (msg.type === 'ping') {
-          reply(ws, { type: 'pong', now: Date.now(), ...(ref ? { ref } : {}) });
-          return;
-        }
-        if (msg.type === 'hello') {
-          if (agentId) reply(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
-          else await authenticate(msg.token, ref);
-          return;
-        }
-        if (!agentId) {
-          reply(ws, { type: 'error', code: 'unauthorized', field: 'type', message: 'send hello with your token first' });
-          // A socket that keeps talking without signing in is not an agent.
-          if (++unauthenticatedMessages >= MAX_UNAUTHENTICATED_MESSAGES) ws.close(4401, 'unauthorized');
-          return;
-        }
-        try {
-          reply(ws, await o.commands.command(agentId, msg));
-        } catch (err) {
-          o.log.error({ err, type: msg.type }, 'agent command failed');
-          reply(ws, { type: 'error', code: 'unavailable', message: 'the command could not be completed; try again', ...(ref ? { ref } : {}) });
-        }
-      });
+      // Frames from one socket are handled in order; before sign-in they count against the cap.
+      busy = busy.then(() => guard.frame(() => handle(data, isBinary))).catch((err: unknown) => o.log.error({ err }, 'agent message failed'));
     });
 
     ws.on('close', () => {
-      clearTimeout(helloTimer);
       if (!agentId) return;
       const set = sockets.get(agentId);
       set?.delete(ws);
@@ -176,22 +171,7 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
     ws.on('error', () => {});
   };
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/agent/ws') return;
-    const gate = o.auth.limits.signIn.check(clientAddress(req));
-    if (!gate.ok) {
-      o.auth.limits.limited('sign_in');
-      const body = JSON.stringify({ error: 'rate_limited', limiter: 'sign_in', retryAfterSeconds: gate.retryAfterSeconds });
-      socket.end(
-        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${gate.retryAfterSeconds}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
-      );
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
-  };
-  o.app.server.on('upgrade', onUpgrade);
+  const release = acceptUpgrades({ app: o.app, path: AGENT_WS_PATH, wss, auth: o.auth, onConnection });
 
   return {
     async send(agentId, msg) {
@@ -207,7 +187,7 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       }
     },
     async close() {
-      o.app.server.off('upgrade', onUpgrade);
+      release();
       for (const [, set] of sockets) for (const ws of set) ws.terminate();
       sockets.clear();
       wss.close();

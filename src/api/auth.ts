@@ -2,12 +2,13 @@
  * Bearer tokens with scopes: `supervisor` (the supervisor API, wallboard, monitoring) and `agent`
  * (an agent's own socket and desk). Tokens are compared as SHA-256 digests in constant time.
  * Rate limits per client address: token failures on any surface (`sign_in`), and requests to the
- * supervisor API (`supervisor_api`); both answer 429 with Retry-After.
+ * supervisor API (`supervisor_api`); both answer 429 with Retry-After. With `shared`, the buckets live in
+ * Redis and every instance spends from the same budget (memory answers while Redis does not).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentConfig } from '../config.js';
-import { clientAddress, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
+import { asyncBuckets, clientAddress, createSharedTokenBuckets, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';
 export interface Principal {
@@ -31,6 +32,13 @@ export interface AuthLimitOptions {
   supervisorApi?: BucketOptions;
   /** Called each time a limit refuses something (a counter with a bounded label). */
   onLimited?: (limiter: Limiter) => void;
+  /** Keep the buckets in Redis, shared by every instance (src/store/lua/rateLimit-1.lua). */
+  shared?: {
+    run(key: string, args: (string | number)[]): Promise<unknown>;
+    keyOf(limiter: Limiter, client: string): string;
+    /** Redis failed or was slow: the answer came from this instance's memory. */
+    onError?: (err: unknown) => void;
+  };
 }
 
 export interface AuthLimits {
@@ -47,9 +55,14 @@ export interface Authenticator {
 
 /** Build the token table from the supervisor token and the configured agents. */
 export function createAuthenticator(supervisorToken: string, agents: Record<string, AgentConfig>, limitOptions: AuthLimitOptions = {}): Authenticator {
+  const buckets = (limiter: Limiter, o: BucketOptions): TokenBuckets => {
+    const shared = limitOptions.shared;
+    if (!shared) return asyncBuckets(createTokenBuckets(o));
+    return createSharedTokenBuckets({ ...o, run: shared.run, keyOf: (client) => shared.keyOf(limiter, client), ...(shared.onError ? { onError: shared.onError } : {}) });
+  };
   const limits: AuthLimits = {
-    signIn: createTokenBuckets(limitOptions.signIn ?? { capacity: 10, refillPerSecond: 1 / 6 }),
-    supervisorApi: createTokenBuckets(limitOptions.supervisorApi ?? { capacity: 60, refillPerSecond: 10 }),
+    signIn: buckets('sign_in', limitOptions.signIn ?? { capacity: 10, refillPerSecond: 1 / 6 }),
+    supervisorApi: buckets('supervisor_api', limitOptions.supervisorApi ?? { capacity: 60, refillPerSecond: 10 }),
     limited: (l) => limitOptions.onLimited?.(l),
   };
   const sup = sha256(supervisorToken);
@@ -93,14 +106,14 @@ export function requireScope(auth: Authenticator, ...scopes: Scope[]) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ip = clientAddress(req.raw);
     if (scopes.includes('supervisor')) {
-      const t = auth.limits.supervisorApi.take(ip);
+      const t = await auth.limits.supervisorApi.take(ip);
       if (!t.ok) return tooMany(auth, 'supervisor_api', t.retryAfterSeconds, reply);
     }
-    const gate = auth.limits.signIn.check(ip);
+    const gate = await auth.limits.signIn.check(ip);
     if (!gate.ok) return tooMany(auth, 'sign_in', gate.retryAfterSeconds, reply);
     const p = auth.identify(bearer(req));
     if (!p) {
-      auth.limits.signIn.take(ip);
+      await auth.limits.signIn.take(ip);
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
       return;
     }

@@ -1,7 +1,10 @@
 /**
- * Token buckets keyed by client (in memory, per instance): `take` spends a token and says how long to
- * wait when none is left. The number of keys is bounded so a flood of addresses cannot grow memory.
- * Imports nothing of ours.
+ * Token buckets keyed by client: `take` spends a token and says how long to wait when none is left.
+ * Two kinds: in memory, per instance (`createTokenBuckets`; the number of keys is bounded so a flood of
+ * addresses cannot grow memory), and shared by every instance through one Redis key per limiter and
+ * client (`createSharedTokenBuckets`, the script src/store/lua/rateLimit-1.lua), which falls back to the
+ * in-memory buckets whenever Redis does not answer: a Redis blip must never turn into refusals or 5xx.
+ * Imports nothing of ours (the script runner and key names are handed in).
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -18,15 +21,22 @@ export interface BucketOptions {
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
 
+/** What the limits' users see: shared or not, an answer may need a round trip. */
 export interface TokenBuckets {
   /** Spend `cost` tokens for `key`. */
-  take(key: string, cost?: number): Take;
+  take(key: string, cost?: number): Promise<Take>;
   /** Would `cost` tokens be available now (nothing is spent)? */
+  check(key: string, cost?: number): Promise<Take>;
+}
+
+/** In-memory buckets answer at once. */
+export interface LocalTokenBuckets {
+  take(key: string, cost?: number): Take;
   check(key: string, cost?: number): Take;
   size(): number;
 }
 
-export function createTokenBuckets(o: BucketOptions): TokenBuckets {
+export function createTokenBuckets(o: BucketOptions): LocalTokenBuckets {
   const now = o.now ?? Date.now;
   const maxKeys = o.maxKeys ?? 10_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -55,6 +65,77 @@ export function createTokenBuckets(o: BucketOptions): TokenBuckets {
       return answer(level(key).tokens, cost);
     },
     size: () => buckets.size,
+  };
+}
+
+/** The in-memory buckets behind the async interface. */
+export function asyncBuckets(local: LocalTokenBuckets): TokenBuckets {
+  return {
+    take: async (key, cost) => local.take(key, cost),
+    check: async (key, cost) => local.check(key, cost),
+  };
+}
+
+export interface SharedBucketOptions extends BucketOptions {
+  /** Runs the bucket script (rateLimit-1.lua) on one key: resolves to `[ok 0|1, retryAfterMs]`. */
+  run(key: string, args: (string | number)[]): Promise<unknown>;
+  /** The Redis key of one client's bucket. */
+  keyOf(client: string): string;
+  /** Give up on Redis after this long and answer from memory (default 250 ms). */
+  timeoutMs?: number;
+  /** After a failure, answer from memory for this long before trying Redis again (default 1000 ms). */
+  backoffMs?: number;
+  /** Called on each Redis failure or timeout (the answer then comes from memory). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Buckets shared by every instance on one Redis, so N instances give a client the budget of one.
+ * Every spend Redis grants is mirrored in this instance's in-memory buckets; when Redis fails or is slow
+ * the answer comes from those (a per-instance limit, never a refusal caused by the failure itself), and
+ * Redis is left alone for `backoffMs` so a dead Redis costs each request no more than a map lookup.
+ */
+export function createSharedTokenBuckets(o: SharedBucketOptions): TokenBuckets & { local: LocalTokenBuckets } {
+  const local = createTokenBuckets(o);
+  const timeoutMs = o.timeoutMs ?? 250;
+  const backoffMs = o.backoffMs ?? 1000;
+  // The backoff runs on wall time whatever clock the buckets use.
+  let redisAfter = 0;
+
+  const shared = async (mode: 'take' | 'check', key: string, cost: number): Promise<Take | undefined> => {
+    if (Date.now() < redisAfter) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const run = o.run(o.keyOf(key), [o.capacity, o.refillPerSecond, cost, mode, o.now ? o.now() : '']);
+      run.catch(() => {}); // a failure after the timeout has nobody left to tell
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`rate limit: no answer from Redis in ${timeoutMs} ms`)), timeoutMs);
+      });
+      const r = await Promise.race([run, timeout]);
+      if (!Array.isArray(r) || r.length < 2) throw new Error('rate limit: unexpected script reply');
+      const [ok, retryAfterMs] = r.map(Number) as [number, number];
+      return ok === 1 ? { ok: true } : { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+    } catch (err) {
+      redisAfter = Date.now() + backoffMs;
+      o.onError?.(err);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    local,
+    async take(key, cost = 1) {
+      const r = await shared('take', key, cost);
+      if (!r) return local.take(key, cost);
+      // Mirror the spend, so memory knows this instance's share if Redis goes away.
+      if (r.ok) local.take(key, cost);
+      return r;
+    },
+    async check(key, cost = 1) {
+      return (await shared('check', key, cost)) ?? local.check(key, cost);
+    },
   };
 }
 

@@ -3,9 +3,11 @@
  * referrer, a strict Content-Security-Policy unless a page brings its own, no caching of API answers,
  * no X-Powered-By), a table of every registered route so a test can check each one's access rule, and
  * on shutdown `Connection: close` on the answers still in flight, so keep-alive connections (Twilio's,
- * a load balancer's) end with their last answer instead of holding the close open.
+ * a load balancer's) end with their last answer instead of holding the close open. WebSocket upgrades go
+ * through one router (src/api/websocket.ts): an upgrade to a path no endpoint claims is answered 404.
  */
 import type { FastifyInstance } from 'fastify';
+import { installUpgradeRouter } from './websocket.js';
 
 /** For JSON, TwiML and metrics: nothing may be loaded, framed or submitted from them. */
 export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -22,8 +24,9 @@ declare module 'fastify' {
   }
 }
 
-/** Install the headers hook and the route table. Call first, before any route is registered. */
+/** Install the headers hook, the route table and the upgrade router. Call first, before any route is registered. */
 export function installHttpSecurity(app: FastifyInstance): void {
+  installUpgradeRouter(app);
   const routes: RouteInfo[] = [];
   app.decorate('routeTable', routes);
   app.addHook('onRoute', (r) => {

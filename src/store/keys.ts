@@ -102,6 +102,11 @@ export interface Keys {
   agentChannel: string;
   /** Pub/sub channel for live supervisor/wallboard updates. */
   liveChannel: string;
+  /**
+   * HASH one client's token bucket for one rate limiter (TTL: until it would be full again). The only
+   * key of its script, so it needs no hash tag to run on Redis Cluster.
+   */
+  rateLimit(limiter: string, client: string): string;
 }
 
 /** Build the key catalogue for a prefix (tests use a unique prefix each). */
@@ -163,5 +168,6 @@ export function createKeys(prefix = 'sb:'): Keys {
     voicemails: `${x}voicemails`,
     agentChannel: `${prefix}agent-bus`,
     liveChannel: `${prefix}live`,
+    rateLimit: (limiter, client) => `${prefix}rl:${limiter}:${client}`,
   };
 }

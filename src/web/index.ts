@@ -15,6 +15,8 @@ export interface WebOptions {
   /** Wallboard push throttle (default 500 ms) and periodic refresh (default 5000 ms). */
   throttleMs?: number;
   refreshMs?: number;
+  /** The supervisor socket closes a socket that has not said hello after this long (default 10 s). */
+  helloTimeoutMs?: number;
 }
 
 export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): Promise<void> {
@@ -42,6 +44,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
     log: app.log,
     ...(opts.throttleMs !== undefined ? { throttleMs: opts.throttleMs } : {}),
     ...(opts.refreshMs !== undefined ? { refreshMs: opts.refreshMs } : {}),
+    ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
     snapshot: () =>
       buildWallboardSnapshot({
         now: () => sb.clock.now(),

@@ -9,12 +9,12 @@
  * wallboard connected to any instance follows the calls of all of them.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Authenticator } from '../api/auth.js';
 import { clientAddress } from '../api/rate-limit.js';
+import { acceptUpgrades, invalidJson, parseFrame, signInGuard, socketServer } from '../api/websocket.js';
 import type { EventBus } from '../events.js';
 import type { RedisClient } from '../store/redis.js';
 
@@ -39,6 +39,7 @@ export interface SupervisorSocketOptions {
   throttleMs?: number;
   /** Push a fresh snapshot at least this often while clients are connected (default 5000 ms). */
   refreshMs?: number;
+  /** Close sockets that have not said hello after this long (default 10 s). */
   helloTimeoutMs?: number;
   log: FastifyInstance['log'];
 }
@@ -49,12 +50,13 @@ export interface SupervisorSocket {
   close(): Promise<void>;
 }
 
+/** Clients send only hello and ping: a bigger frame closes the socket with 1009 (src/api/websocket.ts). */
 const MAX_MESSAGE_BYTES = 4 * 1024;
 
 export async function createSupervisorSocket(o: SupervisorSocketOptions): Promise<SupervisorSocket> {
   const throttleMs = o.throttleMs ?? 500;
   const refreshMs = o.refreshMs ?? 5000;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = socketServer(MAX_MESSAGE_BYTES);
   const clients = new Set<WebSocket>();
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
@@ -123,22 +125,17 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
   });
 
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
-    let authed = false;
+    const guard = signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs });
     const ip = clientAddress(req);
-    const helloTimer = setTimeout(() => {
-      if (!authed) ws.close(4401, 'hello timeout');
-    }, o.helloTimeoutMs ?? 10_000);
+    let busy = Promise.resolve();
 
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      let parsed: unknown;
-      try {
-        if (isBinary) throw new Error('binary');
-        parsed = JSON.parse(data.toString());
-      } catch {
-        send(ws, { type: 'error', code: 'invalid_json', field: '(message)', message: 'messages are JSON text objects' });
+    const handle = async (data: RawData, isBinary: boolean) => {
+      const frame = parseFrame(data, isBinary);
+      if (!frame) {
+        send(ws, { ...invalidJson() });
         return;
       }
-      const m = clientMessage.safeParse(parsed);
+      const m = clientMessage.safeParse(frame.value);
       if (!m.success) {
         const field = m.error.issues[0]?.path.map(String).join('.') || 'type';
         send(ws, { type: 'error', code: 'invalid_message', field, message: `${field}: ${m.error.issues[0]?.message ?? 'invalid'}` });
@@ -148,12 +145,12 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
         send(ws, { type: 'pong' });
         return;
       }
-      if (authed) {
+      if (guard.signedIn) {
         send(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
         return;
       }
       // The same failed-token budget per client address as the agent socket and the API.
-      const gate = o.auth.limits.signIn.check(ip);
+      const gate = await o.auth.limits.signIn.check(ip);
       if (!gate.ok) {
         o.auth.limits.limited('sign_in');
         send(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000 });
@@ -162,37 +159,37 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
       }
       const p = o.auth.identify(m.data.token);
       if (!p || p.scope !== 'supervisor') {
-        o.auth.limits.signIn.take(ip);
+        await o.auth.limits.signIn.take(ip);
         send(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid supervisor token' });
         ws.close(4401, 'unauthorized');
         return;
       }
-      authed = true;
-      clearTimeout(helloTimer);
+      // The socket may have closed while the limit was consulted.
+      if (ws.readyState !== WebSocket.OPEN) return;
+      guard.signIn();
       clients.add(ws);
       void o
         .snapshot()
         .then((s) => send(ws, s))
         .catch((err: unknown) => o.log.warn({ err }, 'wallboard snapshot failed'));
+    };
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // Frames are handled in order; before sign-in they count against the cap.
+      busy = busy.then(() => guard.frame(() => handle(data, isBinary))).catch((err: unknown) => o.log.warn({ err }, 'supervisor socket message failed'));
     });
     ws.on('close', () => {
-      clearTimeout(helloTimer);
       clients.delete(ws);
     });
     ws.on('error', () => {});
   };
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== SUPERVISOR_WS_PATH) return;
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
-  };
-  o.app.server.on('upgrade', onUpgrade);
+  const release = acceptUpgrades({ app: o.app, path: SUPERVISOR_WS_PATH, wss, auth: o.auth, onConnection });
 
   return {
     clients: () => clients.size,
     async close() {
-      o.app.server.off('upgrade', onUpgrade);
+      release();
       offBus();
       clearInterval(refresh);
       if (timer) clearTimeout(timer);
