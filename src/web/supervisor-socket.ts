@@ -7,6 +7,9 @@
  * "Something changed" is a domain event on this instance's bus, or a notice on the Redis live channel
  * from another instance (each instance publishes one notice per throttle period while events flow), so a
  * wallboard connected to any instance follows the calls of all of them.
+ *
+ * Sign-in rules, frame rules and the upgrade (404 elsewhere, 429 while the address may not sign in) are
+ * those of the agent socket, from src/api/websocket.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
