@@ -20,7 +20,10 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
-  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*((rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+)(\s*,\s*(rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+))*)?\s*$/, 'comma-separated host:port or redis:// URLs')
+    .optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, : _ - only').default('sb:'),
   PUBLIC_BASE_URL: z
     .string()

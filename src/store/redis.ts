@@ -101,16 +101,40 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   };
   let client: RedisClient;
   if (opts.clusterNodes && opts.clusterNodes.length) {
-    client = new Cluster(
-      opts.clusterNodes.map((n) => {
-        const u = new URL(n.includes('://') ? n : `redis://${n}`);
-        return { host: u.hostname, port: Number(u.port || 6379) };
-      }),
-      { redisOptions: base, clusterRetryStrategy: (times) => Math.min(100 * times, 1000), enableOfflineQueue: true },
-    );
+    const seeds = clusterSeeds(opts.clusterNodes);
+    client = new Cluster(seeds.nodes, {
+      redisOptions: { ...base, ...seeds.auth },
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+      enableOfflineQueue: true,
+      // With TLS the certificate names the host, not the IP address the cluster announces.
+      ...(seeds.auth.tls ? { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) } : {}),
+    });
   } else {
     client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', base);
   }
   client.on('error', (err: Error) => opts.onError?.(err));
   return client;
+}
+
+/**
+ * REDIS_CLUSTER_NODES entries (`host:port`, or `redis://` / `rediss://` URLs with optional credentials) as
+ * ioredis Cluster seeds. Every node of a cluster shares one password and TLS setting, so they come from
+ * the first entry that carries them and apply to every node ioredis discovers.
+ */
+export function clusterSeeds(entries: readonly string[]): {
+  nodes: { host: string; port: number }[];
+  auth: { username?: string; password?: string; tls?: Record<string, never> };
+} {
+  const auth: { username?: string; password?: string; tls?: Record<string, never> } = {};
+  const nodes = entries.map((n) => {
+    const u = new URL(n.includes('://') ? n : `redis://${n}`);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`REDIS_CLUSTER_NODES: ${u.protocol} is not redis: or rediss:`);
+    if (u.protocol === 'rediss:') auth.tls = {};
+    if (u.password && auth.password === undefined) {
+      auth.password = decodeURIComponent(u.password);
+      if (u.username) auth.username = decodeURIComponent(u.username);
+    }
+    return { host: u.hostname, port: Number(u.port || 6379) };
+  });
+  return { nodes, auth };
 }

@@ -5,18 +5,26 @@
  * than one master) and runs a full call across two app instances: webhooks reach instance A, the agent
  * is connected to instance B, so the offer and every call message cross Redis pub/sub on the cluster.
  */
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
+import { VirtualClock } from '../../src/clock.js';
+import { SwitchboardError } from '../../src/errors.js';
+import { createQueueStore } from '../../src/queue/store.js';
+import { createKeys } from '../../src/store/keys.js';
+import { connectRedis } from '../../src/store/redis.js';
 import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { ACCOUNT_SID, AUTH_TOKEN, loadExample, PUBLIC_BASE, SUPERVISOR_TOKEN } from '../helpers/app.js';
-import { clusterNodes } from '../helpers/redis.js';
+import { clusterNodes, uniquePrefix } from '../helpers/redis.js';
 import { makeStack, NUMBER, TestAgent, type Stack } from '../helpers/stack.js';
+import { startRedisCluster } from '../setup/global-cluster.js';
 
 let s: Stack | undefined;
 let closeB: (() => Promise<void>) | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
   await closeB?.();
   closeB = undefined;
   await s?.close();
@@ -93,5 +101,26 @@ describe('Redis Cluster', () => {
     }
     expect(holders.length).toBeGreaterThanOrEqual(2);
     alice.close();
+  });
+
+  it('the production connection (connectRedis) reaches a password-protected cluster from REDIS_CLUSTER_NODES URLs', async () => {
+    const c = await startRedisCluster(3, { password: 'cluster-secret-0123' });
+    cleanups.push(() => c.stop());
+    const [host, port] = c.nodes[0]!.split(':');
+    const plain = new Redis(Number(port), host!, { maxRetriesPerRequest: 1 });
+    plain.on('error', () => {});
+    cleanups.push(() => plain.disconnect());
+    await expect(plain.get('x')).rejects.toThrow(/NOAUTH/);
+    const client = connectRedis({ clusterNodes: c.nodes.map((n) => `redis://:cluster-secret-0123@${n}`), commandTimeoutMs: 2000 });
+    cleanups.push(() => client.disconnect());
+    const store = createQueueStore(client, createKeys(uniquePrefix('auth')), new VirtualClock());
+    const input = { queue: 'support', callSid: 'CA' + 'c'.repeat(32), contactId: 'k1', callerHash: 'h1', priority: 0, maxLength: 10, whenNoAgents: 'wait' as const, serviceLevelSeconds: 20 };
+    expect((await store.enqueue(input)).result).toBe('queued');
+    const claimed = await store.claimNext({ queue: 'support', offerId: 'of_auth0001', agentId: 'a', deadline: 1 });
+    expect(claimed?.callSid).toBe(input.callSid);
+    // A script's error reply is an answer: the cluster connection stays up and keeps serving.
+    await expect(store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_other0001' })).rejects.toBeInstanceOf(SwitchboardError);
+    expect(await store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_auth0001' })).toBe('bridging');
+    expect((client as Cluster).status).toBe('ready');
   });
 });

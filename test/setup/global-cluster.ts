@@ -26,16 +26,17 @@ export interface RunningCluster {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Start `masters` redis-server processes in cluster mode and join them into one cluster covering all slots. */
-export async function startRedisCluster(masters = 3): Promise<RunningCluster> {
+export async function startRedisCluster(masters = 3, opts: { password?: string } = {}): Promise<RunningCluster> {
+  const auth = opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : [];
   const servers: Awaited<ReturnType<typeof startRedis>>[] = [];
   const busPorts: number[] = [];
   try {
     for (let i = 0; i < masters; i++) {
       const busPort = await freePort();
       busPorts.push(busPort);
-      servers.push(await startRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] }));
+      servers.push(await startRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', ...auth] }));
     }
-    const admins = servers.map((s) => new Redis(s.port, '127.0.0.1', { maxRetriesPerRequest: 1 }));
+    const admins = servers.map((s) => new Redis(s.port, '127.0.0.1', { maxRetriesPerRequest: 1, ...(opts.password ? { password: opts.password } : {}) }));
     try {
       const per = Math.ceil(16384 / masters);
       await Promise.all(admins.map((a, i) => a.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))));
