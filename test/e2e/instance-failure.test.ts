@@ -117,7 +117,8 @@ describe('an instance dies under load', () => {
         otherWsUrls: [...ws.slice(first + 1), ...ws.slice(0, first)],
         token: agentToken(id),
         clock: systemClock,
-        acceptDelayMs: 1000,
+        // a4 is slow to accept too, so it is usually holding an offer when the victim is killed.
+        acceptDelayMs: id === SLOW ? 2500 : 1000,
         handleTimeMs: () => 1500 + Math.round(Math.random() * 1000),
         wrapUpMs: () => 300,
         disposition: () => 'resolved',
@@ -240,6 +241,7 @@ describe('an instance dies under load', () => {
     //    (An agent who reconnects at once is handed its open offer again and may accept it there.)
     const offerResults = (await streamEvents(redis, keys.agents.events)).filter((e) => e.type === 'offer.result');
     const timeouts = offerResults.filter((e) => e.type === 'offer.result' && e.result === 'timeout');
+    expect(heldOffer, 'a4 held an offer on the victim when it died').toBeDefined();
     if (heldOffer) {
       const held = heldOffer;
       const results = offerResults.filter((e) => e.type === 'offer.result' && e.callSid === held.callSid);
