@@ -7,9 +7,10 @@ const shared = {
 } as const;
 
 /**
- * Two projects: `standalone` runs every test against one redis-server; `cluster` runs the store
- * integration tests and the end-to-end queue flows again, unchanged, against a local three-master Redis
- * Cluster (test/setup/global-cluster.ts). `npx vitest run` runs both; `--project cluster` picks one.
+ * Two projects: `standalone` runs every test against one redis-server; `cluster` runs the integration
+ * tests and the end-to-end flows that use the stores (IVR, queue, transfers, REST faults, several
+ * instances, an instance killed) again, unchanged, against a local three-master Redis Cluster
+ * (test/setup/global-cluster.ts). `npx vitest run` runs both; `--project cluster` picks one.
  */
 export default defineConfig({
   test: {
@@ -29,7 +30,10 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'cluster',
-          include: ['test/integration/*.test.ts', 'test/e2e/queue.test.ts', 'test/e2e/instances.test.ts', 'test/e2e/cluster.test.ts', 'test/e2e/instance-failure.test.ts', 'test/e2e/orphans.test.ts'],
+          include: [
+            'test/integration/*.test.ts',
+            'test/e2e/{queue,instances,cluster,instance-failure,orphans,transfer,rest-faults,analytics,ivr}.test.ts',
+          ],
           globalSetup: ['test/setup/global-cluster.ts'],
         },
       },
