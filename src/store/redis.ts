@@ -102,13 +102,13 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   let client: RedisClient;
   if (opts.clusterNodes && opts.clusterNodes.length) {
     const seeds = clusterSeeds(opts.clusterNodes);
-    client = new Cluster(seeds.nodes, {
+    client = failFastOnceReady(new Cluster(seeds.nodes, {
       redisOptions: { ...base, ...seeds.auth },
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
       enableOfflineQueue: true,
       // With TLS the certificate names the host, not the IP address the cluster announces.
       ...(seeds.auth.tls ? { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) } : {}),
-    });
+    }));
   } else {
     client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', base);
   }
@@ -137,4 +137,20 @@ export function clusterSeeds(entries: readonly string[]): {
     return { host: u.hostname, port: Number(u.port || 6379) };
   });
   return { nodes, auth };
+}
+
+/**
+ * A cluster client queues commands while it is not connected, with no limit in time: a webhook would get
+ * its fallback TwiML after its budget, but its writes would run whenever the cluster came back (an
+ * enqueue for a caller long gone). Commands wait for the first connection (start-up), then fail fast while
+ * the cluster is unreachable, as a single-node client does (maxRetriesPerRequest 1). Duplicates (the
+ * pub/sub subscriber) behave the same.
+ */
+function failFastOnceReady(c: Cluster): Cluster {
+  c.once('ready', () => {
+    c.options.enableOfflineQueue = false;
+  });
+  const duplicate = c.duplicate.bind(c);
+  c.duplicate = (nodes = [], options = {}) => failFastOnceReady(duplicate(nodes, { ...options, enableOfflineQueue: true }));
+  return c;
 }

@@ -123,4 +123,31 @@ describe('Redis Cluster', () => {
     expect(await store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_auth0001' })).toBe('bridging');
     expect((client as Cluster).status).toBe('ready');
   });
+
+  it('a cluster client waits for its first connection, then fails fast while the cluster is unreachable (no late writes)', async () => {
+    const c = await startRedisCluster(3);
+    let stopped = false;
+    cleanups.push(() => (stopped ? undefined : c.stop()));
+    const client = connectRedis({ clusterNodes: c.nodes, commandTimeoutMs: 1000 });
+    client.on('error', () => {});
+    cleanups.push(() => client.disconnect());
+    // Sent before the cluster client is ready: queued, then run.
+    expect(await client.set('sb-ff:{t}:a', '1')).toBe('OK');
+    const sub = client.duplicate();
+    cleanups.push(() => sub.disconnect());
+    await sub.subscribe('sb-ff:bus');
+
+    await c.stop();
+    stopped = true;
+    const t0 = Date.now();
+    const outcome = await Promise.race([
+      client.set('sb-ff:{t}:b', '1').then(
+        () => 'written',
+        (e: Error) => `failed: ${e.message}`,
+      ),
+      new Promise<string>((r) => setTimeout(() => r('still queued after 10 s'), 10_000)),
+    ]);
+    expect(outcome).toMatch(/^failed: /);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
 });
