@@ -4,10 +4,13 @@
  * Every connected call is a conference `sb-<caller CallSid>` with the caller (joined from TwiML when
  * dequeued, endConferenceOnExit) and the agent (dialed in over REST, endConferenceOnExit). From there:
  *
- * - To a queue (always cold): the caller is redirected out of the conference (calls update) to
+ * - To a queue, cold: the caller is redirected out of the conference (calls update) to
  *   /twilio/transfer/queue, which re-enters them in the target queue at the front of their priority (or
  *   at the queue's `transferPriority`) as a re-entry: the same contact, not a new offer. The caller leaving
  *   ends the conference; the agent's leg ends and the agent goes to wrap-up.
+ * - To a queue, warm: the agent that queue's routing would pick now (its skills and strategy, not the
+ *   transferring agent) is offered the call to consult, as for a named agent below; with nobody free the
+ *   transfer is refused (a cold transfer puts the caller in line instead).
  * - To an agent or an outside number: the caller is put on hold (hold music) and the transferring agent's
  *   endConferenceOnExit is turned off, then the target is dialed into the same conference (a named agent
  *   is first offered the call on their desk, like any offer). Cold: the transferring agent leaves at once
@@ -179,8 +182,7 @@ export function createTransfers(d: TransferDeps): Transfers {
       state: 'offering',
       startedAt: clock.now(),
     };
-    if (to.kind === 'queue') {
-      if (warm) throw fail('SB_BAD_REQUEST', 'warm', 'warm: a transfer to a queue is cold; transfer warm to a named agent instead');
+    if (to.kind === 'queue' && !warm) {
       if (!center.queues[to.queue]) throw fail('SB_NOT_FOUND', 'to.queue', `to.queue: no queue ${to.queue}`);
       await rest.redirect(callSid, urls.transferQueue(to.queue, offer.queue)).catch(() => {
         throw fail('SB_TWILIO_REST', 'callSid', 'callSid: Twilio did not take the transfer; the call is unchanged');
@@ -191,21 +193,32 @@ export function createTransfers(d: TransferDeps): Transfers {
       await tell(t, 'completed');
       return;
     }
-    if (to.kind === 'agent') {
-      if (to.agentId === agentId) throw fail('SB_BAD_REQUEST', 'to.agentId', 'to.agentId: you cannot transfer a call to yourself');
-      if (!center.agents[to.agentId]) throw fail('SB_NOT_FOUND', 'to.agentId', `to.agentId: no agent ${to.agentId}`);
-      const q = center.queues[offer.queue];
+    if (to.kind === 'queue' || to.kind === 'agent') {
+      // A named agent, or (warm to a queue) the agent that queue's routing would pick now, to consult.
+      const targetQueue = to.kind === 'queue' ? to.queue : offer.queue;
+      const q = center.queues[targetQueue];
+      if (to.kind === 'queue' && !q) throw fail('SB_NOT_FOUND', 'to.queue', `to.queue: no queue ${to.queue}`);
+      if (to.kind === 'agent' && to.agentId === agentId) throw fail('SB_BAD_REQUEST', 'to.agentId', 'to.agentId: you cannot transfer a call to yourself');
+      if (to.kind === 'agent' && !center.agents[to.agentId]) throw fail('SB_NOT_FOUND', 'to.agentId', `to.agentId: no agent ${to.agentId}`);
       const offerId = newOfferId();
       const deadline = clock.now() + (q?.offerTimeoutSeconds ?? 20) * 1000;
-      const r = await agents.reserve({ offerId, queue: offer.queue, callSid, contactId: offer.contactId, requiredSkills: [], strategy: 'longest_idle', deadline, onlyAgent: to.agentId });
-      if (!r) throw fail('SB_CONFLICT', 'to.agentId', `to.agentId: ${to.agentId} is not available`);
+      const base = { offerId, queue: targetQueue, callSid, contactId: offer.contactId, deadline };
+      const r =
+        to.kind === 'agent'
+          ? await agents.reserve({ ...base, requiredSkills: [], strategy: 'longest_idle', onlyAgent: to.agentId })
+          : await agents.reserve({ ...base, requiredSkills: q!.skills, strategy: q!.strategy, excludeAgents: [agentId] });
+      if (!r) {
+        if (to.kind === 'agent') throw fail('SB_CONFLICT', 'to.agentId', `to.agentId: ${to.agentId} is not available`);
+        throw fail('SB_CONFLICT', 'to.queue', `to.queue: no agent of ${to.queue} is free to consult; transfer cold to put the caller in line`);
+      }
       d.publish(r.events);
+      const targetAgent = r.agentId;
       t.targetOfferId = offerId;
       await save(t);
       const target: OfferRecord = {
         offerId,
-        agentId: to.agentId,
-        queue: offer.queue,
+        agentId: targetAgent,
+        queue: targetQueue,
         callSid,
         kind: 'transfer',
         queueSid: null,
@@ -221,20 +234,20 @@ export function createTransfers(d: TransferDeps): Transfers {
         await prepare(offer);
       } catch (err) {
         // Twilio did not take the hold: nothing changed for the caller; the target is free again.
-        d.publish((await agents.cancelOffer({ agentId: to.agentId, offerId, reason: 'withdrawn' })).events);
-        await d.pushState(to.agentId);
+        d.publish((await agents.cancelOffer({ agentId: targetAgent, offerId, reason: 'withdrawn' })).events);
+        await d.pushState(targetAgent);
         await finish(t, 'failed');
         await offers.pointCall(offer);
         throw fail('SB_TWILIO_REST', 'callSid', `callSid: could not hold the caller (${(err as Error).message})`);
       }
       if (warm) d.publish((await agents.hold({ agentId, callSid, on: true })).events);
       else await leave(t);
-      await d.send(to.agentId, {
+      await d.send(targetAgent, {
         type: 'offer',
         offerId,
         callSid,
-        queue: offer.queue,
-        queueName: q?.name ?? offer.queue,
+        queue: targetQueue,
+        queueName: q?.name ?? targetQueue,
         waitSeconds: 0,
         ivrPath: [],
         language: center.defaultLanguage,
@@ -243,7 +256,7 @@ export function createTransfers(d: TransferDeps): Transfers {
         deadline,
         transferFrom: agentId,
       });
-      await d.pushState(to.agentId);
+      await d.pushState(targetAgent);
       await tell(t, 'ringing');
       return;
     }

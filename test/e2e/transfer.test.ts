@@ -226,6 +226,38 @@ describe('transfers and monitoring on the call conference', () => {
     expect(stack.emu.errors).toEqual([]);
   });
 
+  it('warm transfer to a queue: the agent that queue would pick is offered the call to consult, then takes it', async () => {
+    s = await makeStack();
+    const stack = s;
+    const { call, alice } = await connectToAlice(stack);
+    const carol = await ready(stack, 'carol-demo-token', 'client:carol');
+    alice.send({ type: 'transfer', callSid: call.sid, to: { kind: 'queue', queue: 'billing' }, warm: true, ref: 'wq' });
+    await stack.until(alice.next('ack', (m) => m.ref === 'wq'));
+    const offer = await stack.until(carol.next('offer'));
+    expect(offer).toMatchObject({ callSid: call.sid, queue: 'billing', transferFrom: 'alice' });
+    carol.send({ type: 'accept', offerId: offer.offerId });
+    await stack.until(alice.next('transfer', (m) => m.status === 'consulting'));
+    const conf = stack.emu.conference(`sb-${call.sid}`)!;
+    expect(conf.participants.get(call.sid)?.hold).toBe(true);
+    alice.send({ type: 'transfer_complete', callSid: call.sid });
+    await stack.until(alice.next('wrap_up'));
+    await stack.emu.run(stack.clock.sleep(2_000));
+    const carolLeg = [...conf.participants.values()].find((p) => p.call.to === 'client:carol')!.callSid;
+    expect(conf.canHear(call.sid, carolLeg)).toBe(true);
+    expect(await stack.app.sb.agents.get('carol')).toMatchObject({ state: 'on_call', callSid: call.sid, callQueue: 'billing' });
+    carol.send({ type: 'hangup', callSid: call.sid });
+    await stack.until(carol.next('wrap_up'));
+    carol.send({ type: 'wrap_up', callSid: call.sid, disposition: 'resolved' });
+    await stack.until(carol.next('ack', (m) => m.for === 'wrap_up'));
+    await stack.emu.run(call.ended);
+    const m = await stack.metrics();
+    await expectOneContact(stack, m);
+    expect(sample(m, 'switchboard_transfers_total', { queue: 'support', kind: 'queue', mode: 'warm', result: 'completed' })).toBe(1);
+    // Carol's part of the call is billing's work.
+    expect(sample(m, 'switchboard_calls_handled_total', { queue: 'billing' })).toBe(1);
+    expect(stack.emu.errors).toEqual([]);
+  });
+
   it('cold transfer to an agent: the first agent wraps up at once, the caller holds until the target answers', async () => {
     s = await makeStack();
     const stack = s;
@@ -441,8 +473,9 @@ describe('transfers and monitoring on the call conference', () => {
       const e = await stack.until(alice.next('error', (m) => m.ref === ref));
       expect(e).toMatchObject({ code, field });
     }
+    // Warm to a queue needs a free agent of that queue to consult: nobody of billing is signed in.
     alice.send({ type: 'transfer', callSid: call.sid, to: { kind: 'queue', queue: 'billing' }, warm: true, ref: 'w' });
-    expect(await stack.until(alice.next('error', (m) => m.ref === 'w'))).toMatchObject({ field: 'warm' });
+    expect(await stack.until(alice.next('error', (m) => m.ref === 'w'))).toMatchObject({ code: 'conflict', field: 'to.queue' });
     alice.send({ type: 'transfer_complete', callSid: call.sid, ref: 'tc' });
     expect(await stack.until(alice.next('error', (m) => m.ref === 'tc'))).toMatchObject({ code: 'conflict', field: 'callSid' });
     expect((await stack.app.sb.agents.get('alice'))?.state).toBe('on_call');
