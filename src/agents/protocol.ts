@@ -83,9 +83,9 @@ export type ServerMessage =
   | { type: 'state'; state: string; reason?: string; since: number }
   | OfferMessage
   | { type: 'offer_cancelled'; offerId: string; reason: 'timeout' | 'withdrawn' | 'taken' }
-  | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number }
+  | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number; talkStartedAt?: number }
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
-  | { type: 'transfer'; callSid: string; status: TransferStatus; kind: TransferTarget['kind']; mode: 'cold' | 'warm'; reason?: string }
+  | { type: 'transfer'; callSid: string; status: TransferStatus; kind: TransferTarget['kind']; mode: 'cold' | 'warm'; reason?: string; to?: TransferTarget }
   | { type: 'ack'; ref?: string; for: string }
   | { type: 'error'; code: string; field?: string; message: string; ref?: string; retryAfterMs?: number }
   | { type: 'reconnect'; reason: string; afterMs: number }

@@ -974,10 +974,10 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       });
     } else if (a.state === 'on_call' && a.callSid) {
       const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
-      out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince });
+      out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince, ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}) });
       const t = await transfers.get(a.callSid);
       if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
-        out.push({ type: 'transfer', callSid: t.callSid, status: t.state === 'consulting' ? 'consulting' : 'ringing', kind: t.kind, mode: t.mode });
+        out.push({ type: 'transfer', callSid: t.callSid, status: t.state === 'consulting' ? 'consulting' : 'ringing', kind: t.kind, mode: t.mode, to: t.target });
       }
     } else if (a.state === 'wrap_up' && a.wrapDeadline) {
       const callSid = a.callSid ?? a.lastCallSid;

@@ -39,6 +39,8 @@ const supportCaller = {
   },
 };
 
+/** "1:15" → 75. */
+const seconds = (text: string) => text.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 const agentState = async (stack: Stack, id: string) => (await stack.app.sb.agents.get(id))?.state;
 
 describe('agent desk and wallboard in Chromium', () => {
@@ -88,6 +90,11 @@ describe('agent desk and wallboard in Chromium', () => {
     expect(await desk.textContent('#offer-queue')).toBe('Technical support');
     expect(await desk.textContent('#offer-path')).toMatch(/^language › hours › main-menu/);
     expect(await desk.textContent('#offer-repeat')).toBe('0');
+    expect(await desk.isVisible('#offer-wait')).toBe(true); // an ordinary offer: how long the caller waited
+    // ...counted on the server's clock: what the queue says, give or take the page's ticks.
+    const enqueuedAt = (await stack.app.sb.queues.callerInfo('support', call.sid))?.enqueuedAt ?? 0;
+    const waited = seconds((await desk.textContent('#offer-wait')) ?? '');
+    expect(Math.abs(waited - (stack.clock.now() - enqueuedAt) / 1000)).toBeLessThanOrEqual(2);
     const countdown = Number(await desk.textContent('#offer-countdown'));
     expect(countdown).toBeGreaterThanOrEqual(1);
     expect(countdown).toBeLessThanOrEqual(15); // the queue's offerTimeoutSeconds, in server time
@@ -98,9 +105,11 @@ describe('agent desk and wallboard in Chromium', () => {
     // Accept from the keyboard: the offer took the focus.
     await tabTo(desk, '#btn-accept');
     await desk.keyboard.press('Enter');
+    await waitText(desk, '#message', /^Accepted: your phone will ring\.$/);
     await advanceUntil(stack, () => hasText(desk, '#call-status', /^Connected$/), { what: 'call connected on the desk' });
     expect(await desk.isHidden('#offer')).toBe(true);
     expect(await desk.textContent('#call-queue')).toBe('support');
+    await waitText(desk, '#message', /^$/); // the phone answered: "your phone will ring" is over
     await waitText(wall, '#q-support-waiting', /^0$/);
     await waitText(wall, '#agents-on_call', /^1$/);
     await waitText(wall, '#q-support-sl', /^100%$/); // answered within 20 s of entering the queue
@@ -141,6 +150,71 @@ describe('agent desk and wallboard in Chromium', () => {
     const m = await stack.metrics();
     expect(sample(m, 'switchboard_dispositions_total', { queue: 'support', disposition: 'resolved' })).toBe(1);
     expect(sample(m, 'switchboard_calls_handled_total', { queue: 'support' })).toBe(1);
+    expect(stack.emu.errors).toEqual([]);
+  });
+
+  it('a page reloaded mid-call shows the call, its status and timer again; reloaded in wrap-up, the form and its countdown', async () => {
+    s = await makeStack();
+    const stack = s;
+    stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const origin = `http://127.0.0.1:${stack.port}`;
+    const desk = await localPage(browser, origin, outside);
+    await desk.goto(`${origin}/desk#token=alice-demo-token`);
+    await waitText(desk, '#conn', /^Connected$/);
+    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: supportCaller });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await desk.click('#btn-available');
+    await advanceUntil(stack, async () => desk.isVisible('#offer'), { stepMs: 250, what: 'offer on the desk' });
+    await desk.click('#btn-accept');
+    await advanceUntil(stack, () => hasText(desk, '#call-status', /^Connected$/), { what: 'call connected on the desk' });
+    // 95 s of talk (virtual time: the page syncs with the server's clock when it (re)connects).
+    await stack.emu.run(stack.clock.sleep(95_000));
+
+    // A full page reload (not a socket drop): the page starts from nothing; the server hands it the call.
+    await desk.reload();
+    await waitText(desk, '#conn', /^Connected$/);
+    await desk.locator('#call').waitFor({ state: 'visible' });
+    await waitText(desk, '#call-status', /^Connected$/);
+    await waitText(desk, '#call-timer', /^1:3\d$/); // counted from the start of the talk, on the server's clock
+    expect(await desk.textContent('#call-queue')).toBe('support');
+    await waitText(desk, '#state', /^On call$/);
+    expect(await desk.isVisible('#transfer-controls')).toBe(true);
+    expect(await desk.isEnabled('#btn-hangup')).toBe(true);
+    await screenshot(desk, 'desk-reloaded-call');
+
+    // On hold, reloaded again: still on hold, and the timer still counts the whole call (not the hold).
+    await desk.click('#btn-hold');
+    await waitText(desk, '#call-status', /^On hold$/);
+    await stack.emu.run(stack.clock.sleep(30_000));
+    await desk.reload();
+    await desk.locator('#call').waitFor({ state: 'visible' });
+    await waitText(desk, '#call-status', /^On hold$/);
+    await waitText(desk, '#call-timer', /^2:0\d$/);
+    expect(await desk.textContent('#btn-hold')).toBe('Resume');
+    await desk.click('#btn-hold');
+    await waitText(desk, '#call-status', /^Connected$/);
+
+    // Hang up, reload in wrap-up: the form and its countdown are back, and saving works.
+    await desk.click('#btn-hangup');
+    await advanceUntil(stack, async () => desk.isVisible('#wrapup'), { stepMs: 250, what: 'wrap-up form' });
+    const before = Number(await desk.textContent('#wrapup-countdown'));
+    await stack.emu.run(stack.clock.sleep(5_000));
+    await desk.reload();
+    await desk.locator('#wrapup').waitFor({ state: 'visible' });
+    expect(await desk.isHidden('#call')).toBe(true);
+    await waitText(desk, '#state', /^Wrap-up$/);
+    expect(await desk.textContent('#wrapup-title')).toBe('Wrap-up — support');
+    // The same deadline: about 5 s less than before the reload (server time), never restarted.
+    await desk.waitForFunction((max) => {
+      const n = Number(document.querySelector('#wrapup-countdown')?.textContent);
+      return n > 0 && n <= max;
+    }, before - 4);
+    await screenshot(desk, 'desk-reloaded-wrapup');
+    await desk.check('input[name="disposition"][value="resolved"]');
+    await desk.click('#btn-wrapup');
+    await waitText(desk, '#message', /Wrap-up saved/);
+    await waitText(desk, '#state', /^Available$/);
+    expect((await stack.app.sb.agents.get('alice'))?.state).toBe('available');
     expect(stack.emu.errors).toEqual([]);
   });
 

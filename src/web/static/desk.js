@@ -28,11 +28,13 @@ let transfer = null; // { callSid, kind, mode, label, status, note } while one o
 let directory = { queues: [], agents: [] }; // transfer targets, from the welcome message
 const transferRefs = new Set(); // refs of transfer commands: their errors go next to the transfer form
 let refSeq = 0;
+let accepting = false; // "Accepted: your phone will ring." is on screen until the call connects or fails
 
 function say(text, isError = false) {
   const el = $('message');
   el.textContent = text;
   el.classList.toggle('error', isError);
+  accepting = false;
 }
 
 function command(msg) {
@@ -62,6 +64,8 @@ function showOffer(msg) {
   setText('offer-from', msg.transferFrom ? `Transfer from ${agentName(msg.transferFrom)}` : '');
   $('offer-from').hidden = !msg.transferFrom;
   setText('offer-queue', msg.queueName || msg.queue);
+  // A transferred caller's wait in the queue is over: the row would mislead (the title says who transfers).
+  $('offer-wait-row').hidden = Boolean(msg.transferFrom);
   setText('offer-path', msg.ivrPath && msg.ivrPath.length ? msg.ivrPath.join(' › ') : '(none)');
   setText('offer-repeat', String(msg.repeatCount ?? 0));
   setText('offer-language', msg.language || '—');
@@ -71,8 +75,13 @@ function showOffer(msg) {
   tick();
   $('offer').hidden = false;
   $('btn-accept').focus();
-  // Re-read the server clock: the deadline is in server time.
-  void serverClock.sync().then(tick);
+  // Re-read the server clock: the deadline is in server time. The wait counts on from the synced clock
+  // (a jump of the offset is not time the caller waited).
+  const id = msg.offerId;
+  void serverClock.sync().then(() => {
+    if (offer && offer.offerId === id) offer.receivedAt = serverClock.now();
+    tick();
+  });
 }
 
 function hideOffer() {
@@ -83,7 +92,14 @@ function hideOffer() {
 function showCall(msg) {
   if (offer && offer.callSid === msg.callSid) hideOffer();
   const fresh = !call || call.callSid !== msg.callSid;
-  call = { callSid: msg.callSid, queue: msg.queue, status: msg.status, since: fresh || msg.status === 'connected' && call.status === 'connecting' ? msg.since : call.since };
+  // The timer counts the talk: from `talkStartedAt` when the server knows it (a desk that reconnects mid-call).
+  const since = msg.talkStartedAt ?? (fresh || (msg.status === 'connected' && call.status === 'connecting') ? msg.since : call.since);
+  call = { callSid: msg.callSid, queue: msg.queue, status: msg.status, since };
+  // "Accepted: your phone will ring." is done once the phone answered (or did not).
+  if (accepting && msg.status !== 'connecting') {
+    accepting = false;
+    if (msg.status !== 'failed') say('');
+  }
   if (msg.status === 'failed') {
     call = null;
     $('call').hidden = true;
@@ -92,7 +108,6 @@ function showCall(msg) {
     return;
   }
   setText('call-queue', msg.queue);
-  setText('call-status', CALL_LABELS[msg.status] ?? msg.status);
   const hold = $('btn-hold');
   hold.textContent = msg.status === 'on_hold' ? 'Resume' : 'Hold';
   hold.setAttribute('aria-pressed', String(msg.status === 'on_hold'));
@@ -198,6 +213,7 @@ function renderTransfer() {
   const mine = transfer && call && transfer.callSid === call.callSid ? transfer : null;
   const active = Boolean(mine && ACTIVE_TRANSFER.has(mine.status));
   const show = Boolean(call && (['connected', 'on_hold'].includes(call.status) || active));
+  renderCallStatus(mine, active);
   const box = $('transfer-controls');
   const hadFocus = box.contains(document.activeElement);
   box.hidden = !show;
@@ -216,6 +232,15 @@ function renderTransfer() {
   }
 }
 
+/** The call's Status line: while a transfer is under way the caller is on hold, whatever the call says. */
+function renderCallStatus(mine, active) {
+  if (!call) return;
+  let text = CALL_LABELS[call.status] ?? call.status;
+  if (active && mine.status === 'consulting') text = `Consulting ${mine.label} — caller on hold`;
+  else if (active) text = `Transferring to ${mine.label} — caller on hold`;
+  setText('call-status', text);
+}
+
 /** A fresh form; `keep` keeps the last transfer (a cold one reports its outcome after wrap-up starts). */
 function resetTransfer({ keep = false } = {}) {
   if (!keep) transfer = null;
@@ -224,6 +249,15 @@ function resetTransfer({ keep = false } = {}) {
   $('transfer-form').reset();
   renderTransferKind();
   renderTransfer();
+}
+
+/** Who a transfer goes to: the target the server names (a desk that reconnected), else its kind. */
+function targetLabel(msg) {
+  const to = msg.to;
+  if (to?.kind === 'agent' && to.agentId) return agentName(to.agentId);
+  if (to?.kind === 'queue' && to.queue) return directory.queues.find((q) => q.id === to.queue)?.name ?? to.queue;
+  if (to?.kind === 'external' && to.number) return to.number;
+  return `the ${KIND_WORDS[msg.kind] ?? msg.kind}`;
 }
 
 function transferNote(t) {
@@ -250,7 +284,7 @@ function onTransfer(msg) {
     callSid: msg.callSid,
     kind: msg.kind,
     mode: msg.mode,
-    label: same ? transfer.label : `the ${KIND_WORDS[msg.kind] ?? msg.kind}`,
+    label: same ? transfer.label : targetLabel(msg),
     // Still on this desk: a transfer that did not happen brings the caller back here.
     back: Boolean(call && call.callSid === msg.callSid),
     status: msg.status,
@@ -270,7 +304,7 @@ function tick() {
   const now = serverClock.now();
   if (offer) {
     setText('offer-countdown', String(Math.max(0, Math.ceil((offer.deadline - now) / 1000))));
-    setText('offer-wait', duration(offer.waitSeconds + Math.max(0, now - offer.receivedAt) / 1000));
+    if (!offer.transferFrom) setText('offer-wait', duration(offer.waitSeconds + Math.max(0, now - offer.receivedAt) / 1000));
   }
   if (call) setText('call-timer', duration((now - call.since) / 1000));
   if (wrap) setText('wrapup-countdown', String(Math.max(0, Math.ceil((wrap.deadline - now) / 1000))));
@@ -438,8 +472,10 @@ $('btn-accept').addEventListener('click', () => {
   if (!offer) return;
   $('btn-accept').disabled = true;
   $('btn-reject').disabled = true;
-  command({ type: 'accept', offerId: offer.offerId });
-  say('Accepted: your phone will ring.');
+  if (command({ type: 'accept', offerId: offer.offerId })) {
+    say('Accepted: your phone will ring.');
+    accepting = true;
+  }
 });
 $('btn-reject').addEventListener('click', () => {
   if (!offer) return;
