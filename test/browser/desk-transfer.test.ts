@@ -119,7 +119,10 @@ describe('transfers on the agent desk', () => {
     await advanceUntil(stack, async () => bob.isVisible('#offer'), { stepMs: 250, what: 'transfer offer to bob' });
     expect(await bob.textContent('#offer-from')).toBe('Transfer from Alice');
     expect(await bob.textContent('#offer-title')).toBe('Incoming transfer — Technical support');
+    expect(await bob.isHidden('#offer-wait')).toBe(true); // the caller's wait in the queue means nothing here
+    expect(await bob.isVisible('#offer-queue')).toBe(true);
     await waitText(alice, '#transfer-status', /^Ringing Bob\. The caller is on hold/);
+    expect(await alice.textContent('#call-status')).toBe('Transferring to Bob — caller on hold');
     expect(await alice.getAttribute('#transfer-status', 'aria-live')).toBe('polite');
     expect(await alice.isDisabled('#btn-transfer')).toBe(true);
     expect(await alice.isDisabled('#transfer-agent')).toBe(true);
@@ -137,6 +140,7 @@ describe('transfers on the agent desk', () => {
     expect(await alice.isVisible('#btn-transfer-complete')).toBe(true);
     expect(await alice.isVisible('#btn-transfer-cancel')).toBe(true);
     expect(await focused(alice)).toBe('btn-transfer-complete');
+    expect(await alice.textContent('#call-status')).toBe('Consulting Bob — caller on hold');
     const conf = stack.emu.conference(`sb-${call.sid}`)!;
     expect(conf.participants.get(call.sid)?.hold).toBe(true);
     expect((await agentRecord(stack, 'alice'))?.state).toBe('on_call');
@@ -155,6 +159,7 @@ describe('transfers on the agent desk', () => {
     await waitText(bob, '#state', /^On call$/);
     expect(await bob.isVisible('#transfer-controls')).toBe(true); // Bob may transfer it on in turn
     expect(await bob.textContent('#transfer-status')).toBe('');
+    expect(await bob.textContent('#message')).toBe(''); // "your phone will ring" went when it connected
     await screenshot(alice, 'desk-transfer-completed');
     await screenshot(bob, 'desk-transfer-received');
 
@@ -168,6 +173,53 @@ describe('transfers on the agent desk', () => {
     const m = await stack.metrics();
     expect(sample(m, 'switchboard_transfers_total', { queue: 'support', kind: 'agent', mode: 'warm', result: 'completed' })).toBe(1);
     expect(sample(m, 'switchboard_transfers_total', { queue: 'support', kind: 'agent', mode: 'warm', result: 'cancelled' }) ?? 0).toBe(0);
+    expect(stack.emu.errors).toEqual([]);
+  });
+
+  it('a page reloaded while consulting shows the consultation again; cancelled, the call is Connected again', async () => {
+    s = await makeStack();
+    const stack = s;
+    stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    stack.emu.registerEndpoint('client:bob', { answer: true, answerDelayMs: 1000 });
+    const alice = await openDesk(stack, 'alice-demo-token');
+    const bob = await openDesk(stack, 'bob-demo-token');
+    const call = await callConnectedToAlice(stack, alice);
+    await bob.click('#btn-available');
+    await advanceUntil(stack, async () => (await agentRecord(stack, 'bob'))?.state === 'available', { stepMs: 250, what: 'bob available' });
+    await stack.emu.run(stack.clock.sleep(40_000));
+
+    await alice.check('input[name="transfer-kind"][value="agent"]');
+    await alice.selectOption('#transfer-agent', 'bob');
+    await alice.check('#transfer-warm');
+    await alice.click('#btn-transfer');
+    await advanceUntil(stack, async () => bob.isVisible('#offer'), { stepMs: 250, what: 'transfer offer to bob' });
+    await bob.click('#btn-accept');
+    await advanceUntil(stack, () => hasText(alice, '#call-status', /^Consulting Bob/), { stepMs: 250, what: 'consulting on alice desk' });
+
+    // A full reload of Alice's page: the server hands it the call (the caller on hold) and the transfer.
+    await alice.reload();
+    await waitText(alice, '#conn', /^Connected$/);
+    await alice.locator('#call').waitFor({ state: 'visible' });
+    await waitText(alice, '#call-status', /^Consulting Bob — caller on hold$/);
+    await waitText(alice, '#call-timer', /^0:4\d$/); // the whole call, not the hold
+    expect(await alice.textContent('#transfer-status')).toMatch(/^Bob answered: you are talking to them while the caller holds/);
+    expect(await alice.isVisible('#btn-transfer-complete')).toBe(true);
+    expect(await alice.isVisible('#btn-transfer-cancel')).toBe(true);
+    expect(await alice.isDisabled('#btn-hold')).toBe(true);
+    expect(await alice.isDisabled('#btn-transfer')).toBe(true);
+    await screenshot(alice, 'desk-transfer-reloaded');
+
+    // Cancel: the caller is back with Alice and the Status line says so.
+    await alice.click('#btn-transfer-cancel');
+    await advanceUntil(stack, () => hasText(alice, '#transfer-status', /cancelled/), { stepMs: 250, what: 'transfer cancelled on alice desk' });
+    await waitText(alice, '#call-status', /^Connected$/);
+    expect(await alice.textContent('#transfer-status')).toBe('Transfer to Bob cancelled: the caller is back with you.');
+    expect(await alice.isEnabled('#btn-transfer')).toBe(true);
+    expect(await alice.isEnabled('#btn-hold')).toBe(true);
+    await stack.emu.run(stack.clock.sleep(2_000));
+    expect(await agentRecord(stack, 'alice')).toMatchObject({ state: 'on_call', callSid: call.sid });
+    const m = await stack.metrics();
+    expect(sample(m, 'switchboard_transfers_total', { queue: 'support', kind: 'agent', mode: 'warm', result: 'cancelled' })).toBe(1);
     expect(stack.emu.errors).toEqual([]);
   });
 
