@@ -88,11 +88,11 @@ describe('transfers on the agent desk', () => {
     await waitText(bob, '#state', /^Available$/);
     await advanceUntil(stack, async () => (await agentRecord(stack, 'bob'))?.state === 'available', { stepMs: 250, what: 'bob available' });
 
-    // The form: targets from the server's directory; queues are cold only.
+    // The form: targets from the server's directory; warm to a queue consults the agent it would pick.
     expect(await alice.$$eval('#transfer-queue option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['support', 'billing']);
     expect(await alice.$$eval('#transfer-agent option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['bob', 'carol']); // not herself
-    expect(await alice.isDisabled('#transfer-warm')).toBe(true);
-    expect(await alice.textContent('#transfer-warm-hint')).toMatch(/always cold/);
+    expect(await alice.isEnabled('#transfer-warm')).toBe(true);
+    expect(await alice.textContent('#transfer-warm-hint')).toMatch(/consult the agent that queue would pick/);
 
     // Keyboard only: "An agent" with the arrow key, Bob in the list, warm, Transfer.
     await tabTo(alice, 'input[name="transfer-kind"]:checked');
@@ -256,7 +256,7 @@ describe('transfers on the agent desk', () => {
 
     // Cold to the billing queue: Alice goes to wrap-up and is told where the caller went.
     await alice.check('input[name="transfer-kind"][value="queue"]');
-    expect(await alice.isDisabled('#transfer-warm')).toBe(true);
+    await alice.uncheck('#transfer-warm');
     await alice.selectOption('#transfer-queue', 'billing');
     await alice.click('#btn-transfer');
     await advanceUntil(stack, async () => alice.isVisible('#wrapup'), { stepMs: 250, what: 'alice wrap-up after queue transfer' });

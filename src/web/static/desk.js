@@ -167,17 +167,14 @@ function transferKind() {
   return document.querySelector('#transfer-form input[name="transfer-kind"]:checked')?.value ?? 'queue';
 }
 
-/** Show the target control for the chosen kind; warm is not offered for queues (they are always cold). */
+/** Show the target control for the chosen kind (warm to a queue consults the agent that queue would pick). */
 function renderTransferKind() {
   const kind = transferKind();
   $('transfer-queue-group').hidden = kind !== 'queue';
   $('transfer-agent-group').hidden = kind !== 'agent';
   $('transfer-number-group').hidden = kind !== 'external';
-  const warm = $('transfer-warm');
-  warm.disabled = kind === 'queue';
-  if (kind === 'queue') warm.checked = false;
   setText('transfer-warm-hint', kind === 'queue'
-    ? 'Queue transfers are always cold: the caller goes to the front of the queue.'
+    ? 'Warm: you consult the agent that queue would pick now (someone must be free). Cold: the caller goes to the front of the queue.'
     : 'Warm: you talk to them first while the caller holds. Cold: you leave at once.');
 }
 
@@ -268,7 +265,7 @@ function transferNote(t) {
       ? `Ringing ${who}. The caller is on hold; you can talk to ${who} when they answer.`
       : `Ringing ${who}. The caller is on hold until they answer.`;
     case 'consulting': return `${who} answered: you are talking to them while the caller holds. Complete the transfer to hand the caller over, or cancel it.`;
-    case 'completed': return t.kind === 'queue' ? `Transferred to ${who}: the caller is at the front of the queue.` : `Transfer to ${who} completed: the caller is theirs.`;
+    case 'completed': return t.kind === 'queue' && t.mode === 'cold' ? `Transferred to ${who}: the caller is at the front of the queue.` : `Transfer to ${who} completed: the caller is theirs.`;
     case 'cancelled': return `Transfer to ${who} cancelled: the caller is back with you.`;
     case 'failed': return t.back
       ? `${who} did not take the call: the caller is back with you.`
@@ -503,7 +500,7 @@ $('transfer-form').addEventListener('submit', (ev) => {
   if (!call || (transfer && transfer.callSid === call.callSid && ACTIVE_TRANSFER.has(transfer.status))) return;
   clearTransferError();
   const kind = transferKind();
-  const warm = kind !== 'queue' && $('transfer-warm').checked;
+  const warm = $('transfer-warm').checked;
   let to;
   let label;
   if (kind === 'queue') {
