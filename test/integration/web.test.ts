@@ -89,13 +89,18 @@ describe('pages', () => {
 
     const wall = await t.app.inject({ method: 'GET', url: '/wallboard' });
     expect(wall.statusCode).toBe(200);
+    const calls = await t.app.inject({ method: 'GET', url: '/calls' });
+    expect(calls.statusCode).toBe(200);
+    expect(calls.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(String(calls.headers['content-security-policy'])).toContain("default-src 'none'");
     const types: Record<string, string> = {
       '/web/desk.js': 'text/javascript; charset=utf-8',
       '/web/wallboard.js': 'text/javascript; charset=utf-8',
+      '/web/calls.js': 'text/javascript; charset=utf-8',
       '/web/live.js': 'text/javascript; charset=utf-8',
       '/web/common.css': 'text/css; charset=utf-8',
     };
-    const bodies = [desk.body, wall.body];
+    const bodies = [desk.body, wall.body, calls.body];
     for (const [url, type] of Object.entries(types)) {
       const res = await t.app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);

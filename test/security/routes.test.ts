@@ -22,11 +22,13 @@ const PUBLIC = new Set([
   // The desk and wallboard pages and their assets (src/web): no data in them; they sign in over their sockets.
   'GET /desk',
   'GET /wallboard',
+  'GET /calls',
   'GET /web/now',
   'GET /web/common.css',
   'GET /web/live.js',
   'GET /web/desk.js',
   'GET /web/wallboard.js',
+  'GET /web/calls.js',
 ]);
 
 /** Access by path prefix for everything not on the allow-list. */
