@@ -22,6 +22,7 @@ import type { Urls } from '../urls.js';
 import type { ContactStore } from './contacts.js';
 import type { OfferRecord, OfferStore } from './offers.js';
 import { estimateWaitSeconds, roundForAnnouncement } from './estimate.js';
+import { estimatePatienceSeconds } from './staffing.js';
 import type { QueueStore } from './store.js';
 import { ENDED_CALL_STATUSES, isNotFound, RestError, type CallFacts, type TwilioRest } from './twilio-rest.js';
 import { createTransfers, type MonitorRequest, type Transfers } from './transfer.js';
@@ -221,6 +222,17 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     return { state, events: r.events };
   }
 
+  /** The queue's observed caller patience (as for the Erlang A gauge), re-read at most once a minute. */
+  const patience = new Map<string, { at: number; value: number | null }>();
+  async function patienceFor(queue: string): Promise<number | null> {
+    const now = clock.now();
+    const have = patience.get(queue);
+    if (have && now - have.at < 60_000) return have.value;
+    const value = estimatePatienceSeconds(await queues.leftSince(queue, now - center.thresholds.capacityWindowSeconds * 1000));
+    patience.set(queue, { at: now, value });
+    return value;
+  }
+
   async function waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string> {
     const q = qc(p.queue);
     const twiml = newResponse();
@@ -239,7 +251,9 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
     const staffed = await agents.staffedFor(q.skills);
     const handle = await queues.recentHandleTimes(p.queue, 50);
+    const patienceSeconds = await patienceFor(p.queue);
     const ewt = estimateWaitSeconds({
+      patienceSeconds,
       position: pos.position,
       agentsStaffed: staffed.staffed,
       agentsAvailable: staffed.available,

@@ -209,3 +209,55 @@ describe('roundForAnnouncement', () => {
     expect(roundForAnnouncement(250, 'fr')).toBe('about 4 minutes');
   });
 });
+
+describe('estimateWaitSeconds with caller patience (M/M/N+M wait of a caller who stays)', () => {
+  const base = { agentsStaffed: 2, agentsAvailable: 0, recentHandleTimesSeconds: many(20, 120), defaultAhtSeconds: 120 };
+
+  it('is (p − F)·AHT/N without a patience estimate', () => {
+    expect(estimateWaitSeconds({ ...base, position: 3 })).toBe(180);
+    expect(estimateWaitSeconds({ ...base, position: 3, patienceSeconds: null })).toBe(180);
+    expect(estimateWaitSeconds({ ...base, position: 3, patienceSeconds: 0 })).toBe(180);
+  });
+
+  it('sums 1 / (N/AHT + j/θ) over the callers ahead', () => {
+    // N/AHT = 1/60 s⁻¹, θ = 60 s: 60 + 1/(2/60) + 1/(3/60) = 60 + 30 + 20.
+    expect(estimateWaitSeconds({ ...base, position: 3, patienceSeconds: 60 })).toBeCloseTo(110, 9);
+    // Free agents take the first callers at once: only p − F count.
+    expect(estimateWaitSeconds({ ...base, agentsAvailable: 1, position: 1, patienceSeconds: 60 })).toBe(0);
+    // Very patient callers: back to the plain formula.
+    expect(estimateWaitSeconds({ ...base, position: 10, patienceSeconds: 1e12 })).toBeCloseTo(600, 3);
+  });
+
+  it('matches a simulation of the line ahead: N busy agents (exponential handle), callers ahead with exponential patience', () => {
+    const rnd = new Random(11);
+    const exp = (mean: number) => -mean * Math.log(1 - rnd.next());
+    const N = 3;
+    const aht = 180;
+    const theta = 240;
+    for (const k of [1, 4, 12]) {
+      let total = 0;
+      const runs = 20_000;
+      for (let r = 0; r < runs; r++) {
+        // Agents' remaining times and the patience of the k − 1 callers ahead (memoryless).
+        let ahead = Array.from({ length: k - 1 }, () => exp(theta));
+        let t = 0;
+        let agentsFree = Array.from({ length: N }, () => exp(aht));
+        for (;;) {
+          const next = Math.min(...agentsFree);
+          // Callers ahead who give up before the next agent frees leave the line.
+          ahead = ahead.filter((g) => g > next);
+          t = next;
+          const i = agentsFree.indexOf(next);
+          if (ahead.length === 0) break; // our caller is at the head: this agent takes them
+          ahead.shift(); // the head of the line (in arrival order, whatever their patience) goes to this agent
+          agentsFree[i] = t + exp(aht);
+        }
+        total += t;
+        agentsFree = [];
+      }
+      const simulated = total / runs;
+      const formula = estimateWaitSeconds({ agentsStaffed: N, agentsAvailable: 0, position: k, recentHandleTimesSeconds: many(50, aht), defaultAhtSeconds: aht, patienceSeconds: theta })!;
+      expect(Math.abs(formula - simulated) / simulated, `k=${k}: formula ${formula.toFixed(1)} s, simulated ${simulated.toFixed(1)} s`).toBeLessThan(0.03);
+    }
+  });
+});
