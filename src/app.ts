@@ -210,9 +210,19 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     auth,
     monitor: (r) => service.monitor(r),
     liveCalls: async () =>
-      (await agents.list())
-        .filter((a) => a.state === 'on_call' && a.callSid)
-        .map((a) => ({ callSid: a.callSid!, queue: a.callQueue ?? '', agentId: a.id, state: a.holdStartedAt ? 'on_hold' : 'talking', since: a.talkStartedAt })),
+      Promise.all(
+        (await agents.list())
+          .filter((a) => a.state === 'on_call' && a.callSid)
+          .map(async (a) => ({
+            callSid: a.callSid!,
+            queue: a.callQueue ?? '',
+            agentId: a.id,
+            state: a.holdStartedAt ? 'on_hold' : 'talking',
+            since: a.talkStartedAt,
+            // Supervisor lines on the call (their mode, and where they are dialed): for the supervisor API only.
+            monitors: await service.transfers.monitors(a.callSid!),
+          })),
+      ),
   });
 
   app.get('/metrics', async (_req, reply) => {

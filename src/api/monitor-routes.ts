@@ -13,7 +13,7 @@ import { requireScope, type Authenticator } from './auth.js';
 export interface MonitorDeps {
   auth: Authenticator;
   monitor(r: { callSid: string; mode: MonitorMode; to: string; by: string }): Promise<{ legSid: string | null; queue: string }>;
-  liveCalls(): Promise<{ callSid: string; queue: string; agentId: string; state: string; since: number | null }[]>;
+  liveCalls(): Promise<{ callSid: string; queue: string; agentId: string; state: string; since: number | null; monitors: { to: string; mode: MonitorMode }[] }[]>;
 }
 
 const callSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'CA followed by 32 hex digits');

@@ -106,6 +106,8 @@ export interface Transfers {
   get(callSid: string): Promise<TransferRecord | null>;
   monitor(r: MonitorRequest): Promise<{ legSid: string | null; queue: string }>;
   monitorLegEnded(callSid: string, legSid: string): Promise<void>;
+  /** The supervisor lines on a call now: where each is dialed and its mode. */
+  monitors(callSid: string): Promise<{ to: string; mode: MonitorMode }[]>;
 }
 
 const TTL_SECONDS = 6 * 3600;
@@ -449,11 +451,16 @@ export function createTransfers(d: TransferDeps): Transfers {
     return { legSid: leg, queue: offer.queue };
   }
 
+  async function monitors(callSid: string): Promise<{ to: string; mode: MonitorMode }[]> {
+    const all = await redis.hgetall(k.monitors(callSid));
+    return Object.entries(all).map(([to, v]) => ({ to, mode: (JSON.parse(v) as { mode: MonitorMode }).mode }));
+  }
+
   async function monitorLegEnded(callSid: string, legSid: string): Promise<void> {
     const key = k.monitors(callSid);
     const all = await redis.hgetall(key);
     for (const [to, v] of Object.entries(all)) if ((JSON.parse(v) as { legSid: string }).legSid === legSid) await redis.hdel(key, to);
   }
 
-  return { start, complete, cancel, targetLegStatus, fromLegEnded, targetOfferEnded, dialTargetAgent, get, monitor, monitorLegEnded };
+  return { start, complete, cancel, targetLegStatus, fromLegEnded, targetOfferEnded, dialTargetAgent, get, monitor, monitorLegEnded, monitors };
 }

@@ -121,6 +121,12 @@ describe('live calls page in Chromium', () => {
     expect(conf.canHear(aliceLeg, sam)).toBe(true);
     expect(conf.canHear(call.sid, sam)).toBe(false);
 
+    // A reloaded page learns the supervisor's line from the server (GET /api/calls lists each call's lines).
+    await page.reload();
+    await page.goto(`${origin}/calls#token=${SUPERVISOR_TOKEN}`); // the reloaded page signs in again
+    await waitText(page, `${row} td.line`, /^Coaching \(only the agent hears you\) · client:sam$/);
+    expect(await pressed(page, row)).toEqual(['coach']);
+
     // Barge: everyone hears Sam.
     await page.click(`${row} button[data-mode="barge"]`);
     await waitText(page, `${row} td.line`, /^Barged in \(everyone hears you\) · client:sam$/);

@@ -382,6 +382,8 @@ describe('transfers and monitoring on the call conference', () => {
     expect(add?.form).toMatchObject({ To: 'client:sam', Label: 'supervisor', Muted: 'true', StartConferenceOnEnter: 'false', EndConferenceOnExit: 'false' });
 
     await act('coach');
+    const listed = await stack.app.inject({ method: 'GET', url: '/api/calls', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
+    expect(listed.json().calls[0].monitors).toEqual([{ to: 'client:sam', mode: 'coach' }]);
     expect(conf.canHear(aliceLeg, sam)).toBe(true);
     expect(conf.canHear(call.sid, sam)).toBe(false);
     const coach = stack.emu.log.rest.filter((r) => r.path.endsWith(`/${sam}.json`)).at(-1);
@@ -391,6 +393,8 @@ describe('transfers and monitoring on the call conference', () => {
     expect(conf.canHear(aliceLeg, sam) && conf.canHear(call.sid, sam)).toBe(true);
 
     await act('stop');
+    const after = await stack.app.inject({ method: 'GET', url: '/api/calls', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
+    expect(after.json().calls[0].monitors).toEqual([]);
     expect(conf.participants.has(sam)).toBe(false);
     // The supervisor leaving changes nothing for the call.
     expect(conf.status).toBe('in-progress');

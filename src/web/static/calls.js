@@ -135,6 +135,14 @@ async function refresh() {
     if (why) return showSignIn(why);
     if (!res.ok) return;
     calls = (await res.json()).calls ?? [];
+    // The server knows which supervisor lines are up: this supervisor's (dialed at "Dial me at") shows its
+    // mode after a reload, and a line the supervisor hung up on their phone is shown gone.
+    const me = $('dial-to').value.trim();
+    for (const c of calls) {
+      const mine = (c.monitors ?? []).find((m) => m.to === (lines.get(c.callSid)?.to ?? me));
+      if (mine) lines.set(c.callSid, { mode: mine.mode, to: mine.to });
+      else if (!busy.has(c.callSid)) lines.delete(c.callSid);
+    }
     for (const sid of [...lines.keys(), ...notes.keys()]) {
       if (!calls.some((c) => c.callSid === sid)) {
         lines.delete(sid);
