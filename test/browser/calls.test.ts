@@ -5,40 +5,14 @@
  * stops, and the emulator's conference shows who hears whom at each step; an error from the API is shown
  * with its field; an agent token is refused. Screenshots go to test-artifacts/browser.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, Conference, GatherContext } from '../../src/sim/twilio/index.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Call, Conference } from '../../src/sim/twilio/index.js';
 import { sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
-import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
-import { advanceUntil, hasText, launchChromium, localPage, screenshot, tabTo, waitText } from './helpers.js';
+import { NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
+import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
 
-let browser: Browser;
-let s: Stack | undefined;
-const outside: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const ctx of browser.contexts()) await ctx.close();
-  await s?.close();
-  s = undefined;
-  expect(outside).toEqual([]); // the page never reaches outside the server
-});
-
-/** English, then technical support; stays on the line until the agent ends the call. */
-const supportCaller = {
-  patienceMs: 30 * 60_000,
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    return null;
-  },
-};
+const suite = browserSuite();
 
 /** One caller connected to Alice (over the agent socket) through the support queue. */
 async function connectToAlice(stack: Stack): Promise<{ call: Call; alice: TestAgent; aliceLeg: string; conf: Conference }> {
@@ -66,14 +40,13 @@ async function pressed(page: Page, row: string): Promise<string[]> {
 
 describe('live calls page in Chromium', () => {
   it('lists a connected call; listen, coach, barge and stop dial the supervisor into its conference', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     const origin = `http://127.0.0.1:${stack.port}`;
     stack.emu.registerEndpoint('client:sam', { answer: true, answerDelayMs: 1000 });
     const { call, alice, aliceLeg, conf } = await connectToAlice(stack);
 
     // Signed in with nothing but the keyboard.
-    const page = await localPage(browser, origin, outside);
+    const page = await suite.page(origin);
     await page.goto(`${origin}/calls`);
     await tabTo(page, '#token');
     await page.keyboard.type(SUPERVISOR_TOKEN);
@@ -167,9 +140,9 @@ describe('live calls page in Chromium', () => {
   });
 
   it('refuses an agent token and a wrong one', async () => {
-    s = await makeStack();
+    const s = await suite.stack();
     const origin = `http://127.0.0.1:${s.port}`;
-    const page = await localPage(browser, origin, outside);
+    const page = await suite.page(origin);
     await page.goto(`${origin}/calls#token=alice-demo-token`);
     await waitText(page, '#signin-error', /not a supervisor token/);
     expect(await page.isHidden('#board')).toBe(true);

@@ -5,47 +5,21 @@
  * the server's error next to the form; a cold transfer to a queue sends Alice to wrap-up.
  * Screenshots go to test-artifacts/browser.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Call } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
-import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
-import { advanceUntil, hasText, launchChromium, localPage, screenshot, tabTo, waitText } from './helpers.js';
+import { NUMBER, type Stack } from '../helpers/stack.js';
+import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
 
-let browser: Browser;
-let s: Stack | undefined;
-const outside: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const ctx of browser.contexts()) await ctx.close();
-  await s?.close();
-  s = undefined;
-  expect(outside).toEqual([]); // the pages never reach outside the server
-});
-
-/** English, then technical support; stays on the line until an agent ends the call. */
-const supportCaller = {
-  patienceMs: 30 * 60_000,
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    return null;
-  },
-};
+const suite = browserSuite();
 
 const agentRecord = (stack: Stack, id: string) => stack.app.sb.agents.get(id);
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '');
 
 async function openDesk(stack: Stack, token: string): Promise<Page> {
   const origin = `http://127.0.0.1:${stack.port}`;
-  const desk = await localPage(browser, origin, outside);
+  const desk = await suite.page(origin);
   await desk.goto(`${origin}/desk#token=${token}`);
   await waitText(desk, '#conn', /^Connected/);
   return desk;
@@ -69,8 +43,7 @@ async function callConnectedToAlice(stack: Stack, alice: Page): Promise<Call> {
 
 describe('transfers on the agent desk', () => {
   it('keyboard only: Alice transfers warm to Bob, consults, completes; Bob has the caller', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
     stack.emu.registerEndpoint('client:bob', { answer: true, answerDelayMs: 1000 });
     const alice = await openDesk(stack, 'alice-demo-token');
@@ -177,8 +150,7 @@ describe('transfers on the agent desk', () => {
   });
 
   it('a page reloaded while consulting shows the consultation again; cancelled, the call is Connected again', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
     stack.emu.registerEndpoint('client:bob', { answer: true, answerDelayMs: 1000 });
     const alice = await openDesk(stack, 'alice-demo-token');
@@ -224,8 +196,7 @@ describe('transfers on the agent desk', () => {
   });
 
   it('a refused transfer shows the server error by the form; a cold transfer to a queue sends Alice to wrap-up', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
     const alice = await openDesk(stack, 'alice-demo-token');
     const call = await callConnectedToAlice(stack, alice);

@@ -4,40 +4,13 @@
  * wallboard follows without reloading; a dropped connection shows a message and reconnects by itself.
  * Screenshots go to test-artifacts/browser.
  */
-import type { Browser, Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
-import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
-import { advanceUntil, hasText, launchChromium, localPage, screenshot, tabTo, waitText } from './helpers.js';
+import { NUMBER, type Stack } from '../helpers/stack.js';
+import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
 
-let browser: Browser;
-let s: Stack | undefined;
-const outside: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  for (const ctx of browser.contexts()) await ctx.close();
-  await s?.close();
-  s = undefined;
-  expect(outside).toEqual([]); // the pages never reach outside the server
-});
-
-/** English, then technical support; stays on the line until the agent ends the call. */
-const supportCaller = {
-  patienceMs: 30 * 60_000,
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    return null;
-  },
-};
+const suite = browserSuite();
 
 /** "1:15" → 75. */
 const seconds = (text: string) => text.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
@@ -45,13 +18,12 @@ const agentState = async (stack: Stack, id: string) => (await stack.app.sb.agent
 
 describe('agent desk and wallboard in Chromium', () => {
   it('keyboard only: sign in, available, offer, accept, hang up, wrap-up; the wallboard follows live', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 2000 });
     const origin = `http://127.0.0.1:${stack.port}`;
 
     // The wallboard, signed in with the supervisor token from the fragment.
-    const wall = await localPage(browser, origin, outside);
+    const wall = await suite.page(origin);
     await wall.goto(`${origin}/wallboard#token=${SUPERVISOR_TOKEN}`);
     await waitText(wall, '#conn', /^Live/);
     await waitText(wall, '#q-support-waiting', /^0$/);
@@ -62,7 +34,7 @@ describe('agent desk and wallboard in Chromium', () => {
     await screenshot(wall, 'wallboard-empty');
 
     // The desk, with nothing but the keyboard.
-    const desk = await localPage(browser, origin, outside);
+    const desk = await suite.page(origin);
     await desk.goto(`${origin}/desk`);
     await tabTo(desk, '#token');
     await desk.keyboard.type('alice-demo-token');
@@ -154,11 +126,10 @@ describe('agent desk and wallboard in Chromium', () => {
   });
 
   it('a page reloaded mid-call shows the call, its status and timer again; reloaded in wrap-up, the form and its countdown', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
     const origin = `http://127.0.0.1:${stack.port}`;
-    const desk = await localPage(browser, origin, outside);
+    const desk = await suite.page(origin);
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
     const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: supportCaller });
@@ -219,10 +190,9 @@ describe('agent desk and wallboard in Chromium', () => {
   });
 
   it('a dropped connection shows a clear message and the desk reconnects by itself', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     const origin = `http://127.0.0.1:${stack.port}`;
-    const desk: Page = await localPage(browser, origin, outside);
+    const desk: Page = await suite.page(origin);
     const routes: WebSocketRoute[] = [];
     await desk.routeWebSocket(/\/agent\/ws$/, (ws) => {
       ws.connectToServer();
@@ -256,10 +226,9 @@ describe('agent desk and wallboard in Chromium', () => {
   });
 
   it('an offer left to time out: the countdown runs out, the desk says why and shows the break', async () => {
-    s = await makeStack();
-    const stack = s;
+    const stack = await suite.stack();
     const origin = `http://127.0.0.1:${stack.port}`;
-    const desk = await localPage(browser, origin, outside);
+    const desk = await suite.page(origin);
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
     const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller });
@@ -284,9 +253,9 @@ describe('agent desk and wallboard in Chromium', () => {
   });
 
   it('the wallboard refuses an agent token and says so', async () => {
-    s = await makeStack();
+    const s = await suite.stack();
     const origin = `http://127.0.0.1:${s.port}`;
-    const wall = await localPage(browser, origin, outside);
+    const wall = await suite.page(origin);
     await wall.goto(`${origin}/wallboard#token=alice-demo-token`);
     await waitText(wall, '#signin-error', /not accepted/);
     expect(await wall.isHidden('#board')).toBe(true);

@@ -5,7 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Stack } from '../helpers/stack.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { GatherContext } from '../../src/sim/twilio/index.js';
+import { makeStack, type Stack } from '../helpers/stack.js';
 
 export const ARTIFACTS = join('test-artifacts', 'browser');
 
@@ -29,6 +31,61 @@ export async function localPage(browser: Browser, origin: string, outside: strin
     },
   );
   return ctx.newPage();
+}
+
+/** English, then technical support; stays on the line until the agent ends the call. */
+export const supportCaller = {
+  patienceMs: 30 * 60_000,
+  gather: (ctx: GatherContext) => {
+    const heard = ctx.heard.join(' ');
+    if (heard.includes('For English, press 1')) return { digits: '1' };
+    if (heard.includes('For technical support, press 2')) return { digits: '2' };
+    return null;
+  },
+};
+
+export interface BrowserSuite {
+  readonly browser: Browser;
+  /** A stack (server, emulator, virtual clock) closed after the test. */
+  stack(): Promise<Stack>;
+  /** A fresh context's page that may only talk to `origin`. */
+  page(origin: string): Promise<Page>;
+}
+
+/**
+ * One Chromium for a test file; after each test its pages and stack are closed, and the test fails if a
+ * page tried to reach anything outside the server.
+ */
+export function browserSuite(): BrowserSuite {
+  let browser: Browser | undefined;
+  let stack: Stack | undefined;
+  const outside: string[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const ctx of browser?.contexts() ?? []) await ctx.close();
+    await stack?.close();
+    stack = undefined;
+    expect(outside).toEqual([]); // the pages never reach outside the server
+  });
+  const live = (): Browser => {
+    if (!browser) throw new Error('browserSuite: Chromium is not running (use it inside a test)');
+    return browser;
+  };
+  return {
+    get browser() {
+      return live();
+    },
+    async stack() {
+      stack = await makeStack();
+      return stack;
+    },
+    page: (origin) => localPage(live(), origin, outside),
+  };
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
