@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { Call, Conference } from '../../src/sim/twilio/index.js';
 import { sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
 import { NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
-import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
+import { supportCaller } from '../helpers/callers.js';
+import { advanceUntil, browserSuite, hasText, screenshot, tabTo, waitText } from './helpers.js';
 
 const suite = browserSuite();
 
@@ -20,7 +21,7 @@ async function connectToAlice(stack: Stack): Promise<{ call: Call; alice: TestAg
   const alice = await stack.agent('alice-demo-token');
   alice.send({ type: 'set_state', state: 'available' });
   await stack.until(alice.next('state', (m) => m.state === 'available'));
-  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller });
+  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
   const offer = await stack.until(alice.next('offer'));
   alice.send({ type: 'accept', offerId: offer.offerId });
   await stack.until(alice.next('call', (m) => m.status === 'connected'));

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { Call } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
 import { NUMBER, type Stack } from '../helpers/stack.js';
-import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
+import { supportCaller } from '../helpers/callers.js';
+import { advanceUntil, browserSuite, hasText, screenshot, tabTo, waitText } from './helpers.js';
 
 const suite = browserSuite();
 
@@ -27,7 +28,7 @@ async function openDesk(stack: Stack, token: string): Promise<Page> {
 
 /** A support caller, offered to Alice and accepted from her desk with the keyboard. */
 async function callConnectedToAlice(stack: Stack, alice: Page): Promise<Call> {
-  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller });
+  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
   await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
   await tabTo(alice, '#btn-available');
   await alice.keyboard.press('Enter');

@@ -8,7 +8,8 @@ import type { Page, WebSocketRoute } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
 import { NUMBER, type Stack } from '../helpers/stack.js';
-import { advanceUntil, hasText, browserSuite, screenshot, supportCaller, tabTo, waitText } from './helpers.js';
+import { supportCaller } from '../helpers/callers.js';
+import { advanceUntil, browserSuite, hasText, screenshot, tabTo, waitText } from './helpers.js';
 
 const suite = browserSuite();
 
@@ -45,7 +46,7 @@ describe('agent desk and wallboard in Chromium', () => {
     await waitText(wall, '#agents-offline', /^[1-9]/);
 
     // A caller goes through the IVR to technical support and waits: the wallboard shows them.
-    const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller });
+    const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller() });
     // (Until Twilio's first waitUrl request has told the server the QueueSid: a bridge waits for it.)
     await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
     await waitText(wall, '#q-support-waiting', /^1$/);
@@ -132,7 +133,7 @@ describe('agent desk and wallboard in Chromium', () => {
     const desk = await suite.page(origin);
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
-    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: supportCaller });
+    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: supportCaller() });
     await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
     await desk.click('#btn-available');
     await advanceUntil(stack, async () => desk.isVisible('#offer'), { stepMs: 250, what: 'offer on the desk' });
@@ -231,7 +232,7 @@ describe('agent desk and wallboard in Chromium', () => {
     const desk = await suite.page(origin);
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
-    const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller });
+    const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
     await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
     await desk.click('#btn-available');
     await desk.locator('#offer').waitFor({ state: 'visible' });

@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { makeStack, type Stack } from '../helpers/stack.js';
 
 export const ARTIFACTS = join('test-artifacts', 'browser');
@@ -32,17 +31,6 @@ export async function localPage(browser: Browser, origin: string, outside: strin
   );
   return ctx.newPage();
 }
-
-/** English, then technical support; stays on the line until the agent ends the call. */
-export const supportCaller = {
-  patienceMs: 30 * 60_000,
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    return null;
-  },
-};
 
 export interface BrowserSuite {
   readonly browser: Browser;

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { callParams, makeApp, sample, type TestApp } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 let t: TestApp | undefined;
@@ -19,20 +19,8 @@ afterEach(async () => {
   t = undefined;
 });
 
-const caller = (o: { patienceMs?: number; keys?: string; csat?: string; nps?: string } = {}) => ({
-  patienceMs: o.patienceMs ?? 3_600_000,
-  answerCallback: true,
-  record: { durationMs: 5_000 },
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    if (heard.includes('in line')) return o.keys && ctx.attempt === 1 ? { digits: o.keys } : null;
-    if (heard.includes('how satisfied')) return o.csat ? { digits: o.csat } : null;
-    if (heard.includes('recommend')) return o.nps ? { digits: o.nps } : null;
-    return null;
-  },
-});
+const caller = (o: { patienceMs?: number; keys?: string; csat?: string; nps?: string } = {}) =>
+  supportCaller({ patienceMs: 3_600_000, ...o, extra: { answerCallback: true, record: { durationMs: 5_000 } } });
 
 describe('analytics on /metrics', () => {
   it('counts a burst of calls exactly', { timeout: 120_000 }, async () => {

@@ -13,11 +13,12 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
+import type { Call } from '../../src/sim/twilio/index.js';
 import { connectRedis, type RedisClient } from '../../src/store/redis.js';
 import { startRedis } from '../setup/global-redis.js';
 import { callParams, makeApp, newCallSid, sample, type TestApp } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 let t: TestApp | undefined;
@@ -30,18 +31,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-function supportCaller() {
-  return {
-    patienceMs: 60 * 60_000,
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: '2' };
-      return null;
-    },
-  };
-}
 
 /** Poll `fn` in real time until it returns true (Redis reconnecting happens in real time). */
 async function eventually(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -89,7 +78,7 @@ async function stackOnOwnRedis(): Promise<{ st: Stack; outage: (during: () => Pr
 
 /** The ghost: a waiting caller hangs up during a Redis outage; afterwards Redis still has them waiting. */
 async function makeGhost(st: Stack, outage: (during: () => Promise<void>) => Promise<void>): Promise<{ ghost: Call; endedAt: number; enqueuedAt: number }> {
-  const ghost = st.emu.placeCall({ from: '+15557771001', to: NUMBER, behaviour: supportCaller() });
+  const ghost = st.emu.placeCall({ from: '+15557771001', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
   await st.emu.run(st.clock.sleep(30_000));
   const info = await st.app.sb.queues.callerInfo('support', ghost.sid);
   expect(info).toMatchObject({ state: 'waiting', counted: true });
@@ -147,7 +136,7 @@ describe('ghost callers (hangup lost during a Redis outage)', () => {
     const { ghost, endedAt, enqueuedAt } = await makeGhost(st, outage);
 
     // A real caller arrives after the ghost; the ghost is first in line.
-    const real = st.emu.placeCall({ from: '+15557771002', to: NUMBER, behaviour: supportCaller() });
+    const real = st.emu.placeCall({ from: '+15557771002', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     expect((await st.app.sb.queues.position('support', real.sid))?.position).toBe(2);
 
@@ -204,7 +193,7 @@ describe('ghost callers (hangup lost during a Redis outage)', () => {
     const st = s;
     st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
     const alice = await st.agent('alice-demo-token');
-    const caller = st.emu.placeCall({ from: '+15557771003', to: NUMBER, behaviour: supportCaller() });
+    const caller = st.emu.placeCall({ from: '+15557771003', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     st.emu.faults.failNextRest({ status: 404, match: { method: 'POST', path: '/Members/' } });
 
@@ -238,7 +227,7 @@ describe('ghost callers (hangup lost during a Redis outage)', () => {
 
     // A live caller comes later: still well inside the max wait when the ghost is due.
     await st.emu.run(st.clock.sleep(600_000));
-    const live = st.emu.placeCall({ from: '+15557771004', to: NUMBER, behaviour: supportCaller() });
+    const live = st.emu.placeCall({ from: '+15557771004', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     expect(await st.app.sb.queues.callerInfo('support', live.sid)).toMatchObject({ state: 'waiting' });
 

@@ -5,33 +5,15 @@
  * Everything is checked in Redis, in the REST requests that reached the emulator and on /metrics.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
   await s?.close();
   s = undefined;
 });
-
-/** A caller who chooses English, then technical support, then answers the survey 5 and 9. */
-function supportCaller(extra: { patienceMs?: number; talkMs?: number; keys?: string } = {}) {
-  return {
-    patienceMs: extra.patienceMs ?? 30 * 60_000,
-    ...(extra.talkMs ? { talkMs: extra.talkMs } : {}),
-    // Answers by what the caller hears in each <Gather>, as a person would.
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: '2' };
-      if (heard.includes('in line')) return extra.keys && ctx.attempt === 1 ? { digits: extra.keys } : null;
-      if (heard.includes('how satisfied')) return { digits: '5' };
-      if (heard.includes('recommend')) return { digits: '9#' };
-      return null;
-    },
-  };
-}
 
 describe('queue and agents end to end', () => {
   it('caller waits, hears position and estimate, agent accepts, REST bridge, wrap-up, survey', async () => {
@@ -40,7 +22,7 @@ describe('queue and agents end to end', () => {
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 2000 });
     const alice = await stack.agent('alice-demo-token');
 
-    const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller() });
+    const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller({ csat: '5', nps: '9#' }) });
     // Nobody available yet: the caller waits and hears where they stand.
     await stack.emu.run(stack.clock.sleep(40_000));
     expect(call.heard.some((h) => /You are number 1 in line/.test(h))).toBe(true);
@@ -115,8 +97,8 @@ describe('queue and agents end to end', () => {
   it('abandon with Twilio QueueTime, and a short abandon', async () => {
     s = await makeStack();
     const stack = s;
-    const long = stack.emu.placeCall({ from: '+15551230002', to: NUMBER, behaviour: supportCaller({ patienceMs: 70_000 }) });
-    const quick = stack.emu.placeCall({ from: '+15551230003', to: NUMBER, behaviour: supportCaller({ patienceMs: 2_000 }) });
+    const long = stack.emu.placeCall({ from: '+15551230002', to: NUMBER, behaviour: supportCaller({ patienceMs: 70_000, csat: '5', nps: '9#' }) });
+    const quick = stack.emu.placeCall({ from: '+15551230003', to: NUMBER, behaviour: supportCaller({ patienceMs: 2_000, csat: '5', nps: '9#' }) });
     await stack.emu.run(Promise.all([long.ended, quick.ended]));
     const m = await stack.metrics();
     expect(sample(m, 'switchboard_calls_offered_total', { queue: 'support' })).toBe(2);
@@ -138,7 +120,7 @@ describe('queue and agents end to end', () => {
     await stack.emu.run(stack.clock.sleep(5_000));
     bob.send({ type: 'set_state', state: 'available' });
     await stack.until(bob.next('ack'));
-    const call = stack.emu.placeCall({ from: '+15551230004', to: NUMBER, behaviour: supportCaller() });
+    const call = stack.emu.placeCall({ from: '+15551230004', to: NUMBER, behaviour: supportCaller({ csat: '5', nps: '9#' }) });
     // Alice has been idle longest: she gets the offer first and lets it time out.
     const first = await stack.until(alice.next('offer'));
     expect(first.callSid).toBe(call.sid);
@@ -158,8 +140,8 @@ describe('queue and agents end to end', () => {
     s = await makeStack();
     const stack = s;
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
-    const cb = stack.emu.placeCall({ from: '+15551230005', to: NUMBER, behaviour: { ...supportCaller({ keys: '1' }), answerCallback: true } });
-    const behind = stack.emu.placeCall({ from: '+15551230006', to: NUMBER, behaviour: supportCaller() });
+    const cb = stack.emu.placeCall({ from: '+15551230005', to: NUMBER, behaviour: { ...supportCaller({ keys: '1', csat: '5', nps: '9#' }), answerCallback: true } });
+    const behind = stack.emu.placeCall({ from: '+15551230006', to: NUMBER, behaviour: supportCaller({ csat: '5', nps: '9#' }) });
     await stack.emu.run(cb.ended);
     const pos = await stack.app.sb.queues.position('support', behind.sid);
     expect(pos?.position).toBe(2); // the callback still holds first place
@@ -180,7 +162,7 @@ describe('queue and agents end to end', () => {
   it('overflow on max wait goes to voicemail', async () => {
     s = await makeStack();
     const stack = s;
-    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: { ...supportCaller(), record: { durationMs: 10_000 } } });
+    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: { ...supportCaller({ csat: '5', nps: '9#' }), record: { durationMs: 10_000 } } });
     const summary = await stack.emu.run(call.ended);
     expect(summary.heard.some((h) => /leave a message/i.test(h))).toBe(true);
     const m = await stack.metrics();

@@ -9,11 +9,12 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GatherContext, WebhookLogEntry } from '../../src/sim/twilio/index.js';
+import type { WebhookLogEntry } from '../../src/sim/twilio/index.js';
 import { connectRedis, type RedisClient } from '../../src/store/redis.js';
 import { startRedis } from '../setup/global-redis.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 let cleanup: (() => Promise<void>)[] = [];
@@ -23,18 +24,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-function supportCaller() {
-  return {
-    patienceMs: 60 * 60_000,
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: '2' };
-      return null;
-    },
-  };
-}
 
 /** Poll `fn` in real time until it returns true (Redis reconnecting happens in real time). */
 async function eventually(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
@@ -70,7 +59,7 @@ describe('Redis restart', () => {
     // Four callers, a few seconds apart: they reach the queue in this order.
     const calls = [];
     for (let i = 0; i < 4; i++) {
-      calls.push(st.emu.placeCall({ from: `+1555777000${i}`, to: NUMBER, behaviour: supportCaller() }));
+      calls.push(st.emu.placeCall({ from: `+1555777000${i}`, to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) }));
       await st.emu.run(st.clock.sleep(4_000));
     }
     await st.emu.run(st.clock.sleep(30_000));
@@ -97,7 +86,7 @@ describe('Redis restart', () => {
     expect(health.json()).toMatchObject({ status: 'degraded', redis: 'down' });
 
     // A new caller rings during the outage, and the waiting callers' waitUrls come round.
-    const lateCaller = st.emu.placeCall({ from: '+15557770009', to: NUMBER, behaviour: { ...supportCaller(), record: { durationMs: 5_000 } } });
+    const lateCaller = st.emu.placeCall({ from: '+15557770009', to: NUMBER, behaviour: { ...supportCaller({ patienceMs: 60 * 60_000 }), record: { durationMs: 5_000 } } });
     await st.emu.run(st.clock.sleep(10_000));
     const during: WebhookLogEntry[] = st.emu.log.webhooks.slice(outageFrom);
     const live = during.filter((w) => LIVE_ROUTES.test(w.path));

@@ -6,10 +6,11 @@
  * counted twice: checked on /metrics, in the Redis tally and in what the emulator saw.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
+import type { Call } from '../../src/sim/twilio/index.js';
 import twilio from 'twilio';
 import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -20,20 +21,6 @@ afterEach(async () => {
 const PARTICIPANTS = /\/Conferences\/sb-CA[0-9a-f]{32}\/Participants\.json$/;
 const MEMBERS = /\/Queues\/QU[0-9a-f]{32}\/Members\/CA[0-9a-f]{32}\.json$/;
 const CALLS_CREATE = /\/Calls\.json$/;
-
-function supportCaller(extra: { keys?: string; answerCallback?: boolean } = {}) {
-  return {
-    patienceMs: 60 * 60_000,
-    ...(extra.answerCallback !== undefined ? { answerCallback: extra.answerCallback } : {}),
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: '2' };
-      if (heard.includes('in line')) return extra.keys && ctx.attempt === 1 ? { digits: extra.keys } : null;
-      return null;
-    },
-  };
-}
 
 async function stack(): Promise<Stack> {
   s = await makeStack();
@@ -79,7 +66,7 @@ describe('Twilio REST faults while bridging', () => {
   it('retries 5xx and timed-out requests on both bridge steps, and counts the call once', async () => {
     const st = await stack();
     const alice = await st.agent('alice-demo-token');
-    const call = st.emu.placeCall({ from: '+15556660001', to: NUMBER, behaviour: supportCaller() });
+    const call = st.emu.placeCall({ from: '+15556660001', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     st.emu.faults.failNextRest({ status: 500, count: 2, match: { path: PARTICIPANTS } });
     st.emu.faults.timeoutNextRest({ afterMs: 5_000, match: { path: MEMBERS } });
@@ -113,9 +100,9 @@ describe('Twilio REST faults while bridging', () => {
   it('a bridge that cannot be made (5xx on every attempt, or 21220) leaves the caller first in line; answered once later', async () => {
     const st = await stack();
     const alice = await st.agent('alice-demo-token');
-    const first = st.emu.placeCall({ from: '+15556660002', to: NUMBER, behaviour: supportCaller() });
+    const first = st.emu.placeCall({ from: '+15556660002', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(5_000));
-    const second = st.emu.placeCall({ from: '+15556660003', to: NUMBER, behaviour: supportCaller() });
+    const second = st.emu.placeCall({ from: '+15556660003', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
 
     // Every attempt at dialing the agent fails: bounded retries (4), then the bridge is given up.
@@ -170,7 +157,7 @@ describe('Twilio REST faults while bridging', () => {
   it('a dequeue carried out whose answer was lost: the retry finds the caller gone from the queue and the bridge stands', async () => {
     const st = await stack();
     const alice = await st.agent('alice-demo-token');
-    const call = st.emu.placeCall({ from: '+15556660004', to: NUMBER, behaviour: supportCaller() });
+    const call = st.emu.placeCall({ from: '+15556660004', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     st.emu.faults.timeoutNextRest({ afterMs: 5_000, execute: true, match: { path: MEMBERS } });
     alice.send({ type: 'set_state', state: 'available' });
@@ -190,7 +177,7 @@ describe('Twilio REST faults while bridging', () => {
   it('a participant create carried out whose answer was lost: one agent leg talks, the call is counted once', async () => {
     const st = await stack();
     const alice = await st.agent('alice-demo-token');
-    const call = st.emu.placeCall({ from: '+15556660005', to: NUMBER, behaviour: supportCaller() });
+    const call = st.emu.placeCall({ from: '+15556660005', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
     await st.emu.run(st.clock.sleep(30_000));
     st.emu.faults.timeoutNextRest({ afterMs: 5_000, execute: true, match: { path: PARTICIPANTS } });
     alice.send({ type: 'set_state', state: 'available' });
@@ -214,8 +201,8 @@ describe('Twilio REST faults while bridging', () => {
 describe('Twilio REST faults while calling back', () => {
   it('calls.create is retried on 5xx and a lost answer does not ring the caller twice', async () => {
     const st = await stack();
-    const a = st.emu.placeCall({ from: '+15556660011', to: NUMBER, behaviour: supportCaller({ keys: '1', answerCallback: true }) });
-    const b = st.emu.placeCall({ from: '+15556660012', to: NUMBER, behaviour: supportCaller({ keys: '1', answerCallback: true }) });
+    const a = st.emu.placeCall({ from: '+15556660011', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }) });
+    const b = st.emu.placeCall({ from: '+15556660012', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }) });
     await st.emu.run(Promise.all([a.ended, b.ended]));
     const alice = await st.agent('alice-demo-token');
 

@@ -4,11 +4,12 @@
  * and every REST request that reached the emulator checked for Twilio's paths and form fields.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Call, GatherContext } from '../../src/sim/twilio/index.js';
+import type { Call } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
 import { SUPERVISOR_TOKEN } from '../helpers/app.js';
 import { loggerOptions } from '../../src/app.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -19,21 +20,6 @@ afterEach(async () => {
 const CF_PARTICIPANTS = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Conferences\/CF[0-9a-f]{32}\/Participants\.json$/;
 const CF_PARTICIPANT = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Conferences\/CF[0-9a-f]{32}\/Participants\/CA[0-9a-f]{32}\.json$/;
 const CALL = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Calls\/CA[0-9a-f]{32}\.json$/;
-
-/** A caller who picks English, then support; answers the survey if asked. */
-function supportCaller(o: { billing?: boolean } = {}) {
-  return {
-    patienceMs: 30 * 60_000,
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: o.billing ? '3' : '2' };
-      if (heard.includes('how satisfied')) return { digits: '4' };
-      if (heard.includes('recommend')) return { digits: '8#' };
-      return null;
-    },
-  };
-}
 
 interface Connected {
   call: Call;
@@ -47,7 +33,7 @@ async function connectToAlice(stack: Stack): Promise<Connected> {
   const alice = await stack.agent('alice-demo-token');
   alice.send({ type: 'set_state', state: 'available' });
   await stack.until(alice.next('state', (m) => m.state === 'available'));
-  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
+  const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller({ csat: '4', nps: '8#' }) });
   const offer = await stack.until(alice.next('offer'));
   alice.send({ type: 'accept', offerId: offer.offerId });
   await stack.until(alice.next('call', (m) => m.status === 'connected'));

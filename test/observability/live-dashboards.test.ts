@@ -5,22 +5,12 @@
  * metric the app does not export, and the panels fed by this traffic must have data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { dashboardExpressions, metricNamesIn, recordingRuleNames, ruleExpressions } from '../helpers/promql.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
-const caller = (patienceMs: number) => ({
-  patienceMs,
-  gather: (ctx: GatherContext) => {
-    const heard = ctx.heard.join(' ');
-    if (heard.includes('For English, press 1')) return { digits: '1' };
-    if (heard.includes('For technical support, press 2')) return { digits: '2' };
-    if (heard.includes('how satisfied')) return { digits: '4' };
-    if (heard.includes('recommend')) return { digits: '10#' };
-    return null;
-  },
-});
+const caller = (patienceMs: number) => supportCaller({ patienceMs, csat: '4', nps: '10#' });
 
 describe('dashboards and rules against a live Prometheus scraping the app', () => {
   let s: Stack;

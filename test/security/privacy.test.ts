@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/app.js';
-import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
+import { supportCaller } from '../helpers/callers.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -19,20 +19,8 @@ afterEach(async () => {
 const CALLER = '+15559871234';
 const VM_CALLER = '+15559875678';
 
-function caller(o: { voicemail?: boolean } = {}) {
-  return {
-    patienceMs: 30 * 60_000,
-    gather: (ctx: GatherContext) => {
-      const heard = ctx.heard.join(' ');
-      if (heard.includes('For English, press 1')) return { digits: '1' };
-      if (heard.includes('For technical support, press 2')) return { digits: o.voicemail ? '4' : '2' };
-      if (heard.includes('how satisfied')) return { digits: '4' };
-      if (heard.includes('recommend')) return { digits: '8#' };
-      return null;
-    },
-    ...(o.voicemail ? { record: { durationMs: 9000, hangup: true } } : {}),
-  };
-}
+const caller = (o: { voicemail?: boolean } = {}) =>
+  supportCaller({ menu: o.voicemail ? '4' : '2', csat: '4', nps: '8#', ...(o.voicemail ? { extra: { record: { durationMs: 9000, hangup: true } } } : {}) });
 
 describe('privacy', () => {
   it('a full call flow writes no phone number to any log line or /metrics', async () => {
