@@ -19,6 +19,7 @@ import { startRedis } from '../setup/global-redis.js';
 import { callParams, makeApp, newCallSid, sample, type TestApp } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
 import { supportCaller } from '../helpers/callers.js';
+import { eventually } from '../helpers/redis.js';
 
 let s: Stack | undefined;
 let t: TestApp | undefined;
@@ -31,16 +32,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-/** Poll `fn` in real time until it returns true (Redis reconnecting happens in real time). */
-async function eventually(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** A promise that resolves once `fn` returns true, checked every 20 ms of real time. */
 function poll(fn: () => Promise<boolean>): Promise<void> {

@@ -15,6 +15,7 @@ import { startRedis } from '../setup/global-redis.js';
 import { sample } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
 import { supportCaller } from '../helpers/callers.js';
+import { eventually } from '../helpers/redis.js';
 
 let s: Stack | undefined;
 let cleanup: (() => Promise<void>)[] = [];
@@ -24,16 +25,6 @@ afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-/** Poll `fn` in real time until it returns true (Redis reconnecting happens in real time). */
-async function eventually(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const LIVE_ROUTES = /^\/twilio\/(voice|ivr\/|queue\/(wait|keys|result|connect|enter)|call\/after|survey|callback\/leg)/;
 

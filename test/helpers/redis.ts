@@ -37,3 +37,12 @@ export function newRedis(): RedisClient {
   }
   return new Redis(redisUrl(), { maxRetriesPerRequest: 1, lazyConnect: false });
 }
+
+/** Poll `fn` in real time until it returns true (Redis reconnecting happens in real time); throws after `ms`. */
+export async function eventually(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

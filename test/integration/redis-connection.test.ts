@@ -8,20 +8,13 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectRedis, defineScripts, type RedisClient } from '../../src/store/redis.js';
 import { startRedis } from '../setup/global-redis.js';
+import { eventually } from '../helpers/redis.js';
 
 let cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
   cleanup = [];
 });
-
-async function eventually(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('Redis connection options', () => {
   it('a script error reply does not reconnect the shared connection', async () => {
