@@ -32,6 +32,7 @@ export const statusParams = baseParams.extend({
   CallDuration: intString.optional(),
   Timestamp: z.string().max(64).optional(),
 });
+export type StatusParams = z.infer<typeof statusParams>;
 
 export const recordingParams = baseParams.extend({
   RecordingSid: sid('RE').optional(),

@@ -4,17 +4,17 @@
  * caller runs (a conference), the caller's leg after the agent leg ends (the survey), the agent's and
  * the callback's legs, and conference status callbacks.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { DomainEvent, SurveyKind } from '../events.js';
 import { waitFallbackTwiml } from '../ivr/fallback.js';
-import { newResponse } from '../ivr/prompt.js';
+import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
 import { initialState, type IvrState } from '../ivr/step.js';
 import { startSurvey, surveyAnswer } from '../ivr/survey.js';
 import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
-import { baseParams, conferenceStatusParams, dialResultParams, gatherParams, queueResultParams, queueWaitParams, recordingParams, statusParams } from './params.js';
+import { baseParams, conferenceStatusParams, dialResultParams, gatherParams, queueResultParams, queueWaitParams, recordingParams, statusParams, type StatusParams } from './params.js';
 import { serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 export interface QueueRouteDeps {
@@ -76,67 +76,6 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
         await calls.put({ ...state, phase: p.QueueResult === 'leave' && state.leaveFor === 'voicemail' ? 'voicemail' : 'ended' });
       }
       return xml;
-    });
-  });
-
-  // A connected caller transferred to a queue by an agent (or back to their queue when a cold transfer
-  // found nobody): the same contact re-enters, not a new offer, at the front or the configured priority.
-  app.post('/twilio/transfer/queue', async (req, reply) => {
-    const p = validate(core, baseParams, req, reply);
-    if (!p) return reply;
-    const queue = str(req.query, 'queue');
-    if (!knownQueue(queue)) return badQueue(reply);
-    return serveLive(core, req, reply, async () => {
-      const known = await calls.get(p.CallSid);
-      const state =
-        known ??
-        initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
-      const q = center.queues[queue]!;
-      const twiml = newResponse();
-      twiml.say({}, state.language === 'es' ? 'Por favor espere mientras transferimos su llamada.' : 'Please hold while we transfer your call.');
-      const r = await service.enter({ state, queue, priority: q.transferPriority, twiml, party: { from: p.From, to: p.To }, countOffer: false, front: q.transferToFront });
-      await calls.put(r.state);
-      bus.publish(r.events);
-      return twiml.toString();
-    });
-  });
-
-  // An outside number dialed into a conference by a transfer.
-  app.post('/twilio/transfer/status', async (req, reply) => {
-    const p = validate(core, statusParams, req, reply);
-    if (!p) return reply;
-    return serveStatus(core, req, reply, async () => {
-      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-      if (seen.isNew) await service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
-    });
-  });
-
-  // A supervisor's monitoring leg.
-  app.post('/twilio/monitor/status', async (req, reply) => {
-    const p = validate(core, statusParams, req, reply);
-    if (!p) return reply;
-    return serveStatus(core, req, reply, async () => {
-      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-      if (seen.isNew) await service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus });
-    });
-  });
-
-  // Overflow into another queue: the caller re-enters there as a new offer of that queue.
-  app.post('/twilio/queue/enter', async (req, reply) => {
-    const p = validate(core, baseParams, req, reply);
-    if (!p) return reply;
-    const queue = str(req.query, 'queue');
-    if (!knownQueue(queue)) return badQueue(reply);
-    return serveLive(core, req, reply, async () => {
-      const known = await calls.get(p.CallSid);
-      const state =
-        known ??
-        initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
-      const twiml = newResponse();
-      const r = await service.enter({ state, queue, priority: undefined, twiml, party: { from: p.From, to: p.To } });
-      await calls.put(r.state);
-      bus.publish(r.events);
-      return twiml.toString();
     });
   });
 
@@ -214,38 +153,66 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k))));
   });
 
-  // The agent's leg (dialed into the conference as a participant): its status decides the bridge.
-  app.post('/twilio/agent/status', async (req, reply) => {
-    const p = validate(core, statusParams, req, reply);
-    if (!p) return reply;
-    const offerId = str(req.query, 'offer');
-    const seq = p.SequenceNumber ?? 0;
-    return serveStatus(core, req, reply, async () => {
-      const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
-      if (seen.isNew) {
-        const work = service.agentLegStatus({ offerId, callSid: p.CallSid, status: p.CallStatus });
-        // An answered leg starts the bridge (dequeue or callback), whose REST calls may retry with backoff
-        // for seconds: Twilio gets its answer now, the bridge finishes on its own.
-        if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
-        else await work;
-      }
-    });
-  });
-
   app.post('/twilio/callback/leg', async (req, reply) => {
     const p = validate(core, baseParams, req, reply);
     if (!p) return reply;
     return serveLive(core, req, reply, () => service.callbackLegTwiml({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), language: center.defaultLanguage }));
   });
 
-  app.post('/twilio/callback/status', async (req, reply) => {
-    const p = validate(core, statusParams, req, reply);
-    if (!p) return reply;
-    return serveStatus(core, req, reply, async () => {
-      const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
-      if (seen.isNew) await service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus });
+  /** A leg's status callback: de-duplicated and ordered by (CallSid, SequenceNumber), handled once. */
+  const legStatus = (path: string, handle: (p: StatusParams, req: FastifyRequest) => Promise<void>) =>
+    app.post(path, async (req, reply) => {
+      const p = validate(core, statusParams, req, reply);
+      if (!p) return reply;
+      return serveStatus(core, req, reply, async () => {
+        const seen = await calls.statusCallback(p.CallSid, p.SequenceNumber ?? 0, p.CallStatus);
+        if (seen.isNew) await handle(p, req);
+      });
     });
+
+  /** A caller (re-)entering a queue from a redirect: the stored call state, or a fresh one if it was lost. */
+  const entryRoute = (path: string, enter: (a: { queue: string; state: IvrState; twiml: VoiceResponse; party: { from: string; to: string } }) => Promise<{ state: IvrState; events: DomainEvent[] }>) =>
+    app.post(path, async (req, reply) => {
+      const p = validate(core, baseParams, req, reply);
+      if (!p) return reply;
+      const queue = str(req.query, 'queue');
+      if (!knownQueue(queue)) return badQueue(reply);
+      return serveLive(core, req, reply, async () => {
+        const state =
+          (await calls.get(p.CallSid)) ??
+          initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+        const twiml = newResponse();
+        const r = await enter({ queue, state, twiml, party: { from: p.From, to: p.To } });
+        await calls.put(r.state);
+        bus.publish(r.events);
+        return twiml.toString();
+      });
+    });
+
+  // A connected caller transferred to a queue by an agent (or back to their queue when a cold transfer
+  // found nobody): the same contact re-enters, not a new offer, at the front or the configured priority.
+  entryRoute('/twilio/transfer/queue', ({ queue, state, twiml, party }) => {
+    const q = center.queues[queue]!;
+    twiml.say({}, state.language === 'es' ? 'Por favor espere mientras transferimos su llamada.' : 'Please hold while we transfer your call.');
+    return service.enter({ state, queue, priority: q.transferPriority, twiml, party, countOffer: false, front: q.transferToFront });
   });
+
+  // Overflow into another queue: the caller re-enters there as a new offer of that queue.
+  entryRoute('/twilio/queue/enter', ({ queue, state, twiml, party }) => service.enter({ state, queue, priority: undefined, twiml, party }));
+
+  // The agent's leg (dialed into the conference as a participant): its status decides the bridge.
+  legStatus('/twilio/agent/status', async (p, req) => {
+    const work = service.agentLegStatus({ offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus });
+    // An answered leg starts the bridge (dequeue or callback), whose REST calls may retry with backoff
+    // for seconds: Twilio gets its answer now, the bridge finishes on its own.
+    if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
+    else await work;
+  });
+  legStatus('/twilio/callback/status', (p, req) => service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus }));
+  // An outside number dialed into a conference by a transfer.
+  legStatus('/twilio/transfer/status', (p, req) => service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }));
+  // A supervisor's monitoring leg.
+  legStatus('/twilio/monitor/status', (p, req) => service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }));
 
   app.post('/twilio/conference/status', async (req, reply) => {
     const p = validate(core, conferenceStatusParams, req, reply);
