@@ -1133,17 +1133,31 @@ export class Call {
       durationS: bridge.durationS(),
       bridged: bridge.connectedAt !== undefined,
     });
+    return this.untilBridgeEnds(bridge, scope, () => ({ params: params(), record: record() }), notifyAction);
+  }
+
+  /**
+   * Wait for a Dial's bridge to end and give its outcome; if the call stops running this TwiML first
+   * (hang-up, redirect), leave the bridge and notify the action with the outcome so far.
+   */
+  private async untilBridgeEnds(
+    bridge: { ended: { promise: Promise<unknown> }; leave(call: Call): void },
+    scope: Scope,
+    outcome: () => DialOutcome,
+    notifyAction: (p: Record<string, string>, r: DialResultRecord) => void,
+  ): Promise<DialOutcome> {
     try {
       await race(bridge.ended.promise, scope);
     } catch (e) {
       bridge.leave(this);
-      notifyAction(params(), record());
+      const o = outcome();
+      notifyAction(o.params, o.record);
       throw e;
     } finally {
       this.bridge = undefined;
       if (this.live) this.activity = 'twiml';
     }
-    return { params: params(), record: record() };
+    return outcome();
   }
 
   private async dialQueue(
@@ -1207,17 +1221,7 @@ export class Call {
       durationS: bridge.durationS(),
       bridged: bridge.connectedAt !== undefined,
     });
-    try {
-      await race(bridge.ended.promise, scope);
-    } catch (e) {
-      bridge.leave(this);
-      notifyAction(params(), record());
-      throw e;
-    } finally {
-      this.bridge = undefined;
-      if (this.live) this.activity = 'twiml';
-    }
-    return { params: params(), record: record() };
+    return this.untilBridgeEnds(bridge, scope, () => ({ params: params(), record: record() }), notifyAction);
   }
 
   private async dialConference(
