@@ -16,7 +16,7 @@ import { SwitchboardError } from '../errors.js';
 import { newResponse, speak, type VoiceResponse } from '../ivr/prompt.js';
 import { dialOut, type IvrState } from '../ivr/step.js';
 import type { AgentChannel, AgentCommands } from '../agents/channel.js';
-import type { ClientMessage, ServerMessage } from '../agents/protocol.js';
+import type { ClientMessage, OfferMessage, ServerMessage } from '../agents/protocol.js';
 import type { AgentStore } from '../agents/store.js';
 import type { Urls } from '../urls.js';
 import type { ContactStore } from './contacts.js';
@@ -423,24 +423,29 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         callbackTo: caller.meta.callbackTo ?? '',
       };
       await offers.save(rec);
-      const repeatCount = caller.callerHash ? await contacts.recentCount(caller.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, caller.callSid) : 0;
-      await send(agent.agentId, {
-        type: 'offer',
-        offerId,
-        callSid: caller.callSid,
-        queue,
-        queueName: q.name ?? queue,
-        waitSeconds: Math.max(0, Math.round((clock.now() - caller.enqueuedAt) / 1000)),
-        ivrPath: (caller.ivrPath ?? '').split('>').filter(Boolean),
-        language: caller.language ?? center.defaultLanguage,
-        repeatCount,
-        callback: caller.state === 'callback',
-        deadline,
-      });
+      await send(agent.agentId, await offerMessage(rec, caller, deadline));
       await pushState(agent.agentId);
       made++;
     }
     return made;
+  }
+
+  /** The offer an agent sees: the caller's wait so far, IVR path, language and calls in the repeat window. */
+  async function offerMessage(offer: OfferRecord, caller: { enqueuedAt: number; ivrPath: string | null; language: string | null } | null, deadline: number): Promise<OfferMessage> {
+    return {
+      type: 'offer',
+      offerId: offer.offerId,
+      callSid: offer.callSid,
+      queue: offer.queue,
+      queueName: center.queues[offer.queue]?.name ?? offer.queue,
+      waitSeconds: caller ? Math.max(0, Math.round((clock.now() - caller.enqueuedAt) / 1000)) : 0,
+      ivrPath: (caller?.ivrPath ?? '').split('>').filter(Boolean),
+      language: caller?.language ?? center.defaultLanguage,
+      repeatCount: offer.callerHash ? await contacts.recentCount(offer.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, offer.callSid) : 0,
+      callback: offer.kind === 'callback',
+      deadline,
+      ...(offer.transferFrom ? { transferFrom: offer.transferFrom } : {}),
+    };
   }
 
   async function routeAll(): Promise<void> {
@@ -970,22 +975,8 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     const out: ServerMessage[] = [];
     const offer = a.offerId ? await offers.get(a.offerId) : null;
     if (a.state === 'reserved' && offer && a.offerDeadline) {
-      const q = center.queues[offer.queue];
       const info = offer.kind === 'transfer' ? null : await queues.callerInfo(offer.queue, offer.callSid);
-      out.push({
-        type: 'offer',
-        offerId: offer.offerId,
-        callSid: offer.callSid,
-        queue: offer.queue,
-        queueName: q?.name ?? offer.queue,
-        waitSeconds: info ? Math.max(0, Math.round((clock.now() - info.enqueuedAt) / 1000)) : 0,
-        ivrPath: (info?.ivrPath ?? '').split('>').filter(Boolean),
-        language: info?.language ?? center.defaultLanguage,
-        repeatCount: offer.callerHash ? await contacts.recentCount(offer.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, offer.callSid) : 0,
-        callback: offer.kind === 'callback',
-        deadline: a.offerDeadline,
-        ...(offer.transferFrom ? { transferFrom: offer.transferFrom } : {}),
-      });
+      out.push(await offerMessage(offer, info, a.offerDeadline));
     } else if (a.state === 'on_call' && a.callSid) {
       const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
       out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince, ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}) });
