@@ -12,7 +12,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { buildApp } from '../src/app.js';
-import { loadCenterConfigFile } from '../src/config.js';
+import { loadCenterConfigFile } from '../src/config/callcenter.js';
 import { startLocalRedis } from '../src/local-redis.js';
 import { createAgentStore } from '../src/agents/store.js';
 import { createQueueStore } from '../src/queue/store.js';

@@ -3,7 +3,8 @@
  * the process; tests build a fresh app per test and use inject() or listen on port 0.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { CenterConfig, EnvConfig } from './config.js';
+import type { CenterConfig } from './config/callcenter.js';
+import type { EnvConfig } from './config/env.js';
 import { systemClock, type Clock } from './clock.js';
 import { createEventBus, type EventBus } from './events.js';
 import { createAuthenticator, type AuthLimitOptions, type Authenticator } from './api/auth.js';

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { buildApp, loggerOptions } from './app.js';
-import { ConfigError, loadCenterConfigFile, loadEnv } from './config.js';
+import { loadCenterConfigFile } from './config/callcenter.js';
+import { ConfigError, loadEnv } from './config/env.js';
 import { startLocalRedis, type LocalRedis } from './local-redis.js';
 import { connectRedis } from './store/redis.js';
 

@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentConfig } from '../config.js';
+import type { AgentConfig } from '../config/callcenter.js';
 import { asyncBuckets, clientAddress, createSharedTokenBuckets, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';

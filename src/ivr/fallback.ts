@@ -3,7 +3,7 @@
  * configured apology, then the transfer number or voicemail. Pure and allocation-light, so it can be
  * produced when nothing else works.
  */
-import type { CenterConfig } from '../config.js';
+import type { CenterConfig } from '../config/callcenter.js';
 import { newResponse, speak } from './prompt.js';
 import { dialOut } from './step.js';
 

@@ -1,5 +1,5 @@
 /** Business hours and holidays, evaluated in each schedule's own time zone. */
-import type { Hours, Weekday } from '../config.js';
+import type { Hours, Weekday } from '../config/callcenter.js';
 
 const DAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const fmtCache = new Map<string, Intl.DateTimeFormat>();

@@ -3,7 +3,7 @@
  * builder. Text is spoken with the language's configured voice.
  */
 import twilio from 'twilio';
-import type { CenterConfig, Prompt, PromptPart } from '../config.js';
+import type { CenterConfig, Prompt, PromptPart } from '../config/callcenter.js';
 
 export type VoiceResponse = InstanceType<typeof twilio.twiml.VoiceResponse>;
 export type Gather = ReturnType<VoiceResponse['gather']>;

@@ -3,7 +3,7 @@
  * No I/O and no clock of its own: the caller passes `now`, loads and saves the state. The same state and
  * input always give the same answer, which is what makes retried and reordered webhooks harmless.
  */
-import type { CenterConfig, Flow, Hours, IvrNode, MenuNode } from '../config.js';
+import type { CenterConfig, Flow, Hours, IvrNode, MenuNode } from '../config/callcenter.js';
 import type { DomainEvent, IvrExit } from '../events.js';
 import { hoursStatus } from './hours.js';
 import { newResponse, promptText, speak, type VoiceResponse } from './prompt.js';

@@ -2,7 +2,7 @@
  * The post-call survey, run on the caller's leg after the agent leg ends: CSAT (1–5), then NPS (0–10).
  * Pure like the IVR: the webhook layer loads and saves the state.
  */
-import type { CenterConfig } from '../config.js';
+import type { CenterConfig } from '../config/callcenter.js';
 import type { DomainEvent, SurveyKind } from '../events.js';
 import type { IvrState } from './step.js';
 import { newResponse, speak, type VoiceResponse } from './prompt.js';

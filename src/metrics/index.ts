@@ -5,7 +5,7 @@
  * The catalogue, with each series' meaning, is docs/metrics.md. Nothing imports this module but app.ts.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { serviceLevelSecondsFor, type CenterConfig } from '../config.js';
+import { serviceLevelSecondsFor, type CenterConfig } from '../config/callcenter.js';
 import { AGENT_STATES, type DomainEvent, type EventBus, type ServiceEvent } from '../events.js';
 
 const P = 'switchboard_';

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { serviceLevelSecondsFor, type CenterConfig, type QueueConfig } from '../config.js';
+import { serviceLevelSecondsFor, type CenterConfig, type QueueConfig } from '../config/callcenter.js';
 import type { DomainEvent, EventBus } from '../events.js';
 import { SwitchboardError } from '../errors.js';
 import { newResponse, speak, type VoiceResponse } from '../ivr/prompt.js';

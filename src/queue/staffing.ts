@@ -14,7 +14,7 @@
  * standard error is about 1/√abandons, so it is only used from MIN_ABANDONS abandons on.
  */
 import { agentsForServiceLevel } from '../capacity/erlang.js';
-import { serviceLevelSecondsFor, type CenterConfig } from '../config.js';
+import { serviceLevelSecondsFor, type CenterConfig } from '../config/callcenter.js';
 import type { AgentStore } from '../agents/store.js';
 import type { QueueStore } from './store.js';
 

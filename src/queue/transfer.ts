@@ -37,7 +37,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { CenterConfig } from '../config.js';
+import type { CenterConfig } from '../config/callcenter.js';
 import { SwitchboardError } from '../errors.js';
 import type { DomainEvent, MonitorMode, TransferResult } from '../events.js';
 import type { ServerMessage, TransferStatus, TransferTarget } from '../agents/protocol.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { serviceLevelSecondsFor } from '../config.js';
+import { serviceLevelSecondsFor } from '../config/callcenter.js';
 import { createDayTally } from './day-tally.js';
 import { registerWebPages } from './pages.js';
 import { createSupervisorSocket } from './supervisor-socket.js';

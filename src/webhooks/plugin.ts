@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import type { z } from 'zod';
-import type { CenterConfig } from '../config.js';
+import type { CenterConfig } from '../config/callcenter.js';
 import type { EventBus } from '../events.js';
 import { fallbackTwiml } from '../ivr/fallback.js';
 import { firstIssue } from './params.js';

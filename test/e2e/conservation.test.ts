@@ -17,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
-import { parseCenterConfig } from '../../src/config.js';
+import { parseCenterConfig } from '../../src/config/callcenter.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agents.js';
 import { CallerPopulation, createTwilioEmulator, startTraffic, type Call, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import { Random } from '../../src/sim/twilio/random.js';

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import { buildApp, type AppConfig, type AppDeps } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
-import { loadCenterConfigFile, parseCenterConfig, type CenterConfig } from '../../src/config.js';
+import { loadCenterConfigFile, parseCenterConfig, type CenterConfig } from '../../src/config/callcenter.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { newRedis, uniquePrefix } from './redis.js';
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentStore, type AgentStore } from '../../src/agents/store.js';
 import { agentsForServiceLevel, erlangA } from '../../src/capacity/erlang.js';
 import { VirtualClock } from '../../src/clock.js';
-import type { CenterConfig } from '../../src/config.js';
+import type { CenterConfig } from '../../src/config/callcenter.js';
 import { estimatePatienceSeconds, MIN_ABANDONS, staffingRows } from '../../src/queue/staffing.js';
 import { createQueueStore, type QueueStore } from '../../src/queue/store.js';
 import { createKeys } from '../../src/store/keys.js';

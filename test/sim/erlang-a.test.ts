@@ -53,7 +53,7 @@ import { buildApp } from '../../src/app.js';
 import { erlangA } from '../../src/capacity/erlang.js';
 import { mmnmSpread } from '../../src/capacity/simulate.js';
 import { VirtualClock } from '../../src/clock.js';
-import { parseCenterConfig, type CenterConfig } from '../../src/config.js';
+import { parseCenterConfig, type CenterConfig } from '../../src/config/callcenter.js';
 import type { DomainEvent } from '../../src/events.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agents.js';
 import { CallerPopulation, createTwilioEmulator, Random, startTraffic, type TwilioEmulator } from '../../src/sim/twilio/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadEnv } from '../../src/config.js';
+import { ConfigError, loadEnv } from '../../src/config/env.js';
 import { clusterSeeds } from '../../src/store/redis.js';
 
 describe('REDIS_CLUSTER_NODES', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadCenterConfigFile, loadEnv, parseCenterConfig } from '../../src/config.js';
+import { loadCenterConfigFile, parseCenterConfig } from '../../src/config/callcenter.js';
+import { ConfigError, loadEnv } from '../../src/config/env.js';
 
 describe('environment', () => {
   it('uses development defaults with no configuration and lists them', () => {
