@@ -6,7 +6,7 @@
  * every event is published on the bus of the one instance whose script produced it, so each instance adds
  * its own events to one Redis hash per queue and day, and the hash is the sum over instances.
  *
- * Definitions (shared/metrics.md):
+ * Definitions (docs/definitions.md, "Service level" and "Abandonment rate"):
  *   service level   = answered within T / (offered − short abandons), T = the queue's service-level seconds
  *   abandonment     = (abandoned − short abandons) / (offered − short abandons)
  * Both are null while the denominator is 0. "Today" is the calendar day in `timeZone`, by the event's

@@ -130,7 +130,7 @@ describe('pages', () => {
 });
 
 describe("today's counters", () => {
-  it('count by the definitions of shared/metrics.md, as the Prometheus counters do, per day in the center time zone', async () => {
+  it('count by the definitions of docs/definitions.md, as the Prometheus counters do, per day in the center time zone', async () => {
     const t = await app();
     const base = { queue: 'support', contactId: 'k', serviceLevelSeconds: 20 };
     const sid = (i: number) => 'CA' + String(i).padStart(32, '0');

@@ -80,7 +80,7 @@ describe('grafana dashboards', () => {
         expect(g!.w >= 1 && g!.x + g!.w <= 24 && g!.h >= 1, `${where}: gridPos inside 24 columns`).toBe(true);
         // The description says which definition the panel shows.
         expect(p.description ?? '', `${where}: description`).toMatch(/\S{3,}/);
-        expect(p.description, `${where}: description cites metrics.md`).toMatch(/(shared|docs)\/metrics\.md/);
+        expect(p.description, `${where}: description cites docs/definitions.md or docs/metrics.md`).toMatch(/docs\/(definitions|metrics)\.md/);
         expect(p.datasource?.uid, `${where}: datasource`).toBe('prometheus');
         expect((p.targets ?? []).length, `${where}: targets`).toBeGreaterThan(0);
         const refIds = new Set<string>();

@@ -149,7 +149,7 @@ function read(text: string): Measured {
 const minus = (a: Measured, b: Measured): Measured =>
   Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Measured] - b[k as keyof Measured]])) as unknown as Measured;
 
-/** The project's definitions (shared/metrics.md) over a counter delta. */
+/** The project's definitions (docs/definitions.md) over a counter delta. */
 function measures(m: Measured) {
   const denom = m.offered - m.shortAbandoned;
   return {

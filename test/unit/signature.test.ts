@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 
-// Known vector from shared/twilio.md section 1 (also twilio-node spec/validation.spec.js).
+// Known vector from Twilio's webhook security page (https://www.twilio.com/docs/usage/security, also
+// twilio-node spec/validation.spec.js).
 const token = '12345';
 const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
 const params = { CallSid: 'CA1234567890ABCDE', Caller: '+14158675309', Digits: '1234', From: '+14158675309', To: '+18005551212' };

@@ -1,5 +1,6 @@
 /**
- * Public types of the Twilio emulator. See /work/shared/twilio.md for the protocol facts these model.
+ * Public types of the Twilio emulator. The protocol facts these model are Twilio's (https://www.twilio.com/docs/voice,
+ * TwiML and the REST API); each rule cites its source where it is implemented.
  */
 import type { Clock } from '../../clock.js';
 
