@@ -21,6 +21,11 @@ export interface PrometheusOptions {
   scrapeIntervalSeconds?: number;
   /** The config whose rule_files and job settings are copied; default prometheus.yml at the repository root. */
   baseConfig?: string;
+  /**
+   * An existing TSDB to open (e.g. blocks backfilled with promtool), with a retention long enough to keep
+   * old blocks; the caller owns (and deletes) it. Default: a new TSDB deleted on stop.
+   */
+  tsdb?: string;
 }
 
 export interface VectorSample {
@@ -94,7 +99,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
     prometheusBinary(),
     [
       `--config.file=${configPath}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--storage.tsdb.path=${opts.tsdb ?? join(dir, 'data')}`,
+      ...(opts.tsdb ? ['--storage.tsdb.retention.time=100y'] : []),
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
