@@ -20,7 +20,7 @@ export interface OfferRecord {
   callbackTo: string;
   agentLegSid?: string;
   callbackLegSid?: string;
-  /** Twilio's ConferenceSid, from the conference's status callbacks (needed for hold). */
+  /** Twilio's ConferenceSid, from the agent leg's Participants create answer (needed for hold, transfers, monitoring). */
   conferenceSid?: string;
   /** Set once the caller and the agent are connected. */
   connectedAt?: number;

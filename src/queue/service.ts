@@ -119,6 +119,8 @@ const ERROR_CODES: Partial<Record<SwitchboardError['code'], string>> = {
 };
 
 export const conferenceName = (callSid: string): string => `sb-${callSid}`;
+/** The conference events asked for (only the ConferenceSid is taken from them, as a second source). */
+const CONFERENCE_EVENTS = ['start', 'end', 'join', 'leave', 'hold'];
 const newOfferId = (): string => 'of_' + randomBytes(9).toString('base64url');
 
 /** Build the queue service. Call `start()` to run the sweeper. */
@@ -349,18 +351,8 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   function connectTwiml(p: { callSid: string; queue: string; offerId: string }): string {
     const twiml = newResponse();
     const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
-    dial.conference(
-      {
-        startConferenceOnEnter: true,
-        endConferenceOnExit: true,
-        beep: 'false',
-        waitUrl: center.holdMusic.url,
-        statusCallback: urls.conferenceStatus,
-        statusCallbackMethod: 'POST',
-        statusCallbackEvent: ['start', 'end', 'join', 'leave', 'hold'],
-      },
-      conferenceName(p.callSid),
-    );
+    // No statusCallback here: the agent's leg created the conference and asked for it (see accept).
+    dial.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url }, conferenceName(p.callSid));
     return twiml.toString();
   }
 
@@ -506,7 +498,10 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     await send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
     const agent = await agents.get(agentId);
     try {
-      const legSid = await rest.addParticipant(conferenceName(offer.callSid), {
+      // The agent's leg creates the call's conference (the caller joins when dequeued, after the agent
+      // answers), so the conference status callback is asked for here: Twilio keeps only the creating
+      // participant's. The ConferenceSid comes with the answer.
+      const leg = await rest.addParticipant(conferenceName(offer.callSid), {
         from: offer.calledNumber || d.defaultCallerId || '+10000000000',
         to: agent?.contact ?? `client:${agentId}`,
         label: 'agent',
@@ -514,12 +509,13 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
         startConferenceOnEnter: true,
         endConferenceOnExit: true,
         timeoutSeconds: 20,
+        conferenceStatusCallback: { url: urls.conferenceStatus, events: CONFERENCE_EVENTS },
       }, { settled: () => offers.leg(offerId, 'agent') });
       // A create retried after its answer was lost may have dialed twice: the first leg Twilio told us
       // about is the agent's leg, any other is hung up.
-      const winner = await offers.claimLeg(offerId, 'agent', legSid);
-      if (winner !== legSid) await hangupQuietly(legSid);
-      await updateOffer(offerId, { agentLegSid: winner });
+      const winner = await offers.claimLeg(offerId, 'agent', leg.callSid);
+      if (winner !== leg.callSid) await hangupQuietly(leg.callSid);
+      await updateOffer(offerId, { agentLegSid: winner, ...(leg.conferenceSid ? { conferenceSid: leg.conferenceSid } : {}) });
     } catch (err) {
       d.log.warn({ err: (err as Error).message, offerId }, 'could not dial the agent; the caller keeps their place');
       await bridgeFailed(offer);
@@ -703,7 +699,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     }
     twiml.say({}, `Hello, this is ${center.name} returning your call. Connecting you to an agent now.`);
     const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
-    dial.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', statusCallback: urls.conferenceStatus, statusCallbackMethod: 'POST', statusCallbackEvent: ['start', 'end', 'join', 'leave', 'hold'] }, conferenceName(offer.callSid));
+    dial.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false' }, conferenceName(offer.callSid));
     return twiml.toString();
   }
 

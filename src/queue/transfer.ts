@@ -269,7 +269,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     t.state = 'dialing';
     await save(t);
     try {
-      t.targetLegSid = await rest.addParticipant(t.conferenceSid, {
+      const added = await rest.addParticipant(t.conferenceSid, {
         from: offer.calledNumber || d.defaultCallerId || '+10000000000',
         to: to.number,
         label: 'transfer',
@@ -278,6 +278,7 @@ export function createTransfers(d: TransferDeps): Transfers {
         endConferenceOnExit: false,
         timeoutSeconds: 30,
       });
+      t.targetLegSid = added.callSid;
     } catch (err) {
       d.log.warn({ err: (err as Error).message }, 'could not dial the transfer target');
       await resume(t);
@@ -392,7 +393,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state)) throw fail('SB_CONFLICT', 'offerId', 'offerId: this transfer is no longer in progress');
     t.state = 'dialing';
     try {
-      t.targetLegSid = await rest.addParticipant(t.conferenceSid, {
+      const added = await rest.addParticipant(t.conferenceSid, {
         from: offer.calledNumber || d.defaultCallerId || '+10000000000',
         to: contact,
         label: 'agent',
@@ -401,6 +402,7 @@ export function createTransfers(d: TransferDeps): Transfers {
         endConferenceOnExit: false,
         timeoutSeconds: 20,
       });
+      t.targetLegSid = added.callSid;
     } catch (err) {
       await save(t);
       d.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
@@ -430,7 +432,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     } else if (legSid) {
       await rest.updateParticipant(offer.conferenceSid, legSid, settings);
     } else {
-      leg = await rest.addParticipant(offer.conferenceSid, {
+      const added = await rest.addParticipant(offer.conferenceSid, {
         from: offer.calledNumber || d.defaultCallerId || '+10000000000',
         to: r.to,
         label: 'supervisor',
@@ -440,6 +442,7 @@ export function createTransfers(d: TransferDeps): Transfers {
         timeoutSeconds: 20,
         ...settings,
       });
+      leg = added.callSid;
     }
     if (leg) {
       await redis.hset(key, r.to, JSON.stringify({ legSid: leg, mode: r.mode }));

@@ -31,6 +31,19 @@ export interface ParticipantOptions {
   coaching?: boolean;
   callSidToCoach?: string;
   beep?: boolean;
+  /**
+   * The conference's status callback. Twilio keeps only the one given by the participant that creates the
+   * conference (participant.d.ts, conferenceStatusCallback: "Only the value set by the first participant to
+   * join the conference is used"), so it is given on the leg that creates it: the agent's.
+   */
+  conferenceStatusCallback?: { url: string; events: string[] };
+}
+
+/** A participant dialed in: its CallSid, and the ConferenceSid of the conference it was added to. */
+export interface AddedParticipant {
+  callSid: string;
+  /** Null when the answer was lost and a retry found the leg through `settled` (then only the CallSid is known). */
+  conferenceSid: string | null;
 }
 
 /**
@@ -52,8 +65,8 @@ export interface TwilioRest {
   hangup(callSid: string): Promise<void>;
   /** Place an outbound call (callbacks) and return its CallSid. */
   createCall(o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number }, s?: Settled<string>): Promise<string>;
-  /** Dial someone into a conference (by friendly name) and return the participant's CallSid. */
-  addParticipant(conference: string, o: ParticipantOptions, s?: Settled<string>): Promise<string>;
+  /** Dial someone into a conference (by friendly name or SID); `settled` answers a CallSid already known. */
+  addParticipant(conference: string, o: ParticipantOptions, s?: Settled<string>): Promise<AddedParticipant>;
   /** Change a participant: hold, mute, coaching. */
   updateParticipant(conferenceSid: string, callSid: string, o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean }): Promise<void>;
   /** Remove a participant from a conference. */
@@ -174,8 +187,9 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
         });
         return call.sid;
       }, s?.settled),
-    addParticipant: (conference, p, s) =>
-      withRetry('add_participant', async () => {
+    addParticipant: (conference, p, s) => {
+      const settled = s?.settled;
+      return withRetry<AddedParticipant>('add_participant', async () => {
         const r = await client.conferences(conference).participants.create({
           from: p.from,
           to: p.to,
@@ -190,9 +204,20 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
           ...(p.coaching !== undefined ? { coaching: p.coaching } : {}),
           ...(p.callSidToCoach ? { callSidToCoach: p.callSidToCoach } : {}),
           beep: p.beep === undefined ? 'false' : String(p.beep),
+          ...(p.conferenceStatusCallback
+            ? {
+                conferenceStatusCallback: p.conferenceStatusCallback.url,
+                conferenceStatusCallbackMethod: 'POST',
+                conferenceStatusCallbackEvent: p.conferenceStatusCallback.events,
+              }
+            : {}),
         });
-        return r.callSid;
-      }, s?.settled),
+        return { callSid: r.callSid, conferenceSid: r.conferenceSid || null };
+      }, settled ? async () => {
+        const callSid = await settled();
+        return callSid ? { callSid, conferenceSid: null } : null;
+      } : undefined);
+    },
     updateParticipant: (conferenceSid, callSid, u) =>
       withRetry('update_participant', async () => {
         await client

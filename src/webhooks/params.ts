@@ -3,12 +3,13 @@
  * parameters pass through (Twilio adds parameters at any time).
  */
 import { z } from 'zod';
+import { CALL_STATUSES } from '../call-status.js';
 
 const sid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
 const party = z.string().max(256);
 const intString = z.coerce.number().int().min(0).max(10_000_000);
 
-export const callStatus = z.enum(['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled']);
+export const callStatus = z.enum(CALL_STATUSES);
 
 export const baseParams = z.looseObject({
   CallSid: sid('CA'),

@@ -5,6 +5,7 @@
  * the callback's legs, and conference status callbacks.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { callHasEnded } from '../call-status.js';
 import type { Clock } from '../clock.js';
 import type { DomainEvent, SurveyKind } from '../events.js';
 import { waitFallbackTwiml } from '../ivr/fallback.js';
@@ -137,11 +138,15 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     return s.twiml.toString();
   };
 
-  // The caller's <Dial> ended (the agent left the conference): the post-call survey.
+  // The caller's <Dial> ended (the agent left the conference): the post-call survey. Twilio also requests
+  // the Dial action when the caller hung up (CallStatus=completed) and ignores the answer: nothing can be
+  // played on a finished call, so no survey is offered or counted, and the call's state is left to its
+  // final status callback.
   app.post('/twilio/call/after', async (req, reply) => {
     const p = validate(core, dialResultParams, req, reply);
     if (!p) return reply;
     const queue = str(req.query, 'queue');
+    if (callHasEnded(p.CallStatus)) return serveLive(core, req, reply, () => Promise.resolve(newResponse().toString()));
     return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k))));
   });
 
@@ -217,7 +222,8 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   app.post('/twilio/conference/status', async (req, reply) => {
     const p = validate(core, conferenceStatusParams, req, reply);
     if (!p) return reply;
-    // Only the ConferenceSid is taken from these (hold needs it); the agent's and the caller's legs
+    // Only the ConferenceSid is taken from these, as a second source: the Participants create answer of the
+    // agent's leg gives it first (a create retried after a lost answer may not); the agent's and the caller's legs
     // (status callbacks and the Dial action) drive the call's state, so duplicates and reordering of
     // conference events cannot change a count.
     return serveStatus(core, req, reply, () => service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent }));

@@ -43,6 +43,10 @@ describe('queue and agents end to end', () => {
     expect(participant?.method).toBe('POST');
     expect(participant?.form).toMatchObject({ To: 'client:alice', Label: 'agent', EndConferenceOnExit: 'true', StartConferenceOnEnter: 'true' });
     expect(String(participant?.form.StatusCallback)).toContain('/twilio/agent/status?offer=');
+    // The agent's leg creates the conference, so it asks for the conference's status callback (Twilio keeps
+    // only the creating participant's).
+    expect(String(participant?.form.ConferenceStatusCallback)).toBe('https://switchboard.example.com/twilio/conference/status');
+    expect(participant?.form.ConferenceStatusCallbackEvent).toEqual(['start', 'end', 'join', 'leave', 'hold']);
     const dequeue = rest.find((r) => /\/Queues\/QU[0-9a-f]{32}\/Members\/CA[0-9a-f]{32}\.json$/.test(r.path));
     expect(dequeue?.form).toMatchObject({ Method: 'POST' });
     expect(String(dequeue?.form.Url)).toContain('/twilio/queue/connect?queue=support');
@@ -92,6 +96,39 @@ describe('queue and agents end to end', () => {
     expect(tally).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
     expect(stack.emu.errors).toEqual([]);
     alice.close();
+  });
+
+  it('a caller who hangs up on the agent is offered no survey: the Dial action with CallStatus=completed gets an empty answer', async () => {
+    s = await makeStack();
+    const stack = s;
+    stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const alice = await stack.agent('alice-demo-token');
+    alice.send({ type: 'set_state', state: 'available' });
+    await stack.until(alice.next('state', (m) => m.state === 'available'));
+    const call = stack.emu.placeCall({ from: '+15551230011', to: NUMBER, behaviour: supportCaller({ csat: '5', nps: '9#' }) });
+    const offer = await stack.until(alice.next('offer'));
+    alice.send({ type: 'accept', offerId: offer.offerId });
+    await stack.until(alice.next('call', (m) => m.status === 'connected'));
+    await stack.emu.run(stack.clock.sleep(30_000));
+    call.hangup('caller');
+    await stack.until(alice.next('wrap_up'));
+    const summary = await stack.emu.run(call.ended);
+    await stack.emu.settle();
+    expect(summary.heard.some((h) => /how satisfied/.test(h))).toBe(false);
+    // Twilio still requested the Dial action (answer ignored); ours is an empty Response.
+    const actions = stack.emu.log.webhooks.filter((w) => w.kind === 'action' && w.path.startsWith('/twilio/call/after'));
+    expect(actions).toHaveLength(1);
+    expect(actions[0]!.params).toMatchObject({ CallSid: call.sid, CallStatus: 'completed', DialCallStatus: 'answered' });
+    expect(actions[0]!.status).toBe(200);
+    expect(actions[0]!.body).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?><Response\/>$/);
+    // Nothing counted, nothing stored: no survey in the call's state in Redis.
+    const m = await stack.metrics();
+    expect(sample(m, 'switchboard_surveys_offered_total', { survey: 'csat' }) ?? 0).toBe(0);
+    expect(sample(m, 'switchboard_calls_answered_total', { queue: 'support' })).toBe(1);
+    const state = await stack.app.sb.calls.get(call.sid);
+    expect(state?.phase).toBe('ended');
+    expect(state?.survey).toBeUndefined();
+    expect(stack.emu.errors).toEqual([]);
   });
 
   it('abandon with Twilio QueueTime, and a short abandon', async () => {

@@ -21,6 +21,16 @@ const CF_PARTICIPANTS = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Conferences\/C
 const CF_PARTICIPANT = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Conferences\/CF[0-9a-f]{32}\/Participants\/CA[0-9a-f]{32}\.json$/;
 const CALL = /^\/2010-04-01\/Accounts\/AC[0-9a-f]{32}\/Calls\/CA[0-9a-f]{32}\.json$/;
 
+/**
+ * Every flow here (hold, transfers, monitoring) runs with no conference status callback delivered: the
+ * ConferenceSid they need comes from the Participants create answer of the agent's leg.
+ */
+async function stackWithoutConferenceCallbacks(o?: Parameters<typeof makeStack>[0]): Promise<Stack> {
+  const stack = await makeStack(o);
+  stack.emu.faults.statusCallbacks.dropConference = true;
+  return stack;
+}
+
 interface Connected {
   call: Call;
   alice: TestAgent;
@@ -42,6 +52,10 @@ async function connectToAlice(stack: Stack): Promise<Connected> {
   const aliceLeg = [...(conf?.participants.values() ?? [])].find((p) => p.label === 'agent')?.callSid;
   if (!conf || !aliceLeg) throw new Error('no conference with the agent');
   expect(conf.canHear(call.sid, aliceLeg)).toBe(true);
+  // The agent's leg created the conference and asked for its status callback (the events would be sent),
+  // but none reached the server.
+  expect(conf.events.find((e) => e.event === 'conference-start')?.sent).toBe(true);
+  expect(stack.emu.log.webhooks.filter((w) => w.kind === 'conference-status')).toEqual([]);
   return { call, alice, aliceLeg };
 }
 
@@ -67,7 +81,7 @@ async function expectOneContact(stack: Stack, m: string): Promise<void> {
 
 describe('transfers and monitoring on the call conference', () => {
   it('warm transfer to a named agent: consult while the caller holds, then complete', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     const bob = await ready(stack, 'bob-demo-token', 'client:bob');
@@ -138,7 +152,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('warm transfer cancelled: the target is dropped, the caller is back with the agent, nothing counted twice', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     const bob = await ready(stack, 'bob-demo-token', 'client:bob');
@@ -179,7 +193,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('cold transfer to another queue: the same contact re-enters at the front, one offered, one answered', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice } = await connectToAlice(stack);
     const mark = stack.emu.log.rest.length;
@@ -213,7 +227,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('warm transfer to a queue: the agent that queue would pick is offered the call to consult, then takes it', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice } = await connectToAlice(stack);
     const carol = await ready(stack, 'carol-demo-token', 'client:carol');
@@ -245,7 +259,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('cold transfer to an agent: the first agent wraps up at once, the caller holds until the target answers', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     const bob = await ready(stack, 'bob-demo-token', 'client:bob');
@@ -270,7 +284,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('cold transfer to an agent who does not answer: the caller goes back to the front of the queue', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice } = await connectToAlice(stack);
     const bob = await ready(stack, 'bob-demo-token', 'client:bob');
@@ -286,7 +300,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('warm transfer to an outside number: consult, complete, the outside party owns the call', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     stack.emu.registerEndpoint('+15557654321', { answer: true, answerDelayMs: 3000 });
@@ -314,7 +328,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('cold transfer to an outside number: the agent leaves at once, the caller holds until it answers', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice } = await connectToAlice(stack);
     stack.emu.registerEndpoint('+15557654322', { answer: true, answerDelayMs: 4000 });
@@ -336,7 +350,7 @@ describe('transfers and monitoring on the call conference', () => {
 
   it('supervisor listen, coach and barge (supervisor scope only), and stop', async () => {
     const lines: string[] = [];
-    s = await makeStack({ logger: { ...(loggerOptions('info') as object), stream: { write: (l: string) => void lines.push(l) } } });
+    s = await stackWithoutConferenceCallbacks({ logger: { ...(loggerOptions('info') as object), stream: { write: (l: string) => void lines.push(l) } } });
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     stack.emu.registerEndpoint('client:sam', { answer: true, answerDelayMs: 1000 });
@@ -399,7 +413,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('the agent leaving mid-call ends the conference: the caller goes on to the survey, the agent to wrap-up', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     await stack.emu.run(stack.clock.sleep(20_000));
@@ -414,7 +428,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('a desk that crashes mid-call leaves the call up, and on reconnecting sees the call, the transfer and the offer again', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     const bob = await ready(stack, 'bob-demo-token', 'client:bob');
@@ -448,7 +462,7 @@ describe('transfers and monitoring on the call conference', () => {
   });
 
   it('refuses a transfer it cannot do, naming the field', async () => {
-    s = await makeStack();
+    s = await stackWithoutConferenceCallbacks();
     const stack = s;
     const { call, alice } = await connectToAlice(stack);
     const cases: [Record<string, unknown>, string, string][] = [

@@ -216,4 +216,74 @@ describe('conferences (virtual time)', () => {
     expect(conf.eventNames().filter((e) => e === 'announcement-end')).toHaveLength(2);
     expect(conf.reasonConferenceEnded).toBe('last-participant-left');
   });
+
+  // Twilio: "Only the value set by the first participant to join the conference is used" (Participant
+  // create, conferenceStatusCallback); the emulator keeps the creating participant's callback only.
+  const roomDoc = (room: string) => () =>
+    twiml((r) => {
+      r.dial().conference(
+        { statusCallback: '/twilio/caller-conf-status', statusCallbackEvent: ['start', 'end', 'join', 'leave'] },
+        room,
+      );
+    });
+  const ok = () => ({ status: 200, body: '', contentType: 'text/plain' });
+
+  it('keeps the conference status callback of the participant that created the conference', async () => {
+    const clock = new VirtualClock();
+    const { emu, srv, client, close } = await setup(clock, {
+      '/twilio/voice': roomDoc('room-5'),
+      '/twilio/caller-conf-status': ok,
+      '/twilio/agent-conf-status': ok,
+    });
+    cleanup = close;
+    emu.registerEndpoint('client:agent', { answer: true, answerDelayMs: 1000, talkMs: 20_000 });
+    const agentP = await client.conferences('room-5').participants.create({
+      from: OUR_NUMBER,
+      to: 'client:agent',
+      endConferenceOnExit: true,
+      conferenceStatusCallback: `${PUBLIC_BASE}/twilio/agent-conf-status`,
+      conferenceStatusCallbackEvent: ['start', 'end', 'join'],
+    });
+    const caller = emu.placeCall({ from: '+15551230001', to: OUR_NUMBER });
+    await emu.run(caller.ended);
+    const conf = emu.conference('room-5')!;
+    expect(agentP.conferenceSid).toBe(conf.sid);
+    expect(srv.hitsTo('/twilio/caller-conf-status')).toEqual([]);
+    const got = srv.hitsTo('/twilio/agent-conf-status').map((h) => h.params.StatusCallbackEvent);
+    expect(got).toEqual(['participant-join', 'participant-join', 'conference-start', 'conference-end']);
+  });
+
+  it('sends no conference status callback when the creating participant asked for none', async () => {
+    const clock = new VirtualClock();
+    const { emu, srv, client, close } = await setup(clock, {
+      '/twilio/voice': roomDoc('room-6'),
+      '/twilio/caller-conf-status': ok,
+    });
+    cleanup = close;
+    emu.registerEndpoint('client:agent', { answer: true, answerDelayMs: 1000, talkMs: 20_000 });
+    await client.conferences('room-6').participants.create({ from: OUR_NUMBER, to: 'client:agent', endConferenceOnExit: true });
+    const caller = emu.placeCall({ from: '+15551230001', to: OUR_NUMBER });
+    await emu.run(caller.ended);
+    const conf = emu.conference('room-6')!;
+    expect(conf.eventNames()).toEqual(['participant-join', 'participant-join', 'conference-start', 'participant-leave', 'participant-leave', 'conference-end']);
+    expect(conf.events.every((e) => !e.sent)).toBe(true);
+    expect(srv.hitsTo('/twilio/caller-conf-status')).toEqual([]);
+  });
+
+  it('faults.statusCallbacks.dropConference delivers no conference status callback at all', async () => {
+    const clock = new VirtualClock();
+    const { emu, srv, close } = await setup(clock, {
+      '/twilio/voice': roomDoc('room-7'),
+      '/twilio/caller-conf-status': ok,
+    });
+    cleanup = close;
+    emu.faults.statusCallbacks.dropConference = true;
+    const a = emu.placeCall({ from: '+15551230001', to: OUR_NUMBER, behaviour: { hangupAfterMs: 30_000 } });
+    const b = emu.placeCall({ from: '+15551230002', to: OUR_NUMBER, behaviour: { hangupAfterMs: 40_000 } });
+    await emu.run(Promise.all([a.ended, b.ended]));
+    const conf = emu.conference('room-7')!;
+    // The caller created the conference and asked for the callback: the events happen and would be sent.
+    expect(conf.events.filter((e) => e.sent).map((e) => e.event)).toContain('conference-start');
+    expect(srv.hitsTo('/twilio/caller-conf-status')).toEqual([]);
+  });
 });

@@ -64,7 +64,7 @@ describe('architecture', () => {
   });
 
   it('leaves import nothing of ours', () => {
-    const leaves = ['src/errors.ts', 'src/events.ts', 'src/clock.ts', 'src/privacy.ts'];
+    const leaves = ['src/errors.ts', 'src/events.ts', 'src/clock.ts', 'src/privacy.ts', 'src/call-status.ts'];
     expect(all.filter((e) => leaves.includes(e.from)).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
     // src/config/ (environment, call-center file) is a leaf folder: its modules import only each other.
     const config = files(join(SRC, 'config'));

@@ -11,8 +11,13 @@
  *   DialCallStatus=answered, per twilio.md's table); one added over REST hangs up. Participants still being
  *   dialed are canceled. conference-end is sent only if conference-start was.
  * - Event order on a join that starts the conference: participant-join, then conference-start.
- * - The conference status callback is the first one given (TwiML `statusCallback` or REST
- *   `ConferenceStatusCallback`); its events default to "start end". SequenceNumber counts from 0 per conference.
+ * - The conference status callback is the one given by the participant that creates the conference (the first
+ *   added: over REST `ConferenceStatusCallback`, or with TwiML `<Conference statusCallback>`); what later
+ *   participants give is ignored, even when the first gave none. Twilio's Participant create
+ *   (node_modules/twilio/lib/rest/api/v2010/account/conference/participant.d.ts, conferenceStatusCallback;
+ *   https://www.twilio.com/docs/voice/api/conference-participant-resource): "Only the value set by the first
+ *   participant to join the conference is used. Subsequent `conference_status_callback` values are ignored."
+ *   Its events default to "start end". SequenceNumber counts from 0 per conference.
  * - Audio model for assertions: `canHear(listener, speaker)`. Nobody hears anyone before the conference
  *   starts; a held participant hears only hold music and is heard by nobody; a muted participant is heard by
  *   nobody; a coaching participant is heard only by the call it coaches (and hears everyone).
@@ -112,6 +117,8 @@ export class Conference {
   status: 'init' | 'in-progress' | 'completed' = 'init';
   readonly participants = new Map<string, Participant>();
   callback?: ConferenceCallback;
+  /** The first participant has been added: the status callback (or its absence) is settled. */
+  callbackSettled = false;
   startedAt?: number;
   endedAt?: number;
   updatedAt: number;
@@ -238,8 +245,15 @@ export class ConferenceRegistry {
   addPending(conf: Conference, call: Call, opts: JoinOptions): Participant {
     const p = new Participant(call, conf, opts, this.core.clock.now());
     conf.participants.set(call.sid, p);
-    if (!conf.callback && opts.statusCallback) conf.callback = opts.statusCallback;
+    this.settleCallback(conf, opts);
     return p;
+  }
+
+  /** The first participant added decides the conference status callback; later ones are ignored (see top). */
+  private settleCallback(conf: Conference, opts: JoinOptions): void {
+    if (conf.callbackSettled) return;
+    conf.callbackSettled = true;
+    conf.callback = opts.statusCallback;
   }
 
   /** The pending participant's call was not answered. */
@@ -258,7 +272,7 @@ export class ConferenceRegistry {
       p = new Participant(call, conf, opts, now);
       conf.participants.set(call.sid, p);
     }
-    if (!conf.callback && opts.statusCallback) conf.callback = opts.statusCallback;
+    this.settleCallback(conf, opts);
     p.status = 'connected';
     p.joinedAt = now;
     p.dateUpdated = now;

@@ -243,6 +243,7 @@ export class TwilioEmulator implements Core {
 
   sendStatusCallback(req: SendRequest, track: (p: Promise<unknown>) => void): void {
     const f = this.faults.statusCallbacks;
+    if (f.dropConference && req.kind === 'conference-status') return;
     const max = this.settings.statusShuffleMaxMs;
     const deliver = (): Promise<void> =>
       this.hooks.send(req).then((res) => {

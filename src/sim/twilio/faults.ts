@@ -1,4 +1,4 @@
-/** Fault injection: REST failures and timeouts, status callbacks out of order and duplicated. */
+/** Fault injection: REST failures and timeouts, status callbacks out of order, duplicated or (conference) dropped. */
 import type { FailRestOptions, RestFaultMatch, StatusCallbackFaults, TimeoutRestOptions } from './types.js';
 
 export type RestFault =
@@ -21,7 +21,7 @@ const DEFAULT_CODES: Record<number, [number, string]> = {
 
 export class Faults {
   /** Mutable: e.g. `emu.faults.statusCallbacks.shuffle = true`. */
-  statusCallbacks: StatusCallbackFaults = { shuffle: false, duplicate: 0 };
+  statusCallbacks: StatusCallbackFaults = { shuffle: false, duplicate: 0, dropConference: false };
   private pending: Pending[] = [];
 
   /** The next `count` matching REST requests fail with `status` (not executed). */
@@ -50,7 +50,7 @@ export class Faults {
   /** Forget all pending REST faults and reset the status callback modes. */
   clear(): void {
     this.pending = [];
-    this.statusCallbacks = { shuffle: false, duplicate: 0 };
+    this.statusCallbacks = { shuffle: false, duplicate: 0, dropConference: false };
   }
 
   /** @internal Consume the fault for this request, if one matches. */

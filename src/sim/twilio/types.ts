@@ -314,4 +314,10 @@ export interface StatusCallbackFaults {
   shuffle: boolean;
   /** Probability of delivering a status callback a second time. */
   duplicate: number;
+  /**
+   * Never deliver conference status callbacks (they are recorded in `conference.events` with sent=false
+   * as usual). Twilio may deliver none, e.g. when the conference's creator asked for none, so a server must
+   * not depend on them.
+   */
+  dropConference: boolean;
 }
