@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Switchboard set-up for a Debian machine with Node 20: the OS packages the server and its tests use
 # (redis-server; Prometheus' promtool and server for the rule and dashboard tests; Chromium for the
-# browser tests), then the npm dependencies exactly as locked.
+# browser tests), then the npm dependencies exactly as locked, then the production build (dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +23,6 @@ fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 is required, found "+process.versions.node); process.exit(1) }'
 npm ci --no-audit --no-fund
+# The run command (`npm start`) runs the build: dist/ (scripts/build.mjs).
+npm run build
 echo "setup: done (redis-server $(redis-server --version | awk '{print $3}'), $(promtool --version 2>&1 | head -1), node $(node --version))"

@@ -62,11 +62,15 @@ export interface Instance {
   readonly exited: boolean;
 }
 
-/** Start `src/main.ts` in a child process and wait until /ready answers 200. */
-export async function startInstance(id: string, env: Record<string, string>): Promise<Instance> {
+/**
+ * Start `src/main.ts` (or, with `opts.main`, another entry such as the built `dist/main.js`, run with
+ * plain `node` from `opts.cwd`) in a child process and wait until /ready answers 200.
+ */
+export async function startInstance(id: string, env: Record<string, string>, opts: { main?: string; cwd?: string } = {}): Promise<Instance> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO_ROOT,
+  const argv = opts.main ? [opts.main] : ['--import', 'tsx', 'src/main.ts'];
+  const proc = spawn(process.execPath, argv, {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: id },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

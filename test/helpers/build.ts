@@ -1,0 +1,55 @@
+/**
+ * The production build, made fresh for the tests that run it: `scripts/build.mjs` (what `npm run build`
+ * runs) into a directory named by a hash of everything the build reads (src/, scripts/build.mjs, the
+ * tsconfig files, package.json). A changed source gives a new hash and so a new build; unchanged sources
+ * reuse the build another test file already made. The directory is under node_modules/.cache so the
+ * compiled modules resolve the project's dependencies as dist/ does.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { REPO_ROOT } from './promql.js';
+
+const INPUTS = ['src', 'scripts/build.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+
+function files(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => files(join(path, name)));
+}
+
+/** A hash of the build's inputs (paths and contents). */
+export function sourceHash(): string {
+  const h = createHash('sha256');
+  for (const input of INPUTS) {
+    for (const f of files(join(REPO_ROOT, input))) {
+      h.update(relative(REPO_ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Build the current sources (or reuse the build of exactly these sources); returns the output directory. */
+export function freshBuild(): string {
+  const out = join(REPO_ROOT, 'node_modules', '.cache', 'switchboard-build', sourceHash());
+  if (existsSync(join(out, '.complete'))) return out;
+  // Build beside the target and rename: a build interrupted half-way is never taken for a complete one,
+  // and two test files building at once both end with a whole directory.
+  const tmp = `${out}.tmp-${process.pid}`;
+  execFileSync(process.execPath, ['scripts/build.mjs', tmp], { cwd: REPO_ROOT, stdio: 'pipe' });
+  writeFileSync(join(tmp, '.complete'), new Date().toISOString());
+  try {
+    renameSync(tmp, out);
+  } catch {
+    // Another test file finished the same build first.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  // Builds of older sources are never used again.
+  const parent = dirname(out);
+  for (const name of readdirSync(parent)) {
+    if (/^[0-9a-f]{16}$/.test(name) && join(parent, name) !== out) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  return out;
+}
