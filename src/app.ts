@@ -7,7 +7,7 @@ import type { CenterConfig } from './config/callcenter.js';
 import type { EnvConfig } from './config/env.js';
 import { systemClock, type Clock } from './clock.js';
 import { createEventBus, type EventBus } from './events.js';
-import { createAuthenticator, type AuthLimitOptions, type Authenticator } from './api/auth.js';
+import { createAuthenticator, type AuthLimitOptions, type Authenticator } from './access/auth.js';
 import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
 import { registerMonitorRoutes } from './api/monitor-routes.js';
@@ -38,7 +38,7 @@ export type AppConfig = Pick<
   webhookBudgetMs?: number;
   instanceId?: string | undefined;
   /**
-   * Rate limits on failed tokens and the supervisor API (defaults in src/api/auth.ts). The buckets live
+   * Rate limits on failed tokens and the supervisor API (defaults in src/access/auth.ts). The buckets live
    * in Redis, shared by every instance, unless `store` is 'memory' (per instance); memory answers
    * whenever Redis does not.
    */

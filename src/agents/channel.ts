@@ -7,9 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
-import type { Authenticator } from '../api/auth.js';
-import { clientAddress } from '../api/rate-limit.js';
-import { acceptUpgrades, invalidJson, parseFrame, signInGuard, socketServer } from '../api/websocket.js';
+import type { Authenticator } from '../access/auth.js';
+import { clientAddress } from '../access/rate-limit.js';
+import { acceptUpgrades, invalidJson, parseFrame, signInGuard, signInLimited, socketServer } from '../access/websocket.js';
+import { sbError, socketError } from '../errors.js';
 import type { RedisClient } from '../store/redis.js';
 import { clientMessage, protocolError, type ClientMessage, type ServerMessage } from './protocol.js';
 
@@ -93,14 +94,14 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       const gate = await o.auth.limits.signIn.check(ip);
       if (!gate.ok) {
         o.auth.limits.limited('sign_in');
-        reply(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000, ...(ref ? { ref } : {}) });
+        reply(ws, socketError(signInLimited(gate.retryAfterSeconds), ref));
         ws.close(4429, 'rate limited');
         return;
       }
       const p = o.auth.identify(token);
       if (!p || p.scope !== 'agent' || !p.agentId) {
         await o.auth.limits.signIn.take(ip);
-        reply(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid agent token', ...(ref ? { ref } : {}) });
+        reply(ws, socketError(sbError('unauthorized', 'token', 'not a valid agent token'), ref));
         ws.close(4401, 'unauthorized');
         return;
       }
@@ -137,19 +138,19 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
         return;
       }
       if (msg.type === 'hello') {
-        if (agentId) reply(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
+        if (agentId) reply(ws, socketError(sbError('already_authenticated'), ref, 'type'));
         else await authenticate(msg.token, ref);
         return;
       }
       if (!agentId) {
-        reply(ws, { type: 'error', code: 'unauthorized', field: 'type', message: 'send hello with your token first' });
+        reply(ws, socketError(sbError('unauthorized', undefined, 'send hello with your token first'), ref, 'type'));
         return;
       }
       try {
         reply(ws, await o.commands.command(agentId, msg));
       } catch (err) {
         o.log.error({ err, type: msg.type }, 'agent command failed');
-        reply(ws, { type: 'error', code: 'unavailable', message: 'the command could not be completed; try again', ...(ref ? { ref } : {}) });
+        reply(ws, socketError(sbError('unavailable'), ref));
       }
     };
 

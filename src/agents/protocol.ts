@@ -4,6 +4,7 @@
  * Written down for other clients in docs/agent-protocol.md.
  */
 import { z } from 'zod';
+import { fromZod, socketError, type SocketError } from '../errors.js';
 
 const offerId = z.string().regex(/^of_[A-Za-z0-9_-]{4,64}$/, 'an offer id from an offer message');
 const callSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'CA followed by 32 hex digits');
@@ -87,13 +88,11 @@ export type ServerMessage =
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
   | { type: 'transfer'; callSid: string; status: TransferStatus; kind: TransferTarget['kind']; mode: 'cold' | 'warm'; reason?: string; to?: TransferTarget }
   | { type: 'ack'; ref?: string; for: string }
-  | { type: 'error'; code: string; field?: string; message: string; ref?: string; retryAfterMs?: number }
+  | SocketError
   | { type: 'reconnect'; reason: string; afterMs: number }
   | { type: 'pong'; ref?: string; now: number };
 
 /** Turn a validation failure into the error message the client gets. */
 export function protocolError(err: z.ZodError, ref?: string): ServerMessage {
-  const i = err.issues[0];
-  const field = i ? i.path.map(String).join('.') : '';
-  return { type: 'error', code: 'invalid_message', field: field || 'type', message: `${field || 'type'}: ${i?.message ?? 'invalid'}`, ...(ref ? { ref } : {}) };
+  return socketError(fromZod(err, 'type'), ref);
 }

@@ -36,7 +36,7 @@
  * not at the moment the sweep ran, so results do not depend on how often the sweep runs.
  */
 import type { Clock } from '../clock.js';
-import { SwitchboardError } from '../errors.js';
+import { invalid } from '../errors.js';
 import { AGENT_STATES, DISPOSITIONS, type AgentState, type Disposition, type DomainEvent, type EventOf } from '../events.js';
 import type { Keys } from '../store/keys.js';
 import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
@@ -224,20 +224,18 @@ const SETTABLE: readonly SettableState[] = ['available', 'break', 'offline'];
 const OUTCOMES: readonly OfferOutcome[] = ['accepted', 'rejected', 'withdrawn', 'timeout', 'released', 'bridge_failed'];
 const DAY_MS = 86_400_000;
 
-const bad = (field: string, message: string) => new SwitchboardError('SB_BAD_REQUEST', `${field}: ${message}`, field);
-
 /** Skill and agent ids travel as comma lists inside the hash: no commas, no blanks. */
 function checkToken(field: string, v: string): void {
-  if (!v || /[,\s]/.test(v)) throw bad(field, 'must be non-empty without commas or spaces');
+  if (!v || /[,\s]/.test(v)) throw invalid(field, 'must be non-empty without commas or spaces');
 }
 
 function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1) throw bad('limit', 'must be a positive integer');
+  if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', 'must be a positive integer');
   return limit;
 }
 
 function checkMs(field: string, v: number): number {
-  if (!Number.isFinite(v)) throw bad(field, 'must be a finite number');
+  if (!Number.isFinite(v)) throw invalid(field, 'must be a finite number');
   return Math.round(v);
 }
 
@@ -397,7 +395,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async setState({ agentId, to, reason, instance }) {
-      if (!SETTABLE.includes(to)) throw bad('to', `must be one of ${SETTABLE.join(', ')}`);
+      if (!SETTABLE.includes(to)) throw invalid('to', `must be one of ${SETTABLE.join(', ')}`);
       const r = await runEvents('agentSetState', releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]);
       const res = parseJson<Omit<SetStateResult, 'events'>>(r.result);
       if (!res) throw new Error('agentSetState: no result');
@@ -405,7 +403,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async reserve(p) {
-      if (!STRATEGIES.includes(p.strategy)) throw bad('strategy', `must be one of ${STRATEGIES.join(', ')}`);
+      if (!STRATEGIES.includes(p.strategy)) throw invalid('strategy', `must be one of ${STRATEGIES.join(', ')}`);
       p.requiredSkills.forEach((s) => checkToken('requiredSkills', s));
       const r = await runEvents(
         'agentReserve',
@@ -473,7 +471,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async endCall({ agentId, callSid, wrapUpSeconds }) {
-      if (!Number.isFinite(wrapUpSeconds) || wrapUpSeconds < 0) throw bad('wrapUpSeconds', 'must be 0 or more');
+      if (!Number.isFinite(wrapUpSeconds) || wrapUpSeconds < 0) throw invalid('wrapUpSeconds', 'must be 0 or more');
       const r = await runEvents('agentEndCall', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
         callSid,
         wrapUpSeconds,
@@ -484,7 +482,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async wrapUp({ agentId, callSid, disposition, code, auto }) {
-      if (!DISPOSITIONS.includes(disposition)) throw bad('disposition', `must be one of ${DISPOSITIONS.join(', ')}`);
+      if (!DISPOSITIONS.includes(disposition)) throw invalid('disposition', `must be one of ${DISPOSITIONS.join(', ')}`);
       const r = await runEvents('agentWrapUp', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
         callSid,
         disposition,

@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { SwitchboardError } from '../errors.js';
+import { fromZod, replyError, sbError, SwitchboardError } from '../errors.js';
 import type { MonitorMode } from '../events.js';
-import { requireScope, type Authenticator } from './auth.js';
+import { requireScope, type Authenticator } from '../access/auth.js';
 
 export interface MonitorDeps {
   auth: Authenticator;
@@ -30,19 +30,16 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorDeps): 
   app.get('/api/calls', { preHandler: supervisor }, async () => ({ calls: await deps.liveCalls() }));
   app.post('/api/calls/:callSid/monitor', { preHandler: supervisor }, async (req, reply) => {
     const sid = callSid.safeParse((req.params as { callSid?: unknown }).callSid);
-    if (!sid.success) return reply.code(400).send({ error: 'invalid_params', field: 'callSid', message: `callSid: ${sid.error.issues[0]?.message ?? 'invalid'}` });
+    if (!sid.success) return replyError(reply, fromZod(sid.error, 'callSid'));
     const b = body.safeParse(req.body);
-    if (!b.success) {
-      const field = b.error.issues[0]?.path.map(String).join('.') || 'body';
-      return reply.code(400).send({ error: 'invalid_body', field, message: `${field}: ${b.error.issues[0]?.message ?? 'invalid'}` });
-    }
+    if (!b.success) return replyError(reply, fromZod(b.error, '(body)'));
     try {
       const r = await deps.monitor({ callSid: sid.data, mode: b.data.mode, to: b.data.to, by: 'supervisor' });
       return { callSid: sid.data, mode: b.data.mode, queue: r.queue, legSid: r.legSid };
     } catch (e) {
-      if (e instanceof SwitchboardError) return reply.code(e.statusCode).send({ error: e.code.toLowerCase(), field: e.field, message: e.message });
+      if (e instanceof SwitchboardError) return replyError(reply, e);
       req.log.warn({ err: (e as Error).message, callSid: sid.data }, 'monitor failed');
-      return reply.code(502).send({ error: 'twilio_unavailable', field: 'callSid', message: 'callSid: Twilio did not take the request; try again' });
+      return replyError(reply, sbError('unavailable', 'callSid', 'Twilio did not take the request; try again'));
     }
   });
 }

@@ -2,8 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { agentsForServiceLevel, erlangA, erlangC } from '../capacity/erlang.js';
+import { fromZod, replyError } from '../errors.js';
 import type { CallStore } from '../store/calls.js';
-import { requireScope, type Authenticator } from './auth.js';
+import { requireScope, type Authenticator } from '../access/auth.js';
 
 export interface ApiDeps {
   auth: Authenticator;
@@ -38,10 +39,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
   app.get('/api/capacity', { preHandler: supervisor }, async (req, reply) => {
     const q = capacityQuery.safeParse(req.query);
-    if (!q.success) {
-      const i = q.error.issues[0];
-      return reply.code(400).send({ error: 'invalid_query', field: String(i?.path[0] ?? ''), message: `${String(i?.path[0] ?? '')}: ${i?.message ?? 'invalid'}` });
-    }
+    if (!q.success) return replyError(reply, fromZod(q.error, '(query)'));
     const o = q.data;
     const agents =
       o.agents ??
@@ -52,10 +50,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
   app.get('/api/voicemails', { preHandler: supervisor }, async (req, reply) => {
     const q = pageQuery.safeParse(req.query);
-    if (!q.success) {
-      const i = q.error.issues[0];
-      return reply.code(400).send({ error: 'invalid_query', field: String(i?.path[0] ?? ''), message: i?.message });
-    }
+    if (!q.success) return replyError(reply, fromZod(q.error, '(query)'));
     return { voicemails: await deps.calls.listVoicemails(q.data.limit, q.data.offset) };
   });
 }

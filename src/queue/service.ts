@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { serviceLevelSecondsFor, type CenterConfig, type QueueConfig } from '../config/callcenter.js';
 import type { DomainEvent, EventBus } from '../events.js';
-import { SwitchboardError } from '../errors.js';
+import { sbError, socketError, SwitchboardError, type ErrorCode } from '../errors.js';
 import { newResponse, speak, type VoiceResponse } from '../ivr/prompt.js';
 import { dialOut, type IvrState } from '../ivr/step.js';
 import type { AgentChannel, AgentCommands } from '../agents/channel.js';
@@ -109,14 +109,6 @@ const GHOST_CHECKS_PER_SCAN = 5;
 const GHOST_RECHECK_MS = 10 * 60_000;
 
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
-/** Agent-protocol error codes for store and service errors (docs/agent-protocol.md). */
-const ERROR_CODES: Partial<Record<SwitchboardError['code'], string>> = {
-  SB_CONFLICT: 'conflict',
-  SB_NOT_FOUND: 'not_found',
-  SB_BAD_REQUEST: 'invalid_message',
-  SB_TWILIO_REST: 'unavailable',
-  SB_STORE_UNAVAILABLE: 'unavailable',
-};
 
 export const conferenceName = (callSid: string): string => `sb-${callSid}`;
 /** The conference events asked for (only the ConferenceSid is taken from them, as a second source). */
@@ -134,7 +126,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
 
   const qc = (queue: string): QueueConfig => {
     const q = center.queues[queue];
-    if (!q) throw new SwitchboardError('SB_NOT_FOUND', `no queue ${queue}`, 'queue');
+    if (!q) throw sbError('not_found', 'queue', `no queue ${queue}`);
     return q;
   };
   const sl = (queue: string) => serviceLevelSecondsFor(center, queue);
@@ -478,7 +470,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
 
   async function accept(agentId: string, offerId: string): Promise<ServerMessage> {
     const offer = await offerFor(agentId, offerId);
-    if (!offer) return { type: 'error', code: 'stale_offer', field: 'offerId', message: 'offerId: this offer is no longer valid' };
+    if (!offer) return socketError(sbError('stale_offer', 'offerId'));
     const acc = await agents.acceptOffer({ agentId, offerId });
     publish(acc.events);
     await pushState(agentId); // reserved -> on_call, like every other state change
@@ -493,7 +485,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
       // The caller left while the agent accepted: the agent is free again.
       publish((await agents.bridgeFailed({ agentId, offerId })).events);
       await pushState(agentId);
-      return { type: 'error', code: 'caller_gone', field: 'offerId', message: 'offerId: the caller has already left' };
+      return socketError(sbError('caller_gone', 'offerId'));
     }
     await send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
     const agent = await agents.get(agentId);
@@ -867,7 +859,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
 
   async function command(agentId: string, msg: Exclude<ClientMessage, { type: 'hello' | 'ping' }>): Promise<ServerMessage> {
     const ack = (): ServerMessage => ({ type: 'ack', for: msg.type, ...(msg.ref ? { ref: msg.ref } : {}) });
-    const fail = (code: string, field: string, message: string): ServerMessage => ({ type: 'error', code, field, message: `${field}: ${message}`, ...(msg.ref ? { ref: msg.ref } : {}) });
+    const fail = (code: ErrorCode, field: string, detail: string): ServerMessage => socketError(sbError(code, field, detail), msg.ref);
     try {
       switch (msg.type) {
         case 'set_state': {
@@ -942,10 +934,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
           return ack();
       }
     } catch (e) {
-      if (e instanceof SwitchboardError) {
-        const code = ERROR_CODES[e.code] ?? e.code.toLowerCase();
-        return { type: 'error', code, field: e.field ?? 'type', message: e.message, ...(msg.ref ? { ref: msg.ref } : {}) };
-      }
+      if (e instanceof SwitchboardError) return socketError(e, msg.ref, 'type');
       throw e;
     }
   }
@@ -954,7 +943,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     const r = await agents.connected({ agentId, instance });
     publish(r.events);
     const a = await agents.get(agentId);
-    if (!a) return { type: 'error', code: 'unknown_agent', field: 'token', message: 'token: agent is not configured' };
+    if (!a) return socketError(sbError('not_found', 'token', 'agent is not configured'));
     const cfg = center.agents[agentId];
     const directory = {
       queues: Object.values(center.queues).map((q) => ({ id: q.id, name: q.name ?? q.id })),

@@ -19,7 +19,7 @@
  * the same contact, not new offers: counted in `reentered` only, with no queue.offered and no queue.left.
  */
 import type { Clock } from '../clock.js';
-import { SwitchboardError } from '../errors.js';
+import { invalid } from '../errors.js';
 import type { CallbackResult, DomainEvent, OverflowReason, OverflowTarget } from '../events.js';
 import type { Keys, QueueKeys } from '../store/keys.js';
 import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
@@ -264,16 +264,12 @@ const SCRIPT_NAMES = [
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-function bad(message: string, field: string): SwitchboardError {
-  return new SwitchboardError('SB_BAD_REQUEST', message, field);
-}
-
 function requireName(value: string, field: string): void {
-  if (typeof value !== 'string' || value.length === 0) throw bad(`${field} must be a non-empty string`, field);
+  if (typeof value !== 'string' || value.length === 0) throw invalid(field, 'must be a non-empty string');
 }
 
 function requireNumber(value: number, field: string, min = 0): void {
-  if (!Number.isFinite(value) || value < min) throw bad(`${field} must be a finite number >= ${min}`, field);
+  if (!Number.isFinite(value) || value < min) throw invalid(field, `must be a finite number >= ${min}`);
 }
 
 function reply(raw: unknown, what: string): unknown[] {
@@ -324,14 +320,14 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       const k = q(input.queue);
       requireName(input.callSid, 'callSid');
       if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > MAX_PRIORITY) {
-        throw bad('priority must be an integer 0..9', 'priority');
+        throw invalid('priority', 'must be an integer 0..9');
       }
       requireNumber(input.maxLength, 'maxLength');
       requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
       const metaArgs: string[] = [];
       for (const [name, value] of Object.entries(input.meta ?? {})) {
-        if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw bad(`meta name "${name}" is not allowed`, 'meta');
-        if (typeof value !== 'string') throw bad(`meta ${name} must be a string`, 'meta');
+        if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw invalid('meta', `name "${name}" is not allowed`);
+        if (typeof value !== 'string') throw invalid('meta', `${name} must be a string`);
         metaArgs.push(name, value);
       }
       const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';

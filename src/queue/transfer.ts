@@ -38,7 +38,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CenterConfig } from '../config/callcenter.js';
-import { SwitchboardError } from '../errors.js';
+import { sbError } from '../errors.js';
 import type { DomainEvent, MonitorMode, TransferResult } from '../events.js';
 import type { ServerMessage, TransferStatus, TransferTarget } from '../agents/protocol.js';
 import type { AgentStore } from '../agents/store.js';
@@ -114,7 +114,6 @@ const TTL_SECONDS = 6 * 3600;
 const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 const ACTIVE = new Set<TransferRecord['state']>(['offering', 'dialing', 'consulting']);
 const newOfferId = (): string => 'of_' + randomBytes(9).toString('base64url');
-const fail = (code: 'SB_CONFLICT' | 'SB_NOT_FOUND' | 'SB_BAD_REQUEST' | 'SB_TWILIO_REST', field: string, message: string) => new SwitchboardError(code, message, field);
 
 /** Build the transfer and monitoring logic. */
 export function createTransfers(d: TransferDeps): Transfers {
@@ -136,9 +135,9 @@ export function createTransfers(d: TransferDeps): Transfers {
   /** The transferring agent's connected call: its offer (with the conference and the agent's leg). */
   async function ownCall(agentId: string, callSid: string): Promise<OfferRecord> {
     const a = await agents.get(agentId);
-    if (!a || a.state !== 'on_call' || a.callSid !== callSid) throw fail('SB_CONFLICT', 'callSid', 'callSid: not a call you are talking on');
+    if (!a || a.state !== 'on_call' || a.callSid !== callSid) throw sbError('conflict', 'callSid', 'not a call you are talking on');
     const offer = a.offerId ? await offers.get(a.offerId) : null;
-    if (!offer || offer.callSid !== callSid || !offer.conferenceSid || !offer.agentLegSid) throw fail('SB_TWILIO_REST', 'callSid', 'callSid: the call is not connected yet');
+    if (!offer || offer.callSid !== callSid || !offer.conferenceSid || !offer.agentLegSid) throw sbError('unavailable', 'callSid', 'the call is not connected yet');
     return offer;
   }
 
@@ -169,7 +168,7 @@ export function createTransfers(d: TransferDeps): Transfers {
   async function start(agentId: string, callSid: string, to: TransferTarget, warm: boolean): Promise<void> {
     const offer = await ownCall(agentId, callSid);
     const cur = await get(callSid);
-    if (cur && ACTIVE.has(cur.state)) throw fail('SB_CONFLICT', 'callSid', 'callSid: a transfer of this call is already in progress');
+    if (cur && ACTIVE.has(cur.state)) throw sbError('conflict', 'callSid', 'a transfer of this call is already in progress');
     const t: TransferRecord = {
       callSid,
       queue: offer.queue,
@@ -185,9 +184,9 @@ export function createTransfers(d: TransferDeps): Transfers {
       startedAt: clock.now(),
     };
     if (to.kind === 'queue' && !warm) {
-      if (!center.queues[to.queue]) throw fail('SB_NOT_FOUND', 'to.queue', `to.queue: no queue ${to.queue}`);
+      if (!center.queues[to.queue]) throw sbError('not_found', 'to.queue', `no queue ${to.queue}`);
       await rest.redirect(callSid, urls.transferQueue(to.queue, offer.queue)).catch(() => {
-        throw fail('SB_TWILIO_REST', 'callSid', 'callSid: Twilio did not take the transfer; the call is unchanged');
+        throw sbError('unavailable', 'callSid', 'Twilio did not take the transfer; the call is unchanged');
       });
       t.state = 'completed';
       await save(t);
@@ -199,9 +198,9 @@ export function createTransfers(d: TransferDeps): Transfers {
       // A named agent, or (warm to a queue) the agent that queue's routing would pick now, to consult.
       const targetQueue = to.kind === 'queue' ? to.queue : offer.queue;
       const q = center.queues[targetQueue];
-      if (to.kind === 'queue' && !q) throw fail('SB_NOT_FOUND', 'to.queue', `to.queue: no queue ${to.queue}`);
-      if (to.kind === 'agent' && to.agentId === agentId) throw fail('SB_BAD_REQUEST', 'to.agentId', 'to.agentId: you cannot transfer a call to yourself');
-      if (to.kind === 'agent' && !center.agents[to.agentId]) throw fail('SB_NOT_FOUND', 'to.agentId', `to.agentId: no agent ${to.agentId}`);
+      if (to.kind === 'queue' && !q) throw sbError('not_found', 'to.queue', `no queue ${to.queue}`);
+      if (to.kind === 'agent' && to.agentId === agentId) throw sbError('invalid_params', 'to.agentId', 'you cannot transfer a call to yourself');
+      if (to.kind === 'agent' && !center.agents[to.agentId]) throw sbError('not_found', 'to.agentId', `no agent ${to.agentId}`);
       const offerId = newOfferId();
       const deadline = clock.now() + (q?.offerTimeoutSeconds ?? 20) * 1000;
       const base = { offerId, queue: targetQueue, callSid, contactId: offer.contactId, deadline };
@@ -210,8 +209,8 @@ export function createTransfers(d: TransferDeps): Transfers {
           ? await agents.reserve({ ...base, requiredSkills: [], strategy: 'longest_idle', onlyAgent: to.agentId })
           : await agents.reserve({ ...base, requiredSkills: q!.skills, strategy: q!.strategy, excludeAgents: [agentId] });
       if (!r) {
-        if (to.kind === 'agent') throw fail('SB_CONFLICT', 'to.agentId', `to.agentId: ${to.agentId} is not available`);
-        throw fail('SB_CONFLICT', 'to.queue', `to.queue: no agent of ${to.queue} is free to consult; transfer cold to put the caller in line`);
+        if (to.kind === 'agent') throw sbError('conflict', 'to.agentId', `${to.agentId} is not available`);
+        throw sbError('conflict', 'to.queue', `no agent of ${to.queue} is free to consult; transfer cold to put the caller in line`);
       }
       d.publish(r.events);
       const targetAgent = r.agentId;
@@ -240,7 +239,7 @@ export function createTransfers(d: TransferDeps): Transfers {
         await d.pushState(targetAgent);
         await finish(t, 'failed');
         await offers.pointCall(offer);
-        throw fail('SB_TWILIO_REST', 'callSid', `callSid: could not hold the caller (${(err as Error).message})`);
+        throw sbError('unavailable', 'callSid', `could not hold the caller (${(err as Error).message})`);
       }
       if (warm) d.publish((await agents.hold({ agentId, callSid, on: true })).events);
       else await leave(t);
@@ -264,7 +263,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     }
     // An outside number, dialed into the conference.
     await prepare(offer).catch((err: unknown) => {
-      throw fail('SB_TWILIO_REST', 'callSid', `callSid: could not hold the caller (${(err as Error).message})`);
+      throw sbError('unavailable', 'callSid', `could not hold the caller (${(err as Error).message})`);
     });
     t.state = 'dialing';
     await save(t);
@@ -283,7 +282,7 @@ export function createTransfers(d: TransferDeps): Transfers {
       d.log.warn({ err: (err as Error).message }, 'could not dial the transfer target');
       await resume(t);
       await finish(t, 'failed');
-      throw fail('SB_TWILIO_REST', 'to.number', 'to.number: Twilio could not dial this number; the caller is back with you');
+      throw sbError('unavailable', 'to.number', 'Twilio could not dial this number; the caller is back with you');
     }
     await save(t);
     if (warm) d.publish((await agents.hold({ agentId, callSid, on: true })).events);
@@ -316,8 +315,8 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function complete(agentId: string, callSid: string): Promise<void> {
     const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw fail('SB_CONFLICT', 'callSid', 'callSid: no transfer of this call in progress');
-    if (t.state !== 'consulting') throw fail('SB_CONFLICT', 'callSid', 'callSid: the target has not answered yet; cancel, or hang up to complete when they answer');
+    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
+    if (t.state !== 'consulting') throw sbError('conflict', 'callSid', 'the target has not answered yet; cancel, or hang up to complete when they answer');
     await handOver(t);
   }
 
@@ -332,8 +331,8 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function cancel(agentId: string, callSid: string): Promise<void> {
     const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw fail('SB_CONFLICT', 'callSid', 'callSid: no transfer of this call in progress');
-    if (t.fromGone) throw fail('SB_CONFLICT', 'callSid', 'callSid: a cold transfer cannot be cancelled');
+    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
+    if (t.fromGone) throw sbError('conflict', 'callSid', 'a cold transfer cannot be cancelled');
     const targetOffer = t.targetOfferId ? await offers.get(t.targetOfferId) : null;
     await undo(t, 'cancelled', 'agent');
     if (targetOffer) {
@@ -390,7 +389,7 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function dialTargetAgent(offer: OfferRecord, contact: string): Promise<void> {
     const t = await get(offer.callSid);
-    if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state)) throw fail('SB_CONFLICT', 'offerId', 'offerId: this transfer is no longer in progress');
+    if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state)) throw sbError('conflict', 'offerId', 'this transfer is no longer in progress');
     t.state = 'dialing';
     try {
       const added = await rest.addParticipant(t.conferenceSid, {
@@ -408,7 +407,7 @@ export function createTransfers(d: TransferDeps): Transfers {
       d.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
       await d.pushState(offer.agentId);
       await undo(t, 'failed', `dial failed: ${(err as Error).message}`);
-      throw fail('SB_TWILIO_REST', 'offerId', 'offerId: your phone could not be dialed');
+      throw sbError('unavailable', 'offerId', 'your phone could not be dialed');
     }
     await save(t);
     await offers.save({ ...offer, agentLegSid: t.targetLegSid });
@@ -416,9 +415,9 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function monitor(r: MonitorRequest): Promise<{ legSid: string | null; queue: string }> {
     const offer = await offers.forCall(r.callSid);
-    if (!offer?.conferenceSid || !offer.agentLegSid) throw fail('SB_NOT_FOUND', 'callSid', 'callSid: no connected call with this CallSid');
+    if (!offer?.conferenceSid || !offer.agentLegSid) throw sbError('not_found', 'callSid', 'no connected call with this CallSid');
     const a = await agents.get(offer.agentId);
-    if (a?.state !== 'on_call' || a.callSid !== r.callSid) throw fail('SB_NOT_FOUND', 'callSid', 'callSid: the call is not connected to an agent');
+    if (a?.state !== 'on_call' || a.callSid !== r.callSid) throw sbError('not_found', 'callSid', 'the call is not connected to an agent');
     const key = k.monitors(r.callSid);
     const have = await redis.hget(key, r.to);
     const legSid = have ? (JSON.parse(have) as { legSid: string }).legSid : null;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { SCRIPT_ERRORS, SwitchboardError } from '../errors.js';
+import { SCRIPT_ERRORS, sbError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -73,7 +73,7 @@ export function translateScriptError(e: unknown): unknown {
   if (e instanceof Error) {
     const code = /^(?:ERR )?([A-Z_]+)(?:\s|$)/.exec(e.message)?.[1];
     const known = code ? SCRIPT_ERRORS[code] : undefined;
-    if (known) return new SwitchboardError(known.code, `${known.message} (${code})`);
+    if (known) return sbError(known.code, undefined, `${known.message} (${code})`);
   }
   return e;
 }

@@ -9,15 +9,16 @@
  * wallboard connected to any instance follows the calls of all of them.
  *
  * Sign-in rules, frame rules and the upgrade (404 elsewhere, 429 while the address may not sign in) are
- * those of the agent socket, from src/api/websocket.ts.
+ * those of the agent socket, from src/access/websocket.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
-import type { Authenticator } from '../api/auth.js';
-import { clientAddress } from '../api/rate-limit.js';
-import { acceptUpgrades, invalidJson, parseFrame, signInGuard, socketServer } from '../api/websocket.js';
+import type { Authenticator } from '../access/auth.js';
+import { clientAddress } from '../access/rate-limit.js';
+import { acceptUpgrades, invalidJson, parseFrame, signInGuard, signInLimited, socketServer } from '../access/websocket.js';
+import { fromZod, sbError, socketError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { RedisClient } from '../store/redis.js';
 
@@ -53,7 +54,7 @@ export interface SupervisorSocket {
   close(): Promise<void>;
 }
 
-/** Clients send only hello and ping: a bigger frame closes the socket with 1009 (src/api/websocket.ts). */
+/** Clients send only hello and ping: a bigger frame closes the socket with 1009 (src/access/websocket.ts). */
 const MAX_MESSAGE_BYTES = 4 * 1024;
 
 export async function createSupervisorSocket(o: SupervisorSocketOptions): Promise<SupervisorSocket> {
@@ -64,7 +65,7 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
 
-  const send = (ws: WebSocket, msg: Record<string, unknown>) => {
+  const send = (ws: WebSocket, msg: object) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
 
@@ -135,13 +136,12 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
     const handle = async (data: RawData, isBinary: boolean) => {
       const frame = parseFrame(data, isBinary);
       if (!frame) {
-        send(ws, { ...invalidJson() });
+        send(ws, invalidJson());
         return;
       }
       const m = clientMessage.safeParse(frame.value);
       if (!m.success) {
-        const field = m.error.issues[0]?.path.map(String).join('.') || 'type';
-        send(ws, { type: 'error', code: 'invalid_message', field, message: `${field}: ${m.error.issues[0]?.message ?? 'invalid'}` });
+        send(ws, socketError(fromZod(m.error, 'type')));
         return;
       }
       if (m.data.type === 'ping') {
@@ -149,21 +149,21 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
         return;
       }
       if (guard.signedIn) {
-        send(ws, { type: 'error', code: 'already_authenticated', field: 'type', message: 'hello: already signed in' });
+        send(ws, socketError(sbError('already_authenticated'), undefined, 'type'));
         return;
       }
       // The same failed-token budget per client address as the agent socket and the API.
       const gate = await o.auth.limits.signIn.check(ip);
       if (!gate.ok) {
         o.auth.limits.limited('sign_in');
-        send(ws, { type: 'error', code: 'rate_limited', field: 'token', message: `token: too many failed sign-ins; retry after ${gate.retryAfterSeconds} s`, retryAfterMs: gate.retryAfterSeconds * 1000 });
+        send(ws, socketError(signInLimited(gate.retryAfterSeconds)));
         ws.close(4429, 'rate limited');
         return;
       }
       const p = o.auth.identify(m.data.token);
       if (!p || p.scope !== 'supervisor') {
         await o.auth.limits.signIn.take(ip);
-        send(ws, { type: 'error', code: 'unauthorized', field: 'token', message: 'token: not a valid supervisor token' });
+        send(ws, socketError(sbError('unauthorized', 'token', 'not a valid supervisor token')));
         ws.close(4401, 'unauthorized');
         return;
       }

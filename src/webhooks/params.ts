@@ -77,9 +77,3 @@ export const conferenceStatusParams = z.looseObject({
   Muted: z.enum(['true', 'false']).optional(),
   Coaching: z.enum(['true', 'false']).optional(),
 });
-
-/** The first problem in a zod error as `{ field, message }` for a 400 answer. */
-export function firstIssue(err: z.ZodError): { field: string; message: string } {
-  const i = err.issues[0];
-  return { field: i ? i.path.map(String).join('.') || '(body)' : '(body)', message: i?.message ?? 'invalid' };
-}

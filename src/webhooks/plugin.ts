@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { CenterConfig } from '../config/callcenter.js';
 import type { EventBus } from '../events.js';
 import { fallbackTwiml } from '../ivr/fallback.js';
-import { firstIssue } from './params.js';
+import { fromZod, invalid, replyError, sbError } from '../errors.js';
 import type { Urls } from '../urls.js';
 
 export type FormBody = Record<string, string | string[]>;
@@ -57,20 +57,19 @@ export function installWebhookInfra(app: FastifyInstance, core: WebhookCore): vo
     const sig = req.headers['x-twilio-signature'];
     if (typeof sig !== 'string' || sig.length === 0) {
       core.bus.service({ type: 'webhook.rejected', route, reason: 'missing_signature' });
-      return reply.code(400).send({ error: 'missing_signature', message: 'X-Twilio-Signature header is required' });
+      return replyError(reply, sbError('missing_signature'));
     }
     const url = core.urls.base + req.url;
     const params = req.method === 'POST' && req.body && typeof req.body === 'object' ? (req.body as FormBody) : {};
     if (!twilio.validateRequest(core.authToken, sig, url, params as Record<string, string>)) {
       core.bus.service({ type: 'webhook.rejected', route, reason: 'bad_signature' });
-      return reply.code(403).send({ error: 'bad_signature', message: 'X-Twilio-Signature does not match this request' });
+      return replyError(reply, sbError('bad_signature'));
     }
     // The URLs we hand Twilio carry each query parameter once; a repeated one is not ours.
     for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
       if (typeof v !== 'string') {
         core.bus.service({ type: 'webhook.rejected', route, reason: 'invalid_params' });
-        const field = k.slice(0, 64) || '(query)';
-        return reply.code(400).send({ error: 'invalid_params', field, message: `${field}: given more than once in the query string` });
+        return replyError(reply, invalid(k.slice(0, 64) || '(query)', 'given more than once in the query string'));
       }
     }
     return undefined;
@@ -101,9 +100,8 @@ export function validate<S extends z.ZodType>(
 ): z.infer<S> | undefined {
   const parsed = schema.safeParse(req.body ?? {});
   if (parsed.success) return parsed.data as z.infer<S>;
-  const { field, message } = firstIssue(parsed.error);
   core.bus.service({ type: 'webhook.rejected', route: routeName(req), reason: 'invalid_params' });
-  void reply.code(400).send({ error: 'invalid_params', field, message: `${field}: ${message}` });
+  void replyError(reply, fromZod(parsed.error));
   return undefined;
 }
 

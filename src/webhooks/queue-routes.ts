@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callHasEnded } from '../call-status.js';
 import type { Clock } from '../clock.js';
+import { invalid, replyError } from '../errors.js';
 import type { DomainEvent, SurveyKind } from '../events.js';
 import { waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
@@ -39,7 +40,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   const knownQueue = (q: string) => Boolean(center.queues[q]);
   // A waiting caller whose waitUrl (or keys) fails keeps their place: hold music, then the waitUrl again.
   const holdOn = () => waitFallbackTwiml(center);
-  const badQueue = (reply: import('fastify').FastifyReply) => reply.code(400).send({ error: 'invalid_params', field: 'queue', message: 'queue: not a configured queue' });
+  const badQueue = (reply: import('fastify').FastifyReply) => replyError(reply, invalid('queue', 'not a configured queue'));
 
   app.post('/twilio/queue/wait', async (req, reply) => {
     const p = validate(core, queueWaitParams, req, reply);
@@ -154,7 +155,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     const p = validate(core, gatherParams, req, reply);
     if (!p) return reply;
     const step = str(req.query, 'step');
-    if (step !== 'csat' && step !== 'nps') return reply.code(400).send({ error: 'invalid_params', field: 'step', message: 'step: csat or nps' });
+    if (step !== 'csat' && step !== 'nps') return replyError(reply, invalid('step', 'csat or nps'));
     return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k))));
   });
 

@@ -158,9 +158,9 @@ describe('records', () => {
   });
 
   it('rejects skills and ids that cannot travel as comma lists', async () => {
-    await expectError(store.upsertAgent({ id: 'x', team: 't', skills: ['a,b'], contact: 'c' }), 'SB_BAD_REQUEST', /skills/);
-    await expectError(reserve({ requiredSkills: ['bad skill'] }), 'SB_BAD_REQUEST', /requiredSkills/);
-    await expectError(reserve({ strategy: 'random' as never }), 'SB_BAD_REQUEST', /strategy/);
+    await expectError(store.upsertAgent({ id: 'x', team: 't', skills: ['a,b'], contact: 'c' }), 'invalid_params', /skills/);
+    await expectError(reserve({ requiredSkills: ['bad skill'] }), 'invalid_params', /requiredSkills/);
+    await expectError(reserve({ strategy: 'random' as never }), 'invalid_params', /strategy/);
   });
 });
 
@@ -204,21 +204,21 @@ describe('setState', () => {
     await staff(['ann']);
     const c = await onCall('ann');
     for (const to of ['available', 'break', 'offline'] as const) {
-      await expectError(store.setState({ agentId: 'ann', to }), 'SB_CONFLICT', /BAD_STATE/);
+      await expectError(store.setState({ agentId: 'ann', to }), 'conflict', /BAD_STATE/);
     }
     await store.endCall({ agentId: 'ann', callSid: c.callSid, wrapUpSeconds: 30 });
     for (const to of ['available', 'break', 'offline'] as const) {
-      await expectError(store.setState({ agentId: 'ann', to }), 'SB_CONFLICT', /BAD_STATE/);
+      await expectError(store.setState({ agentId: 'ann', to }), 'conflict', /BAD_STATE/);
     }
-    await expectError(store.setState({ agentId: 'nobody', to: 'available' }), 'SB_NOT_FOUND', /NO_SUCH_AGENT/);
-    await expectError(store.setState({ agentId: 'ann', to: 'on_call' as never }), 'SB_BAD_REQUEST', /to/);
+    await expectError(store.setState({ agentId: 'nobody', to: 'available' }), 'not_found', /NO_SUCH_AGENT/);
+    await expectError(store.setState({ agentId: 'ann', to: 'on_call' as never }), 'invalid_params', /to/);
   });
 
   it('signing out while reserved releases the offer; available and break are refused', async () => {
     await staff(['ann']);
     const o = await reserve();
-    await expectError(store.setState({ agentId: 'ann', to: 'available' }), 'SB_CONFLICT', /BAD_STATE/);
-    await expectError(store.setState({ agentId: 'ann', to: 'break' }), 'SB_CONFLICT', /BAD_STATE/);
+    await expectError(store.setState({ agentId: 'ann', to: 'available' }), 'conflict', /BAD_STATE/);
+    await expectError(store.setState({ agentId: 'ann', to: 'break' }), 'conflict', /BAD_STATE/);
     const r = await store.setState({ agentId: 'ann', to: 'offline', reason: 'end of shift' });
     expect(r.releasedOffer).toEqual({ agentId: 'ann', offerId: o.offerId, callSid: o.callSid, queue: Q });
     expect(only(r.events, 'offer.result')).toEqual([
@@ -226,7 +226,7 @@ describe('setState', () => {
     ]);
     expect(only(r.events, 'agent.state')[0]).toMatchObject({ from: 'reserved', to: 'offline', reason: 'end of shift' });
     expect(await redis.zcard(keys.agents.offerDeadlines)).toBe(0);
-    await expectError(store.acceptOffer({ agentId: 'ann', offerId: o.offerId }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.acceptOffer({ agentId: 'ann', offerId: o.offerId }), 'stale_offer', /STALE_OFFER/);
   });
 });
 
@@ -322,7 +322,7 @@ describe('reserve: strategies and skills', () => {
     const o = await reserve({ callSid: '' });
     await store.setOfferCall({ agentId: 'ann', offerId: o.offerId, callSid: 'CAlate', contactId: 'ct-9' });
     expect(await store.get('ann')).toMatchObject({ offerCallSid: 'CAlate', offerContactId: 'ct-9' });
-    await expectError(store.setOfferCall({ agentId: 'ann', offerId: 'of_other', callSid: 'CAx' }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.setOfferCall({ agentId: 'ann', offerId: 'of_other', callSid: 'CAx' }), 'stale_offer', /STALE_OFFER/);
     const acc = await store.acceptOffer({ agentId: 'ann', offerId: o.offerId });
     expect(acc).toMatchObject({ callSid: 'CAlate', queue: Q });
     expect((await store.get('ann'))?.contactId).toBe('ct-9');
@@ -334,7 +334,7 @@ describe('offers', () => {
     await staff(['ann'], { team: 'red' });
     const o = await reserve();
     await clock.advance(3000);
-    await expectError(store.acceptOffer({ agentId: 'ann', offerId: 'of_nope' }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.acceptOffer({ agentId: 'ann', offerId: 'of_nope' }), 'stale_offer', /STALE_OFFER/);
     const acc = await store.acceptOffer({ agentId: 'ann', offerId: o.offerId });
     expect(acc.callSid).toBe(o.callSid);
     expect(acc.queue).toBe(Q);
@@ -346,7 +346,7 @@ describe('offers', () => {
     expect(await redis.zcard(keys.agents.offerDeadlines)).toBe(0);
     const retry = await store.acceptOffer({ agentId: 'ann', offerId: o.offerId });
     expect(retry).toEqual({ callSid: o.callSid, queue: Q, events: [] });
-    await expectError(store.acceptOffer({ agentId: 'nobody', offerId: o.offerId }), 'SB_NOT_FOUND', /NO_SUCH_AGENT/);
+    await expectError(store.acceptOffer({ agentId: 'nobody', offerId: o.offerId }), 'not_found', /NO_SUCH_AGENT/);
   });
 
   it('reject puts the agent at the back of the line; a retry does nothing', async () => {
@@ -359,7 +359,7 @@ describe('offers', () => {
     expect(await store.get('a')).toMatchObject({ state: 'available', idleSince: clock.now() });
     expect(await availableIds()).toEqual(['b', 'c', 'a']);
     expect(await store.rejectOffer({ agentId: 'a', offerId: o.offerId })).toEqual({ offer: null, events: [] });
-    await expectError(store.cancelOffer({ agentId: 'a', offerId: o.offerId, reason: 'withdrawn' }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.cancelOffer({ agentId: 'a', offerId: o.offerId, reason: 'withdrawn' }), 'stale_offer', /STALE_OFFER/);
     expect([(await reserve()).agentId, (await reserve()).agentId, (await reserve()).agentId]).toEqual(['b', 'c', 'a']);
   });
 
@@ -396,7 +396,7 @@ describe('offers', () => {
     expect(await availableIds()).toEqual(['b']);
     expect(await store.staffedFor([])).toEqual({ staffed: 2, available: 1 });
     expect((await store.expireOffers({ limit: 10 })).expired).toEqual([]);
-    await expectError(store.acceptOffer({ agentId: 'a', offerId: o.offerId }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.acceptOffer({ agentId: 'a', offerId: o.offerId }), 'stale_offer', /STALE_OFFER/);
     expect((await reserve()).agentId).toBe('b');
     await signIn('a');
     expect((await reserve()).agentId).toBe('a');
@@ -435,7 +435,7 @@ describe('offers', () => {
     expect(await store.get('a')).toMatchObject({ state: 'available', callSid: null, talkStartedAt: null, offerResult: 'bridge_failed' });
     expect(await availableIds()).toEqual(['a', 'b']);
     expect(await store.bridgeFailed({ agentId: 'a', offerId: o.offerId })).toEqual({ events: [] });
-    await expectError(store.bridgeFailed({ agentId: 'a', offerId: 'of_other' }), 'SB_CONFLICT', /STALE_OFFER/);
+    await expectError(store.bridgeFailed({ agentId: 'a', offerId: 'of_other' }), 'stale_offer', /STALE_OFFER/);
 
     const o2 = await reserve();
     const bf2 = await store.bridgeFailed({ agentId: 'a', offerId: o2.offerId });
@@ -462,7 +462,7 @@ describe('calls: hold, end, wrap-up', () => {
     await clock.advance(20_250);
     await store.hold({ agentId: 'ann', callSid: c.callSid, on: true });
     await clock.advance(7_001);
-    await expectError(store.hold({ agentId: 'ann', callSid: 'CAother', on: true }), 'SB_CONFLICT', /WRONG_CALL/);
+    await expectError(store.hold({ agentId: 'ann', callSid: 'CAother', on: true }), 'not_your_call', /WRONG_CALL/);
 
     // The call ends while on hold: the open hold is closed.
     const end = await store.endCall({ agentId: 'ann', callSid: c.callSid, wrapUpSeconds: 60 });
@@ -476,7 +476,7 @@ describe('calls: hold, end, wrap-up', () => {
     expect((await store.hold({ agentId: 'ann', callSid: c.callSid, on: true })).events).toEqual([]);
     await expectError(
       store.wrapUp({ agentId: 'ann', callSid: 'CAother', disposition: 'resolved', code: 'x' }),
-      'SB_CONFLICT',
+      'not_your_call',
       /WRONG_CALL/,
     );
 
@@ -528,15 +528,15 @@ describe('calls: hold, end, wrap-up', () => {
     await store.endCall({ agentId: 'a', callSid: c.callSid, wrapUpSeconds: 10 });
     const w = await store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'escalated', code: '' });
     expect(w.handled).toMatchObject({ talkSeconds: 42, holdSeconds: 0, wrapupSeconds: 0 });
-    await expectError(store.callConnected({ agentId: 'a', callSid: c.callSid }), 'SB_CONFLICT', /WRONG_CALL/);
+    await expectError(store.callConnected({ agentId: 'a', callSid: c.callSid }), 'not_your_call', /WRONG_CALL/);
   });
 
   it('wrap-up is refused while still on the call, and for unknown dispositions', async () => {
     await staff(['a']);
     const c = await onCall('a');
-    await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'resolved', code: '' }), 'SB_CONFLICT', /BAD_STATE/);
-    await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'maybe' as never, code: '' }), 'SB_BAD_REQUEST', /disposition/);
-    await expectError(store.endCall({ agentId: 'a', callSid: 'CAother', wrapUpSeconds: 5 }), 'SB_CONFLICT', /WRONG_CALL/);
+    await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'resolved', code: '' }), 'conflict', /BAD_STATE/);
+    await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'maybe' as never, code: '' }), 'invalid_params', /disposition/);
+    await expectError(store.endCall({ agentId: 'a', callSid: 'CAother', wrapUpSeconds: 5 }), 'not_your_call', /WRONG_CALL/);
   });
 
   it('with no wrap-up time the agent is available at once with an automatic disposition', async () => {
@@ -591,7 +591,7 @@ describe('connection and grace', () => {
     await clock.advance(60_000);
     expect(await store.expireGrace({ limit: 10 })).toEqual({ signedOut: [], released: [], events: [] });
     expect(await store.get('a')).toMatchObject({ state: 'available', connected: true, instance: 'i-2', graceDeadline: null });
-    await expectError(store.connected({ agentId: 'zz', instance: 'i-1' }), 'SB_NOT_FOUND', /NO_SUCH_AGENT/);
+    await expectError(store.connected({ agentId: 'zz', instance: 'i-1' }), 'not_found', /NO_SUCH_AGENT/);
   });
 
   it('signs out agents whose grace passed, at the deadline, releasing a held offer', async () => {

@@ -153,7 +153,7 @@ describe('ordering and position', () => {
   });
 
   it('rejects a bad priority with a typed error', async () => {
-    await expect(store.enqueue(input('x', { priority: 10 }))).rejects.toMatchObject({ code: 'SB_BAD_REQUEST', field: 'priority' });
+    await expect(store.enqueue(input('x', { priority: 10 }))).rejects.toMatchObject({ code: 'invalid_params', field: 'priority' });
   });
 });
 
@@ -280,15 +280,15 @@ describe('leave', () => {
     expect(await store.tally(Q)).toMatchObject({ offered: 1, answered: 1, abandoned: 0, inQueue: 0 });
   });
 
-  it('rejects answered with a stale offerId (typed SB_CONFLICT) and accepts the current one', async () => {
+  it('rejects answered with a stale offerId (typed stale_offer) and accepts the current one', async () => {
     await store.enqueue(input('c1'));
     await store.claimNext({ queue: Q, offerId: 'o1', agentId: 'ag1', deadline: 0 });
     expect(await store.releaseClaim({ queue: Q, callSid: 'c1', offerId: 'o1' })).toBe('released');
     await store.claimNext({ queue: Q, offerId: 'o2', agentId: 'ag2', deadline: 0 });
     const err = await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered', offerId: 'o1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SwitchboardError);
-    expect(err).toMatchObject({ code: 'SB_CONFLICT', statusCode: 409 });
-    await expect(store.markBridging({ queue: Q, callSid: 'c1', offerId: 'o1' })).rejects.toMatchObject({ code: 'SB_CONFLICT' });
+    expect(err).toMatchObject({ code: 'stale_offer', statusCode: 409 });
+    await expect(store.markBridging({ queue: Q, callSid: 'c1', offerId: 'o1' })).rejects.toMatchObject({ code: 'stale_offer' });
     expect((await store.position(Q, 'c1'))?.state).toBe('offered');
     const ok = await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered', offerId: 'o2' });
     expect(left(ok.events).agentId).toBe('ag2');
@@ -332,7 +332,7 @@ describe('callbacks', () => {
     const again = await store.claimNext({ queue: Q, offerId: 'o3', agentId: 'y', deadline: 0 });
     expect(again?.callSid).toBe('c2');
 
-    await expect(store.callbackFinished({ queue: Q, callSid: 'c1', result: 'connected' })).rejects.toMatchObject({ code: 'SB_CONFLICT' });
+    await expect(store.callbackFinished({ queue: Q, callSid: 'c1', result: 'connected' })).rejects.toMatchObject({ code: 'conflict' });
     const done = await store.callbackFinished({ queue: Q, callSid: 'c2', result: 'connected' });
     expect(done).toEqual({ result: 'removed', events: [{ type: 'callback.attempt', at: clock.now(), callSid: 'c2', queue: Q, result: 'connected' }] });
     expect(await store.callbackFinished({ queue: Q, callSid: 'c2', result: 'connected' })).toEqual({ result: 'gone', events: [] });
@@ -578,7 +578,7 @@ describe('events, tallies and side lists', () => {
         const offerId = rnd() < 0.8 ? offers.get(sid) : undefined;
         await store
           .leave({ ...leaveArgs, callSid: sid, outcome: 'answered', offerId: offerId ?? (rnd() < 0.5 ? 'stale' : undefined) })
-          .catch((e: unknown) => expect(e).toMatchObject({ code: 'SB_CONFLICT' }));
+          .catch((e: unknown) => expect(e).toMatchObject({ code: 'stale_offer' }));
       } else {
         await store.callbackFinished({ queue: Q, callSid: sid, result: rnd() < 0.7 ? 'connected' : 'failed' }).catch(() => undefined);
       }

@@ -5,7 +5,7 @@
  * client fails each holder answers from memory, which knows that holder's own spends.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSharedTokenBuckets } from '../../src/api/rate-limit.js';
+import { createSharedTokenBuckets } from '../../src/access/rate-limit.js';
 import { createKeys } from '../../src/store/keys.js';
 import { defineScripts, loadScripts } from '../../src/store/redis.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-describe('shared token buckets (src/api/rate-limit.ts) on a real Redis', () => {
+describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () => {
   it('spend from one bucket per key across holders; fall back to memory (with this holder\'s spends) when the client fails', async () => {
     const c = newRedis();
     cleanup.push(() => c.disconnect());

@@ -1,5 +1,5 @@
 /**
- * The rules both WebSocket endpoints share (src/api/websocket.ts): an upgrade to a path no endpoint
+ * The rules both WebSocket endpoints share (src/access/websocket.ts): an upgrade to a path no endpoint
  * claims is answered 404 and its connection closed (never left hanging), the endpoints' own paths work
  * behind a query string; before sign-in each socket is closed with 4401 after 16 frames of any kind or
  * when no hello came in time; frames are text JSON (binary is `invalid_json`) up to the endpoint's size

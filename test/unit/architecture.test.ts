@@ -78,7 +78,9 @@ describe('architecture', () => {
       ivr: ['webhooks', 'queue', 'store', 'agents', 'metrics', 'app', 'api', 'sim'],
       store: ['webhooks', 'queue', 'agents', 'metrics', 'app', 'api', 'sim'],
       queue: ['webhooks', 'metrics', 'app', 'api', 'sim'],
-      agents: ['webhooks', 'metrics', 'app', 'sim'],
+      // agents/channel.ts takes sockets and sign-in from src/access, never from the HTTP API.
+      agents: ['webhooks', 'metrics', 'app', 'sim', 'api', 'web'],
+      access: ['webhooks', 'queue', 'agents', 'metrics', 'ivr', 'store', 'capacity', 'app', 'api', 'web', 'sim'],
       capacity: ['webhooks', 'queue', 'store', 'agents', 'metrics', 'ivr', 'app', 'api', 'sim'],
       webhooks: ['metrics', 'app', 'sim'],
       metrics: ['webhooks', 'app', 'sim', 'api'],

@@ -1,5 +1,5 @@
 --[[
-  One token bucket shared by every instance (src/api/rate-limit.ts): spend `cost` tokens, or only look.
+  One token bucket shared by every instance (src/access/rate-limit.ts): spend `cost` tokens, or only look.
   A single key per limiter and client, so the script runs unchanged on Redis Cluster. A full bucket is
   the same as no bucket, so the key expires once it would have refilled (plus a second of slack).
 

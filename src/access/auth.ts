@@ -8,6 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentConfig } from '../config/callcenter.js';
+import { replyError, sbError } from '../errors.js';
 import { asyncBuckets, clientAddress, createSharedTokenBuckets, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';
@@ -92,10 +93,7 @@ export function bearer(req: FastifyRequest): string | undefined {
 /** Answer 429 with Retry-After and count it. */
 export async function tooMany(auth: Authenticator, limiter: Limiter, retryAfterSeconds: number, reply: FastifyReply): Promise<void> {
   auth.limits.limited(limiter);
-  await reply
-    .code(429)
-    .header('retry-after', String(retryAfterSeconds))
-    .send({ error: 'rate_limited', limiter, retryAfterSeconds, message: `too many requests; retry after ${retryAfterSeconds} s` });
+  await replyError(reply, sbError('rate_limited', undefined, `too many requests; retry after ${retryAfterSeconds} s`, { limiter, retryAfterSeconds }));
 }
 
 /**
@@ -114,11 +112,11 @@ export function requireScope(auth: Authenticator, ...scopes: Scope[]) {
     const p = auth.identify(bearer(req));
     if (!p) {
       await auth.limits.signIn.take(ip);
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      await replyError(reply, sbError('unauthorized'));
       return;
     }
     if (!scopes.includes(p.scope)) {
-      await reply.code(403).send({ error: 'forbidden', message: `requires scope ${scopes.join(' or ')}` });
+      await replyError(reply, sbError('forbidden', undefined, `requires scope ${scopes.join(' or ')}`));
       return;
     }
     (req as FastifyRequest & { principal?: Principal }).principal = p;

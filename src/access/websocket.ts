@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { httpBody, sbError, socketError, type SocketError, type SwitchboardError } from '../errors.js';
 import type { Authenticator } from './auth.js';
 import { clientAddress } from './rate-limit.js';
 
@@ -35,14 +36,14 @@ declare module 'fastify' {
 }
 
 /**
- * Write a complete HTTP answer on an upgrade's raw socket and close it. A JSON body, the same hardening
- * headers as every other answer; the socket is destroyed once the answer is written.
+ * Write a complete HTTP error answer on an upgrade's raw socket and close it: the catalogue's status and
+ * JSON body (and Retry-After when the error has one), the same hardening headers as every other answer;
+ * the socket is destroyed once the answer is written.
  */
-export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  const extra = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('');
+export function refuseUpgrade(socket: Duplex, reason: string, e: SwitchboardError): void {
+  const text = JSON.stringify(httpBody(e));
+  const status = e.statusCode;
+  const extra = e.details.retryAfterSeconds !== undefined ? `Retry-After: ${e.details.retryAfterSeconds}\r\n` : '';
   socket.on('error', () => {});
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
@@ -62,7 +63,7 @@ export function installUpgradeRouter(app: FastifyInstance): UpgradeRouter {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const handler = routes.get(path);
     if (!handler) {
-      refuseUpgrade(socket, 404, 'Not Found', { error: 'not_found', message: 'no WebSocket endpoint at this path' });
+      refuseUpgrade(socket, 'Not Found', sbError('not_found', undefined, 'no WebSocket endpoint at this path'));
       return;
     }
     try {
@@ -74,7 +75,7 @@ export function installUpgradeRouter(app: FastifyInstance): UpgradeRouter {
   });
   const fail = (err: unknown, socket: Duplex) => {
     app.log.error({ err }, 'WebSocket upgrade failed');
-    refuseUpgrade(socket, 503, 'Service Unavailable', { error: 'unavailable', message: 'try again' });
+    refuseUpgrade(socket, 'Service Unavailable', sbError('unavailable', undefined, 'try again'));
   };
   const router: UpgradeRouter = {
     add(path, handler) {
@@ -104,13 +105,7 @@ export function acceptUpgrades(o: { app: FastifyInstance; path: string; wss: Web
     const gate = await o.auth.limits.signIn.check(clientAddress(req));
     if (!gate.ok) {
       o.auth.limits.limited('sign_in');
-      refuseUpgrade(
-        socket,
-        429,
-        'Too Many Requests',
-        { error: 'rate_limited', limiter: 'sign_in', retryAfterSeconds: gate.retryAfterSeconds },
-        { 'Retry-After': String(gate.retryAfterSeconds) },
-      );
+      refuseUpgrade(socket, 'Too Many Requests', signInLimited(gate.retryAfterSeconds));
       return;
     }
     if (socket.destroyed) return;
@@ -118,13 +113,12 @@ export function acceptUpgrades(o: { app: FastifyInstance; path: string; wss: Web
   });
 }
 
-export interface InvalidJson {
-  type: 'error';
-  code: 'invalid_json';
-  field: '(message)';
-  message: string;
-}
-export const invalidJson = (): InvalidJson => ({ type: 'error', code: 'invalid_json', field: '(message)', message: 'messages are JSON text objects' });
+/** The answer to a binary frame or a text frame that is not JSON. */
+export const invalidJson = (): SocketError => socketError(sbError('invalid_json'), undefined, '(message)');
+
+/** Sign-ins from this client address are refused until its failed-token budget refills. */
+export const signInLimited = (retryAfterSeconds: number): SwitchboardError =>
+  sbError('rate_limited', 'token', `too many failed sign-ins; retry after ${retryAfterSeconds} s`, { limiter: 'sign_in', retryAfterSeconds });
 
 /** The JSON value of a text frame, or undefined for a binary frame or text that is not JSON. */
 export function parseFrame(data: RawData, isBinary: boolean): { value: unknown } | undefined {
