@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ERRORS, ERROR_CODES, fromZod, httpBody, sbError, socketError, SwitchboardError } from '../../src/errors.js';
+import { ERRORS, ERROR_CODES, fromZod, httpBody, sbError, SCRIPT_ERRORS, socketError, SwitchboardError } from '../../src/errors.js';
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -47,6 +47,17 @@ describe('error catalogue', () => {
       const e = sbError(r.code as keyof typeof ERRORS);
       expect({ code: r.code, status: e.statusCode, socket: e.socketCode }).toEqual(r);
     }
+  });
+
+  it('every code is used: named in src/ outside the catalogue, or a store script reply maps to it', () => {
+    const src = files('src')
+      .filter((f) => f !== join('src', 'errors.ts'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    const fromScripts = new Set(Object.values(SCRIPT_ERRORS).map((e) => e.code));
+    const viaInvalid = /\binvalid\(|\bfromZod\(/.test(src) ? ['invalid_params'] : [];
+    const unused = ERROR_CODES.filter((c) => !src.includes(`'${c}'`) && !fromScripts.has(c) && !viaInvalid.includes(c));
+    expect(unused).toEqual([]);
   });
 
   it('no file in src/ builds an error body by hand (the Twilio emulator, which answers as Twilio does, aside)', () => {
