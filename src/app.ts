@@ -112,7 +112,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const urls = createUrls(config.publicBaseUrl);
   const scripts = defineScripts(deps.redis);
   const calls = createCallStore(deps.redis, keys, scripts, config.center.callTtlSeconds);
-  const metrics = createMetrics({ center: config.center, bus });
+  const metrics = createMetrics({ center: config.center, bus, now: () => clock.now() });
   deps.redis.on('error', () => bus.service({ type: 'redis.error', op: 'connection' }));
 
   const { store: limitStore, ...limitOptions } = config.rateLimits ?? {};

@@ -298,6 +298,11 @@ export function serviceLevelSecondsFor(center: CenterConfig, queue: string): num
   return center.queues[queue]?.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds;
 }
 
+/** The call center's time zone, which defines "today": that of its first business-hours set, UTC when none. */
+export function centerTimeZone(center: CenterConfig): string {
+  return Object.values(center.hours)[0]?.timezone ?? 'UTC';
+}
+
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);

@@ -7,6 +7,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { serviceLevelSecondsFor, type CenterConfig } from '../config/callcenter.js';
 import { AGENT_STATES, type DomainEvent, type EventBus, type ServiceEvent } from '../events.js';
+import { registerRuntimeMetrics, type TodayRow } from './runtime.js';
+
+export type { TodayRow } from './runtime.js';
 
 const P = 'switchboard_';
 const WAIT_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200];
@@ -41,6 +44,8 @@ export interface GaugeSources {
   queues?: () => Promise<QueueSnapshot[]>;
   agents?: () => Promise<AgentCounts[]>;
   staffing?: () => Promise<StaffingRow[]>;
+  /** Today's counts per queue in the call center's time zone (the wallboard's day tally). */
+  today?: () => Promise<TodayRow[]>;
 }
 
 export interface Metrics {
@@ -49,7 +54,7 @@ export interface Metrics {
 }
 
 /** Build the registry and subscribe it to the bus. */
-export function createMetrics({ center, bus }: { center: CenterConfig; bus: EventBus }): Metrics {
+export function createMetrics({ center, bus, now = Date.now }: { center: CenterConfig; bus: EventBus; now?: () => number }): Metrics {
   const registry = new Registry();
   const sources: GaugeSources = {};
   const shortAbandon = center.thresholds.shortAbandonSeconds;
@@ -281,6 +286,8 @@ export function createMetrics({ center, bus }: { center: CenterConfig; bus: Even
   };
   bus.onDomain(onDomain);
   bus.onService(onService);
+
+  registerRuntimeMetrics({ registry, center, now, today: () => safe(sources.today), queueLabel: q });
 
   // Scrape-time gauges: the same value on every instance (combine with max in PromQL).
   new Gauge({

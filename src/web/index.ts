@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { serviceLevelSecondsFor } from '../config/callcenter.js';
+import { centerTimeZone, serviceLevelSecondsFor } from '../config/callcenter.js';
 import { createDayTally } from './day-tally.js';
 import { registerWebPages } from './pages.js';
 import { createSupervisorSocket } from './supervisor-socket.js';
@@ -23,7 +23,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
   const sb = app.sb;
   const center = sb.config.center;
   // "Today" is the calendar day where the center works: the time zone of its first business-hours set.
-  const timeZone = Object.values(center.hours)[0]?.timezone ?? 'UTC';
+  const timeZone = centerTimeZone(center);
   const tally = createDayTally({
     redis: sb.redis,
     keys: sb.keys,
@@ -59,6 +59,10 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
       }),
   });
   registerWebPages(app, { now: () => sb.clock.now() });
+  // The same day counts on /metrics (switchboard_calls_today), so Grafana's "today" is this one.
+  sb.metrics.setGaugeSources({
+    today: async () => Promise.all(Object.keys(center.queues).map(async (queue) => ({ queue, ...(await tally.read(queue, sb.clock.now())) }))),
+  });
   app.addHook('onClose', async () => {
     tally.stop();
     await socket.close();

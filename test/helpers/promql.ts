@@ -217,7 +217,7 @@ export function metricNamesIn(expr: string): string[] {
 }
 
 /**
- * Series docs/metrics.md documents: every `switchboard_*` name in backticks, label set stripped
+ * Series docs/metrics.md documents: every `switchboard_*`, `process_*` and `nodejs_*` name in backticks, label set stripped
  * (`switchboard_calls_offered_total{queue}` gives `switchboard_calls_offered_total`), and whether it is a
  * histogram (its row or paragraph says "histogram").
  */
@@ -225,7 +225,7 @@ export function documentedSeries(): Map<string, { histogram: boolean }> {
   const text = readFileSync(METRICS_DOC, 'utf8');
   const out = new Map<string, { histogram: boolean }>();
   for (const line of text.split('\n')) {
-    for (const m of line.matchAll(/`(switchboard_[a-z0-9_]+)(?:\{[^}`]*\})?`/g)) {
+    for (const m of line.matchAll(/`((?:switchboard|process|nodejs)_[a-z0-9_]+)(?:\{[^}`]*\})?`/g)) {
       const name = m[1]!;
       // A histogram is named in a table row "(histogram)" or in a paragraph "Histogram `name`".
       const histogram = /histogram/i.test(line);

@@ -176,6 +176,18 @@ describe("today's counters", () => {
     expect(today.serviceLevel).toBe(0.5);
     expect(today.abandonment).toBe(0.25);
 
+    // Grafana's "today" is this same tally: /metrics exports it per count, with the center's time zone.
+    const counts = ['offered', 'answered', 'answered_within_sl', 'abandoned', 'short_abandoned', 'overflow', 'callback'];
+    expect(Object.fromEntries(counts.map((count) => [count, sample(m, 'switchboard_calls_today', { queue: 'support', count })]))).toEqual({
+      offered: 5, answered: 3, answered_within_sl: 2, abandoned: 2, short_abandoned: 1, overflow: 0, callback: 0,
+    });
+    expect(sample(m, 'switchboard_center_time_zone_info', { time_zone: 'America/New_York' })).toBe(1);
+    expect(sample(m, 'switchboard_center_utc_offset_seconds')).toBe(-5 * 3600); // January: EST
+    await t.clock.advance(15 * 3600_000); // the next day in New York: tomorrow's one call only
+    const next = await t.metrics();
+    expect(sample(next, 'switchboard_calls_today', { queue: 'support', count: 'offered' })).toBe(1);
+    expect(sample(next, 'switchboard_calls_today', { queue: 'support', count: 'answered_within_sl' })).toBe(1);
+
     expect(dayOf(tomorrow, 'America/New_York')).toBe('2026-01-06');
     expect(dayRates({ offered: 2, answered: 0, answeredWithinSl: 0, abandoned: 2, shortAbandoned: 2, overflow: 0, callback: 0 })).toEqual({ serviceLevel: null, abandonment: null });
   });

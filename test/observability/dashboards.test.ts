@@ -3,6 +3,8 @@
  * the provisioned Prometheus datasource, and every series any expression reads (dashboards and rules)
  * exists: a series docs/metrics.md lists (histograms with their _bucket/_sum/_count) or a recording rule.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   allPanels,
@@ -12,12 +14,15 @@ import {
   loadDashboards,
   metricNamesIn,
   recordingRuleNames,
+  REPO_ROOT,
   ruleExpressions,
 } from '../helpers/promql.js';
 
 /** Series Prometheus adds itself for every target (not exported by the app, so not in docs/metrics.md). */
 const PROMETHEUS_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
 const PANEL_TYPES = new Set(['timeseries', 'stat', 'gauge', 'bargauge', 'table']);
+/** Every panel, target and variable names the data source through the dashboard's `datasource` variable. */
+const DS_UID = '${datasource}';
 const EXPECTED = ['agents.json', 'capacity.json', 'service-quality.json', 'wallboard.json'];
 
 describe('metricNamesIn', () => {
@@ -54,12 +59,26 @@ describe('grafana dashboards', () => {
     }
   });
 
-  it('have a queue variable from label_values(switchboard_calls_offered_total, queue) on the prometheus datasource', () => {
+  it('have a datasource variable for Prometheus data sources, and no hard-wired data source uid', () => {
+    for (const { file, dashboard: d } of dashboards) {
+      const v = d.templating?.list?.find((x) => x.name === 'datasource');
+      expect(v, file).toBeDefined();
+      expect(v!.type).toBe('datasource');
+      expect(v!.query).toBe('prometheus');
+      // Anywhere in the file (panels, targets, variables, annotations): a data source is the variable.
+      const raw = readFileSync(join(REPO_ROOT, file), 'utf8');
+      const uids = [...raw.matchAll(/"uid":\s*"([^"]*)"/g)].map((m) => m[1]).filter((u) => u !== d.uid);
+      expect(uids.length, file).toBeGreaterThan(10);
+      expect(uids.filter((u) => u !== DS_UID), file).toEqual([]);
+    }
+  });
+
+  it('have a queue variable from label_values(switchboard_calls_offered_total, queue) on the datasource variable', () => {
     for (const { file, dashboard: d } of dashboards) {
       const v = d.templating?.list?.find((x) => x.name === 'queue');
       expect(v, file).toBeDefined();
       expect(v!.type).toBe('query');
-      expect(v!.datasource?.uid).toBe('prometheus');
+      expect(v!.datasource?.uid).toBe(DS_UID);
       const q = typeof v!.query === 'string' ? v!.query : (v!.query as { query: string }).query;
       expect(q.replace(/\s+/g, '')).toBe('label_values(switchboard_calls_offered_total,queue)');
     }
@@ -73,20 +92,26 @@ describe('grafana dashboards', () => {
         expect(typeof p.id, where).toBe('number');
         expect(ids.has(p.id!), `${where}: duplicate id`).toBe(false);
         ids.add(p.id!);
-        expect(PANEL_TYPES.has(p.type ?? ''), `${where}: type ${p.type}`).toBe(true);
         expect(p.title, where).toBeTruthy();
         const g = p.gridPos;
         expect(g && [g.h, g.w, g.x, g.y].every((n) => Number.isInteger(n) && n >= 0), `${where}: gridPos`).toBe(true);
         expect(g!.w >= 1 && g!.x + g!.w <= 24 && g!.h >= 1, `${where}: gridPos inside 24 columns`).toBe(true);
+        if (p.type === 'row') {
+          // A row only groups the panels under it: a full-width title bar, no query of its own.
+          expect(g!.w === 24 && g!.h === 1, `${where}: row gridPos`).toBe(true);
+          expect(p.targets, `${where}: row targets`).toBeUndefined();
+          continue;
+        }
+        expect(PANEL_TYPES.has(p.type ?? ''), `${where}: type ${p.type}`).toBe(true);
         // The description says which definition the panel shows.
         expect(p.description ?? '', `${where}: description`).toMatch(/\S{3,}/);
         expect(p.description, `${where}: description cites docs/definitions.md or docs/metrics.md`).toMatch(/docs\/(definitions|metrics)\.md/);
-        expect(p.datasource?.uid, `${where}: datasource`).toBe('prometheus');
+        expect(p.datasource?.uid, `${where}: datasource`).toBe(DS_UID);
         expect((p.targets ?? []).length, `${where}: targets`).toBeGreaterThan(0);
         const refIds = new Set<string>();
         for (const t of p.targets ?? []) {
           expect(typeof t.expr === 'string' && t.expr.trim().length > 0, `${where}: target ${t.refId} expr`).toBe(true);
-          expect(t.datasource?.uid ?? 'prometheus', `${where}: target ${t.refId} datasource`).toBe('prometheus');
+          expect(t.datasource?.uid, `${where}: target ${t.refId} datasource`).toBe(DS_UID);
           expect(refIds.has(t.refId!), `${where}: duplicate refId ${t.refId}`).toBe(false);
           refIds.add(t.refId!);
         }
@@ -109,16 +134,80 @@ describe('grafana dashboards', () => {
     }
   });
 
-  it('show the 80 % target and the labelled 35 % / 67 % caller-patience reference lines', () => {
+  it('show the configured target and the labelled 35 % / 67 % caller-patience reference lines', () => {
     const quality = dashboardExpressions().filter((e) => e.file.endsWith('service-quality.json'));
     const raw = loadDashboards().find((d) => d.file.endsWith('service-quality.json'))!.dashboard;
     const legends = allPanels(raw).flatMap((p) => (p.targets ?? []).map((t) => ({ expr: String(t.expr), legend: String(t.legendFormat ?? '') })));
-    expect(quality.some((e) => e.expr.replace(/\s/g, '') === 'vector(0.8)')).toBe(true);
+    expect(quality.some((e) => metricNamesIn(e.expr).includes('queue:service_level_target:max'))).toBe(true);
     for (const v of ['0.35', '0.67']) {
       const line = legends.find((l) => l.expr.replace(/\s/g, '') === `vector(${v})`);
       expect(line, `reference line ${v}`).toBeDefined();
       expect(line!.legend).toMatch(/reference/i);
     }
+  });
+
+  it('take targets from the series the app exports, never a literal', () => {
+    const loaded = loadDashboards();
+    const reference = new Set(['vector(0.35)', 'vector(0.67)']); // industry figures (docs/definitions.md), not configuration
+    for (const { file, dashboard: d } of loaded) {
+      for (const p of allPanels(d)) {
+        const where = `${file} panel ${p.id} "${p.title}"`;
+        // No "80 %" (the example file's target) in a title, a description or a legend.
+        const texts = [p.title ?? '', p.description ?? '', ...(p.targets ?? []).map((t) => String(t.legendFormat ?? ''))];
+        for (const t of texts) expect(t, where).not.toMatch(/\b80 ?%|80\/20/);
+        for (const t of p.targets ?? []) {
+          const e = String(t.expr ?? '').replace(/\s/g, '');
+          // A constant line is either a labelled industry reference or nothing.
+          if (/^vector\([\d.]+\)$/.test(e)) expect(reference.has(e), `${where}: constant ${e}`).toBe(true);
+        }
+        // Panels colouring a service level do it against the exported target, not a fixed step.
+        const showsServiceLevel = (p.targets ?? []).some((t) => /service_level(_asterisk|_connect)?[a-z0-9_]*:ratio_/.test(String(t.expr)));
+        const steps = ((p.fieldConfig as { defaults?: { thresholds?: { mode?: string; steps?: { value: number | null }[] } } } | undefined)?.defaults?.thresholds);
+        if (showsServiceLevel && (steps?.steps ?? []).length > 1) {
+          expect(steps!.mode, `${where}: thresholds relative to the target`).toBe('percentage');
+          const cfg = (p.transformations as { id: string; options: { configRefId: string } }[] | undefined)?.find((x) => x.id === 'configFromData');
+          expect(cfg, `${where}: target from query results`).toBeDefined();
+          const t = (p.targets ?? []).find((x) => x.refId === cfg!.options.configRefId);
+          expect(metricNamesIn(String(t?.expr))).toEqual(['queue:service_level_target:max']);
+          expect(t!.legendFormat, `${where}: the target query's field is the max`).toBe('max');
+        }
+      }
+    }
+    const alerts = ruleExpressions().filter((r) => r.kind === 'alert' && r.name === 'SwitchboardServiceLevelBelowTarget');
+    expect(alerts).toHaveLength(1);
+    expect(metricNamesIn(alerts[0]!.expr)).toContain('queue:service_level_target:max');
+    expect(alerts[0]!.expr).not.toMatch(/\d\.\d/);
+  });
+
+  it('count "today" in the call center\'s time zone, and say so on the panel', () => {
+    for (const { file, dashboard: d } of loadDashboards()) {
+      const vars = new Set((d.templating?.list ?? []).map((v) => v.name));
+      for (const p of allPanels(d)) {
+        const where = `${file} panel ${p.id} "${p.title}"`;
+        expect(String(p.timeFrom ?? ''), `${where}: a relative day is the browser's day`).not.toMatch(/\/d/);
+        expect(`${p.title} ${p.description}`, where).not.toMatch(/\bUTC\b/);
+        if (/today/i.test(p.title ?? '')) {
+          expect(p.title, where).toContain('$center_tz');
+          expect(p.description, where).toContain('docs/definitions.md#today');
+          expect((p.targets ?? []).every((t) => metricNamesIn(String(t.expr)).some((n) => /[:_]today$/.test(n) || n === 'queue:service_level_target:max')), where).toBe(true);
+        }
+        if (/\$center_tz/.test(`${p.title}`)) expect(vars.has('center_tz'), `${where}: $center_tz variable`).toBe(true);
+      }
+    }
+    const capacity = dashboardExpressions().filter((e) => e.file.endsWith('capacity.json') && /\b(hour|day_of_week)\(/.test(e.expr));
+    expect(capacity.length).toBe(24 + 7);
+    for (const e of capacity) expect(metricNamesIn(e.expr), e.refId).toContain('center:utc_offset_seconds:max');
+  });
+
+  it('have a Server row with CPU, memory and event-loop lag per instance', () => {
+    const wall = loadDashboards().find((d) => d.file.endsWith('wallboard.json'))!.dashboard;
+    const panels = allPanels(wall);
+    const row = panels.find((p) => p.type === 'row' && p.title === 'Server');
+    expect(row).toBeDefined();
+    const below = panels.filter((p) => p.type !== 'row' && p.gridPos!.y > row!.gridPos!.y);
+    const names = below.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNamesIn(String(t.expr))));
+    for (const n of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'switchboard_build_info']) expect(names).toContain(n);
+    for (const p of below) for (const t of p.targets ?? []) expect(String(t.legendFormat), `${p.title}: per instance`).toContain('{{instance}}');
   });
 
   it('use the recording rules for the measures that have one', () => {

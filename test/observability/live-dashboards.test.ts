@@ -70,7 +70,10 @@ describe('dashboards and rules against a live Prometheus scraping the app', () =
 
   it('panels fed by this traffic have data', async () => {
     const empty: string[] = [];
-    const mustHave = ['switchboard_calls_offered_total', 'switchboard_calls_answered_total', 'switchboard_queue_wait_seconds_bucket', 'switchboard_agents', 'switchboard_queue_waiting', 'queue:calls_waiting:max', 'team_state:agents:max', 'queue:arrivals_per_hour:rate5m', 'queue:abandonment:ratio_rate5m'];
+    const mustHave = ['switchboard_calls_offered_total', 'switchboard_calls_answered_total', 'switchboard_queue_wait_seconds_bucket', 'switchboard_agents', 'switchboard_queue_waiting', 'queue:calls_waiting:max', 'team_state:agents:max', 'queue:arrivals_per_hour:rate5m', 'queue:abandonment:ratio_rate5m',
+      // today in the center's time zone, the configured target, the Server row
+      'queue:calls_offered:today', 'queue:service_level:ratio_today', 'queue:service_level_target:max',
+      'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'switchboard_build_info'];
     const panels = dashboardExpressions().filter((e) => e.source === 'panel' && metricNamesIn(e.expr).some((n) => mustHave.includes(n)));
     expect(panels.length).toBeGreaterThan(5);
     for (const e of panels) {
@@ -80,5 +83,8 @@ describe('dashboards and rules against a live Prometheus scraping the app', () =
     expect(empty).toEqual([]);
     const sl = await prom.query('queue:calls_waiting:max');
     expect(Array.isArray(sl.result) && sl.result.length).toBeTruthy();
+    // The hour-of-day panels shift by the offset the app exports (their 1-hour subquery steps need hours of history).
+    const offset = await prom.query('center:utc_offset_seconds:max');
+    expect(Array.isArray(offset.result) && offset.result.length).toBe(1);
   });
 });

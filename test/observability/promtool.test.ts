@@ -82,7 +82,7 @@ describe('rule unit tests cover every rule', () => {
     }
   });
 
-  it('gives every alert a severity label and summary/description annotations', () => {
+  it('gives every alert a severity label, summary/description annotations and a runbook_url', () => {
     for (const path of ruleFiles()) {
       const doc = parseYaml(readFileSync(path, 'utf8')) as {
         groups: { rules: { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
@@ -91,6 +91,8 @@ describe('rule unit tests cover every rule', () => {
         expect(['critical', 'warning', 'info'], `${r.alert} severity`).toContain(r.labels?.severity);
         expect(r.annotations?.summary, `${r.alert} summary`).toBeTruthy();
         expect(r.annotations?.description, `${r.alert} description`).toBeTruthy();
+        // What to do: a section of docs/runbook.md named after the alert (test/unit/docs-links.test.ts checks it exists).
+        expect(r.annotations?.runbook_url, `${r.alert} runbook_url`).toBe(`docs/runbook.md#${r.alert!.toLowerCase()}`);
       }
     }
   });
