@@ -1,212 +1,391 @@
 /**
- * npm run bench: webhook throughput and latency against a bare fastify route answering fixed TwiML
- * (measured in the same run: the ratio is the headline), Redis commands per webhook, queue operations
- * per second with 10,000 callers waiting and 1,000 agents, Redis memory per waiting caller, /metrics
- * scrape time and server memory. Prints a table and writes bench/results/latest.json.
- * Everything runs on loopback; loops are bounded in count and time.
+ * npm run bench: the server measured out of process, the way it runs in production.
+ *
+ * Four processes on loopback: redis-server (append-only, as the server starts it), the server built with
+ * `npm run build` and started as `node dist/main.js` at the default log level, a bare fastify baseline
+ * (bench/baseline.mjs: form parse + fixed TwiML on every path) and the load generator (bench/load.ts,
+ * autocannon). This process only prepares and signs the requests before each timed run, reads
+ * /proc/<pid>/stat and Redis INFO around it, and writes the results (bench/results/latest.json).
+ *
+ * Per scenario: the baseline gets the same requests (paths, bodies, headers) right before the server, so
+ * the ratio compares two runs a few seconds apart on the same machine. The method of each figure is in
+ * docs/performance.md.
+ *
+ * Env: BENCH_SECONDS (8), BENCH_CONNECTIONS (50), BENCH_SERVER=tsx (run src/main.ts under tsx instead of
+ * the build, for development), BENCH_SKIP_BUILD=1, BENCH_SCALE=0 (skip the scale run), BENCH_ONLY=name,name.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import twilio from 'twilio';
-import { buildApp } from '../src/app.js';
-import { loadCenterConfigFile } from '../src/config/callcenter.js';
-import { startLocalRedis } from '../src/local-redis.js';
-import { createAgentStore } from '../src/agents/store.js';
-import { createQueueStore } from '../src/queue/store.js';
-import { createKeys } from '../src/store/keys.js';
-import { systemClock } from '../src/clock.js';
+import YAML from 'yaml';
+import { child, commandCalls, diffCalls, hex, info, prepare, procSample, sid, waitHttp, type Prepared } from './lib.js';
+import type { LoadJob, LoadSummary } from './load.js';
+import { runScale, type ScaleResult } from './scale.js';
 
-const TOKEN = 'bench-auth-token-0123456789';
+const TOKEN = 'bench-auth-token-0123456789abcdef';
 const ACCOUNT = 'AC' + 'b'.repeat(32);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const NUMBER = '+18005550100';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+/** Sequential requests per scenario for the round-trip count. */
+const SEQ = 200;
 
-const hex = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
-const sid = (p: string) => p + hex(32);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
 
-interface LoadResult {
+/** The parameters Twilio sends with a voice webhook (twilio's request-parameters list), numbers random. */
+function callParams(callSid: string, extra: Record<string, string> = {}): Record<string, string> {
+  const from = '+1555' + String(Math.floor(1e6 + Math.random() * 8e6));
+  return {
+    AccountSid: ACCOUNT,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid,
+    CallStatus: 'in-progress',
+    Called: NUMBER,
+    CalledCity: '',
+    CalledCountry: 'US',
+    CalledState: '',
+    CalledZip: '',
+    Caller: from,
+    CallerCity: 'SAN FRANCISCO',
+    CallerCountry: 'US',
+    CallerState: 'CA',
+    CallerZip: '94105',
+    Direction: 'inbound',
+    From: from,
+    FromCity: 'SAN FRANCISCO',
+    FromCountry: 'US',
+    FromState: 'CA',
+    FromZip: '94105',
+    To: NUMBER,
+    ToCity: '',
+    ToCountry: 'US',
+    ToState: '',
+    ToZip: '',
+    ...extra,
+  };
+}
+
+const sign = (path: string, params: Record<string, string>): Prepared => prepare(TOKEN, publicBase, path, params);
+let publicBase = '';
+
+/** The example call center with the support hours always open, a long queue, and 1,000 agents for the scale run. */
+function benchConfig(dir: string, agents: number): string {
+  const center = YAML.parse(readFileSync('config/switchboard.example.yaml', 'utf8')) as Record<string, any>;
+  center.flows.main.nodes.hours.hours = 'always';
+  center.queues.support.maxLength = 5000; // the most the call-center file allows
+  center.queues.support.maxWaitSeconds = 3600;
+  for (let k = 0; k < agents; k++) {
+    center.agents[`b${k}`] = { name: `Bench ${k}`, team: 'tier1', skills: ['support'], contact: `client:b${k}`, token: `bench-agent-token-${k}` };
+  }
+  const path = join(dir, 'center.json');
+  writeFileSync(path, JSON.stringify(center));
+  return path;
+}
+
+interface Row {
   requests: number;
   rps: number;
   p50ms: number;
   p99ms: number;
+  non2xx: number;
   errors: number;
+  baselineRps?: number;
+  baselineP50ms?: number;
+  baselineP99ms?: number;
+  ratio?: number;
+  serverCpuUsPerRequest?: number;
+  redisCommandsPerRequest?: number;
+  redisCommands?: Record<string, number>;
+  redisRoundTripsPerRequest?: number;
+  rssMiB?: number;
 }
-
-/** Run `make()` requests from CONCURRENCY workers for SECONDS, with keep-alive fetch. */
-async function load(base: string, make: (i: number) => { path: string; params: Record<string, string> }, publicBase: string): Promise<LoadResult> {
-  const lat: number[] = [];
-  let errors = 0;
-  let i = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const r = make(i++);
-      const sig = twilio.getExpectedTwilioSignature(TOKEN, publicBase + r.path, r.params);
-      const t0 = performance.now();
-      const res = await fetch(base + r.path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig },
-        body: new URLSearchParams(r.params).toString(),
-      });
-      await res.text();
-      lat.push(performance.now() - t0);
-      if (res.status >= 400) errors++;
-    }
-  };
-  const t = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const secs = (performance.now() - t) / 1000;
-  return { requests: lat.length, rps: lat.length / secs, p50ms: pct(lat, 50), p99ms: pct(lat, 99), errors };
-}
-
-const params = (callSid: string, extra: Record<string, string> = {}) => ({
-  CallSid: callSid,
-  AccountSid: ACCOUNT,
-  From: '+1555' + String(Math.floor(1e6 + Math.random() * 8e6)),
-  To: '+18005550100',
-  CallStatus: 'in-progress',
-  Direction: 'inbound',
-  ApiVersion: '2010-04-01',
-  ...extra,
-});
 
 async function main(): Promise<void> {
+  const startLoad = loadavg();
+  const startedAt = new Date().toISOString();
+  const commit = execSync('git rev-parse --short HEAD').toString().trim();
+  const useTsx = process.env.BENCH_SERVER === 'tsx';
+  if (!useTsx && process.env.BENCH_SKIP_BUILD !== '1') {
+    console.log('building: npm run build');
+    execSync('npm run build', { stdio: 'inherit' });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
-  const redisProc = await startLocalRedis(dir);
-  const redis = new Redis(redisProc.url);
-  const center = await loadCenterConfigFile('config/switchboard.example.yaml');
-  const prefix = 'bench:';
-  const publicBase = 'http://127.0.0.1';
-  const app = await buildApp(
-    { center, publicBaseUrl: publicBase, twilioAuthToken: TOKEN, twilioAccountSid: ACCOUNT, twilioApiBaseUrl: 'http://127.0.0.1:9', callerHashKey: 'bench-caller-hash-key-0123456789', redisPrefix: prefix, supervisorToken: 'bench-supervisor-token-0123' },
-    { redis, sweepEveryMs: 60_000 },
-  );
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const appBase = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-
-  // The baseline: a bare fastify route answering fixed TwiML.
-  const bare = Fastify();
-  const fixed = new twilio.twiml.VoiceResponse();
-  fixed.say({}, 'Hello');
-  const fixedXml = fixed.toString();
-  bare.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, b, done) => done(null, b));
-  bare.post('/*', async (_req, reply) => reply.type('text/xml').send(fixedXml));
-  await bare.listen({ port: 0, host: '127.0.0.1' });
-  const bareBase = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}`;
-
-  const commands = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? 0);
-  const rows: Record<string, LoadResult & { ratio?: number; redisCommandsPerRequest?: number }> = {};
-
-  rows.baseline = await load(bareBase, () => ({ path: '/twilio/voice', params: params(sid('CA')) }), publicBase);
-
-  // Calls that are at the language menu, for the gather benchmark; queued calls for the waitUrl one.
-  const atMenu: string[] = [];
-  for (let k = 0; k < 2000; k++) {
-    const c = sid('CA');
-    atMenu.push(c);
-    const p = params(c);
-    await fetch(appBase + '/twilio/voice', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, publicBase + '/twilio/voice', p) }, body: new URLSearchParams(p).toString() }).then((r) => r.text());
-  }
-  const queues = createQueueStore(redis, createKeys(prefix), systemClock);
-  const queued: string[] = [];
-  for (let k = 0; k < 2000; k++) {
-    const c = sid('CA');
-    queued.push(c);
-    await queues.enqueue({ queue: 'support', callSid: c, contactId: c, callerHash: hex(32), priority: 0, maxLength: 100_000, whenNoAgents: 'wait', serviceLevelSeconds: 20 });
-  }
-
-  const scenario = async (name: string, make: (i: number) => { path: string; params: Record<string, string> }) => {
-    const before = await commands();
-    const r = await load(appBase, make, publicBase);
-    const after = await commands();
-    rows[name] = { ...r, ratio: r.rps / rows.baseline!.rps, redisCommandsPerRequest: (after - before - 2) / r.requests };
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  // Redis as the server starts its local one (append-only, everysec), on loopback.
+  const redisPort = await freePort();
+  mkdirSync(join(dir, 'redis'));
+  const redisProc = child('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'], {}, 'ignore');
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redis = new Redis(redisUrl);
+  await redis.ping();
+  const port = await freePort();
+  publicBase = `http://127.0.0.1:${port}`;
+  const configPath = benchConfig(dir, 1000);
+  const serverLog = join(dir, 'server.log');
+  const logFd = openSync(serverLog, 'w');
+  const serverEnv = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    PUBLIC_BASE_URL: publicBase,
+    TWILIO_ACCOUNT_SID: ACCOUNT,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    // REST calls (the scale run's bridges) go to the Twilio emulator it starts; elsewhere nothing dials.
+    TWILIO_API_BASE_URL: process.env.BENCH_TWILIO_API ?? 'http://127.0.0.1:9',
+    CALLER_HASH_KEY: 'bench-caller-hash-key-0123456789abcdef',
+    SUPERVISOR_TOKEN: 'bench-supervisor-token-0123456789',
+    SWITCHBOARD_CONFIG: configPath,
+    NODE_ENV: 'production',
   };
-  await scenario('incoming call', () => ({ path: '/twilio/voice', params: params(sid('CA'), { CallStatus: 'ringing' }) }));
-  await scenario('gather', (i) => ({ path: '/twilio/ivr/gather?node=language', params: params(atMenu[i % atMenu.length]!, { Digits: '9' }) }));
-  await scenario('waitUrl', (i) => ({ path: '/twilio/queue/wait?queue=support', params: params(queued[i % queued.length]!, { QueuePosition: '5', QueueSid: 'QU' + 'c'.repeat(32), QueueTime: '30' }) }));
-  await scenario('status callback', (i) => ({ path: '/twilio/status', params: params(atMenu[i % atMenu.length]!, { CallStatus: 'in-progress', SequenceNumber: String(i + 1) }) }));
+  const scaleApi = await freePort();
+  serverEnv.TWILIO_API_BASE_URL = `http://127.0.0.1:${scaleApi}`;
+  const server = useTsx
+    ? child(process.execPath, ['--import', 'tsx', 'src/main.ts'], serverEnv, logFd)
+    : child(process.execPath, ['dist/main.js'], serverEnv, logFd);
+  await waitHttp(`${publicBase}/health`, 30_000, server);
 
-  // Queue operations with 10,000 callers waiting and 1,000 agents.
-  const kq = createKeys('benchq:');
-  const q2 = createQueueStore(redis, kq, systemClock);
-  const agents = createAgentStore(redis, kq, systemClock);
-  const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
-  const enqueueSids: string[] = [];
-  let t = performance.now();
-  for (let k = 0; k < 10_000; k++) {
-    const c = sid('CA');
-    enqueueSids.push(c);
-    await q2.enqueue({ queue: 'support', callSid: c, contactId: c, callerHash: hex(32), priority: k % 3, maxLength: 100_000, whenNoAgents: 'wait', serviceLevelSeconds: 20, language: 'en', ivrPath: 'language>hours>main-menu>to-support' });
-  }
-  const enqueuePerSec = 10_000 / ((performance.now() - t) / 1000);
-  const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
-  for (let k = 0; k < 1000; k++) {
-    await agents.upsertAgent({ id: `a${k}`, team: 'default', skills: ['support'], contact: `client:a${k}` });
-    await agents.setState({ agentId: `a${k}`, to: 'available' });
-  }
-  // assign = claim a caller + reserve an agent (what routing does per offer)
-  t = performance.now();
-  for (let k = 0; k < 1000; k++) {
-    const offerId = `of_bench${k}`;
-    const c = await q2.claimNext({ queue: 'support', offerId, agentId: 'pending', deadline: Date.now() + 15_000 });
-    if (c) await agents.reserve({ offerId, queue: 'support', callSid: c.callSid, requiredSkills: ['support'], strategy: 'longest_idle', deadline: Date.now() + 15_000 });
-  }
-  const assignPerSec = 1000 / ((performance.now() - t) / 1000);
-  t = performance.now();
-  const abandonN = 2000;
-  for (let k = 5000; k < 5000 + abandonN; k++) {
-    await q2.leave({ queue: 'support', callSid: enqueueSids[k]!, outcome: 'abandoned', waitSeconds: 40, shortAbandonSeconds: 5, serviceLevelSeconds: 20 });
-  }
-  const abandonPerSec = abandonN / ((performance.now() - t) / 1000);
+  const baseline = spawn(process.execPath, ['bench/baseline.mjs'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => baseline.kill('SIGKILL'));
+  const basePort = await new Promise<number>((res) => baseline.stdout!.on('data', (d: Buffer) => {
+    const m = /listening (\d+)/.exec(d.toString());
+    if (m) res(Number(m[1]));
+  }));
+  const baseUrl = `http://127.0.0.1:${basePort}`;
 
-  // /metrics scrape time
-  const scrapes: number[] = [];
-  for (let k = 0; k < 50; k++) {
-    const t0 = performance.now();
-    await fetch(appBase + '/metrics').then((r) => r.text());
-    scrapes.push(performance.now() - t0);
-  }
+  const loader: ChildProcess = fork('bench/load.ts', [], { execArgv: ['--import', 'tsx'] });
+  process.once('exit', () => loader.kill('SIGKILL'));
+  await new Promise<void>((res) => loader.once('message', () => res()));
+  let jobId = 0;
+  const load = (job: Omit<LoadJob, 'id'>): Promise<LoadSummary> =>
+    new Promise((res, rej) => {
+      const id = ++jobId;
+      const on = (m: LoadSummary & { error?: string }) => {
+        if (m.id !== id) return;
+        loader.off('message', on);
+        if (m.error) rej(new Error(m.error));
+        else res(m);
+      };
+      loader.on('message', on);
+      loader.send({ ...job, id });
+    });
 
-  const result = {
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { seconds: SECONDS, concurrency: CONCURRENCY },
-    webhooks: rows,
-    queue: {
-      enqueuePerSec: Math.round(enqueuePerSec),
-      assignPerSec: Math.round(assignPerSec),
-      abandonPerSec: Math.round(abandonPerSec),
-      redisBytesPerWaitingCaller: Math.round((memAfter - memBefore) / 10_000),
-    },
-    metricsScrapeMs: { p50: pct(scrapes, 50), p99: pct(scrapes, 99) },
-    serverRssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
-  };
-
-  console.log(`\nSwitchboard benchmark (${SECONDS}s per scenario, ${CONCURRENCY} concurrent, ${result.machine.cpus} cores, ${result.machine.node})\n`);
-  console.log('scenario          req/s    p50 ms   p99 ms   vs bare fastify   redis cmds/req   errors');
-  for (const [name, r] of Object.entries(rows)) {
-    console.log(
-      `${name.padEnd(16)} ${r.rps.toFixed(0).padStart(6)}  ${r.p50ms.toFixed(2).padStart(7)}  ${r.p99ms.toFixed(2).padStart(7)}   ${(r.ratio ?? 1).toFixed(2).padStart(8)}          ${(r.redisCommandsPerRequest ?? 0).toFixed(1).padStart(6)}      ${r.errors}`,
+  /** Drive requests through the server outside the timed runs (set-up), a few at a time. */
+  const drive = async (list: Prepared[], parallel = 16): Promise<string[]> => {
+    const out: string[] = new Array(list.length);
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (i < list.length) {
+          const k = i++;
+          const r = list[k]!;
+          const res = await fetch(publicBase + r.path, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': r.sig, 'i-twilio-idempotency-token': r.idem },
+            body: r.body,
+          });
+          out[k] = await res.text();
+          if (res.status !== 200) throw new Error(`set-up ${r.path}: ${res.status} ${out[k]}`);
+        }
+      }),
     );
-  }
-  console.log(`\nqueue ops (10,000 waiting, 1,000 agents): enqueue ${result.queue.enqueuePerSec}/s, assign ${result.queue.assignPerSec}/s, abandon ${result.queue.abandonPerSec}/s`);
-  console.log(`redis memory per waiting caller: ${result.queue.redisBytesPerWaitingCaller} bytes`);
-  console.log(`/metrics scrape: p50 ${result.metricsScrapeMs.p50.toFixed(2)} ms, p99 ${result.metricsScrapeMs.p99.toFixed(2)} ms; server RSS ${result.serverRssMiB} MiB (app, load generator and Redis client in one process)`);
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/latest.json', JSON.stringify(result, null, 2) + '\n');
-  console.log('\nwritten: bench/results/latest.json');
+    return out;
+  };
 
-  await app.close();
-  await bare.close();
-  redis.disconnect();
-  await redisProc.stop();
-  rmSync(dir, { recursive: true, force: true });
+  // Server reads per second while idle (sweeper, subscribers): subtracted from the round-trip counts.
+  const idleReads = async (ms: number): Promise<number> => {
+    const a = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
+    await new Promise((r) => setTimeout(r, ms));
+    const b = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
+    return (b - a - 1) / ms;
+  };
+  const idleC0 = await commandCalls(redis);
+  const idleT0 = performance.now();
+  const idleReadsPerMs = await idleReads(3000);
+  const idleCmds = diffCalls(idleC0, await commandCalls(redis));
+  const idleCmdsPerMs = [...idleCmds.values()].reduce((a, x) => a + x, 0) / (performance.now() - idleT0);
+  const idleCpu0 = procSample(server.pid!);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idleCpu1 = procSample(server.pid!);
+  const idleCpuUsPerS = ((idleCpu1.cpuUs - idleCpu0.cpuUs) / (idleCpu1.at - idleCpu0.at)) * 1000;
+
+  const rows: Record<string, Row> = {};
+
+  /**
+   * One scenario: the baseline then the server get `main` (as fast as they answer, CONNECTIONS
+   * connections, SECONDS or `main.length` requests); then `seq` one at a time for the round trips.
+   */
+  const scenario = async (name: string, main: Prepared[], seq: Prepared[], opts: { connections?: number; getPath?: string; cycle?: boolean } = {}) => {
+    if (ONLY && !ONLY.has(name)) return;
+    const connections = opts.connections ?? CONNECTIONS;
+    const job = { requests: main, connections, durationS: SECONDS, once: !opts.cycle && !opts.getPath, ...(opts.getPath ? { getPath: opts.getPath } : {}) };
+    const b = await load({ ...job, base: baseUrl });
+    const c0 = await commandCalls(redis);
+    const s0 = procSample(server.pid!);
+    const t0 = performance.now();
+    const r = await load({ ...job, base: publicBase });
+    const s1 = procSample(server.pid!);
+    const c1 = await commandCalls(redis);
+    const cmds = diffCalls(c0, c1);
+    // Commands the server sends while idle (sweeps, gauges) over the same time are not the requests'.
+    const totalCmds = Math.max(0, [...cmds.values()].reduce((a, x) => a + x, 0) - idleCmdsPerMs * (performance.now() - t0));
+    let roundTrips: number | undefined;
+    if (seq.length > 0 || opts.getPath) {
+      const q0 = performance.now();
+      const r0 = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
+      const q = await load({ requests: seq, connections: 1, durationS: 60, amount: opts.getPath ? SEQ : seq.length, once: false, ...(opts.getPath ? { getPath: opts.getPath } : {}), base: publicBase });
+      const r1 = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
+      const idle = idleReadsPerMs * (performance.now() - q0);
+      roundTrips = Math.max(0, r1 - r0 - 1 - idle) / q.requests;
+    }
+    rows[name] = {
+      requests: r.requests,
+      rps: r.rps,
+      p50ms: r.p50ms,
+      p99ms: r.p99ms,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      baselineRps: b.rps,
+      baselineP50ms: b.p50ms,
+      baselineP99ms: b.p99ms,
+      ratio: r.rps / b.rps,
+      serverCpuUsPerRequest: (s1.cpuUs - s0.cpuUs) / r.requests,
+      redisCommandsPerRequest: totalCmds / r.requests,
+      redisCommands: Object.fromEntries([...cmds].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, Math.round((v / r.requests) * 100) / 100])),
+      ...(roundTrips !== undefined ? { redisRoundTripsPerRequest: roundTrips } : {}),
+      rssMiB: Math.round(s1.rssBytes / 2 ** 20),
+    };
+    const x = rows[name]!;
+    console.log(
+      `${name.padEnd(18)} ${x.rps.toFixed(0).padStart(6)} req/s  p50 ${x.p50ms.toFixed(1).padStart(5)}  p99 ${x.p99ms.toFixed(1).padStart(5)} ms  ` +
+        `baseline ${b.rps.toFixed(0).padStart(6)}  ratio ${x.ratio!.toFixed(2)}  cpu ${x.serverCpuUsPerRequest!.toFixed(0).padStart(4)} µs/req  ` +
+        `redis ${x.redisCommandsPerRequest!.toFixed(1)} cmds, ${roundTrips?.toFixed(1) ?? '-'} round trips  non2xx ${x.non2xx}  rss ${x.rssMiB} MiB`,
+    );
+  };
+
+  // Enough prepared requests for SECONDS at a rate well above what the machine serves.
+  const N = Math.max(2000, Math.round(SECONDS * 6000));
+  const fresh = Array.from({ length: N + SEQ }, () => sid('CA'));
+  const incoming = fresh.map((c) => sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' })));
+  await scenario('incoming call', incoming.slice(0, N), incoming.slice(N));
+  // The calls the incoming-call runs created (the baseline's are not): answer the language menu, then hang up.
+  const made = rows['incoming call'] ? [...fresh.slice(0, rows['incoming call'].requests), ...fresh.slice(N)] : [];
+  if (made.length === 0 && (!ONLY || ONLY.has('gather') || ONLY.has('status callback'))) {
+    await drive(incoming.slice(0, 4000));
+    made.push(...fresh.slice(0, 4000));
+  }
+  const madeMain = made.slice(0, Math.max(0, made.length - SEQ));
+  const madeSeq = made.slice(-SEQ);
+  const gather = (c: string) => sign('/twilio/ivr/gather?node=language', callParams(c, { Digits: '1', FinishedOnKey: '' }));
+  await scenario('menu answer', madeMain.map(gather), madeSeq.map(gather));
+  let seqNo = 0;
+  const status = (c: string) => sign('/twilio/status', callParams(c, { CallStatus: 'completed', CallDuration: '12', SequenceNumber: String(++seqNo), Timestamp: new Date().toUTCString() }));
+  await scenario('status callback', madeMain.map(status), madeSeq.map(status));
+
+  // Callers waiting in the support queue, brought there by the webhooks (incoming call, language, main menu).
+  const W = Number(process.env.BENCH_WAITING ?? 4800);
+  const mem0 = (await info(redis, 'memory')).get('used_memory') ?? 0;
+  const waitingSids = Array.from({ length: W }, () => sid('CA'));
+  await drive(waitingSids.map((c) => sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' }))));
+  await drive(waitingSids.map(gather));
+  const queued = await drive(waitingSids.map((c) => sign('/twilio/ivr/gather?node=main-menu', callParams(c, { Digits: '2', FinishedOnKey: '' }))));
+  if (!queued.every((x) => x.includes('<Enqueue'))) throw new Error(`set-up: not every caller was queued: ${queued.find((x) => !x.includes('<Enqueue'))}`);
+  const mem1 = (await info(redis, 'memory')).get('used_memory') ?? 0;
+  const queueSid = 'QU' + hex(32);
+  const wait = (c: string, k: number) =>
+    sign('/twilio/queue/wait?queue=support', callParams(c, { QueuePosition: String((k % W) + 1), QueueSid: queueSid, QueueTime: '30', AvgQueueTime: '45', CurrentQueueSize: String(W) }));
+  const waits = waitingSids.map(wait);
+  await scenario('waitUrl', waits, waits.slice(0, SEQ), { cycle: true });
+  const leave = (c: string) => sign('/twilio/queue/result?queue=support', callParams(c, { QueueResult: 'hangup', QueueSid: queueSid, QueueTime: '95' }));
+  await scenario('Enqueue action', waitingSids.slice(SEQ).map(leave), waitingSids.slice(0, SEQ).map(leave));
+  let legSeq = 0;
+  const leg = () => sign(`/twilio/agent/status?offer=of_${hex(16)}`, callParams(sid('CA'), { CallStatus: 'ringing', SequenceNumber: String(++legSeq), Direction: 'outbound-api' }));
+  await scenario('agent-leg status', Array.from({ length: N }, leg), Array.from({ length: SEQ }, leg));
+  await scenario('/metrics scrape', [], [], { connections: 4, getPath: '/metrics' });
+
+  // Fixed rate, a realistic mix: each call goes incoming → language → main menu (queued) → 3 waitUrls →
+  // Enqueue action (hangup) → status completed, plus an agent-leg status, steps ~450 ms apart.
+  let fixed: Row | undefined;
+  const RATE = 1000;
+  const FIXED_S = Number(process.env.BENCH_FIXED_SECONDS ?? 20);
+  if (!ONLY || ONLY.has('fixed')) {
+    const steps = (c: string, k: number): Prepared[] => [
+      sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' })),
+      gather(c),
+      sign('/twilio/ivr/gather?node=main-menu', callParams(c, { Digits: '2', FinishedOnKey: '' })),
+      wait(c, k),
+      wait(c, k),
+      wait(c, k),
+      leave(c),
+      status(c),
+      leg(),
+    ];
+    const calls = Math.ceil((RATE * FIXED_S) / 9) + 60;
+    const seqs = Array.from({ length: calls }, (_, k) => steps(sid('CA'), k));
+    const mix: Prepared[] = [];
+    const GAP = 50; // rounds between two steps of a call (9 requests a round)
+    for (let round = 0; mix.length < RATE * FIXED_S; round++) {
+      for (let s = 0; s < 9; s++) {
+        const c = round - s * GAP;
+        if (c >= 0 && c < calls) mix.push(seqs[c]![s]!);
+      }
+    }
+    const s0 = procSample(server.pid!);
+    const r = await load({ base: publicBase, requests: mix, connections: 20, durationS: FIXED_S, once: true, overallRate: RATE });
+    const s1 = procSample(server.pid!);
+    fixed = { requests: r.requests, rps: r.rps, p50ms: r.p50ms, p99ms: r.p99ms, non2xx: r.non2xx, errors: r.errors + r.timeouts, serverCpuUsPerRequest: (s1.cpuUs - s0.cpuUs) / r.requests, rssMiB: Math.round(s1.rssBytes / 2 ** 20) };
+    console.log(`fixed ${RATE} req/s mix: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, max ${r.maxms} ms, non2xx ${r.non2xx}, cpu ${fixed.serverCpuUsPerRequest!.toFixed(0)} µs/req`);
+  }
+
+  const logBytes = statSync(serverLog).size;
+  let scale: ScaleResult | undefined;
+  if (process.env.BENCH_SCALE !== '0' && (!ONLY || ONLY.has('scale'))) {
+    scale = await runScale({ redis, publicBase, token: TOKEN, account: ACCOUNT, number: NUMBER, restPort: scaleApi, serverPid: server.pid!, agents: 1000, callers: 10_000, agentToken: (k) => `bench-agent-token-${k}`, agentContact: (k) => `client:b${k}` });
+  }
+
+  const m = cpus();
+  const result = {
+    startedAt,
+    commit,
+    command: `npm run bench${process.env.BENCH_SERVER ? ` (BENCH_SERVER=${process.env.BENCH_SERVER})` : ''}`,
+    machine: { cpus: m.length, model: m[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: startLoad.map((x) => Math.round(x * 100) / 100) },
+    server: useTsx ? 'tsx src/main.ts' : 'node dist/main.js (npm run build)',
+    settings: { seconds: SECONDS, connections: CONNECTIONS, sequentialRequestsForRoundTrips: SEQ },
+    serverIdle: { cpuUsPerSecond: Math.round(idleCpuUsPerS), redisReadsPerSecond: Math.round(idleReadsPerMs * 1000), redisCommandsPerSecond: Math.round(idleCmdsPerMs * 1000), redisCommands: Object.fromEntries(idleCmds) },
+    webhooks: rows,
+    fixedRateMix: fixed ? { rate: RATE, seconds: FIXED_S, ...fixed } : undefined,
+    redisBytesPerWaitingCaller: Math.round((mem1 - mem0) / W),
+    serverLogBytes: logBytes,
+    scale,
+  };
+  console.log(`redis memory per waiting caller (all keys, INFO used_memory delta over ${W} callers queued by the webhooks): ${result.redisBytesPerWaitingCaller} bytes`);
+  console.log(`server log: ${logBytes} bytes over the run`);
+  mkdirSync('bench/results', { recursive: true });
+  const out = process.env.BENCH_OUT ?? 'bench/results/latest.json';
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`written: ${out}`);
+
+  server.kill('SIGTERM');
+  baseline.kill('SIGTERM');
+  loader.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  await redis.quit();
+  redisProc.kill('SIGTERM');
+  process.exit(0);
 }
 
 main().catch((e: unknown) => {
