@@ -26,6 +26,11 @@ import { createQueueService, type QueueService } from './queue/service.js';
 import { createQueueStore, type QueueStore } from './queue/store.js';
 import { createTwilioRest, type TwilioRest } from './queue/twilio-rest.js';
 import { staffingRows } from './queue/staffing.js';
+import { createLivePlanner, currentRows } from './capacity/live.js';
+import { createPrometheusClient } from './capacity/prometheus.js';
+import { registerPlanRoutes } from './api/plan-routes.js';
+import { createPlanStore } from './store/plan.js';
+import { serviceLevelSecondsFor } from './config/callcenter.js';
 import { createUrls, type Urls } from './urls.js';
 import { registerWeb, type WebOptions } from './web/index.js';
 
@@ -37,6 +42,8 @@ export type AppConfig = Pick<
   /** Live-call webhooks answer fallback TwiML after this long (default 1500 ms, under the 2 s promise). */
   webhookBudgetMs?: number;
   instanceId?: string | undefined;
+  /** The Prometheus that scrapes Switchboard: /api/plan and the current plan's gauges use it (unset: off). */
+  prometheusUrl?: string | undefined;
   /**
    * Rate limits on failed tokens and the supervisor API (defaults in src/access/auth.ts). The buckets live
    * in Redis, shared by every instance, unless `store` is 'memory' (per instance); memory answers
@@ -154,6 +161,20 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   });
   const channel = await createAgentChannel({ app, redis: deps.redis, channelName: keys.agentChannel, instance, auth, commands: service, log: app.log, ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}) });
   service.setChannel(channel);
+  // The current interval's plan: computed by one instance from Prometheus, read by every instance's metrics.
+  const planStore = createPlanStore(deps.redis, keys);
+  const planTargets = Object.fromEntries(
+    Object.keys(config.center.queues).map((q) => [q, { targetSeconds: serviceLevelSecondsFor(config.center, q), targetServiceLevel: config.center.thresholds.serviceLevelTarget }]),
+  );
+  const planner = config.prometheusUrl
+    ? createLivePlanner({
+        prometheus: createPrometheusClient(config.prometheusUrl),
+        store: planStore,
+        now: () => clock.now(),
+        queues: Object.entries(planTargets).map(([queue, t]) => ({ queue, ...t })),
+        log: app.log,
+      })
+    : undefined;
   metrics.setGaugeSources({
     queues: async () =>
       Promise.all(
@@ -164,6 +185,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       ),
     agents: async () => agents.countByStateAndTeam(),
     staffing: async () => staffingRows({ center: config.center, queues, agents, now: clock.now() }),
+    plan: async () => currentRows(await planStore.load(), clock.now()),
   });
 
   const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
@@ -175,11 +197,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       await agents.upsertAgent({ id: a.id, team: a.team, skills: a.skills, contact: a.contact });
     }
     service.start();
+    planner?.start();
   });
   app.addHook('preClose', async () => {
     await channel.drain('server shutting down');
   });
   app.addHook('onClose', async () => {
+    planner?.stop();
     await service.stop();
     await channel.close();
   });
@@ -206,6 +230,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     agentList: async () =>
       (await agents.list()).map((a) => ({ id: a.id, team: a.team, state: a.state, stateSince: a.stateSince, breakReason: a.breakReason, connected: a.connected })),
   });
+
+  registerPlanRoutes(app, { auth, prometheusUrl: config.prometheusUrl, queues: planTargets, now: () => clock.now() });
 
   registerMonitorRoutes(app, {
     auth,

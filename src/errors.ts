@@ -37,10 +37,14 @@ export const ERRORS = {
   stale_offer: { status: 409, message: 'this offer is no longer valid' },
   caller_gone: { status: 409, message: 'the caller has already left' },
   not_your_call: { status: 409, message: 'not a call you are on' },
+  // Well-formed, but the data cannot answer it (e.g. too little history for a staffing plan).
+  insufficient_data: { status: 422, message: 'not enough data to answer this' },
   rate_limited: { status: 429, message: 'too many requests' },
   internal: { status: 500, message: 'internal error' },
   // Redis or Twilio did not take the request: nothing changed, try again.
   unavailable: { status: 503, message: 'the request could not be completed; try again' },
+  // The route needs a setting this deployment does not have (e.g. /api/plan without PROMETHEUS_URL).
+  not_configured: { status: 503, message: 'this needs a setting that is not set' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

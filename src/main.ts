@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       redisPrefix: env.redisPrefix,
       supervisorToken: env.supervisorToken,
       instanceId: env.instanceId,
+      prometheusUrl: env.prometheusUrl,
     },
     { redis, logger: loggerOptions(env.logLevel) },
   );

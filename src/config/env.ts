@@ -42,6 +42,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('data'),
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+  PROMETHEUS_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
 });
 
 export interface EnvConfig {
@@ -60,6 +65,8 @@ export interface EnvConfig {
   logLevel: string;
   dataDir: string;
   instanceId: string | undefined;
+  /** The Prometheus that scrapes Switchboard: for /api/plan and the forecast gauges (unset: both off). */
+  prometheusUrl: string | undefined;
   /** Settings left at their development defaults, so main.ts can warn about each. */
   devDefaults: string[];
 }
@@ -95,6 +102,7 @@ export function loadEnv(env: Record<string, string | undefined>): EnvConfig {
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     instanceId: e.INSTANCE_ID,
+    prometheusUrl: e.PROMETHEUS_URL,
     devDefaults,
   });
 }

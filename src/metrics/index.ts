@@ -39,6 +39,13 @@ export interface StaffingRow {
   requiredErlangA: number | null;
 }
 
+/** The current planning interval's forecast and plan of a queue (read from the store, src/capacity/live.ts). */
+export interface PlanRow {
+  queue: string;
+  forecastArrivalsPerHour: number;
+  plannedAgents: number;
+}
+
 /** Read-only sources for scrape-time gauges, registered by the modules that own the state. */
 export interface GaugeSources {
   queues?: () => Promise<QueueSnapshot[]>;
@@ -46,6 +53,7 @@ export interface GaugeSources {
   staffing?: () => Promise<StaffingRow[]>;
   /** Today's counts per queue in the call center's time zone (the wallboard's day tally). */
   today?: () => Promise<TodayRow[]>;
+  plan?: () => Promise<PlanRow[]>;
 }
 
 export interface Metrics {
@@ -366,6 +374,21 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
       }
     },
   });
+
+  // The stored plan of the current interval: the same figure on every instance, absent when there is none.
+  const planGauge = (name: string, help: string, pick: (r: PlanRow) => number) =>
+    new Gauge({
+      name: P + name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const r of (await safe(sources.plan)) ?? []) if (Number.isFinite(pick(r))) this.set({ queue: q(r.queue) }, pick(r));
+      },
+    });
+  planGauge('forecast_arrivals_per_hour', 'Forecast calls offered per hour in the current planning interval (npm run plan, from Prometheus history).', (r) => r.forecastArrivalsPerHour);
+  planGauge('staffing_planned_agents', 'Agents the plan puts on the phones in the current planning interval (Erlang A/C on the forecast, before shrinkage).', (r) => r.plannedAgents);
 
   // A Redis outage must not break /metrics: gauges go missing for that scrape, and the error is counted.
   async function safe<T>(fn: (() => Promise<T>) | undefined): Promise<T | undefined> {

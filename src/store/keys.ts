@@ -107,6 +107,11 @@ export interface Keys {
    * key of its script, so it needs no hash tag to run on Redis Cluster.
    */
   rateLimit(limiter: string, client: string): string;
+  /**
+   * The staffing plan of the current interval (JSON with TTL, src/capacity/live.ts) and the lock one
+   * instance holds while it computes the next one (STRING with TTL). Each is used alone, so no hash tag.
+   */
+  plan: { current: string; lock: string };
 }
 
 /** Build the key catalogue for a prefix (tests use a unique prefix each). */
@@ -169,5 +174,6 @@ export function createKeys(prefix = 'sb:'): Keys {
     agentChannel: `${prefix}agent-bus`,
     liveChannel: `${prefix}live`,
     rateLimit: (limiter, client) => `${prefix}rl:${limiter}:${client}`,
+    plan: { current: `${prefix}plan:current`, lock: `${prefix}plan:lock` },
   };
 }

@@ -23,6 +23,8 @@ import { backfill, expectedCalls, generateOpenMetrics, WEEK, type CallModel } fr
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { REPO_ROOT } from '../helpers/promql.js';
 import { freePort } from '../setup/global-redis.js';
+import { makeApp, sample, SUPERVISOR_TOKEN, type TestApp } from '../helpers/app.js';
+import { eventually } from '../helpers/redis.js';
 
 /** Monday 7 Sep 2026 00:00 UTC: the first interval of the plan; history is the ten weeks before. */
 const PLAN_START = Date.UTC(2026, 8, 7) / 1000;
@@ -120,6 +122,7 @@ async function runPlan(args: string[]): Promise<{ code: number; stdout: string; 
 describe('plan against a Prometheus backfilled with ten weeks of known history', () => {
   let dir: string;
   let prom: RunningPrometheus;
+  let cliPlan: Plan | undefined;
   const startIso = new Date(PLAN_START * 1000).toISOString();
   const common = () => ['--prometheus', prom.url, '--queue', 'support', '--interval-minutes', '30', '--target-seconds', '20', '--target-service-level', '0.8', '--shrinkage', '0.3', '--start', startIso];
 
@@ -140,6 +143,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout) as Plan;
+    cliPlan = plan;
     expect(Object.keys(plan).sort()).toEqual(['backtest', 'intervalMinutes', 'intervals', 'queue']);
     expect(plan.queue).toBe('support');
     expect(plan.intervalMinutes).toBe(30);
@@ -220,4 +224,71 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(young.code).toBe(5);
     expect(young.stderr).toMatch(/too little history for queue "support".* has 9 days 4 hours of switchboard_calls_offered_total/);
   }, 30_000);
+
+  describe('GET /api/plan and the current plan in /metrics', () => {
+    const apps: TestApp[] = [];
+    const auth = { authorization: `Bearer ${SUPERVISOR_TOKEN}` };
+    /** Monday of the plan week, 10:40 UTC: the current interval starts 10:30. */
+    const NOW = (PLAN_START + 10 * 3600 + 40 * 60) * 1000;
+    afterAll(async () => {
+      for (const a of apps) await a.close();
+    });
+    const app = async (config: Record<string, unknown>, now = NOW) => {
+      const a = await makeApp({ now, config });
+      apps.push(a);
+      return a;
+    };
+
+    it('answers the same plan as the CLI, and names what is wrong otherwise', async () => {
+      const a = await app({ prometheusUrl: prom.url });
+      const get = (query: string, headers: Record<string, string> = auth) => a.app.inject({ method: 'GET', url: `/api/plan?${query}`, headers });
+      const q = `queue=support&weeks=${WEEKS}&intervalMinutes=30&targetSeconds=20&targetServiceLevel=0.8&shrinkage=0.3&start=${startIso}`;
+      const ok = await get(q);
+      expect(ok.statusCode).toBe(200);
+      const cli = cliPlan ?? (JSON.parse((await runPlan([...common(), '--weeks', String(WEEKS), '--json'])).stdout) as Plan);
+      expect(ok.json()).toEqual(cli);
+
+      expect((await get(q, {})).statusCode).toBe(401);
+      const bad = await get('queue=support&weeks=1');
+      expect([bad.statusCode, bad.json().field]).toEqual([400, 'weeks']);
+      const unknown = await get('queue=sales');
+      expect([unknown.statusCode, unknown.json().field]).toEqual([404, 'queue']);
+      expect(unknown.json().message).toMatch(/unknown queue "sales"/);
+      const young = await get(`queue=support&start=${new Date((HISTORY_START + 9 * DAY) * 1000).toISOString()}`);
+      expect(young.statusCode).toBe(422);
+      expect(young.json().message).toMatch(/too little history for queue "support".* has 9 days 0 hours/);
+
+      const unset = await (await app({})).app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth });
+      expect(unset.statusCode).toBe(503);
+      expect(unset.json()).toMatchObject({ field: 'PROMETHEUS_URL' });
+      const nobody = `http://127.0.0.1:${await freePort()}`;
+      const down = await (await app({ prometheusUrl: nobody })).app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth });
+      expect(down.statusCode).toBe(503);
+      expect(down.json().message).toContain(`cannot reach Prometheus at ${nobody}`);
+    }, 30_000);
+
+    it('exports the current interval forecast and plan, the same on an instance without PROMETHEUS_URL', async () => {
+      const a = await app({ prometheusUrl: prom.url });
+      // The plan for the current interval with the live planner's settings: 8 weeks, the queue's target.
+      const expected = (await a.app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth })).json() as Plan;
+      expect(expected.intervals[0]!.start).toBe(new Date(NOW - 10 * 60_000).toISOString());
+      const first = expected.intervals[0]!;
+      expect(first.agents).toBeGreaterThan(2);
+      let text = '';
+      await eventually(async () => {
+        text = await a.metrics();
+        return sample(text, 'switchboard_staffing_planned_agents', { queue: 'support' }) !== undefined;
+      });
+      expect(sample(text, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' })).toBeCloseTo(first.arrivals * 2, 1);
+      expect(sample(text, 'switchboard_staffing_planned_agents', { queue: 'support' })).toBe(first.agents);
+      // Another instance on the same Redis, without PROMETHEUS_URL, reads the stored plan.
+      const b = await app({ redisPrefix: a.prefix });
+      const other = await b.metrics();
+      expect(sample(other, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' })).toBe(sample(text, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' }));
+      expect(sample(other, 'switchboard_staffing_planned_agents', { queue: 'support' })).toBe(first.agents);
+      // Once the interval is over, a stale plan is not exported.
+      const later = await app({ redisPrefix: a.prefix }, NOW + 30 * 60_000);
+      expect(sample(await later.metrics(), 'switchboard_staffing_planned_agents', { queue: 'support' })).toBeUndefined();
+    }, 30_000);
+  });
 });
