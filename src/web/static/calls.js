@@ -1,45 +1,63 @@
+// @ts-check
 // Live calls for supervisors: the connected calls from GET /api/calls (bearer supervisor token), refreshed
 // on every snapshot of /supervisor/ws (docs/supervisor-socket.md) and polled while the socket is away, and
 // Listen / Coach / Barge / Stop through POST /api/calls/{CallSid}/monitor, which dials the supervisor's
 // phone into the call's conference. Durations run on the server's clock.
-import { clearFragment, duration, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
+import { clearFragment, duration, el, element, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * @typedef {Awaited<ReturnType<import('../../api/monitor-routes.js').MonitorDeps['liveCalls']>>[number]} LiveCall
+ * @typedef {import('../../events.js').MonitorMode} MonitorMode
+ * @typedef {import('../wallboard.js').WallboardSnapshot | import('../../errors.js').SocketError | { type: 'pong' } | { type: 'reconnect' }} SupervisorMessage
+ * @typedef {{ error?: string, field?: string, message?: string }} ErrorBody
+ */
+
+/** @param {string} id */
+const $ = (id) => element(id, HTMLElement);
+const dialTo = () => element('dial-to', HTMLInputElement);
 const TOKEN_KEY = 'switchboard.calls.token';
 const DIAL_KEY = 'switchboard.calls.dialTo';
 const POLL_MS = 5000;
+/** @type {[Exclude<MonitorMode, 'stop'>, string, string][]} */
 const MODES = [
   ['listen', 'Listen', 'Listening (muted)'],
   ['coach', 'Coach', 'Coaching (only the agent hears you)'],
   ['barge', 'Barge', 'Barged in (everyone hears you)'],
 ];
+/** @type {Record<string, string>} */
 const MODE_DONE = Object.fromEntries(MODES.map(([m, , done]) => [m, done]));
+/** @type {Record<string, string>} */
 const STATUS_LABEL = { talking: 'Talking', on_hold: 'On hold' };
 
 let token = '';
+/** @type {import('./live.js').LiveSocket | null} */
 let socket = null;
+/** @type {LiveCall[]} */
 let calls = [];
-const agentNames = new Map(); // agent id → name, from the socket's snapshots
-const queueNames = new Map(); // queue id → name
-const lines = new Map(); // callSid → { mode, to } for the supervisor's leg on that call, as this page set it
-const notes = new Map(); // callSid → { text, error } shown in the row's "Your line" cell
-const busy = new Set(); // callSids with a monitor request in flight
+/** @type {Map<string, string>} agent id → name, from the socket's snapshots */
+const agentNames = new Map();
+/** @type {Map<string, string>} queue id → name */
+const queueNames = new Map();
+/** @type {Map<string, { mode: MonitorMode, to: string }>} callSid → the supervisor's leg on that call, as this page set it */
+const lines = new Map();
+/** @type {Map<string, { text: string, error: boolean }>} callSid → what the row's "Your line" cell shows */
+const notes = new Map();
+/** @type {Set<string>} callSids with a monitor request in flight */
+const busy = new Set();
 let fetching = false;
 let fetchAgain = false;
 
 const auth = () => ({ authorization: `Bearer ${token}` });
 
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
+/**
+ * @param {HTMLTableCellElement | undefined} cell
+ * @param {string} text
+ */
 function setCell(cell, text) {
-  if (cell.textContent !== text) cell.textContent = text;
+  if (cell && cell.textContent !== text) cell.textContent = text;
 }
 
+/** @param {string} message */
 function showSignIn(message) {
   if (socket) socket.stop();
   socket = null;
@@ -51,25 +69,35 @@ function showSignIn(message) {
   $('conn').dataset.status = 'closed';
   setText('conn', 'Not signed in');
   $('conn-lost').hidden = true;
-  $('token').focus();
+  element('token', HTMLInputElement).focus();
 }
 
-/** Why a sign-in or request was refused, in words; null when the response is fine. */
+/**
+ * Why a sign-in or request was refused, in words; null when the response is fine.
+ * @param {Response} res
+ */
 async function refusal(res) {
   if (res.status === 401) return 'That token was not accepted (a supervisor token is needed).';
   if (res.status === 403) return 'That is not a supervisor token: live calls need the supervisor token.';
   if (res.status === 429) {
+    /** @type {ErrorBody} */
     const b = await res.json().catch(() => ({}));
     return `Too many failed sign-ins from here: ${b.message ?? 'try again later'}`;
   }
   return null;
 }
 
+/**
+ * The table row of a call, made once and kept (its buttons keep focus across refreshes).
+ * @param {LiveCall} c
+ * @returns {HTMLTableRowElement}
+ */
 function row(c) {
   const id = `call-${c.callSid}`;
-  let tr = $(id);
-  if (tr) return tr;
-  tr = el('tr', { id });
+  const found = document.getElementById(id);
+  if (found instanceof HTMLTableRowElement) return found;
+  const tr = document.createElement('tr');
+  tr.id = id;
   tr.append(el('th', { scope: 'row', id: `${id}-agent` }), el('td', { class: 'queue-name' }), el('td', { class: 'status' }), el('td', { class: 'timer' }));
   const actions = el('td');
   const group = el('div', { role: 'group', class: 'group', 'aria-labelledby': `calls-monitor ${id}-agent` });
@@ -87,7 +115,7 @@ function row(c) {
 }
 
 function render() {
-  const body = $('calls');
+  const body = element('calls', HTMLTableSectionElement);
   const now = serverClock.now();
   const keep = new Set(calls.map((c) => c.callSid));
   for (const tr of [...body.rows]) {
@@ -106,6 +134,7 @@ function render() {
     setCell(tr.cells[3], typeof c.since === 'number' ? duration((now - c.since) / 1000) : '—');
     const line = lines.get(c.callSid);
     for (const b of tr.querySelectorAll('button[data-mode]')) {
+      if (!(b instanceof HTMLButtonElement)) continue;
       const mode = b.dataset.mode;
       if (mode === 'stop') b.setAttribute('aria-disabled', String(!line || busy.has(c.callSid)));
       else {
@@ -116,7 +145,7 @@ function render() {
     const note = notes.get(c.callSid);
     const cell = tr.cells[5];
     setCell(cell, note ? note.text : line ? `${MODE_DONE[line.mode]} · ${line.to}` : '—');
-    cell.classList.toggle('error', Boolean(note?.error));
+    cell?.classList.toggle('error', Boolean(note?.error));
   });
   setText('calls-caption', calls.length === 0 ? 'No live calls' : `${calls.length} live call${calls.length === 1 ? '' : 's'}`);
 }
@@ -137,7 +166,7 @@ async function refresh() {
     calls = (await res.json()).calls ?? [];
     // The server knows which supervisor lines are up: this supervisor's (dialed at "Dial me at") shows its
     // mode after a reload, and a line the supervisor hung up on their phone is shown gone.
-    const me = $('dial-to').value.trim();
+    const me = dialTo().value.trim();
     for (const c of calls) {
       const mine = (c.monitors ?? []).find((m) => m.to === (lines.get(c.callSid)?.to ?? me));
       if (mine) lines.set(c.callSid, { mode: mine.mode, to: mine.to });
@@ -166,21 +195,26 @@ setInterval(() => {
   if (token && !socket?.isOpen()) void refresh();
 }, POLL_MS);
 
+/** @param {string} text */
 function dialError(text) {
   setText('dial-error', text);
-  if (text) $('dial-to').setAttribute('aria-invalid', 'true');
-  else $('dial-to').removeAttribute('aria-invalid');
+  if (text) dialTo().setAttribute('aria-invalid', 'true');
+  else dialTo().removeAttribute('aria-invalid');
 }
 
+/**
+ * @param {string} callSid
+ * @param {MonitorMode} mode
+ */
 async function act(callSid, mode) {
   if (busy.has(callSid)) return;
   const line = lines.get(callSid);
   if (mode === 'stop' && !line) return;
   // A leg already up is changed in place (same address); the field is for the next call to your phone.
-  const to = line ? line.to : $('dial-to').value.trim();
+  const to = line ? line.to : dialTo().value.trim();
   if (!to) {
     dialError('Dial me at: enter client:name, a +E.164 number or a sip: address first.');
-    $('dial-to').focus();
+    dialTo().focus();
     return;
   }
   busy.add(callSid);
@@ -194,6 +228,7 @@ async function act(callSid, mode) {
     });
     const why = res.status === 400 || res.status === 404 ? null : await refusal(res);
     if (why) return showSignIn(why);
+    /** @type {ErrorBody} */
     const b = await res.json().catch(() => ({}));
     if (res.ok) {
       if (mode === 'stop') lines.delete(callSid);
@@ -215,6 +250,7 @@ async function act(callSid, mode) {
   }
 }
 
+/** @param {SupervisorMessage} msg */
 function onMessage(msg) {
   if (msg.type === 'snapshot') {
     serverClock.offset = msg.now - Date.now();
@@ -226,6 +262,10 @@ function onMessage(msg) {
   }
 }
 
+/**
+ * @param {import('./live.js').SocketStatus} status
+ * @param {import('./live.js').StatusDetail} detail
+ */
 function onStatus(status, detail) {
   const conn = $('conn');
   const lost = $('conn-lost');
@@ -242,6 +282,7 @@ function onStatus(status, detail) {
   }
 }
 
+/** @param {string} t */
 async function signIn(t) {
   if (socket) socket.stop();
   socket = null;
@@ -263,18 +304,18 @@ async function signIn(t) {
   calls = (await res.json()).calls ?? [];
   render();
   socket = liveSocket({ path: '/supervisor/ws', hello: () => ({ type: 'hello', token: t }), onMessage, onStatus });
-  if (!$('dial-to').value) $('dial-to').focus();
+  if (!dialTo().value) dialTo().focus();
 }
 
 $('signin-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const t = $('token').value.trim();
+  const t = element('token', HTMLInputElement).value.trim();
   if (t) void signIn(t);
 });
 
-$('dial-to').value = localStorage.getItem(DIAL_KEY) ?? '';
-$('dial-to').addEventListener('input', () => {
-  localStorage.setItem(DIAL_KEY, $('dial-to').value.trim());
+dialTo().value = localStorage.getItem(DIAL_KEY) ?? '';
+dialTo().addEventListener('input', () => {
+  localStorage.setItem(DIAL_KEY, dialTo().value.trim());
   dialError('');
 });
 $('calls-title').setAttribute('tabindex', '-1');

@@ -1,8 +1,42 @@
+// @ts-check
 // The agent desk: the agent WebSocket protocol (docs/agent-protocol.md) as a page.
-import { clearFragment, duration, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
+import { clearFragment, duration, element, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * The protocol's own types (src/agents/protocol.ts), so the desk is checked against what the server sends.
+ * @typedef {import('../../agents/protocol.js').ServerMessage} ServerMessage
+ * @typedef {import('../../agents/protocol.js').ClientMessage} ClientMessage
+ * @typedef {import('../../agents/protocol.js').OfferMessage} OfferMessage
+ * @typedef {import('../../agents/protocol.js').Directory} Directory
+ * @typedef {import('../../agents/protocol.js').TransferTarget} TransferTarget
+ * @typedef {import('../../agents/protocol.js').TransferStatus} TransferStatus
+ * @typedef {Extract<ServerMessage, { type: 'call' }>} CallMessage
+ * @typedef {Extract<ServerMessage, { type: 'wrap_up' }>} WrapUpMessage
+ * @typedef {Extract<ServerMessage, { type: 'transfer' }>} TransferMessage
+ * @typedef {'resolved' | 'not_resolved' | 'escalated'} Disposition
+ * @typedef {{ callSid: string, kind: TransferTarget['kind'], mode: 'cold' | 'warm', label: string, back: boolean, status: TransferStatus | 'sending', note?: string }} ShownTransfer
+ */
+
+/** @param {string} id */
+const $ = (id) => element(id, HTMLElement);
+/** @param {string} id */
+const button = (id) => element(id, HTMLButtonElement);
+/** @param {string} id */
+const input = (id) => element(id, HTMLInputElement);
+/** @param {string} id */
+const form = (id) => element(id, HTMLFormElement);
+/**
+ * A transfer target control (a select or an input).
+ * @param {string} id
+ * @returns {HTMLInputElement | HTMLSelectElement}
+ */
+const control = (id) => {
+  const e = $(id);
+  if (e instanceof HTMLInputElement || e instanceof HTMLSelectElement) return e;
+  throw new Error(`#${id}: expected a form control`);
+};
 const TOKEN_KEY = 'switchboard.desk.token';
+/** @type {Record<string, string>} */
 const STATE_LABELS = {
   offline: 'Offline',
   available: 'Available',
@@ -11,25 +45,38 @@ const STATE_LABELS = {
   wrap_up: 'Wrap-up',
   break: 'Break',
 };
+/** @type {Record<string, string>} */
 const CALL_LABELS = { connecting: 'Connecting your phone…', connected: 'Connected', on_hold: 'On hold', ended: 'Ended', failed: 'Your phone did not answer' };
+/** @type {Record<string, string>} */
 const CANCEL_LABELS = {
   timeout: 'The offer timed out: the caller went to the next agent and you are on break. Choose Available to take calls again.',
   withdrawn: 'The offer was withdrawn (the caller hung up or left the queue).',
   taken: 'The offer was taken on another device.',
 };
 
+/** @type {import('./live.js').LiveSocket | null} */
 let socket = null;
-let agent = null;
+/** @type {{ state: string, since: number, reason: string }} */
 let state = { state: 'offline', since: 0, reason: '' };
-let offer = null; // { ...offer message, receivedAt: server ms }
-let call = null; // { callSid, queue, status, since }
-let wrap = null; // { callSid, queue, deadline }
-let transfer = null; // { callSid, kind, mode, label, status, note } while one of this call's transfers is shown
-let directory = { queues: [], agents: [] }; // transfer targets, from the welcome message
-const transferRefs = new Set(); // refs of transfer commands: their errors go next to the transfer form
+/** @type {(OfferMessage & { receivedAt: number }) | null} the offer shown, and when it arrived (server ms) */
+let offer = null;
+/** @type {{ callSid: string, queue: string, status: CallMessage['status'], since: number } | null} */
+let call = null;
+/** @type {{ callSid: string, queue: string, deadline: number } | null} */
+let wrap = null;
+/** @type {ShownTransfer | null} while one of this call's transfers is shown */
+let transfer = null;
+/** @type {Directory} transfer targets, from the welcome message */
+let directory = { queues: [], agents: [] };
+/** @type {Set<string>} refs of transfer commands: their errors go next to the transfer form */
+const transferRefs = new Set();
 let refSeq = 0;
 let accepting = false; // "Accepted: your phone will ring." is on screen until the call connects or fails
 
+/**
+ * @param {string} text
+ * @param {boolean} [isError]
+ */
 function say(text, isError = false) {
   const el = $('message');
   el.textContent = text;
@@ -37,6 +84,10 @@ function say(text, isError = false) {
   accepting = false;
 }
 
+/**
+ * Send a command with a fresh ref; null when the socket is not open.
+ * @param {ClientMessage} msg
+ */
 function command(msg) {
   const ref = `r${++refSeq}`;
   if (!socket || !socket.send({ ...msg, ref })) {
@@ -53,11 +104,12 @@ function renderState() {
   el.textContent = STATE_LABELS[state.state] ?? state.state;
   el.dataset.state = state.state;
   setText('state-since', state.reason ? `(${state.reason.replace(/_/g, ' ')})` : '');
-  $('btn-available').disabled = !['offline', 'break'].includes(state.state);
-  $('btn-break').disabled = !['available', 'offline'].includes(state.state);
-  $('btn-signout').disabled = !['available', 'break', 'offline'].includes(state.state);
+  button('btn-available').disabled = !['offline', 'break'].includes(state.state);
+  button('btn-break').disabled = !['available', 'offline'].includes(state.state);
+  button('btn-signout').disabled = !['available', 'break', 'offline'].includes(state.state);
 }
 
+/** @param {OfferMessage} msg */
 function showOffer(msg) {
   offer = { ...msg, receivedAt: serverClock.now() };
   setText('offer-title', `${msg.transferFrom ? 'Incoming transfer' : 'Incoming call'} — ${msg.queueName || msg.queue}`);
@@ -70,8 +122,8 @@ function showOffer(msg) {
   setText('offer-repeat', String(msg.repeatCount ?? 0));
   setText('offer-language', msg.language || '—');
   setText('offer-callback', msg.callback ? 'Yes: we are calling the caller back' : 'No');
-  $('btn-accept').disabled = false;
-  $('btn-reject').disabled = false;
+  button('btn-accept').disabled = false;
+  button('btn-reject').disabled = false;
   tick();
   $('offer').hidden = false;
   $('btn-accept').focus();
@@ -89,11 +141,12 @@ function hideOffer() {
   $('offer').hidden = true;
 }
 
+/** @param {CallMessage} msg */
 function showCall(msg) {
   if (offer && offer.callSid === msg.callSid) hideOffer();
   const fresh = !call || call.callSid !== msg.callSid;
   // The timer counts the talk: from `talkStartedAt` when the server knows it (a desk that reconnects mid-call).
-  const since = msg.talkStartedAt ?? (fresh || (msg.status === 'connected' && call.status === 'connecting') ? msg.since : call.since);
+  const since = msg.talkStartedAt ?? (!call || fresh || (msg.status === 'connected' && call.status === 'connecting') ? msg.since : call.since);
   call = { callSid: msg.callSid, queue: msg.queue, status: msg.status, since };
   // "Accepted: your phone will ring." is done once the phone answered (or did not).
   if (accepting && msg.status !== 'connecting') {
@@ -108,11 +161,11 @@ function showCall(msg) {
     return;
   }
   setText('call-queue', msg.queue);
-  const hold = $('btn-hold');
+  const hold = button('btn-hold');
   hold.textContent = msg.status === 'on_hold' ? 'Resume' : 'Hold';
   hold.setAttribute('aria-pressed', String(msg.status === 'on_hold'));
   hold.disabled = !['connected', 'on_hold'].includes(msg.status);
-  $('btn-hangup').disabled = msg.status === 'ended';
+  button('btn-hangup').disabled = msg.status === 'ended';
   if (fresh && transfer && transfer.callSid !== msg.callSid) resetTransfer();
   renderTransfer();
   const wasHidden = $('call').hidden;
@@ -121,6 +174,7 @@ function showCall(msg) {
   void serverClock.sync().then(tick);
 }
 
+/** @param {WrapUpMessage} msg */
 function showWrapUp(msg) {
   wrap = { callSid: msg.callSid, queue: msg.queue, deadline: msg.deadline };
   call = null;
@@ -128,12 +182,13 @@ function showWrapUp(msg) {
   // The call left this desk (a transfer completed, or a cold one is on its way): say how it went.
   if (transfer && transfer.callSid === msg.callSid && transfer.note) say(transfer.note, transfer.status === 'failed');
   resetTransfer({ keep: true });
-  $('wrapup-form').reset();
-  $('btn-wrapup').disabled = false;
+  form('wrapup-form').reset();
+  button('btn-wrapup').disabled = false;
   setText('wrapup-title', `Wrap-up — ${msg.queue}`);
   $('wrapup').hidden = false;
   tick();
-  document.querySelector('#wrapup-form input[name="disposition"]').focus();
+  const first = document.querySelector('#wrapup-form input[name="disposition"]');
+  if (first instanceof HTMLInputElement) first.focus();
   void serverClock.sync().then(tick);
 }
 
@@ -145,13 +200,22 @@ function hideWrapUp() {
 // ---------- transfers ----------
 
 const ACTIVE_TRANSFER = new Set(['sending', 'ringing', 'consulting']);
+/** @type {Record<string, string>} */
 const KIND_WORDS = { queue: 'queue', agent: 'agent', external: 'outside number' };
+/** @type {Record<string, string>} a field an error names → the control to mark */
 const FIELD_CONTROLS = { 'to.queue': 'transfer-queue', 'to.agentId': 'transfer-agent', 'to.number': 'transfer-number', warm: 'transfer-warm' };
 
+/** @param {string} id */
 function agentName(id) {
   return directory.agents.find((a) => a.id === id)?.name ?? id;
 }
 
+/**
+ * @template {{ id: string }} T
+ * @param {HTMLSelectElement} el
+ * @param {T[]} items
+ * @param {(item: T) => string} label
+ */
 function fillSelect(el, items, label) {
   const keep = el.value;
   el.replaceChildren(...items.map((it) => {
@@ -163,8 +227,10 @@ function fillSelect(el, items, label) {
   if (items.some((it) => it.id === keep)) el.value = keep;
 }
 
+/** @returns {TransferTarget['kind']} */
 function transferKind() {
-  return document.querySelector('#transfer-form input[name="transfer-kind"]:checked')?.value ?? 'queue';
+  const v = document.querySelector('#transfer-form input[name="transfer-kind"]:checked');
+  return v instanceof HTMLInputElement && (v.value === 'agent' || v.value === 'external') ? v.value : 'queue';
 }
 
 /** Show the target control for the chosen kind (warm to a queue consults the agent that queue would pick). */
@@ -183,16 +249,19 @@ function clearTransferError() {
   for (const id of Object.values(FIELD_CONTROLS)) $(id).removeAttribute('aria-invalid');
 }
 
-/** A refused transfer command: the message next to the form, the field it names marked and focused. */
+/**
+ * A refused transfer command: the message next to the form, the field it names marked and focused.
+ * @param {{ field?: string, message: string, code?: string }} msg
+ */
 function showTransferError(msg) {
-  const control = FIELD_CONTROLS[msg.field];
+  const id = msg.field ? FIELD_CONTROLS[msg.field] : undefined;
   setText('transfer-error', `${msg.message}${msg.code ? ` (${msg.code})` : ''}`);
   if (transfer && transfer.status === 'sending') transfer = null;
   renderTransfer();
   if ($('transfer-controls').hidden) return;
-  if (control && !$(control).disabled && !$(control).closest('[hidden]')) {
-    $(control).setAttribute('aria-invalid', 'true');
-    $(control).focus();
+  if (id && !control(id).disabled && !control(id).closest('[hidden]')) {
+    control(id).setAttribute('aria-invalid', 'true');
+    control(id).focus();
   } else {
     transferFocus();
   }
@@ -201,7 +270,7 @@ function showTransferError(msg) {
 /** The most useful place for the focus in the transfer controls right now. */
 function transferFocus() {
   if (!$('transfer-consult').hidden) $(!$('btn-transfer-complete').hidden ? 'btn-transfer-complete' : 'btn-transfer-cancel').focus();
-  else if (!$('transfer-fields').disabled) $('btn-transfer').focus();
+  else if (!element('transfer-fields', HTMLFieldSetElement).disabled) $('btn-transfer').focus();
   else $('transfer-status').focus();
 }
 
@@ -214,27 +283,32 @@ function renderTransfer() {
   const box = $('transfer-controls');
   const hadFocus = box.contains(document.activeElement);
   box.hidden = !show;
-  $('transfer-fields').disabled = active;
+  element('transfer-fields', HTMLFieldSetElement).disabled = active;
   // A warm transfer can be cancelled while the target rings; completed once they answer.
-  $('transfer-consult').hidden = !(active && mine.mode === 'warm' && ['ringing', 'consulting'].includes(mine.status));
+  $('transfer-consult').hidden = !(active && mine?.mode === 'warm' && ['ringing', 'consulting'].includes(mine.status));
   $('btn-transfer-complete').hidden = mine?.status !== 'consulting';
   setText('transfer-status', mine?.note ?? '');
   $('transfer-status').classList.toggle('error', mine?.status === 'failed');
-  if (call) $('btn-hold').disabled = active || !['connected', 'on_hold'].includes(call.status);
+  if (call) button('btn-hold').disabled = active || !['connected', 'on_hold'].includes(call.status);
   // Focus that was on a control now hidden or disabled goes somewhere useful, never to the page body.
-  const lost = document.activeElement === document.body || document.activeElement?.disabled || document.activeElement?.closest('[hidden]');
+  const focused = document.activeElement;
+  const lost = focused === document.body || (focused instanceof HTMLButtonElement && focused.disabled) || focused?.closest('[hidden]');
   if (hadFocus && lost) {
     if (show) transferFocus();
     else $('btn-hangup').focus();
   }
 }
 
-/** The call's Status line: while a transfer is under way the caller is on hold, whatever the call says. */
+/**
+ * The call's Status line: while a transfer is under way the caller is on hold, whatever the call says.
+ * @param {ShownTransfer | null} mine
+ * @param {boolean} active
+ */
 function renderCallStatus(mine, active) {
   if (!call) return;
   let text = CALL_LABELS[call.status] ?? call.status;
-  if (active && mine.status === 'consulting') text = `Consulting ${mine.label} — caller on hold`;
-  else if (active) text = `Transferring to ${mine.label} — caller on hold`;
+  if (active && mine?.status === 'consulting') text = `Consulting ${mine.label} — caller on hold`;
+  else if (active && mine) text = `Transferring to ${mine.label} — caller on hold`;
   setText('call-status', text);
 }
 
@@ -243,12 +317,15 @@ function resetTransfer({ keep = false } = {}) {
   if (!keep) transfer = null;
   transferRefs.clear();
   clearTransferError();
-  $('transfer-form').reset();
+  form('transfer-form').reset();
   renderTransferKind();
   renderTransfer();
 }
 
-/** Who a transfer goes to: the target the server names (a desk that reconnected), else its kind. */
+/**
+ * Who a transfer goes to: the target the server names (a desk that reconnected), else its kind.
+ * @param {TransferMessage} msg
+ */
 function targetLabel(msg) {
   const to = msg.to;
   if (to?.kind === 'agent' && to.agentId) return agentName(to.agentId);
@@ -257,6 +334,7 @@ function targetLabel(msg) {
   return `the ${KIND_WORDS[msg.kind] ?? msg.kind}`;
 }
 
+/** @param {ShownTransfer} t */
 function transferNote(t) {
   const who = t.label;
   switch (t.status) {
@@ -274,14 +352,17 @@ function transferNote(t) {
   }
 }
 
-/** A `transfer` message: progress of this agent's transfer (docs/agent-protocol.md, Transfers). */
+/**
+ * A `transfer` message: progress of this agent's transfer (docs/agent-protocol.md, Transfers).
+ * @param {TransferMessage} msg
+ */
 function onTransfer(msg) {
-  const same = transfer && transfer.callSid === msg.callSid;
+  const same = transfer && transfer.callSid === msg.callSid ? transfer : null;
   transfer = {
     callSid: msg.callSid,
     kind: msg.kind,
     mode: msg.mode,
-    label: same ? transfer.label : targetLabel(msg),
+    label: same ? same.label : targetLabel(msg),
     // Still on this desk: a transfer that did not happen brings the caller back here.
     back: Boolean(call && call.callSid === msg.callSid),
     status: msg.status,
@@ -310,14 +391,14 @@ setInterval(tick, 250);
 
 // ---------- the socket ----------
 
+/** @param {ServerMessage} msg */
 function onMessage(msg) {
   switch (msg.type) {
     case 'welcome':
-      agent = msg;
       setText('agent-name', `${msg.name} · ${msg.team}`);
       directory = { queues: msg.directory?.queues ?? [], agents: msg.directory?.agents ?? [] };
-      fillSelect($('transfer-queue'), directory.queues, (q) => q.name);
-      fillSelect($('transfer-agent'), directory.agents, (a) => `${a.name} (${a.team})`);
+      fillSelect(element('transfer-queue', HTMLSelectElement), directory.queues, (q) => q.name);
+      fillSelect(element('transfer-agent', HTMLSelectElement), directory.agents, (a) => `${a.name} (${a.team})`);
       state = { state: msg.state, since: msg.since, reason: '' };
       $('signin').hidden = true;
       $('desk').hidden = false;
@@ -332,7 +413,7 @@ function onMessage(msg) {
         hideWrapUp();
       }
       if (!document.activeElement || document.activeElement === document.body || $('signin').contains(document.activeElement)) {
-        ($('btn-available').disabled ? $('agent-name') : $('btn-available')).focus();
+        (button('btn-available').disabled ? $('agent-name') : $('btn-available')).focus();
       }
       void serverClock.sync();
       break;
@@ -391,7 +472,7 @@ function onMessage(msg) {
         showTransferError(msg);
       } else {
         if (msg.code === 'stale_offer' || msg.code === 'caller_gone') hideOffer();
-        if (wrap) $('btn-wrapup').disabled = false;
+        if (wrap) button('btn-wrapup').disabled = false;
         pendingSignOut = false;
         say(`${msg.message}${msg.code ? ` (${msg.code})` : ''}`, true);
       }
@@ -404,6 +485,10 @@ function onMessage(msg) {
   }
 }
 
+/**
+ * @param {import('./live.js').SocketStatus} status
+ * @param {import('./live.js').StatusDetail} detail
+ */
 function onStatus(status, detail) {
   const lost = $('conn-lost');
   const conn = $('conn');
@@ -426,6 +511,7 @@ function onStatus(status, detail) {
   }
 }
 
+/** @param {string} token */
 function signIn(token) {
   if (socket) socket.stop();
   setText('signin-error', '');
@@ -439,10 +525,9 @@ function finishSignOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   if (socket) socket.stop();
   socket = null;
-  agent = null;
   $('desk').hidden = true;
   $('signin').hidden = false;
-  $('token').value = '';
+  input('token').value = '';
   $('conn').textContent = 'Signed out';
   $('conn-lost').hidden = true;
   $('token').focus();
@@ -452,11 +537,11 @@ function finishSignOut() {
 
 $('signin-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const token = $('token').value.trim();
+  const token = input('token').value.trim();
   if (token) signIn(token);
 });
 $('btn-available').addEventListener('click', () => command({ type: 'set_state', state: 'available' }));
-$('btn-break').addEventListener('click', () => command({ type: 'set_state', state: 'break', reason: $('break-reason').value }));
+$('btn-break').addEventListener('click', () => command({ type: 'set_state', state: 'break', reason: element('break-reason', HTMLSelectElement).value }));
 $('btn-signout').addEventListener('click', () => {
   if (state.state === 'offline') {
     finishSignOut();
@@ -467,8 +552,8 @@ $('btn-signout').addEventListener('click', () => {
 });
 $('btn-accept').addEventListener('click', () => {
   if (!offer) return;
-  $('btn-accept').disabled = true;
-  $('btn-reject').disabled = true;
+  button('btn-accept').disabled = true;
+  button('btn-reject').disabled = true;
   if (command({ type: 'accept', offerId: offer.offerId })) {
     say('Accepted: your phone will ring.');
     accepting = true;
@@ -494,30 +579,34 @@ for (const radio of document.querySelectorAll('#transfer-form input[name="transf
     renderTransferKind();
   });
 }
-for (const id of ['transfer-queue', 'transfer-agent', 'transfer-number', 'transfer-warm']) $(id).addEventListener('change', clearTransferError);
+for (const id of ['transfer-queue', 'transfer-agent', 'transfer-number', 'transfer-warm']) control(id).addEventListener('change', clearTransferError);
 $('transfer-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!call || (transfer && transfer.callSid === call.callSid && ACTIVE_TRANSFER.has(transfer.status))) return;
   clearTransferError();
   const kind = transferKind();
-  const warm = $('transfer-warm').checked;
+  const warm = input('transfer-warm').checked;
+  /** @type {TransferTarget} */
   let to;
   let label;
+  let value;
   if (kind === 'queue') {
-    const queue = $('transfer-queue').value;
+    const queue = control('transfer-queue').value;
     to = { kind, queue };
+    value = queue;
     label = directory.queues.find((q) => q.id === queue)?.name ?? queue;
   } else if (kind === 'agent') {
-    const agentId = $('transfer-agent').value;
+    const agentId = control('transfer-agent').value;
     to = { kind, agentId };
+    value = agentId;
     label = agentName(agentId);
   } else {
-    const number = $('transfer-number').value.replace(/[\s().-]/g, '');
+    const number = input('transfer-number').value.replace(/[\s().-]/g, '');
     to = { kind, number };
+    value = number;
     label = number;
   }
   const field = { queue: 'to.queue', agent: 'to.agentId', external: 'to.number' }[kind];
-  const value = Object.values(to)[1];
   if (!value) {
     showTransferError({ field, message: `${field}: choose ${kind === 'external' ? 'a number' : `a ${kind}`} to transfer to` });
     return;
@@ -550,14 +639,16 @@ $('btn-transfer-cancel').addEventListener('click', () => {
 $('wrapup-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!wrap) return;
-  const form = new FormData($('wrapup-form'));
-  const disposition = form.get('disposition');
-  if (!disposition) {
+  const data = new FormData(form('wrapup-form'));
+  const disposition = data.get('disposition');
+  if (typeof disposition !== 'string' || !disposition) {
     say('Choose a disposition first.', true);
     return;
   }
-  $('btn-wrapup').disabled = true;
-  if (!command({ type: 'wrap_up', callSid: wrap.callSid, disposition, code: String(form.get('code') ?? '').trim() })) $('btn-wrapup').disabled = false;
+  button('btn-wrapup').disabled = true;
+  // The server checks the disposition (one of the form's radio values).
+  const chosen = /** @type {Disposition} */ (disposition);
+  if (!command({ type: 'wrap_up', callSid: wrap.callSid, disposition: chosen, code: String(data.get('code') ?? '').trim() })) button('btn-wrapup').disabled = false;
 });
 
 // A token in the fragment (#token=...) or from this tab's session signs in at once.

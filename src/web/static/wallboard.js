@@ -1,8 +1,20 @@
+// @ts-check
 // The supervisor wallboard: snapshots from /supervisor/ws (docs/supervisor-socket.md), no page reloads.
-import { clearFragment, duration, liveSocket, percent, setText, tokenFromFragment } from './live.js';
+import { clearFragment, duration, el, element, liveSocket, percent, setText, tokenFromFragment } from './live.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * What the supervisor socket sends (src/web/supervisor-socket.ts).
+ * @typedef {import('../wallboard.js').WallboardSnapshot} Snapshot
+ * @typedef {import('../wallboard.js').WallboardQueue} Queue
+ * @typedef {Snapshot | import('../../errors.js').SocketError | { type: 'pong' } | { type: 'reconnect', reason: string, afterMs: number }} SupervisorMessage
+ * @typedef {import('./live.js').SocketStatus} SocketStatus
+ * @typedef {import('./live.js').StatusDetail} StatusDetail
+ */
+
+/** @param {string} id */
+const $ = (id) => element(id, HTMLElement);
 const TOKEN_KEY = 'switchboard.wallboard.token';
+/** @type {[string, string][]} */
 const STATES = [
   ['available', 'Available'],
   ['reserved', 'Offer ringing'],
@@ -11,19 +23,20 @@ const STATES = [
   ['break', 'Break'],
   ['offline', 'Offline'],
 ];
+/** @type {Record<string, string>} */
 const STATE_LABEL = Object.fromEntries(STATES);
 
+/** @type {import('./live.js').LiveSocket | null} */
 let socket = null;
+/** @type {Snapshot | null} */
 let snap = null;
 let receivedAt = 0; // browser ms when `snap` arrived: ticking values move from the server's `now`
 
-function el(tag, attrs = {}, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
+/**
+ * @param {string} id
+ * @param {string} label
+ * @param {string} [note]
+ */
 function tile(id, label, note) {
   const t = el('div', { class: 'tile', id: `${id}-tile` });
   t.append(el('div', { class: 'label', id: `${id}-label` }, label), el('div', { class: 'value', id, 'aria-labelledby': `${id}-label` }, '—'));
@@ -31,6 +44,7 @@ function tile(id, label, note) {
   return t;
 }
 
+/** @param {Queue} q */
 function queueCard(q) {
   const card = el('section', { class: 'queue', id: `q-${q.id}`, 'aria-labelledby': `q-${q.id}-name` });
   card.append(el('h2', { id: `q-${q.id}-name` }, q.name));
@@ -47,18 +61,19 @@ function queueCard(q) {
 
 function render() {
   if (!snap) return;
+  const target = snap.serviceLevelTarget;
   const now = snap.now + (Date.now() - receivedAt);
   const box = $('queues');
   for (const q of snap.queues) {
-    if (!$(`q-${q.id}`)) box.append(queueCard(q));
+    if (!document.getElementById(`q-${q.id}`)) box.append(queueCard(q));
     setText(`q-${q.id}-waiting`, String(q.waiting));
     const longest = q.waiting > 0 ? q.longestWaitSeconds + (Date.now() - receivedAt) / 1000 : 0;
     setText(`q-${q.id}-longest`, duration(longest));
     setText(`q-${q.id}-sl`, percent(q.today.serviceLevel));
     setText(`q-${q.id}-abandon`, percent(q.today.abandonment));
     const slTile = $(`q-${q.id}-sl-tile`);
-    slTile.classList.toggle('good', q.today.serviceLevel !== null && q.today.serviceLevel >= snap.serviceLevelTarget);
-    slTile.classList.toggle('bad', q.today.serviceLevel !== null && q.today.serviceLevel < snap.serviceLevelTarget);
+    slTile.classList.toggle('good', q.today.serviceLevel !== null && q.today.serviceLevel >= target);
+    slTile.classList.toggle('bad', q.today.serviceLevel !== null && q.today.serviceLevel < target);
     const t = q.today;
     setText(
       `q-${q.id}-counts`,
@@ -69,9 +84,10 @@ function render() {
 
   const states = $('states');
   if (!states.childElementCount) for (const [st, label] of STATES) states.append(tile(`agents-${st}`, label));
-  for (const [st] of STATES) setText(`agents-${st}`, String(snap.agentsByState[st] ?? 0));
+  const byState = /** @type {Record<string, number | undefined>} */ (snap.agentsByState);
+  for (const [st] of STATES) setText(`agents-${st}`, String(byState[st] ?? 0));
 
-  const body = $('agents');
+  const body = element('agents', HTMLTableSectionElement);
   const rows = snap.agents.map((a) => [a.name, a.team, STATE_LABEL[a.state] + (a.reason ? ` (${a.reason.replace(/_/g, ' ')})` : '') + (a.connected || a.state === 'offline' ? '' : ' · no desk'), duration((now - a.since) / 1000), a.id, a.state]);
   while (body.rows.length > rows.length) body.deleteRow(-1);
   rows.forEach((r, i) => {
@@ -82,7 +98,10 @@ function render() {
     }
     tr.id = `agent-${r[4]}`;
     tr.dataset.state = r[5];
-    for (let c = 0; c < 4; c++) if (tr.cells[c].textContent !== r[c]) tr.cells[c].textContent = r[c];
+    for (let c = 0; c < 4; c++) {
+      const cell = tr.cells[c];
+      if (cell && cell.textContent !== r[c]) cell.textContent = String(r[c]);
+    }
   });
   setText('agents-caption', `${snap.agents.length} agents`);
   setText(
@@ -93,6 +112,7 @@ function render() {
 }
 setInterval(render, 1000);
 
+/** @param {SupervisorMessage} msg */
 function onMessage(msg) {
   if (msg.type === 'snapshot') {
     snap = msg;
@@ -111,6 +131,10 @@ function onMessage(msg) {
   }
 }
 
+/**
+ * @param {SocketStatus} status
+ * @param {StatusDetail} detail
+ */
 function onStatus(status, detail) {
   const conn = $('conn');
   const lost = $('conn-lost');
@@ -130,6 +154,7 @@ function onStatus(status, detail) {
   }
 }
 
+/** @param {string} token */
 function signIn(token) {
   if (socket) socket.stop();
   setText('signin-error', '');
@@ -139,7 +164,7 @@ function signIn(token) {
 
 $('signin-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const token = $('token').value.trim();
+  const token = element('token', HTMLInputElement).value.trim();
   if (token) signIn(token);
 });
 
