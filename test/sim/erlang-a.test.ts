@@ -61,6 +61,7 @@ import type { RedisClient } from '../../src/store/redis.js';
 import { freePort } from '../setup/global-redis.js';
 import { ACCOUNT_SID, AUTH_TOKEN, OPEN_TIME, PUBLIC_BASE, sample } from '../helpers/app.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
+import { trackRedis } from '../helpers/virtual-time.js';
 
 const NUMBER = '+18005550100';
 const HOLD = 'https://music.example.com/hold.mp3';
@@ -95,24 +96,6 @@ function center(): CenterConfig {
     queues: { [Q]: { skills: ['line'], maxWaitSeconds: 86_400, maxLength: 5000, announceEverySeconds: 600, offerTimeoutSeconds: 15, wrapUpSeconds: 60, survey: false } },
     agents,
   });
-}
-
-/**
- * Hold the virtual clock while the app's Redis commands are in flight, and while a message published for
- * an agent has not reached it (counted here, ended by the agents' onFrame for pushed frames).
- */
-function trackRedis(redis: RedisClient, begin: () => () => void, agentChannel: string): { pushed: () => void } {
-  const undelivered: (() => void)[] = [];
-  type Cmd = { name: string; args: unknown[]; promise: Promise<unknown> };
-  const target = redis as unknown as { sendCommand: (cmd: Cmd, ...rest: unknown[]) => unknown };
-  const orig = target.sendCommand.bind(redis);
-  target.sendCommand = (cmd, ...rest) => {
-    const done = begin();
-    cmd.promise.then(done, done);
-    if (cmd.name === 'publish' && String(cmd.args[0]) === agentChannel) undelivered.push(begin());
-    return orig(cmd, ...rest);
-  };
-  return { pushed: () => undelivered.shift()?.() };
 }
 
 interface Measured {
