@@ -5,12 +5,13 @@
  */
 import { z } from 'zod';
 import { ConfigError, describeIssues } from './error.js';
+import { withSecretFiles } from './secret-files.js';
 
 export { ConfigError } from './error.js';
 
-const DEV_ACCOUNT_SID = 'AC00000000000000000000000000000000';
-const DEV_AUTH_TOKEN = 'switchboard-dev-auth-token';
-const DEV_HASH_KEY = 'switchboard-dev-caller-hash-key';
+export const DEV_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+export const DEV_AUTH_TOKEN = 'switchboard-dev-auth-token';
+export const DEV_HASH_KEY = 'switchboard-dev-caller-hash-key';
 export const DEV_SUPERVISOR_TOKEN = 'switchboard-dev-supervisor-token';
 
 const envSchema = z.object({
@@ -71,8 +72,12 @@ export interface EnvConfig {
   devDefaults: string[];
 }
 
-/** Validate the environment; throws ConfigError naming each wrong setting. */
-export function loadEnv(env: Record<string, string | undefined>): EnvConfig {
+/**
+ * Validate the environment (secrets may come from `X_FILE` files, src/config/secret-files.ts); throws
+ * ConfigError naming each wrong setting.
+ */
+export function loadEnv(processEnv: Record<string, string | undefined>): EnvConfig {
+  const env = withSecretFiles(processEnv);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(

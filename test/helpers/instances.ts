@@ -4,6 +4,7 @@
  * HTTP front that spreads Twilio's webhooks over the instances the way a load balancer would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -23,9 +24,28 @@ export interface CenterFileOptions {
 
 export const agentToken = (id: string): string => `${id}-token-0123456789`;
 
+const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The example call-center file as shipped, except that each agent's plain demo `token` is stored as
+ * `tokenSha256` (agents sign in with the same tokens), as a public deployment must (src/config/deployment.ts).
+ * Returns its path.
+ */
+export function writeExampleCenterFile(dir: string): string {
+  const raw = parseYaml(readFileSync(join(REPO_ROOT, 'config/switchboard.example.yaml'), 'utf8')) as { agents: Record<string, { token?: string; tokenSha256?: string }> };
+  for (const a of Object.values(raw.agents)) {
+    if (a.token) a.tokenSha256 = sha256Hex(a.token);
+    delete a.token;
+  }
+  const path = join(dir, 'example-center.yaml');
+  writeFileSync(path, stringifyYaml(raw));
+  return path;
+}
+
 /**
  * The example call-center file with the support hours open around the clock (the processes run on the
- * real clock), no survey, short offer and wrap-up times and the given agents. Returns its path.
+ * real clock), no survey, short offer and wrap-up times and the given agents (tokens stored as
+ * tokenSha256, as in production). Returns its path.
  */
 export function writeCenterFile(dir: string, o: CenterFileOptions): string {
   const raw = parseYaml(readFileSync(join(REPO_ROOT, 'config/switchboard.example.yaml'), 'utf8')) as Record<string, unknown> & {
@@ -41,7 +61,7 @@ export function writeCenterFile(dir: string, o: CenterFileOptions): string {
     q.survey = false;
   }
   raw.agents = Object.fromEntries(
-    o.agents.map((id) => [id, { name: id, team: 'tier1', skills: ['support', 'billing'], contact: `client:${id}`, token: agentToken(id) }]),
+    o.agents.map((id) => [id, { name: id, team: 'tier1', skills: ['support', 'billing'], contact: `client:${id}`, tokenSha256: sha256Hex(agentToken(id)) }]),
   );
   const path = join(dir, 'center.yaml');
   writeFileSync(path, stringifyYaml(raw));

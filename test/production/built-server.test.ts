@@ -2,11 +2,13 @@
  * The built server, as deployed: `scripts/build.mjs` (what `npm run build` runs) compiled from the
  * current sources (test/helpers/build.ts), started with plain `node <build>/main.js` from a directory
  * that is not the repository (so nothing is read from src/), against a real redis-server, with its
- * configuration in the environment. A signed call goes through it over real HTTP (supertest against the
- * listening server): language menu, main menu, into the support queue, then the caller hangs up; Redis,
- * the supervisor API and /metrics agree at each step, and the pages' static files are served.
+ * configuration in the environment (a public PUBLIC_BASE_URL, so no development secret is allowed; the
+ * auth and supervisor tokens from `*_FILE` files). A signed call goes through it over real HTTP
+ * (supertest against the listening server): language menu, main menu, into the support queue, then the
+ * caller hangs up; Redis, the supervisor API and /metrics agree at each step, and the pages' static
+ * files are served.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -34,6 +36,9 @@ beforeAll(async () => {
   build = freshBuild();
   dir = mkdtempSync(join(tmpdir(), 'sb-built-'));
   const center = writeCenterFile(dir, { agents: ['ann'] });
+  // Two secrets as a container platform hands them over: in files named by *_FILE.
+  writeFileSync(join(dir, 'auth-token'), `${AUTH_TOKEN}\n`);
+  writeFileSync(join(dir, 'supervisor-token'), `${SUPERVISOR}\n`);
   redis = newRedis();
   server = await startInstance(
     'built',
@@ -42,9 +47,9 @@ beforeAll(async () => {
       REDIS_PREFIX: prefix,
       PUBLIC_BASE_URL: PUBLIC,
       TWILIO_ACCOUNT_SID: 'AC' + 'c'.repeat(32),
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_AUTH_TOKEN_FILE: join(dir, 'auth-token'),
       CALLER_HASH_KEY: 'built-server-caller-hash-key-0123',
-      SUPERVISOR_TOKEN: SUPERVISOR,
+      SUPERVISOR_TOKEN_FILE: join(dir, 'supervisor-token'),
       SWITCHBOARD_CONFIG: center,
       LOG_LEVEL: 'warn',
     },

@@ -10,7 +10,8 @@ import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import twilio from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUTH_TOKEN, callParams, makeApp, newCallSid, PUBLIC_BASE } from '../helpers/app.js';
+import { ACCOUNT_SID, AUTH_TOKEN, callParams, makeApp, newCallSid, PUBLIC_BASE, SUPERVISOR_TOKEN } from '../helpers/app.js';
+import { writeExampleCenterFile } from '../helpers/instances.js';
 import { Sock } from '../helpers/ws.js';
 import { freePort, startRedis } from '../setup/global-redis.js';
 
@@ -96,7 +97,12 @@ describe('graceful shutdown', () => {
     cleanups.push(() => admin.disconnect());
     const port = await freePort();
     const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: rs.url, REDIS_PREFIX: 'sbt:shutdown:', PUBLIC_BASE_URL: PUBLIC_BASE, TWILIO_AUTH_TOKEN: AUTH_TOKEN, LOG_LEVEL: 'debug' },
+      env: {
+        ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: rs.url, REDIS_PREFIX: 'sbt:shutdown:', PUBLIC_BASE_URL: PUBLIC_BASE,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, CALLER_HASH_KEY: 'test-caller-hash-key-0123456789', SUPERVISOR_TOKEN,
+        // A public PUBLIC_BASE_URL refuses plain agent tokens: the example with them stored as tokenSha256.
+        SWITCHBOARD_CONFIG: writeExampleCenterFile(rs.dir), LOG_LEVEL: 'debug',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(() => void (proc.exitCode === null && proc.kill('SIGKILL')));
