@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from './promql.js';
 
@@ -31,25 +31,44 @@ export function sourceHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Build the current sources (or reuse the build of exactly these sources); returns the output directory. */
-export function freshBuild(): string {
+/**
+ * Build the current sources (or reuse the build of exactly these sources); returns the output directory.
+ * Test files running at once build only once: the first takes a lock (an exclusive mkdir), the others
+ * wait for its build to complete.
+ */
+export async function freshBuild(): Promise<string> {
   const out = join(REPO_ROOT, 'node_modules', '.cache', 'switchboard-build', sourceHash());
-  if (existsSync(join(out, '.complete'))) return out;
-  // Build beside the target and rename: a build interrupted half-way is never taken for a complete one,
-  // and two test files building at once both end with a whole directory.
-  const tmp = `${out}.tmp-${process.pid}`;
-  execFileSync(process.execPath, ['scripts/build.mjs', tmp], { cwd: REPO_ROOT, stdio: 'pipe' });
-  writeFileSync(join(tmp, '.complete'), new Date().toISOString());
-  try {
-    renameSync(tmp, out);
-  } catch {
-    // Another test file finished the same build first.
-    rmSync(tmp, { recursive: true, force: true });
+  const lock = `${out}.building`;
+  mkdirSync(dirname(out), { recursive: true });
+  for (;;) {
+    if (existsSync(join(out, '.complete'))) return out;
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // Another test file is building these sources; a lock older than 10 minutes is a dead build's.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
-  // Builds of older sources are never used again.
-  const parent = dirname(out);
-  for (const name of readdirSync(parent)) {
-    if (/^[0-9a-f]{16}$/.test(name) && join(parent, name) !== out) rmSync(join(parent, name), { recursive: true, force: true });
+  try {
+    // Build beside the target and rename: a build interrupted half-way is never taken for a complete one.
+    const tmp = `${out}.tmp-${process.pid}`;
+    execFileSync(process.execPath, ['scripts/build.mjs', tmp], { cwd: REPO_ROOT, stdio: 'pipe' });
+    writeFileSync(join(tmp, '.complete'), new Date().toISOString());
+    rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+    // Builds of older sources are never used again.
+    const parent = dirname(out);
+    for (const name of readdirSync(parent)) {
+      if (/^[0-9a-f]{16}$/.test(name) && join(parent, name) !== out) rmSync(join(parent, name), { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
   return out;
 }

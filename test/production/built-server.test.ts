@@ -33,7 +33,7 @@ let redis: RedisClient;
 const prefix = uniquePrefix('built');
 
 beforeAll(async () => {
-  build = freshBuild();
+  build = await freshBuild();
   dir = mkdtempSync(join(tmpdir(), 'sb-built-'));
   const center = writeCenterFile(dir, { agents: ['ann'] });
   // Two secrets as a container platform hands them over: in files named by *_FILE.
@@ -55,7 +55,7 @@ beforeAll(async () => {
     },
     { main: join(build, 'main.js'), cwd: dir },
   );
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -96,7 +96,7 @@ const metric = (text: string, name: string, labels: string): number => {
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 };
 
-describe('the built server (node dist/main.js)', () => {
+describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
   it('serves a signed call over HTTP: menus, queue, hang-up, with Redis, the API and /metrics in step', async () => {
     const keys = createKeys(prefix).queue('support');
 

@@ -29,9 +29,9 @@ let build: string;
 const dirs: string[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
-beforeAll(() => {
-  build = freshBuild();
-}, 240_000);
+beforeAll(async () => {
+  build = await freshBuild();
+}, 300_000);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -109,7 +109,7 @@ function dataDir(): { data: string; redisDir: string } {
 
 const lock = (redisDir: string) => JSON.parse(readFileSync(join(redisDir, 'switchboard.lock'), 'utf8')) as { serverPid: number; redisPid: number; port: number };
 
-describe('start-up', () => {
+describe('start-up', { timeout: 120_000 }, () => {
   it('a public PUBLIC_BASE_URL with development secrets exits 78 naming each setting, and starts no Redis', async () => {
     const { data, redisDir } = dataDir();
     const s = await start({ PUBLIC_BASE_URL: 'https://switchboard.example.com', DATA_DIR: data });
@@ -173,7 +173,7 @@ describe('start-up', () => {
   });
 });
 
-describe('crashes and signals', () => {
+describe('crashes and signals', { timeout: 120_000 }, () => {
   for (const kind of ['exception', 'rejection'] as const) {
     it(`an unhandled ${kind} is logged, drains (agents told to reconnect), exits 1 and stops Redis`, async () => {
       const { data, redisDir } = dataDir();
