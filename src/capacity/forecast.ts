@@ -164,20 +164,31 @@ interface HwRun {
 function holtWintersRun(h: History, usable: readonly boolean[], p: HoltWintersParams): HwRun {
   const { weeks } = checkHistory(h);
   const S = h.slotsPerWeek;
-  // Start: level = mean of the usable first-week intervals; season = mean ratio over all weeks (classical
-  // decomposition of the training data); trend from the first two weekly means.
-  const weekMean = (w: number): number => {
+  // Start: each week's level is its usable calls ÷ what the slot profile (mean over usable weeks) expects
+  // there, so missing hours or a holiday do not read as a level change; level = the first week's, trend
+  // from the first two, season = mean ratio to the week's level (classical decomposition of the history).
+  const profile: number[] = [];
+  for (let s = 0; s < S; s++) {
     let y = 0;
     let n = 0;
-    for (let s = 0; s < S; s++) if (usable[w * S + s]) {
+    for (let w = 0; w < weeks; w++) if (usable[w * S + s]) {
       y += h.values[w * S + s]!;
       n++;
     }
-    return n ? y / n : Number.NaN;
+    profile.push(n ? y / n : 0);
+  }
+  const profileMean = profile.reduce((a, x) => a + x, 0) / S;
+  const weekMean = (w: number): number => {
+    let y = 0;
+    let e = 0;
+    for (let s = 0; s < S; s++) if (usable[w * S + s]) {
+      y += h.values[w * S + s]!;
+      e += profile[s]!;
+    }
+    return e > 0 ? (y / e) * profileMean : Number.NaN;
   };
   const means = Array.from({ length: weeks }, (_, w) => weekMean(w));
-  const first = means.find((m) => Number.isFinite(m)) ?? 0;
-  let level = first;
+  let level = means.find((m) => Number.isFinite(m)) ?? 0;
   let trend = weeks >= 2 && Number.isFinite(means[0]!) && Number.isFinite(means[1]!) ? (means[1]! - means[0]!) / S : 0;
   const season: number[] = [];
   for (let s = 0; s < S; s++) {
@@ -204,8 +215,10 @@ function holtWintersRun(h: History, usable: readonly boolean[], p: HoltWintersPa
     if (usable[t]) {
       const y = h.values[t]!;
       const si = season[s]!;
+      // The level moves by α·s·(y/s − level): y/s of a quiet slot (s ≪ 1) is mostly Poisson noise (its
+      // variance is level/s), so each slot's weight is proportional to its season, capped at 1.
       let newLevel = predictedLevel;
-      if (si > SEASON_FLOOR) newLevel = p.alpha * (y / si) + (1 - p.alpha) * predictedLevel;
+      if (si > SEASON_FLOOR) newLevel = predictedLevel + Math.min(1, p.alpha * si) * (y / si - predictedLevel);
       trend = p.beta * (newLevel - level) + (1 - p.beta) * trend;
       level = newLevel;
       if (level > 0) season[s] = p.gamma * (y / level) + (1 - p.gamma) * si;
