@@ -247,7 +247,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
             state: a.holdStartedAt ? 'on_hold' : 'talking',
             since: a.talkStartedAt,
             // Supervisor lines on the call (their mode, and where they are dialed): for the supervisor API only.
-            monitors: await service.transfers.monitors(a.callSid!),
+            monitors: await service.monitors(a.callSid!),
           })),
       ),
   });

@@ -18,10 +18,11 @@ export interface Urls {
   queueResult(queue: string): string;
   queueKeys(queue: string): string;
   queueOverflowRecord(queue: string): string;
+  /** A caller overflowing from queue `from` enters queue `queue` here (a redirect). */
+  queueEnter(queue: string, from: string): string;
   connect(queue: string, offerId: string): string;
   afterCall(queue: string): string;
   survey(step: string): string;
-  agentLeg(offerId: string): string;
   agentStatus(offerId: string): string;
   callbackLeg(queue: string, offerId: string): string;
   callbackStatus(queue: string, offerId: string): string;
@@ -51,10 +52,10 @@ export function createUrls(base: string): Urls {
     queueResult: (q) => `${base}/twilio/queue/result?queue=${enc(q)}`,
     queueKeys: (q) => `${base}/twilio/queue/keys?queue=${enc(q)}`,
     queueOverflowRecord: (q) => `${base}/twilio/queue/voicemail?queue=${enc(q)}`,
+    queueEnter: (q, from) => `${base}/twilio/queue/enter?queue=${enc(q)}&from=${enc(from)}`,
     connect: (q, offerId) => `${base}/twilio/queue/connect?queue=${enc(q)}&offer=${enc(offerId)}`,
     afterCall: (q) => `${base}/twilio/call/after?queue=${enc(q)}`,
     survey: (step) => `${base}/twilio/survey?step=${enc(step)}`,
-    agentLeg: (offerId) => `${base}/twilio/agent/leg?offer=${enc(offerId)}`,
     agentStatus: (offerId) => `${base}/twilio/agent/status?offer=${enc(offerId)}`,
     callbackLeg: (q, offerId) => `${base}/twilio/callback/leg?queue=${enc(q)}&offer=${enc(offerId)}`,
     callbackStatus: (q, offerId) => `${base}/twilio/callback/status?queue=${enc(q)}&offer=${enc(offerId)}`,

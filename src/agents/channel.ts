@@ -10,7 +10,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { Authenticator } from '../access/auth.js';
 import { clientAddress } from '../access/rate-limit.js';
 import { acceptUpgrades, invalidJson, parseFrame, signInGuard, signInLimited, socketServer } from '../access/websocket.js';
-import { sbError, socketError } from '../errors.js';
+import { sbError, socketError, SwitchboardError } from '../errors.js';
 import type { RedisClient } from '../store/redis.js';
 import { clientMessage, protocolError, type ClientMessage, type ServerMessage } from './protocol.js';
 
@@ -24,7 +24,7 @@ export interface AgentCommands {
   resume?(agentId: string): Promise<ServerMessage[]>;
   /** The agent's last socket on this instance closed. */
   disconnected(agentId: string, instance: string): Promise<void>;
-  /** Run one command; the reply (ack or error) is sent back on the same socket. */
+  /** Run one command; the reply (ack or error) is sent back on the same socket. A SwitchboardError it throws becomes a socket error. */
   command(agentId: string, msg: Exclude<ClientMessage, { type: 'hello' | 'ping' }>): Promise<ServerMessage>;
 }
 
@@ -149,6 +149,11 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       try {
         reply(ws, await o.commands.command(agentId, msg));
       } catch (err) {
+        // A store or service error the command threw: the agent is told what and which field.
+        if (err instanceof SwitchboardError) {
+          reply(ws, socketError(err, ref, 'type'));
+          return;
+        }
         o.log.error({ err, type: msg.type }, 'agent command failed');
         reply(ws, socketError(sbError('unavailable'), ref));
       }

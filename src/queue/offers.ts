@@ -79,20 +79,19 @@ export function createOfferStore(redis: RedisClient, keys: Keys): OfferStore {
       const id = await redis.get(k.byCall(callSid));
       return id ? get(id) : null;
     },
-    // Beside the offer record, under the same hash tag.
     async claimLeg(offerId, kind, callSid) {
-      const key = `${k.offer(offerId)}:leg:${kind}`;
+      const key = k.leg(offerId, kind);
       const ok = await redis.set(key, callSid, 'EX', TTL_SECONDS, 'NX');
       return ok ? callSid : ((await redis.get(key)) ?? callSid);
     },
     async leg(offerId, kind) {
-      return redis.get(`${k.offer(offerId)}:leg:${kind}`);
+      return redis.get(k.leg(offerId, kind));
     },
     async markDequeued(offerId) {
-      await redis.set(`${k.offer(offerId)}:dequeued`, '1', 'EX', TTL_SECONDS);
+      await redis.set(k.dequeued(offerId), '1', 'EX', TTL_SECONDS);
     },
     async wasDequeued(offerId) {
-      return (await redis.exists(`${k.offer(offerId)}:dequeued`)) === 1;
+      return (await redis.exists(k.dequeued(offerId))) === 1;
     },
   };
 }

@@ -199,8 +199,20 @@ export interface QueueStore {
   position(queue: string, callSid: string, at?: number): Promise<PositionInfo | null>;
   /** The caller's record while it is in the queue (on the line or as a callback), else null. */
   callerInfo(queue: string, callSid: string): Promise<CallerInfo | null>;
-  /** Remember Twilio's queue sid for a caller still in the queue; false when it is not. */
-  setQueueSid(queue: string, callSid: string, queueSid: string): Promise<boolean>;
+  /**
+   * Remember Twilio's queue sid for a caller still in the queue (`stored` false when it is not). `awaitedBy`:
+   * the offer whose bridge was waiting for the sid (see awaitQueueSid); the caller of this carries on with
+   * its dequeue. Null almost always.
+   */
+  setQueueSid(queue: string, callSid: string, queueSid: string): Promise<{ stored: boolean; awaitedBy: string | null }>;
+  /**
+   * The queue sid a bridge needs to dequeue the caller: `sid` when known, else the caller is marked as awaited
+   * by `offerId` (`waiting`) and the next setQueueSid hands the offer back; `gone` when the caller is not being
+   * bridged under this offer.
+   */
+  awaitQueueSid(queue: string, callSid: string, offerId: string): Promise<{ result: 'sid'; queueSid: string } | { result: 'waiting' | 'gone' }>;
+  /** Stop awaiting the queue sid; true when the wait was still there (nobody has taken it). */
+  stopAwaitingQueueSid(queue: string, callSid: string): Promise<boolean>;
   /** A caller leaves (answered / abandoned / overflow) and queue.left is emitted; idempotent ('gone'). */
   leave(input: LeaveInput): Promise<LeaveResult>;
   /** Turn a waiting caller into a callback that keeps its place; counted once as outcome callback. */
@@ -260,6 +272,7 @@ const SCRIPT_NAMES = [
   'queueBridging',
   'queueEstimate',
   'queueSetSid',
+  'queueAwaitSid',
   'queueCallbackDone',
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
@@ -422,7 +435,18 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async setQueueSid(queue, callSid, queueSid) {
       const k = q(queue);
-      return (await run('queueSetSid', [k.caller(callSid)], [queueSid])) === 1;
+      const r = reply(await run('queueSetSid', [k.caller(callSid)], [queueSid]), 'queueSetSid');
+      return { stored: Number(r[0]) === 1, awaitedBy: r[1] ? String(r[1]) : null };
+    },
+
+    async awaitQueueSid(queue, callSid, offerId) {
+      const k = q(queue);
+      const r = reply(await run('queueAwaitSid', [k.caller(callSid)], [offerId]), 'queueAwaitSid');
+      return r[0] === 'sid' ? { result: 'sid', queueSid: String(r[1]) } : { result: r[0] === 'waiting' ? 'waiting' : 'gone' };
+    },
+
+    async stopAwaitingQueueSid(queue, callSid) {
+      return (await redis.hdel(q(queue).caller(callSid), 'awaitSid')) === 1;
     },
 
     async leave(input) {

@@ -1,5 +1,5 @@
 /**
- * Transfers of connected calls and supervisor monitoring, on the call's own conference (twilio.md section 6).
+ * Transfers of connected calls, on the call's own conference (supervisor monitoring: monitor.ts).
  *
  * Every connected call is a conference `sb-<caller CallSid>` with the caller (joined from TwiML when
  * dequeued, endConferenceOnExit) and the agent (dialed in over REST, endConferenceOnExit). From there:
@@ -28,23 +28,24 @@
  *    in progress (then their endConferenceOnExit is off): the caller continues to the Dial action (survey).
  * 3. A transfer target joins with endConferenceOnExit off and gets it on completion (then rule 2 applies
  *    to them); a target that drops before completion fails the transfer as above.
- * 4. Supervisors never end it (endConferenceOnExit off, startConferenceOnEnter off).
+ * 4. Supervisors never end it (endConferenceOnExit off, startConferenceOnEnter off; monitor.ts).
  * 5. An agent's desk (browser, WebSocket) crashing touches no leg: audio runs on the agent's phone/SIP
  *    endpoint; the desk reconnects within the grace period and sees its call again.
  *
  * A transfer is not a new offer and not a new answer: the queue counted the contact once when it was
  * answered; transfers are counted in switchboard_transfers_total{kind,mode,result}.
  */
-import { randomBytes } from 'node:crypto';
+import { callHasEnded } from '../call-status.js';
 import type { Clock } from '../clock.js';
 import type { CenterConfig } from '../config/callcenter.js';
 import { sbError } from '../errors.js';
-import type { DomainEvent, MonitorMode, TransferResult } from '../events.js';
+import type { DomainEvent, TransferResult } from '../events.js';
 import type { ServerMessage, TransferStatus, TransferTarget } from '../agents/protocol.js';
 import type { AgentStore } from '../agents/store.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import type { Urls } from '../urls.js';
+import { newOfferId } from './context.js';
 import type { OfferRecord, OfferStore } from './offers.js';
 import type { TwilioRest } from './twilio-rest.js';
 
@@ -75,20 +76,12 @@ export interface TransferDeps {
   agents: AgentStore;
   offers: OfferStore;
   rest: TwilioRest;
-  defaultCallerId?: string | undefined;
+  /** The number legs we dial show (context.ts). */
+  callerId(calledNumber: string): string;
   log: { warn(o: object, m: string): void; info(o: object, m: string): void };
   publish(events: DomainEvent[]): void;
   send(agentId: string, msg: ServerMessage): Promise<void>;
   pushState(agentId: string): Promise<void>;
-}
-
-export interface MonitorRequest {
-  callSid: string;
-  mode: MonitorMode;
-  /** Where the supervisor listens: client:name, sip: or +E164. */
-  to: string;
-  /** Who asked (for the log). */
-  by: string;
 }
 
 export interface Transfers {
@@ -104,18 +97,12 @@ export interface Transfers {
   /** The target agent accepted: dial them into the conference. */
   dialTargetAgent(offer: OfferRecord, contact: string): Promise<void>;
   get(callSid: string): Promise<TransferRecord | null>;
-  monitor(r: MonitorRequest): Promise<{ legSid: string | null; queue: string }>;
-  monitorLegEnded(callSid: string, legSid: string): Promise<void>;
-  /** The supervisor lines on a call now: where each is dialed and its mode. */
-  monitors(callSid: string): Promise<{ to: string; mode: MonitorMode }[]>;
 }
 
 const TTL_SECONDS = 6 * 3600;
-const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 const ACTIVE = new Set<TransferRecord['state']>(['offering', 'dialing', 'consulting']);
-const newOfferId = (): string => 'of_' + randomBytes(9).toString('base64url');
 
-/** Build the transfer and monitoring logic. */
+/** Build the transfer logic. */
 export function createTransfers(d: TransferDeps): Transfers {
   const { center, urls, clock, redis, keys, agents, offers, rest } = d;
   const k = keys.offers;
@@ -269,7 +256,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     await save(t);
     try {
       const added = await rest.addParticipant(t.conferenceSid, {
-        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
+        from: d.callerId(offer.calledNumber),
         to: to.number,
         label: 'transfer',
         statusCallback: urls.transferStatus(callSid),
@@ -363,7 +350,7 @@ export function createTransfers(d: TransferDeps): Transfers {
       if (t.state === 'offering' || t.state === 'dialing') await targetAnswered(t);
       return true;
     }
-    if (!TERMINAL.has(status)) return true;
+    if (!callHasEnded(status)) return true;
     if (ACTIVE.has(t.state)) {
       await undo(t, t.state === 'consulting' ? 'cancelled' : 'failed', `target leg ${status}`);
       return true;
@@ -393,7 +380,7 @@ export function createTransfers(d: TransferDeps): Transfers {
     t.state = 'dialing';
     try {
       const added = await rest.addParticipant(t.conferenceSid, {
-        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
+        from: d.callerId(offer.calledNumber),
         to: contact,
         label: 'agent',
         statusCallback: urls.agentStatus(offer.offerId),
@@ -413,56 +400,5 @@ export function createTransfers(d: TransferDeps): Transfers {
     await offers.save({ ...offer, agentLegSid: t.targetLegSid });
   }
 
-  async function monitor(r: MonitorRequest): Promise<{ legSid: string | null; queue: string }> {
-    const offer = await offers.forCall(r.callSid);
-    if (!offer?.conferenceSid || !offer.agentLegSid) throw sbError('not_found', 'callSid', 'no connected call with this CallSid');
-    const a = await agents.get(offer.agentId);
-    if (a?.state !== 'on_call' || a.callSid !== r.callSid) throw sbError('not_found', 'callSid', 'the call is not connected to an agent');
-    const key = k.monitors(r.callSid);
-    const have = await redis.hget(key, r.to);
-    const legSid = have ? (JSON.parse(have) as { legSid: string }).legSid : null;
-    // listen: muted; coach: heard only by the agent; barge: heard by everyone.
-    const settings = { muted: r.mode === 'listen', coaching: r.mode === 'coach', ...(r.mode === 'coach' ? { callSidToCoach: offer.agentLegSid } : {}) };
-    let leg = legSid;
-    if (r.mode === 'stop') {
-      if (legSid) await rest.removeParticipant(offer.conferenceSid, legSid).catch(() => undefined);
-      await redis.hdel(key, r.to);
-      leg = null;
-    } else if (legSid) {
-      await rest.updateParticipant(offer.conferenceSid, legSid, settings);
-    } else {
-      const added = await rest.addParticipant(offer.conferenceSid, {
-        from: offer.calledNumber || d.defaultCallerId || '+10000000000',
-        to: r.to,
-        label: 'supervisor',
-        statusCallback: urls.monitorStatus(r.callSid),
-        startConferenceOnEnter: false,
-        endConferenceOnExit: false,
-        timeoutSeconds: 20,
-        ...settings,
-      });
-      leg = added.callSid;
-    }
-    if (leg) {
-      await redis.hset(key, r.to, JSON.stringify({ legSid: leg, mode: r.mode }));
-      await redis.expire(key, TTL_SECONDS);
-    }
-    d.publish([{ type: 'supervisor.monitor', at: clock.now(), callSid: r.callSid, queue: offer.queue, mode: r.mode }]);
-    // Logged without the supervisor's number (privacy): who, which call, what.
-    d.log.info({ supervisor: r.by, callSid: r.callSid, queue: offer.queue, mode: r.mode, agentId: offer.agentId }, 'supervisor monitor');
-    return { legSid: leg, queue: offer.queue };
-  }
-
-  async function monitors(callSid: string): Promise<{ to: string; mode: MonitorMode }[]> {
-    const all = await redis.hgetall(k.monitors(callSid));
-    return Object.entries(all).map(([to, v]) => ({ to, mode: (JSON.parse(v) as { mode: MonitorMode }).mode }));
-  }
-
-  async function monitorLegEnded(callSid: string, legSid: string): Promise<void> {
-    const key = k.monitors(callSid);
-    const all = await redis.hgetall(key);
-    for (const [to, v] of Object.entries(all)) if ((JSON.parse(v) as { legSid: string }).legSid === legSid) await redis.hdel(key, to);
-  }
-
-  return { start, complete, cancel, targetLegStatus, fromLegEnded, targetOfferEnded, dialTargetAgent, get, monitor, monitorLegEnded, monitors };
+  return { start, complete, cancel, targetLegStatus, fromLegEnded, targetOfferEnded, dialTargetAgent, get };
 }

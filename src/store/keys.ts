@@ -91,6 +91,10 @@ export interface Keys {
     offer(offerId: string): string;
     byAgent(agentId: string): string;
     byCall(callSid: string): string;
+    /** STRING: the first leg (CallSid) of `kind` Twilio told us about for an offer; beside the offer record. */
+    leg(offerId: string, kind: 'agent' | 'callback'): string;
+    /** STRING set once the dequeued caller requested the offer's connect URL. */
+    dequeued(offerId: string): string;
     /** The call's latest transfer (JSON with TTL). */
     transfer(callSid: string): string;
     /** HASH supervisor contact → monitoring leg CallSid + mode, for a live call. */
@@ -167,6 +171,8 @@ export function createKeys(prefix = 'sb:'): Keys {
       offer: (id) => `${a}offer:${id}`,
       byAgent: (id) => `${a}offer-of-agent:${id}`,
       byCall: (sid) => `${a}offer-of-call:${sid}`,
+      leg: (id, kind) => `${a}offer:${id}:leg:${kind}`,
+      dequeued: (id) => `${a}offer:${id}:dequeued`,
       transfer: (sid) => `${a}transfer:${sid}`,
       monitors: (sid) => `${a}monitors:${sid}`,
     },

@@ -423,11 +423,38 @@ describe('claims', () => {
 
   it('stores the Twilio queue sid for callers in the queue only', async () => {
     await store.enqueue(input('c1'));
-    expect(await store.setQueueSid(Q, 'c1', 'QU123')).toBe(true);
-    expect(await store.setQueueSid(Q, 'zz', 'QU123')).toBe(false);
+    expect(await store.setQueueSid(Q, 'c1', 'QU123')).toEqual({ stored: true, awaitedBy: null });
+    expect(await store.setQueueSid(Q, 'zz', 'QU123')).toEqual({ stored: false, awaitedBy: null });
     expect((await store.claimNext({ queue: Q, offerId: 'o', agentId: 'a', deadline: 0 }))?.queueSid).toBe('QU123');
     await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered', offerId: 'o' });
-    expect(await store.setQueueSid(Q, 'c1', 'QU123')).toBe(false);
+    expect(await store.setQueueSid(Q, 'c1', 'QU123')).toEqual({ stored: false, awaitedBy: null });
+  });
+
+  it('a bridge awaiting the queue sid is handed it once, by the request that brings it', async () => {
+    for (const c of ['c1', 'c2', 'c3', 'c4']) await store.enqueue(input(c));
+    await store.setQueueSid(Q, 'c2', 'QU2');
+    // Only a caller being bridged under this very offer can be awaited.
+    expect(await store.awaitQueueSid(Q, 'c1', 'o1')).toEqual({ result: 'gone' });
+    for (const [i, c] of ['c1', 'c2', 'c3', 'c4'].entries()) {
+      expect((await store.claimNext({ queue: Q, offerId: `o${i + 1}`, agentId: 'a', deadline: 0 }))?.callSid).toBe(c);
+      expect(await store.markBridging({ queue: Q, callSid: c, offerId: `o${i + 1}` })).toBe('bridging');
+    }
+    expect(await store.awaitQueueSid(Q, 'c1', 'other')).toEqual({ result: 'gone' });
+    // Known already: no wait.
+    expect(await store.awaitQueueSid(Q, 'c2', 'o2')).toEqual({ result: 'sid', queueSid: 'QU2' });
+    expect(await store.awaitQueueSid(Q, 'c1', 'o1')).toEqual({ result: 'waiting' });
+    expect(await store.setQueueSid(Q, 'c1', 'QU1')).toEqual({ stored: true, awaitedBy: 'o1' });
+    // Taken once: later waitUrl requests (and the bridge's own timeout) find no wait.
+    expect(await store.setQueueSid(Q, 'c1', 'QU1')).toEqual({ stored: true, awaitedBy: null });
+    expect(await store.stopAwaitingQueueSid(Q, 'c1')).toBe(false);
+    // A wait the bridge gave up is not handed to a later request.
+    expect(await store.awaitQueueSid(Q, 'c3', 'o3')).toEqual({ result: 'waiting' });
+    expect(await store.stopAwaitingQueueSid(Q, 'c3')).toBe(true);
+    expect(await store.setQueueSid(Q, 'c3', 'QU3')).toEqual({ stored: true, awaitedBy: null });
+    // Nor one of a released claim.
+    expect(await store.awaitQueueSid(Q, 'c4', 'o4')).toEqual({ result: 'waiting' });
+    expect(await store.releaseClaim({ queue: Q, callSid: 'c4', offerId: 'o4' })).toBe('released');
+    expect(await store.setQueueSid(Q, 'c4', 'QU4')).toEqual({ stored: true, awaitedBy: null });
   });
 
   it('race: 10 connections claiming concurrently never get the same caller, and every caller is claimed once', async () => {
@@ -652,6 +679,8 @@ describe('Redis Cluster readiness', () => {
       await store.releaseClaim({ queue, callSid: 'c1', offerId: 'o1' });
       await store.claimNext({ queue, offerId: 'o2', agentId: 'a', deadline: 0 });
       await store.markBridging({ queue, callSid: 'c1', offerId: 'o2' });
+      await store.awaitQueueSid(queue, 'c1', 'o2');
+      await store.stopAwaitingQueueSid(queue, 'c1');
       await store.leave({ queue, callSid: 'c1', outcome: 'answered', offerId: 'o2', shortAbandonSeconds: SHORT, serviceLevelSeconds: SL });
       await store.callbackFinished({ queue, callSid: 'c3', result: 'connected' });
       await store.snapshot(queue);

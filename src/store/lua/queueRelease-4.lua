@@ -18,7 +18,7 @@ if offerId ~= ARGV[2] or not (state == 'offered' or state == 'callback_offered' 
   return 'stale'
 end
 redis.call('HSET', caller, 'state', cb == '1' and 'callback' or 'waiting')
-redis.call('HDEL', caller, 'offerId', 'agentId', 'offerDeadline', 'offeredAt', 'bridgingAt')
+redis.call('HDEL', caller, 'offerId', 'agentId', 'offerDeadline', 'offeredAt', 'bridgingAt', 'awaitSid')
 redis.call('SREM', offering, callSid)
 redis.call('ZADD', ready, score, callSid)
 return 'released'

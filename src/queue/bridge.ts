@@ -1,0 +1,226 @@
+/**
+ * The bridge of an accepted offer: the agent is dialed into the call's conference first; only when the
+ * agent's leg answers is the caller taken out of the Twilio queue (dequeued onto the connect URL, which
+ * joins them to the same conference). So a caller never sits in an empty conference, and keeps their place
+ * until the bridge succeeds. Also the end of the agent's leg (wrap-up), and the offer kind of a caller
+ * from the queue (`waiting`).
+ *
+ * The dequeue needs Twilio's QueueSid, which Twilio tells with its first waitUrl request: when the agent
+ * answers before that request, the bridge marks the caller as awaiting it (atomically, in Redis) and the
+ * waitUrl request that brings it carries on with the dequeue, on whichever instance it lands. If it does
+ * not come within QUEUE_SID_WAIT_MS, the caller is not in Twilio's queue: the bridge fails as for a
+ * dequeue Twilio refused.
+ */
+import { callHasEnded } from '../call-status.js';
+import { sbError, socketError } from '../errors.js';
+import type { ServerMessage } from '../agents/protocol.js';
+import { conferenceName, type QueueContext } from './context.js';
+import type { Ghosts } from './ghosts.js';
+import type { OfferKind, OfferKinds, LegStatus } from './offer-kind.js';
+import type { OfferRecord } from './offers.js';
+import type { Router } from './router.js';
+import type { Transfers } from './transfer.js';
+import { isNotFound } from './twilio-rest.js';
+
+/** How long an answered agent leg waits for the caller's QueueSid before the bridge gives up. */
+const QUEUE_SID_WAIT_MS = 5_000;
+/** The conference events asked for (only the ConferenceSid is taken from them, as a second source). */
+const CONFERENCE_EVENTS = ['start', 'end', 'join', 'leave', 'hold'];
+
+export const isAnswered = (status: string): boolean => status === 'in-progress' || status === 'answered';
+
+export interface Bridge {
+  /** Mark the caller as being bridged and dial the agent into the call's conference (queue and callback offers). */
+  dialAgent(offer: OfferRecord, agentId: string): Promise<ServerMessage>;
+  /** A status callback of an agent's leg: the first leg of the offer goes to its kind, duplicates are hung up. */
+  agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void>;
+  /** The caller's QueueSid arrived for an offer whose bridge was waiting for it: carry on with the dequeue. */
+  queueSidArrived(offerId: string, queueSid: string): Promise<void>;
+  /** The dequeued caller requested the connect URL of `offerId`. */
+  dequeued(offerId: string): Promise<void>;
+  /** The agent's leg of a connected call ended: wrap-up; a leg that never connected gives the caller back. */
+  agentLegEnded(offer: OfferRecord): Promise<void>;
+  /** The bridge did not happen: the caller keeps their place, the agent is free again. */
+  bridgeFailed(offer: OfferRecord): Promise<void>;
+  /** The offer kind of a caller waiting in the queue. */
+  waiting: OfferKind;
+}
+
+/** Build the bridge. `kinds` is filled by the facade (each kind decides what its agent leg means). */
+export function createBridge(ctx: QueueContext, router: Router, ghosts: Ghosts, transfers: Pick<Transfers, 'fromLegEnded'>, kinds: OfferKinds): Bridge {
+  const { urls, clock, queues, agents, offers, rest } = ctx;
+
+  async function dialAgent(offer: OfferRecord, agentId: string): Promise<ServerMessage> {
+    const offerId = offer.offerId;
+    const bridging = await queues.markBridging({ queue: offer.queue, callSid: offer.callSid, offerId });
+    if (bridging === 'gone') {
+      // The caller left while the agent accepted: the agent is free again.
+      ctx.publish((await agents.bridgeFailed({ agentId, offerId })).events);
+      await ctx.pushState(agentId);
+      return socketError(sbError('caller_gone', 'offerId'));
+    }
+    await ctx.send(agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connecting', since: clock.now() });
+    const agent = await agents.get(agentId);
+    try {
+      // The agent's leg creates the call's conference (the caller joins when dequeued, after the agent
+      // answers), so the conference status callback is asked for here: Twilio keeps only the creating
+      // participant's. The ConferenceSid comes with the answer.
+      const leg = await rest.addParticipant(conferenceName(offer.callSid), {
+        from: ctx.callerId(offer.calledNumber),
+        to: agent?.contact ?? `client:${agentId}`,
+        label: 'agent',
+        statusCallback: urls.agentStatus(offerId),
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        timeoutSeconds: 20,
+        conferenceStatusCallback: { url: urls.conferenceStatus, events: CONFERENCE_EVENTS },
+      }, { settled: () => offers.leg(offerId, 'agent') });
+      // A create retried after its answer was lost may have dialed twice: the first leg Twilio told us
+      // about is the agent's leg, any other is hung up.
+      const winner = await offers.claimLeg(offerId, 'agent', leg.callSid);
+      if (winner !== leg.callSid) await ctx.hangupQuietly(leg.callSid);
+      await ctx.updateOffer(offerId, { agentLegSid: winner, ...(leg.conferenceSid ? { conferenceSid: leg.conferenceSid } : {}) });
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, offerId }, 'could not dial the agent; the caller keeps their place');
+      await bridgeFailed(offer);
+    }
+    return { type: 'ack', for: 'accept' };
+  }
+
+  async function bridgeFailed(offer: OfferRecord): Promise<void> {
+    const rel = await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: offer.offerId });
+    ctx.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
+    await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'failed', since: clock.now() });
+    await ctx.pushState(offer.agentId);
+    if (rel === 'released') router.routeSoon(offer.queue);
+  }
+
+  async function agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void> {
+    const offer = await offers.get(p.offerId);
+    if (!offer) return;
+    const terminal = callHasEnded(p.status);
+    const winner = terminal ? await offers.leg(offer.offerId, 'agent') : await offers.claimLeg(offer.offerId, 'agent', p.callSid);
+    if (winner !== null && winner !== p.callSid) {
+      // A second leg of the same offer (a participant create retried after a lost answer): not the agent's.
+      if (!terminal) await ctx.hangupQuietly(p.callSid);
+      return;
+    }
+    await kinds[offer.kind].agentLeg(offer, { callSid: p.callSid, status: p.status });
+  }
+
+  /** The agent answered: take the caller out of the Twilio queue, once their QueueSid is known. */
+  async function dequeueCaller(offer: OfferRecord, legSid: string): Promise<void> {
+    if (offer.queueSid) return dequeueWith(offer, legSid, offer.queueSid);
+    const known = await queues.awaitQueueSid(offer.queue, offer.callSid, offer.offerId);
+    if (known.result === 'sid') return dequeueWith(offer, legSid, known.queueSid);
+    if (known.result === 'gone') return dequeueFailed(offer, legSid, true, 'the caller is no longer being bridged');
+    // Waiting: the waitUrl request that brings the QueueSid carries on (queueSidArrived). Past the wait,
+    // whoever removes the mark first decides, so the dequeue and the failure never both run.
+    clock.setTimer(QUEUE_SID_WAIT_MS, () => {
+      ctx.detach(
+        (async () => {
+          if (await queues.stopAwaitingQueueSid(offer.queue, offer.callSid)) await dequeueFailed(offer, legSid, true, 'no QueueSid known for this caller');
+        })(),
+        'bridge without a QueueSid failed',
+      );
+    });
+  }
+
+  async function queueSidArrived(offerId: string, queueSid: string): Promise<void> {
+    const offer = await offers.get(offerId);
+    const legSid = await offers.leg(offerId, 'agent');
+    if (offer && legSid) await dequeueWith(offer, legSid, queueSid);
+  }
+
+  async function dequeueWith(offer: OfferRecord, legSid: string, queueSid: string): Promise<void> {
+    try {
+      await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId), {
+        settled: async () => ((await offers.wasDequeued(offer.offerId)) ? true : null),
+      });
+    } catch (err) {
+      return dequeueFailed(offer, legSid, isNotFound(err), (err as Error).message);
+    }
+    await answered(offer);
+  }
+
+  /**
+   * The caller could not be taken out of the queue. When Twilio has no such queue member, ask whether the
+   * caller's call has ended (a ghost, its hangup lost): only then is the caller closed, as abandoned; a live
+   * caller keeps their place as for any failure.
+   */
+  async function dequeueFailed(offer: OfferRecord, legSid: string, notInTwilioQueue: boolean, why: string): Promise<void> {
+    ctx.log.warn({ err: why, offerId: offer.offerId }, 'could not take the caller out of the queue');
+    if (notInTwilioQueue && (await ghosts.closeIfEnded(offer.queue, offer.callSid, 'bridge'))) {
+      // Agent first, leg second: the leg's end then finds the agent free and changes nothing.
+      await bridgeFailed(offer);
+      await ctx.hangupQuietly(legSid);
+      clock.setTimer(0, () => ctx.detach(router.routeAgent(offer.agentId), 'routing failed'));
+      return;
+    }
+    await ctx.hangupQuietly(legSid);
+    await bridgeFailed(offer);
+  }
+
+  async function answered(offer: OfferRecord): Promise<void> {
+    const a = await agents.get(offer.agentId);
+    const r = await queues.leave({
+      queue: offer.queue,
+      callSid: offer.callSid,
+      outcome: 'answered',
+      offerId: offer.offerId,
+      agentId: offer.agentId,
+      team: a?.team ?? 'default',
+      shortAbandonSeconds: ctx.short,
+      serviceLevelSeconds: ctx.sl(offer.queue),
+    });
+    ctx.publish(r.events);
+    ctx.publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
+    await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+  }
+
+  async function agentLegEnded(offer: OfferRecord): Promise<void> {
+    const a = await agents.get(offer.agentId);
+    // Connected (talk started) and the caller no longer held in the queue for this offer: the call ended
+    // for this agent. (A caller transferred back into the same queue is there under no offer of ours.)
+    // The offer must be the agent's current one: the leg of an earlier, failed attempt at the same caller
+    // (hung up after a failed dequeue) may report its end while the agent talks on the new bridge.
+    if (a?.state === 'on_call' && a.offerId === offer.offerId && a.callSid === offer.callSid && a.talkStartedAt && (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId) {
+      ctx.publish((await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: ctx.qc(offer.queue).wrapUpSeconds })).events);
+      await transfers.fromLegEnded(offer.callSid, offer.agentId);
+      const rec = await agents.get(offer.agentId);
+      await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
+      await ctx.send(offer.agentId, { type: 'wrap_up', callSid: offer.callSid, queue: offer.queue, deadline: rec?.wrapDeadline ?? clock.now() });
+      await ctx.pushState(offer.agentId);
+    } else if (a && (a.state === 'reserved' || a.state === 'on_call') && a.offerId === offer.offerId) {
+      // The agent never answered (no-answer, busy, failed): the caller keeps their place. A leg we hung
+      // up ourselves after a failed dequeue was already handled, so it is not reported twice.
+      await bridgeFailed(offer);
+    }
+  }
+
+  const waiting: OfferKind = {
+    accept: dialAgent,
+    async agentLeg(offer: OfferRecord, p: LegStatus) {
+      if (isAnswered(p.status)) await dequeueCaller(offer, p.callSid);
+      else if (callHasEnded(p.status)) await agentLegEnded(offer);
+    },
+    async unanswered(offer) {
+      await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: offer.offerId });
+      router.routeSoon(offer.queue);
+    },
+    caller: (offer) => queues.callerInfo(offer.queue, offer.callSid),
+    recoverable: true,
+  };
+
+  return {
+    dialAgent,
+    agentLegStatus,
+    queueSidArrived,
+    async dequeued(offerId) {
+      if (offerId) await offers.markDequeued(offerId);
+    },
+    agentLegEnded,
+    bridgeFailed,
+    waiting,
+  };
+}

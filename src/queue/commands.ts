@@ -1,0 +1,145 @@
+/**
+ * What an agent's desk asks over its WebSocket (docs/agent-protocol.md): state changes, accepting or
+ * rejecting an offer, hold, hang-up, wrap-up, transfers; and what a (re)connecting desk is told. Store and
+ * service errors are thrown as catalogue errors (src/errors.ts); the channel turns them into socket `error`
+ * replies.
+ */
+import type { DomainEvent } from '../events.js';
+import { sbError, socketError, type ErrorCode } from '../errors.js';
+import type { AgentCommands } from '../agents/channel.js';
+import type { ClientMessage, ServerMessage } from '../agents/protocol.js';
+import type { QueueContext } from './context.js';
+import type { OfferKinds } from './offer-kind.js';
+import type { Router } from './router.js';
+import { RestError } from './twilio-rest.js';
+import type { Transfers } from './transfer.js';
+
+type Command = Exclude<ClientMessage, { type: 'hello' | 'ping' }>;
+
+/** Build the agent command handler. */
+export function createAgentCommands(ctx: QueueContext, router: Router, transfers: Transfers, kinds: OfferKinds): AgentCommands {
+  const { center, urls, clock, queues, agents, contacts, offers, rest } = ctx;
+
+  async function accept(agentId: string, offerId: string): Promise<ServerMessage> {
+    const offer = await offers.get(offerId);
+    if (!offer) return socketError(sbError('stale_offer', 'offerId'));
+    const acc = await agents.acceptOffer({ agentId, offerId });
+    ctx.publish(acc.events);
+    await ctx.pushState(agentId); // reserved -> on_call, like every other state change
+    return kinds[offer.kind].accept(offer, agentId);
+  }
+
+  async function command(agentId: string, msg: Command): Promise<ServerMessage> {
+    const ref = msg.ref ? { ref: msg.ref } : {};
+    const ack = (): ServerMessage => ({ type: 'ack', for: msg.type, ...ref });
+    const fail = (code: ErrorCode, field: string, detail: string): ServerMessage => socketError(sbError(code, field, detail), msg.ref);
+    switch (msg.type) {
+      case 'set_state': {
+        const r = await agents.setState({ agentId, to: msg.state, reason: msg.reason, instance: ctx.instance });
+        ctx.publish(r.events);
+        if (r.releasedOffer) await queues.releaseClaim(r.releasedOffer);
+        await ctx.pushState(agentId);
+        if (msg.state === 'available') ctx.detach(router.routeAgent(agentId), 'routing failed');
+        return ack();
+      }
+      case 'accept':
+        return { ...(await accept(agentId, msg.offerId)), ...ref } as ServerMessage;
+      case 'reject': {
+        const offer = await offers.get(msg.offerId);
+        const r = await agents.rejectOffer({ agentId, offerId: msg.offerId });
+        ctx.publish(r.events);
+        if (offer) await kinds[offer.kind].unanswered(offer, 'rejected');
+        await ctx.pushState(agentId);
+        return ack();
+      }
+      case 'hold': {
+        const a = await agents.get(agentId);
+        if (!a || a.callSid !== msg.callSid || a.state !== 'on_call') return fail('not_your_call', 'callSid', 'not a call you are talking on');
+        const offer = await offers.forCall(msg.callSid);
+        if (!offer?.conferenceSid) return fail('unavailable', 'callSid', 'the call is not connected yet');
+        // The caller hears the configured hold music while held (participant Hold with HoldUrl).
+        await rest.updateParticipant(offer.conferenceSid, msg.callSid, { hold: msg.on, ...(msg.on ? { holdUrl: urls.holdMusic } : {}) });
+        const r = await agents.hold({ agentId, callSid: msg.callSid, on: msg.on });
+        await ctx.send(agentId, { type: 'call', callSid: msg.callSid, queue: offer.queue, status: msg.on ? 'on_hold' : 'connected', since: clock.now() });
+        ctx.publish(r.events);
+        return ack();
+      }
+      case 'wrap_up': {
+        const r = await agents.wrapUp({ agentId, callSid: msg.callSid, disposition: msg.disposition, code: msg.code });
+        ctx.publish(r.events);
+        const handled = r.events.find((e): e is Extract<DomainEvent, { type: 'call.handled' }> => e.type === 'call.handled');
+        if (handled) {
+          await ctx.recordHandleTime(handled.queue, handled.talkSeconds + handled.holdSeconds + handled.wrapupSeconds);
+          const offer = await offers.forAgent(agentId);
+          if (offer && offer.callSid === handled.callSid) await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
+        }
+        await ctx.pushState(agentId);
+        ctx.detach(router.routeAgent(agentId), 'routing failed');
+        return ack();
+      }
+      case 'hangup': {
+        const a = await agents.get(agentId);
+        if (!a || a.callSid !== msg.callSid) return fail('not_your_call', 'callSid', 'not the call you are on');
+        const offer = a.offerId ? await offers.get(a.offerId) : null;
+        try {
+          if (offer?.agentLegSid) await rest.hangup(offer.agentLegSid);
+        } catch (err) {
+          // 21220: the leg has ended already, which is what the agent asked for.
+          if (!(err instanceof RestError && err.code === 21220)) throw err;
+        }
+        return ack();
+      }
+      case 'transfer':
+        await transfers.start(agentId, msg.callSid, msg.to, msg.warm);
+        return ack();
+      case 'transfer_complete':
+        await transfers.complete(agentId, msg.callSid);
+        return ack();
+      case 'transfer_cancel':
+        await transfers.cancel(agentId, msg.callSid);
+        return ack();
+    }
+  }
+
+  async function connected(agentId: string, instance: string): Promise<ServerMessage> {
+    const r = await agents.connected({ agentId, instance });
+    ctx.publish(r.events);
+    const a = await agents.get(agentId);
+    if (!a) return socketError(sbError('not_found', 'token', 'agent is not configured'));
+    const cfg = center.agents[agentId];
+    const directory = {
+      queues: Object.values(center.queues).map((q) => ({ id: q.id, name: q.name ?? q.id })),
+      agents: Object.values(center.agents)
+        .filter((o) => o.id !== agentId)
+        .map((o) => ({ id: o.id, name: o.name, team: o.team })),
+    };
+    return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance, directory };
+  }
+
+  async function resume(agentId: string): Promise<ServerMessage[]> {
+    const a = await agents.get(agentId);
+    if (!a) return [];
+    const out: ServerMessage[] = [];
+    const offer = a.offerId ? await offers.get(a.offerId) : null;
+    if (a.state === 'reserved' && offer && a.offerDeadline) {
+      out.push(await router.offerMessage(offer, await kinds[offer.kind].caller(offer), a.offerDeadline));
+    } else if (a.state === 'on_call' && a.callSid) {
+      const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
+      out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince, ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}) });
+      const t = await transfers.get(a.callSid);
+      if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
+        out.push({ type: 'transfer', callSid: t.callSid, status: t.state === 'consulting' ? 'consulting' : 'ringing', kind: t.kind, mode: t.mode, to: t.target });
+      }
+    } else if (a.state === 'wrap_up' && a.wrapDeadline) {
+      const callSid = a.callSid ?? a.lastCallSid;
+      if (callSid) out.push({ type: 'wrap_up', callSid, queue: a.callQueue ?? '', deadline: a.wrapDeadline });
+    }
+    return out;
+  }
+
+  async function disconnected(agentId: string, instance: string): Promise<void> {
+    ctx.publish((await agents.disconnected({ agentId, instance, graceMs: ctx.graceMs ?? 30_000 })).events);
+  }
+
+  return { command, connected, resume, disconnected };
+}
