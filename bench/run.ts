@@ -12,7 +12,8 @@
  * docs/performance.md.
  *
  * Env: BENCH_SECONDS (8), BENCH_CONNECTIONS (50), BENCH_SERVER=tsx (run src/main.ts under tsx instead of
- * the build, for development), BENCH_SKIP_BUILD=1, BENCH_SCALE=0 (skip the scale run), BENCH_ONLY=name,name.
+ * the build, for development), BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=prof` for a profile of the
+ * server), BENCH_SKIP_BUILD=1, BENCH_SCALE=0 (skip the scale run), BENCH_ONLY=name,name.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { execSync } from 'node:child_process';
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   serverEnv.TWILIO_API_BASE_URL = `http://127.0.0.1:${scaleApi}`;
   const server = useTsx
     ? child(process.execPath, ['--import', 'tsx', 'src/main.ts'], serverEnv, logFd)
-    : child(process.execPath, ['dist/main.js'], serverEnv, logFd);
+    : child(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'], serverEnv, logFd);
   await waitHttp(`${publicBase}/health`, 30_000, server);
 
   const baseline = spawn(process.execPath, ['bench/baseline.mjs'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -380,6 +381,7 @@ async function main(): Promise<void> {
   console.log(`written: ${out}`);
 
   server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
   baseline.kill('SIGTERM');
   loader.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));

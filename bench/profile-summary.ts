@@ -1,0 +1,60 @@
+/**
+ * Summarise a V8 CPU profile (`node --cpu-prof`, see docs/performance.md): self time by where the code
+ * lives (a package under node_modules, a file of ours, node's internals, GC, idle) and the top functions.
+ *
+ *   npx tsx bench/profile-summary.ts prof/CPU.*.cpuprofile [top]
+ */
+import { readFileSync } from 'node:fs';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+function place(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)' || fn === '(program)') return fn;
+  if (!url) return '(native)';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (url.startsWith('node:')) return url;
+  const m = /\/(dist|src)\/(.*)$/.exec(url);
+  return m ? `ours: ${m[2]}` : url;
+}
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: profile-summary.ts FILE.cpuprofile [top]');
+const top = Number(process.argv[3] ?? 25);
+const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const self = new Map<number, number>();
+p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
+const busy = total - idle;
+const byPlace = new Map<string, number>();
+const byFn = new Map<string, number>();
+for (const [id, t] of self) {
+  const { url, functionName, lineNumber } = byId.get(id)!.callFrame;
+  const where = place(url, functionName);
+  byPlace.set(where, (byPlace.get(where) ?? 0) + t);
+  const fn = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+  byFn.set(fn, (byFn.get(fn) ?? 0) + t);
+}
+const pc = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)} %`;
+console.log(`profile ${file}: ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (percentages of busy time)`);
+console.log('\nself time by place:');
+for (const [k, t] of [...byPlace].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pc(t)}  ${k}`);
+console.log('\ntop functions (self):');
+for (const [k, t] of [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pc(t)}  ${k}`);
