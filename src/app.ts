@@ -2,7 +2,7 @@
  * buildApp(config, deps): the whole server as a fastify instance, with nothing started. main.ts starts
  * the process; tests build a fresh app per test and use inject() or listen on port 0.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { CenterConfig } from './config/callcenter.js';
 import type { EnvConfig } from './config/env.js';
 import { systemClock, type Clock } from './clock.js';
@@ -109,26 +109,25 @@ export const loggerOptions = (level: string): FastifyServerOptions['logger'] => 
 export const SLOW_REQUEST_MS = 1000;
 
 /**
- * Request logging that costs nothing at the default level: fastify's two lines per request (incoming,
+ * Request logging that costs nothing at the default level: fastify's two info lines per request (incoming,
  * completed) cost more CPU than a webhook's own work. Per-request lines ("incoming request", "request
  * completed" with route, status and time) are debug; at info and above only what needs a look is
- * written: 4xx at info (a refused webhook names its reason in its own line and metric), 5xx at error, and
- * any request slower than SLOW_REQUEST_MS at warn.
+ * written: a refused request (4xx) at info, a failed one (5xx, or an error) at error, and any request slower
+ * than SLOW_REQUEST_MS at warn. Fastify's other lines (its error handler, 404s) are unchanged.
  */
-function installRequestLog(app: FastifyInstance): void {
-  if (app.log.level === 'debug' || app.log.level === 'trace') {
-    app.addHook('onRequest', async (req) => {
-      req.log.debug({ req }, 'incoming request');
-    });
+class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
   }
-  app.addHook('onResponse', async (req, reply) => {
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
     const ms = reply.elapsedTime;
     const status = reply.statusCode;
-    if (status >= 500) req.log.error({ req, status, ms }, 'request completed');
-    else if (ms >= SLOW_REQUEST_MS) req.log.warn({ req, status, ms }, 'slow request');
-    else if (status >= 400) req.log.info({ req, status, ms }, 'request refused');
-    else req.log.debug({ req, status, ms }, 'request completed');
-  });
+    if (error || status >= 500) reply.log.error({ req: request, status, ms, ...(error ? { err: error } : {}) }, 'request failed');
+    else if (ms >= SLOW_REQUEST_MS) reply.log.warn({ req: request, status, ms }, 'slow request');
+    else if (status >= 400) reply.log.info({ req: request, status, ms }, 'request refused');
+    else reply.log.debug({ req: request, status, ms }, 'request completed');
+  }
 }
 
 /** Build the server. Nothing listens until the caller calls `listen`. */
@@ -136,11 +135,10 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const clock = deps.clock ?? systemClock;
   const app = Fastify({
     logger: deps.logger ?? false,
-    disableRequestLogging: true,
+    logController: new RequestLog(),
     trustProxy: true,
     bodyLimit: 256 * 1024,
   });
-  installRequestLog(app);
   installHttpSecurity(app);
   const bus = createEventBus((err) => app.log.error({ err }, 'event subscriber failed'));
   const keys = createKeys(config.redisPrefix);
