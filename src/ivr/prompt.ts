@@ -1,15 +1,15 @@
 /**
- * Rendering prompts (text per language, or audio URLs) into TwiML through the twilio package's typed
- * builder. Text is spoken with the language's configured voice.
+ * Rendering prompts (text per language, or audio URLs) into TwiML through our TwiML writer (./twiml.ts:
+ * the twilio package's VoiceResponse methods and output, written directly). Text is spoken with the
+ * language's configured voice.
  */
-import twilio from 'twilio';
 import type { CenterConfig, Prompt, PromptPart } from '../config/callcenter.js';
+import { VoiceResponse, type Gather } from './twiml.js';
 
-export type VoiceResponse = InstanceType<typeof twilio.twiml.VoiceResponse>;
-export type Gather = ReturnType<VoiceResponse['gather']>;
+export type { Gather, VoiceResponse };
 type SayAttrs = Parameters<VoiceResponse['say']>[0];
 
-export const newResponse = (): VoiceResponse => new twilio.twiml.VoiceResponse();
+export const newResponse = (): VoiceResponse => new VoiceResponse();
 
 /** The part of a prompt for a language, falling back to the default language, then to any. */
 export function promptFor(center: CenterConfig, prompt: Prompt, language: string): PromptPart {

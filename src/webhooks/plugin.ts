@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { CenterConfig } from '../config/callcenter.js';
 import type { EventBus } from '../events.js';
 import { fallbackTwiml } from '../ivr/fallback.js';
+import { VoiceResponse } from '../ivr/twiml.js';
 import { fromZod, invalid, replyError, sbError } from '../errors.js';
 import type { Urls } from '../urls.js';
 
@@ -152,7 +153,7 @@ export async function serveLive(
 }
 
 /** A TwiML document for a request whose answer does not matter (notifications, status callbacks). */
-export const EMPTY_TWIML = new twilio.twiml.VoiceResponse().toString();
+export const EMPTY_TWIML = new VoiceResponse().toString();
 
 /**
  * Run a status-callback handler (no caller waits on the answer: it is not live-call TwiML). When it fails
