@@ -139,8 +139,9 @@ export async function makePlan(prom: PrometheusClient, o: PlanOptions): Promise<
   }
   const all = await fetchSeries(prom, o.queue, from, start, step);
 
-  // How much history there is: from the first interval with samples to the plan's start.
-  const firstIdx = all.coverage.findIndex((c) => c !== null && c > 0);
+  // How much history there is: from the first interval with (nearly) its full count of samples to the start.
+  const typicalAll = median(all.coverage.filter((c): c is number => c !== null && c > 0));
+  const firstIdx = all.coverage.findIndex((c) => c !== null && c > 0 && c >= MIN_COVERAGE * typicalAll);
   const haveSeconds = firstIdx === -1 ? 0 : (all.coverage.length - firstIdx) * step;
   const weeks = Math.floor(haveSeconds / WEEK_SECONDS);
   if (weeks < MIN_WEEKS) {

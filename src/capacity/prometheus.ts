@@ -52,7 +52,9 @@ export function createPrometheusClient(url: string, opts: { timeoutMs?: number }
             })
           : await fetch(`${root}${path}?${params.toString()}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
-      const cause = e instanceof Error ? ((e.cause as { code?: string } | undefined)?.code ?? e.message) : String(e);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a timeout, a bad port) is its cause.
+      const inner = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+      const cause = inner?.code ?? inner?.message ?? (e instanceof Error ? e.message : String(e));
       throw new PlanError('prometheus_unreachable', `cannot reach Prometheus at ${root}: ${cause}`);
     }
     let body: ApiAnswer<T>;
