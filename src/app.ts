@@ -24,7 +24,7 @@ import { createContactStore } from './queue/contacts.js';
 import { createOfferStore } from './queue/offers.js';
 import { createQueueService, type QueueService } from './queue/service.js';
 import { createQueueStore, type QueueStore } from './queue/store.js';
-import { createTwilioRest, type TwilioRest } from './queue/twilio-rest.js';
+import { createTwilioRest, type TwilioRest, type TwilioRestOptions } from './queue/twilio-rest.js';
 import { staffingRows } from './queue/staffing.js';
 import { createLivePlanner, currentRows } from './capacity/live.js';
 import { createPrometheusClient } from './capacity/prometheus.js';
@@ -42,6 +42,8 @@ export type AppConfig = Pick<
   /** Live-call webhooks answer fallback TwiML after this long (default 1500 ms, under the 2 s promise). */
   webhookBudgetMs?: number;
   instanceId?: string | undefined;
+  /** Time limits of Twilio REST calls (defaults in src/queue/twilio-rest.ts: 4 s per request, 12 s per operation). */
+  twilioRest?: Pick<TwilioRestOptions, 'requestTimeoutMs' | 'budgetMs'>;
   /** The Prometheus that scrapes Switchboard: /api/plan and the current plan's gauges use it (unset: off). */
   prometheusUrl?: string | undefined;
   /**
@@ -165,6 +167,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       accountSid: config.twilioAccountSid,
       authToken: config.twilioAuthToken,
       apiBaseUrl: config.twilioApiBaseUrl,
+      ...config.twilioRest,
       clock,
       onEvent: (e) => bus.service(e),
     });

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { buildApp, type AppDeps } from '../../src/app.js';
+import { buildApp, type AppConfig, type AppDeps } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
 import { createTwilioEmulator, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import type { RedisClient } from '../../src/store/redis.js';
@@ -69,7 +69,9 @@ export class TestAgent {
   }
 }
 
-export async function makeStack(opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string; logger?: AppDeps['logger'] } = {}): Promise<Stack> {
+export async function makeStack(
+  opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string; logger?: AppDeps['logger']; twilioRest?: AppConfig['twilioRest'] } = {},
+): Promise<Stack> {
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
   const redis = opts.redis ?? newRedis();
   const prefix = uniquePrefix('e2e');
@@ -95,6 +97,7 @@ export async function makeStack(opts: { now?: number; sweepEveryMs?: number; red
       redisPrefix: prefix,
       supervisorToken: SUPERVISOR_TOKEN,
       instanceId: opts.instanceId ?? 'e2e',
+      ...(opts.twilioRest ? { twilioRest: opts.twilioRest } : {}),
     },
     { redis, clock, sweepEveryMs: opts.sweepEveryMs ?? 1000, ...(opts.logger ? { logger: opts.logger } : {}) },
   );

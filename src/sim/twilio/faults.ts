@@ -1,9 +1,13 @@
-/** Fault injection: REST failures and timeouts, status callbacks out of order, duplicated or (conference) dropped. */
-import type { FailRestOptions, RestFaultMatch, StatusCallbackFaults, TimeoutRestOptions } from './types.js';
+/**
+ * Fault injection: REST failures (429 with Retry-After included), timeouts, requests held open, status
+ * callbacks out of order, duplicated or (conference) dropped.
+ */
+import type { FailRestOptions, HoldRestOptions, RestFaultMatch, StatusCallbackFaults, TimeoutRestOptions } from './types.js';
 
 export type RestFault =
-  | { kind: 'fail'; status: number; code: number; message: string; delayMs: number }
-  | { kind: 'timeout'; afterMs: number; execute: boolean };
+  | { kind: 'fail'; status: number; code: number; message: string; delayMs: number; retryAfterSeconds?: number }
+  | { kind: 'timeout'; afterMs: number; execute: boolean }
+  | { kind: 'hold' };
 
 interface Pending {
   remaining: number;
@@ -31,8 +35,25 @@ export class Faults {
     this.pending.push({
       remaining: o.count ?? 1,
       match: o.match,
-      fault: { kind: 'fail', status, code: o.code ?? code, message: o.message ?? message, delayMs: o.delayMs ?? 0 },
+      fault: {
+        kind: 'fail',
+        status,
+        code: o.code ?? code,
+        message: o.message ?? message,
+        delayMs: o.delayMs ?? 0,
+        ...(o.retryAfterSeconds !== undefined ? { retryAfterSeconds: o.retryAfterSeconds } : {}),
+      },
     });
+  }
+
+  /**
+   * The next `count` matching REST requests are held open: read, never answered and never closed by the
+   * emulator (a stalled connection, which no timeout of the server's network stack ends), until the
+   * client gives up and closes it (or the emulator closes). Not carried out. The request stays in flight,
+   * so virtual time does not move past it: what ends it is the client's own (real-time) timeout.
+   */
+  holdNextRest(o: HoldRestOptions = {}): void {
+    this.pending.push({ remaining: o.count ?? 1, match: o.match, fault: { kind: 'hold' } });
   }
 
   /**

@@ -32,6 +32,7 @@ type Form = Record<string, string | string[]>;
 interface Reply {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
 class RestError extends Error {
@@ -155,7 +156,7 @@ export class RestServer {
         res.end();
       } else {
         const text = JSON.stringify(r.body);
-        res.writeHead(r.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+        res.writeHead(r.status, { ...r.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
         res.end(text);
       }
       end();
@@ -173,7 +174,16 @@ export class RestServer {
         await emu.clock.sleep(fault.delayMs);
         end = emu.inflight.begin();
       }
-      send({ status: fault.status, body: restError(fault.status, fault.code, fault.message) });
+      const headers = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : undefined;
+      send({ status: fault.status, body: restError(fault.status, fault.code, fault.message), ...(headers ? { headers } : {}) });
+      return;
+    }
+    if (fault?.kind === 'hold') {
+      entry.fault = 'held open';
+      res.once('close', () => {
+        entry.fault = 'held open, closed by the client';
+        entry.latencyMs = performance.now() - t0;
+      });
       return;
     }
     if (fault?.kind === 'timeout') {

@@ -299,6 +299,19 @@ export interface FailRestOptions {
   message?: string;
   /** Clock time before the failure is answered. */
   delayMs?: number;
+  /**
+   * With status 429: the `Retry-After` header, in seconds. Twilio answers 429 without carrying the
+   * request out ("Requests that receive 429 responses aren't processed and are safe to retry after
+   * backing off", https://www.twilio.com/docs/api/errors/20429), and its APIs that send `Retry-After`
+   * on 429 ask clients to "read the Retry-After response header and wait the indicated number of seconds
+   * before retrying" (https://www.twilio.com/docs/api/errors/59004).
+   */
+  retryAfterSeconds?: number;
+  match?: RestFaultMatch;
+}
+
+export interface HoldRestOptions {
+  count?: number;
   match?: RestFaultMatch;
 }
 
