@@ -11,6 +11,8 @@ import { createAuthenticator, type AuthLimitOptions, type Authenticator } from '
 import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
 import { registerMonitorRoutes } from './api/monitor-routes.js';
+import { registerRecordRoutes } from './api/records-routes.js';
+import { createAuditLog, createRecordStore, subscribeCallRecords, type AuditLog, type RecordStore, type RecordSubscription } from './records/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
@@ -85,6 +87,10 @@ export interface AppContext {
   agents: AgentStore;
   service: QueueService;
   channel: AgentChannel;
+  /** Call records (folded from domain events) and the supervisor audit. */
+  records: RecordStore;
+  recordFolds: RecordSubscription;
+  audit: AuditLog;
 }
 
 declare module 'fastify' {
@@ -148,16 +154,34 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const scripts = defineScripts(deps.redis);
   const calls = createCallStore(deps.redis, keys, scripts, config.center.callTtlSeconds);
   const metrics = createMetrics({ center: config.center, bus, now: () => clock.now() });
+  const records = createRecordStore({
+    redis: deps.redis,
+    keys,
+    scripts,
+    now: () => clock.now(),
+    retentionDays: config.center.retention.callRecordsDays,
+    workingTtlSeconds: config.center.callTtlSeconds,
+  });
+  const recordFolds = subscribeCallRecords(bus, records, (err) => {
+    bus.service({ type: 'redis.error', op: 'call_record' });
+    app.log.warn({ err }, 'call record fold failed');
+  });
+  const audit = createAuditLog({ redis: deps.redis, keys, now: () => clock.now(), retentionDays: config.center.retention.auditDays });
   deps.redis.on('error', () => bus.service({ type: 'redis.error', op: 'connection' }));
 
   const { store: limitStore, ...limitOptions } = config.rateLimits ?? {};
-  const auth = createAuthenticator(config.supervisorToken, config.center.agents, {
-    ...limitOptions,
-    onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }),
-    ...(limitStore === 'memory'
-      ? {}
-      : { shared: { run: (key, args) => scripts.rateLimit!([key], args), keyOf: keys.rateLimit, onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }) } }),
-  });
+  const auth = createAuthenticator(
+    config.supervisorToken,
+    config.center.agents,
+    {
+      ...limitOptions,
+      onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }),
+      ...(limitStore === 'memory'
+        ? {}
+        : { shared: { run: (key, args) => scripts.rateLimit!([key], args), keyOf: keys.rateLimit, onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }) } }),
+    },
+    config.center.supervisors,
+  );
   const queues = createQueueStore(deps.redis, keys, clock);
   const agents = createAgentStore(deps.redis, keys, clock);
   const instance = config.instanceId ?? `i-${process.pid}`;
@@ -217,7 +241,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     plan: async () => currentRows(await planStore.load(), clock.now()),
   });
 
-  const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel };
+  const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel, records, recordFolds, audit };
   app.decorate('sb', ctx);
   await registerWeb(app, { ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}), ...deps.web }); // agent desk, wallboard and its supervisor socket (src/web)
 
@@ -235,6 +259,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     planner?.stop();
     await service.stop();
     await channel.close();
+    await recordFolds.idle();
+    recordFolds.stop();
   });
 
   const core: WebhookCore = {
@@ -262,8 +288,11 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
 
   registerPlanRoutes(app, { auth, prometheusUrl: config.prometheusUrl, queues: planTargets, now: () => clock.now() });
 
+  registerRecordRoutes(app, { auth, records, audit });
+
   registerMonitorRoutes(app, {
     auth,
+    audit,
     monitor: (r) => service.monitor(r),
     liveCalls: async () =>
       Promise.all(

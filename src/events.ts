@@ -28,11 +28,29 @@ interface Base {
 
 export type DomainEvent = Base &
   (
-    | { type: 'call.started'; callSid: string; flow: string }
+    | {
+        type: 'call.started';
+        callSid: string;
+        flow: string;
+        /** The caller's keyed hash (never the number). */
+        callerHash?: string;
+        /** The center's own number the caller dialed (Twilio's `To`). */
+        calledNumber?: string;
+        language?: string;
+      }
     | { type: 'call.ended'; callSid: string; status: string; durationSeconds: number }
     | { type: 'ivr.node'; callSid: string; flow: string; node: string }
     | { type: 'ivr.invalid'; callSid: string; flow: string; node: string; reason: 'invalid' | 'timeout' }
-    | { type: 'ivr.exit'; callSid: string; flow: string; exit: IvrExit; contained: boolean }
+    | {
+        type: 'ivr.exit';
+        callSid: string;
+        flow: string;
+        exit: IvrExit;
+        contained: boolean;
+        /** The nodes the caller went through, oldest first, and the language at the exit (call records). */
+        path?: string[];
+        language?: string;
+      }
     | { type: 'language.selected'; callSid: string; language: string }
     | { type: 'voicemail.recorded'; callSid: string; queue: string; recordingSid: string; durationSeconds: number }
     | { type: 'queue.offered'; callSid: string; queue: string; contactId: string; priority: number }
@@ -70,10 +88,28 @@ export type DomainEvent = Base &
         disposition: Disposition;
         code: string;
       }
-    | { type: 'contact.repeat'; queue: string; overclaimed: boolean }
+    | {
+        type: 'contact.repeat';
+        /** The first (handled) call's queue: repeats are attributed to it. */
+        queue: string;
+        overclaimed: boolean;
+        /** The new call, and the handled call it repeats (call records). */
+        callSid?: string;
+        previousCallSid?: string;
+      }
     | { type: 'survey.offered'; callSid: string; survey: SurveyKind }
     | { type: 'survey.response'; callSid: string; survey: SurveyKind; score: number }
-    | { type: 'transfer'; callSid: string; queue: string; kind: TransferKind; mode: TransferMode; result: TransferResult }
+    | {
+        type: 'transfer';
+        callSid: string;
+        queue: string;
+        kind: TransferKind;
+        mode: TransferMode;
+        result: TransferResult;
+        /** The target queue or agent id (never an outside number), and who transferred (call records). */
+        target?: string;
+        fromAgentId?: string;
+      }
     | { type: 'supervisor.monitor'; callSid: string; queue: string; mode: MonitorMode }
     | { type: 'hold'; callSid: string; queue: string; on: boolean }
   );

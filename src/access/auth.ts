@@ -1,20 +1,30 @@
 /**
  * Bearer tokens with scopes: `supervisor` (the supervisor API, wallboard, monitoring) and `agent`
- * (an agent's own socket and desk). Tokens are compared as SHA-256 digests in constant time.
+ * (an agent's own socket and desk). A supervisor principal names who it is: a named supervisor from the
+ * call-center file (role `supervisor` or `admin`), or `admin` for SUPERVISOR_TOKEN; only admins read the
+ * audit. Tokens are compared as SHA-256 digests in constant time.
  * Rate limits per client address: token failures on any surface (`sign_in`), and requests to the
  * supervisor API (`supervisor_api`); both answer 429 with Retry-After. With `shared`, the buckets live in
  * Redis and every instance spends from the same budget (memory answers while Redis does not).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentConfig } from '../config/callcenter.js';
+import type { AgentConfig, SupervisorConfig } from '../config/callcenter.js';
 import { replyError, sbError } from '../errors.js';
 import { asyncBuckets, clientAddress, createSharedTokenBuckets, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';
+export type SupervisorRole = 'supervisor' | 'admin';
 export interface Principal {
   scope: Scope;
   agentId?: string;
+  /** Supervisor scope: who (the id in the call-center file, or `admin`), their name and role. */
+  supervisor?: { id: string; name: string; role: SupervisorRole };
+}
+
+/** The principal requireScope attached to the request. */
+export function principalOf(req: FastifyRequest): Principal | undefined {
+  return (req as FastifyRequest & { principal?: Principal }).principal;
 }
 
 export const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -54,8 +64,13 @@ export interface Authenticator {
   limits: AuthLimits;
 }
 
-/** Build the token table from the supervisor token and the configured agents. */
-export function createAuthenticator(supervisorToken: string, agents: Record<string, AgentConfig>, limitOptions: AuthLimitOptions = {}): Authenticator {
+/** Build the token table from the supervisor (admin) token, the configured agents and named supervisors. */
+export function createAuthenticator(
+  supervisorToken: string,
+  agents: Record<string, AgentConfig>,
+  limitOptions: AuthLimitOptions = {},
+  supervisors: Record<string, SupervisorConfig> = {},
+): Authenticator {
   const buckets = (limiter: Limiter, o: BucketOptions): TokenBuckets => {
     const shared = limitOptions.shared;
     if (!shared) return asyncBuckets(createTokenBuckets(o));
@@ -67,6 +82,7 @@ export function createAuthenticator(supervisorToken: string, agents: Record<stri
     limited: (l) => limitOptions.onLimited?.(l),
   };
   const sup = sha256(supervisorToken);
+  const named = Object.values(supervisors).map((x) => ({ digest: Buffer.from(x.tokenSha256, 'hex'), who: { id: x.id, name: x.name, role: x.role } }));
   const table = Object.values(agents).map((a) => ({
     id: a.id,
     digest: a.tokenSha256 ? Buffer.from(a.tokenSha256, 'hex') : sha256(a.token ?? ''),
@@ -76,7 +92,8 @@ export function createAuthenticator(supervisorToken: string, agents: Record<stri
     identify(token) {
       if (!token) return null;
       const d = sha256(token);
-      if (same(d, sup)) return { scope: 'supervisor' };
+      if (same(d, sup)) return { scope: 'supervisor', supervisor: { id: 'admin', name: 'SUPERVISOR_TOKEN', role: 'admin' } };
+      for (const x of named) if (same(d, x.digest)) return { scope: 'supervisor', supervisor: x.who };
       for (const a of table) if (same(d, a.digest)) return { scope: 'agent', agentId: a.id };
       return null;
     },
@@ -120,5 +137,17 @@ export function requireScope(auth: Authenticator, ...scopes: Scope[]) {
       return;
     }
     (req as FastifyRequest & { principal?: Principal }).principal = p;
+  };
+}
+
+/** requireScope('supervisor'), then the supervisor's role must be admin (403 otherwise). */
+export function requireAdmin(auth: Authenticator) {
+  const supervisor = requireScope(auth, 'supervisor');
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await supervisor(req, reply);
+    if (reply.sent) return;
+    if (principalOf(req)?.supervisor?.role !== 'admin') {
+      await replyError(reply, sbError('forbidden', undefined, 'requires the admin role'));
+    }
   };
 }

@@ -2,17 +2,21 @@
  * Supervisor monitoring of live calls (supervisor scope only): list the connected calls, and listen
  * (muted), coach (heard only by the agent) or barge (heard by everyone) on one, or stop. The supervisor's
  * phone, SIP address or Twilio Client identity is dialed into the call's conference; changing the mode
- * updates the same leg. Every action is logged with the call and the mode (never the number dialed).
+ * updates the same leg. Every action is logged with the call and the mode (never the number dialed), and
+ * written to the supervisor audit naming who acted, whether it was carried out or refused.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { fromZod, replyError, sbError, SwitchboardError } from '../errors.js';
 import type { MonitorMode } from '../events.js';
-import { requireScope, type Authenticator } from '../access/auth.js';
+import type { AuditLog } from '../records/index.js';
+import { principalOf, requireScope, type Authenticator } from '../access/auth.js';
 
 export interface MonitorDeps {
   auth: Authenticator;
   monitor(r: { callSid: string; mode: MonitorMode; to: string; by: string }): Promise<{ legSid: string | null; queue: string }>;
+  /** The supervisor audit (who listened, coached, barged, stopped on which call). */
+  audit?: AuditLog;
   liveCalls(): Promise<{ callSid: string; queue: string; agentId: string; state: string; since: number | null; monitors: { to: string; mode: MonitorMode }[] }[]>;
 }
 
@@ -33,10 +37,15 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorDeps): 
     if (!sid.success) return replyError(reply, fromZod(sid.error, 'callSid'));
     const b = body.safeParse(req.body);
     if (!b.success) return replyError(reply, fromZod(b.error, '(body)'));
+    const who = principalOf(req)?.supervisor ?? { id: 'supervisor', name: 'supervisor', role: 'supervisor' as const };
+    const audit = (result: string, queue?: string) =>
+      deps.audit?.append(who, { action: `monitor.${b.data.mode}`, callSid: sid.data, queue, result }).catch((err: unknown) => req.log.warn({ err }, 'audit write failed'));
     try {
-      const r = await deps.monitor({ callSid: sid.data, mode: b.data.mode, to: b.data.to, by: 'supervisor' });
+      const r = await deps.monitor({ callSid: sid.data, mode: b.data.mode, to: b.data.to, by: who.id });
+      await audit('ok', r.queue);
       return { callSid: sid.data, mode: b.data.mode, queue: r.queue, legSid: r.legSid };
     } catch (e) {
+      await audit(e instanceof SwitchboardError ? e.code : 'unavailable');
       if (e instanceof SwitchboardError) return replyError(reply, e);
       req.log.warn({ err: (e as Error).message, callSid: sid.data }, 'monitor failed');
       return replyError(reply, sbError('unavailable', 'callSid', 'Twilio did not take the request; try again'));

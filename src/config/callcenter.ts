@@ -142,6 +142,17 @@ const agentSchema = z
   .refine((a) => a.tokenSha256 || a.token, 'an agent needs `tokenSha256` (or `token` for demos)');
 export type AgentConfig = z.infer<typeof agentSchema> & { id: string };
 
+/** A named supervisor: who acted is written to the audit stream. `admin` may also read the audit. */
+const supervisorSchema = z
+  .object({
+    name: z.string().min(1),
+    /** sha256 hex of the supervisor's bearer token (never the token itself). */
+    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (sha256 of the token)'),
+    role: z.enum(['supervisor', 'admin']).default('supervisor'),
+  })
+  .strict();
+export type SupervisorConfig = z.infer<typeof supervisorSchema> & { id: string };
+
 const languageSchema = z
   .object({ name: z.string(), voice: z.string().default('alice'), twilioLanguage: z.string().default('en-US') })
   .strict();
@@ -162,6 +173,14 @@ export const centerSchema = z
       .strict()
       .default({ serviceLevelSeconds: 20, serviceLevelTarget: 0.8, shortAbandonSeconds: 5, repeatWindowSeconds: 604_800, capacityWindowSeconds: 3600 }),
     callTtlSeconds: z.number().int().min(600).max(7 * 86_400).default(86_400),
+    /** How long call records and the supervisor audit stay in their Redis streams (trimmed by time). */
+    retention: z
+      .object({
+        callRecordsDays: z.number().positive().max(3650).default(90),
+        auditDays: z.number().positive().max(3650).default(365),
+      })
+      .strict()
+      .default({ callRecordsDays: 90, auditDays: 365 }),
     fallback: z
       .object({ prompt, transferTo: dialTarget.optional(), voicemail: z.boolean().default(true) })
       .strict(),
@@ -183,14 +202,16 @@ export const centerSchema = z
     flows: z.record(id, flowSchema),
     queues: z.record(id, queueSchema).default({}),
     agents: z.record(id, agentSchema).default({}),
+    supervisors: z.record(id, supervisorSchema).default({}),
     teams: z.array(id).default(['default']),
   })
   .strict();
 
-export type CenterConfig = Omit<z.infer<typeof centerSchema>, 'flows' | 'queues' | 'agents'> & {
+export type CenterConfig = Omit<z.infer<typeof centerSchema>, 'flows' | 'queues' | 'agents' | 'supervisors'> & {
   flows: Record<string, Flow>;
   queues: Record<string, QueueConfig>;
   agents: Record<string, AgentConfig>;
+  supervisors: Record<string, SupervisorConfig>;
 };
 
 function isTimeZone(tz: string): boolean {
@@ -234,6 +255,14 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
   for (const [aid, a] of Object.entries(c.agents)) {
     if (!teams.has(a.team)) problems.push(`agents.${aid}.team: "${a.team}" is not in teams`);
   }
+  const agentDigests = new Set(Object.values(c.agents).map((a) => a.tokenSha256));
+  const seenDigests = new Map<string, string>();
+  for (const [sid, sup] of Object.entries(c.supervisors)) {
+    if (agentDigests.has(sup.tokenSha256)) problems.push(`supervisors.${sid}.tokenSha256: the same token as an agent's`);
+    const other = seenDigests.get(sup.tokenSha256);
+    if (other) problems.push(`supervisors.${sid}.tokenSha256: the same token as supervisor "${other}"`);
+    seenDigests.set(sup.tokenSha256, sid);
+  }
   for (const [fid, flow] of Object.entries(c.flows)) {
     const has = (n: string | undefined) => n === undefined || flow.nodes[n] !== undefined;
     if (!has(flow.start)) problems.push(`flows.${fid}.start: no node "${flow.start}"`);
@@ -275,6 +304,7 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
   const flows = dict(Object.entries(c.flows).map(([fid, f]): [string, Flow] => [fid, { ...f, id: fid, nodes: dict(Object.entries(f.nodes)) }]));
   const queues = dict(Object.entries(c.queues).map(([qid, q]): [string, QueueConfig] => [qid, { ...q, id: qid }]));
   const agents = dict(Object.entries(c.agents).map(([aid, a]): [string, AgentConfig] => [aid, { ...a, id: aid }]));
+  const supervisors = dict(Object.entries(c.supervisors).map(([sid, sup]): [string, SupervisorConfig] => [sid, { ...sup, id: sid }]));
   return deepFreeze({
     ...c,
     numbers: dict(Object.entries(c.numbers)),
@@ -283,6 +313,7 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
     flows,
     queues,
     agents,
+    supervisors,
   });
 }
 

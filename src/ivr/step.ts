@@ -30,6 +30,8 @@ export interface IvrState {
   startedAt: number;
   callerHash: string;
   contactId: string;
+  /** The center's number the caller dialed (Twilio's `To`), for the call record. */
+  calledNumber?: string;
   /** The caller pressed the voicemail key while waiting: the queue's Leave goes to voicemail. */
   leaveFor?: 'voicemail';
   /** Survey progress once the agent leg has ended. */
@@ -77,6 +79,7 @@ export function initialState(args: {
   now: number;
   callerHash: string;
   contactId: string;
+  calledNumber?: string;
 }): IvrState {
   return {
     callSid: args.callSid,
@@ -92,6 +95,7 @@ export function initialState(args: {
     startedAt: args.now,
     callerHash: args.callerHash,
     contactId: args.contactId,
+    ...(args.calledNumber ? { calledNumber: args.calledNumber } : {}),
   };
 }
 
@@ -102,7 +106,7 @@ export function step(ctx: StepContext, state: IvrState, input: IvrInput): StepRe
   const s: IvrState = { ...state, stack: [...state.stack], path: [...state.path] };
 
   if (input.kind === 'start') {
-    events.push({ type: 'call.started', at: ctx.now, callSid: s.callSid, flow: s.flow });
+    events.push({ type: 'call.started', at: ctx.now, callSid: s.callSid, flow: s.flow, callerHash: s.callerHash, language: s.language, ...(s.calledNumber ? { calledNumber: s.calledNumber } : {}) });
     return run(ctx, s, s.node, twiml, events);
   }
 
@@ -214,7 +218,7 @@ function run(ctx: StepContext, s: IvrState, start: string, twiml: VoiceResponse,
         s.askedAgent = true;
         s.phase = 'queue';
         s.queue = node.queue;
-        events.push({ type: 'ivr.exit', at: ctx.now, callSid: s.callSid, flow: s.flow, exit: 'queue', contained: false });
+        events.push({ type: 'ivr.exit', at: ctx.now, callSid: s.callSid, flow: s.flow, exit: 'queue', contained: false, path: s.path, language: s.language });
         return { twiml, state: s, events, handoff: { kind: 'queue', queue: node.queue, priority: node.priority } };
       case 'transfer':
         speak(twiml, ctx.center, node.prompt, s.language);
@@ -290,6 +294,8 @@ function exit(ctx: StepContext, s: IvrState, twiml: VoiceResponse, events: Domai
     flow: s.flow,
     exit: how,
     contained: isContained(s, how),
+    path: s.path,
+    language: s.language,
   });
   return { twiml, state: s, events };
 }
@@ -301,7 +307,7 @@ export function isContained(s: IvrState, how: IvrExit): boolean {
 
 /** The event for a caller hanging up while still in the IVR (from the status callback). */
 export function hangupInIvr(s: IvrState, now: number): DomainEvent {
-  return { type: 'ivr.exit', at: now, callSid: s.callSid, flow: s.flow, exit: 'hangup', contained: isContained(s, 'hangup') };
+  return { type: 'ivr.exit', at: now, callSid: s.callSid, flow: s.flow, exit: 'hangup', contained: isContained(s, 'hangup'), path: s.path, language: s.language };
 }
 
 /** `<Dial>` to a number, a client or a SIP address. */

@@ -32,9 +32,9 @@ export function createContactStore(redis: RedisClient, keys: Keys, scripts: Reco
   return {
     async checkRepeat(callerHash, callSid, now, windowSeconds) {
       if (!callerHash) return [];
-      const r = (await contactRepeat([keys.repeatIndex, keys.callerCalls(callerHash)], [callerHash, callSid, now, windowSeconds * 1000])) as [string, string] | null;
+      const r = (await contactRepeat([keys.repeatIndex, keys.callerCalls(callerHash)], [callerHash, callSid, now, windowSeconds * 1000])) as [string, string, string?] | null;
       if (!r) return [];
-      return [{ type: 'contact.repeat', at: now, queue: r[0], overclaimed: r[1] === 'resolved' }];
+      return [{ type: 'contact.repeat', at: now, queue: r[0], overclaimed: r[1] === 'resolved', callSid, ...(r[2] ? { previousCallSid: r[2] } : {}) }];
     },
     async recentCount(callerHash, now, windowSeconds, excludeCallSid) {
       if (!callerHash) return 0;

@@ -102,6 +102,11 @@ export interface Transfers {
 const TTL_SECONDS = 6 * 3600;
 const ACTIVE = new Set<TransferRecord['state']>(['offering', 'dialing', 'consulting']);
 
+/** The target named in the transfer event: a queue or an agent id; an outside number is never named. */
+function transferTarget(t: TransferTarget): { target?: string } {
+  return t.kind === 'queue' ? { target: t.queue } : t.kind === 'agent' ? { target: t.agentId } : {};
+}
+
 /** Build the transfer logic. */
 export function createTransfers(d: TransferDeps): Transfers {
   const { center, urls, clock, redis, keys, agents, offers, rest } = d;
@@ -117,7 +122,7 @@ export function createTransfers(d: TransferDeps): Transfers {
   const tell = (t: TransferRecord, status: TransferStatus, reason?: string) =>
     d.send(t.fromAgentId, { type: 'transfer', callSid: t.callSid, status, kind: t.kind, mode: t.mode, ...(reason ? { reason } : {}) });
   const counted = (t: TransferRecord, result: TransferResult) =>
-    d.publish([{ type: 'transfer', at: clock.now(), callSid: t.callSid, queue: t.queue, kind: t.kind, mode: t.mode, result }]);
+    d.publish([{ type: 'transfer', at: clock.now(), callSid: t.callSid, queue: t.queue, kind: t.kind, mode: t.mode, result, fromAgentId: t.fromAgentId, ...transferTarget(t.target) }]);
 
   /** The transferring agent's connected call: its offer (with the conference and the agent's leg). */
   async function ownCall(agentId: string, callSid: string): Promise<OfferRecord> {

@@ -6,6 +6,7 @@
  *   {agents}      agent records, availability indexes, offers and timers
  *   {c:<callSid>} one call's IVR state and webhook idempotency records
  *   {x}           cross-call facts: repeat-caller index, voicemail list
+ *   {rec}         call records: each call's working record and the records stream (src/records)
  */
 export interface QueueKeys {
   /** ZSET callSid → band·2^40 + seq: exact FIFO within a priority; ZRANK is the position. */
@@ -102,6 +103,15 @@ export interface Keys {
   };
   /** LIST of voicemail records (JSON), newest first. */
   voicemails: string;
+  /** Call records: both keys under the {rec} tag, so the fold script (recordFold) runs on Redis Cluster. */
+  records: {
+    /** HASH one call's working record (the record's fields, plus `_`-prefixed bookkeeping), with a TTL. */
+    call(callSid: string): string;
+    /** STREAM of call records, one entry per call (its latest revision), entry ids in record time. */
+    stream: string;
+  };
+  /** STREAM of supervisor actions (who, what, which call), entry ids in action time. One key. */
+  audit: string;
   /** Pub/sub channel for agent-bound messages across instances. */
   agentChannel: string;
   /** Pub/sub channel for live supervisor/wallboard updates. */
@@ -177,6 +187,11 @@ export function createKeys(prefix = 'sb:'): Keys {
       monitors: (sid) => `${a}monitors:${sid}`,
     },
     voicemails: `${x}voicemails`,
+    records: {
+      call: (sid) => `${prefix}{rec}:call:${sid}`,
+      stream: `${prefix}{rec}:stream`,
+    },
+    audit: `${prefix}audit`,
     agentChannel: `${prefix}agent-bus`,
     liveChannel: `${prefix}live`,
     rateLimit: (limiter, client) => `${prefix}rl:${limiter}:${client}`,

@@ -94,6 +94,7 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
           now: ctx.now,
           callerHash: callerHash(deps.callerHashKey, p.From),
           contactId: p.CallSid,
+          calledNumber: p.To,
         });
         const { created, state } = await calls.create(fresh);
         if (!created) {

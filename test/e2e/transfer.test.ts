@@ -404,7 +404,7 @@ describe('transfers and monitoring on the call conference', () => {
     // Each action is logged with who, which call and what; never the number or address dialed.
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'supervisor monitor');
     expect(logged.map((l) => l.mode)).toEqual(['listen', 'coach', 'barge', 'stop']);
-    expect(logged.every((l) => l.callSid === call.sid && l.supervisor === 'supervisor' && l.agentId === 'alice')).toBe(true);
+    expect(logged.every((l) => l.callSid === call.sid && l.supervisor === 'admin' && l.agentId === 'alice')).toBe(true);
     expect(lines.some((l) => l.includes('client:sam'))).toBe(false);
     alice.send({ type: 'hangup', callSid: call.sid });
     await stack.until(alice.next('wrap_up'));

@@ -42,6 +42,13 @@ export async function loadExample(): Promise<CenterConfig> {
   return loadCenterConfigFile(EXAMPLE_CONFIG);
 }
 
+/** The example call center with some top-level sections replaced (validated like the file). */
+export async function loadExampleWith(sections: Record<string, unknown>): Promise<CenterConfig> {
+  const { readFile } = await import('node:fs/promises');
+  const raw = (await import('yaml')).parse(await readFile(EXAMPLE_CONFIG, 'utf8')) as Record<string, unknown>;
+  return parseCenterConfig({ ...raw, ...sections }, EXAMPLE_CONFIG);
+}
+
 /** Build an app on the example config (or a given one) with a virtual clock at `now`. */
 export async function makeApp(
   opts: { now?: number; center?: CenterConfig | unknown; redis?: RedisClient; budgetMs?: number; deps?: Partial<AppDeps>; config?: Partial<AppConfig> } = {},

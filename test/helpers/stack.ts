@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { buildApp, type AppConfig, type AppDeps } from '../../src/app.js';
 import { VirtualClock } from '../../src/clock.js';
+import type { CenterConfig } from '../../src/config/callcenter.js';
 import { createTwilioEmulator, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { freePort } from '../setup/global-redis.js';
@@ -70,7 +71,15 @@ export class TestAgent {
 }
 
 export async function makeStack(
-  opts: { now?: number; sweepEveryMs?: number; redis?: RedisClient; instanceId?: string; logger?: AppDeps['logger']; twilioRest?: AppConfig['twilioRest'] } = {},
+  opts: {
+    now?: number;
+    sweepEveryMs?: number;
+    redis?: RedisClient;
+    instanceId?: string;
+    logger?: AppDeps['logger'];
+    twilioRest?: AppConfig['twilioRest'];
+    center?: CenterConfig;
+  } = {},
 ): Promise<Stack> {
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
   const redis = opts.redis ?? newRedis();
@@ -85,7 +94,7 @@ export async function makeStack(
     numbers: { [NUMBER]: { voiceUrl: '/twilio/voice', fallbackUrl: '/twilio/fallback', statusCallback: '/twilio/status' } },
     seed: 7,
   });
-  const center = await loadExample();
+  const center = opts.center ?? (await loadExample());
   const app = await buildApp(
     {
       center,

@@ -84,6 +84,7 @@ describe('architecture', () => {
       capacity: ['webhooks', 'queue', 'store', 'agents', 'metrics', 'ivr', 'app', 'api', 'sim'],
       webhooks: ['metrics', 'app', 'sim'],
       metrics: ['webhooks', 'app', 'sim', 'api'],
+      records: ['webhooks', 'queue', 'agents', 'metrics', 'ivr', 'capacity', 'app', 'api', 'web', 'sim'],
     };
     const bad = all
       .filter((e) => !(area(e.from) === 'store' && area(e.to) === 'ivr' && e.typeOnly))
@@ -95,6 +96,12 @@ describe('architecture', () => {
   it('nothing but app.ts imports metrics', () => {
     const importers = all.filter((e) => area(e.to) === 'metrics' && area(e.from) !== 'metrics').map((e) => e.from);
     expect([...new Set(importers)].filter((f) => f !== 'src/app.ts')).toEqual([]);
+  });
+
+  it('call records only subscribe to domain events: no call-handling module imports them', () => {
+    const importers = all.filter((e) => area(e.to) === 'records' && area(e.from) !== 'records').map((e) => e.from);
+    expect([...new Set(importers)].filter((f) => f !== 'src/app.ts' && area(f) !== 'api' && area(f) !== 'web')).toEqual([]);
+    expect(importers.length).toBeGreaterThan(0);
   });
 
   it('process.env is read only by process entry points', () => {

@@ -9,7 +9,7 @@
   ARGV[3] now (ms)
   ARGV[4] repeat window (ms)
 
-  Returns false when this is not a repeat, else { queue, disposition }.
+  Returns false when this is not a repeat, else { queue, disposition, callSid of the repeated call }.
 ]]
 local now = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
@@ -22,4 +22,4 @@ local h = cjson.decode(raw)
 if h.repeated or h.callSid == ARGV[2] or now - tonumber(h.at) > window then return false end
 h.repeated = true
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(h))
-return { h.queue, h.disposition }
+return { h.queue, h.disposition, h.callSid or '' }
