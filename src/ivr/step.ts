@@ -34,6 +34,8 @@ export interface IvrState {
   calledNumber?: string;
   /** The caller pressed the voicemail key while waiting: the queue's Leave goes to voicemail. */
   leaveFor?: 'voicemail';
+  /** Twilio reported the call's final status (call.ended was published). */
+  callEnded?: boolean;
   /** Survey progress once the agent leg has ended. */
   survey?: { step: 'csat' | 'nps' | 'done'; queue: string };
 }

@@ -168,13 +168,14 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
       // callbacks change nothing (the stored latest status stays).
       if (seen.isNew && TERMINAL.has(p.CallStatus)) {
         const state = await calls.get(p.CallSid);
-        if (state && state.phase !== 'ended') {
+        // call.ended once per call, also when its last TwiML (the survey's goodbye) already ended the phase.
+        if (state && !state.callEnded) {
           const events: DomainEvent[] = [];
           const now = clock.now();
           if (state.phase === 'ivr') events.push(hangupInIvr(state, now));
-          if (deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
+          if (state.phase !== 'ended' && deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
           events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
-          await calls.put({ ...state, phase: 'ended' });
+          await calls.put({ ...state, phase: 'ended', callEnded: true });
           bus.publish(events);
         }
       }
