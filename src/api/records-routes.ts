@@ -3,7 +3,7 @@
  * JSON, or CSV with `Accept: text/csv` (a CSV export is written to the audit). GET /api/audit (admin
  * role): the supervisor audit, newest first.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fromZod, invalid, replyError, type SwitchboardError } from '../errors.js';
 import { isCursor, recordsToCsv, RECORD_OUTCOMES, type AuditAction, type AuditLog, type RecordFilter, type RecordStore } from '../records/index.js';
@@ -16,13 +16,11 @@ export interface RecordsRouteDeps {
 }
 
 /** A time as ISO 8601 or milliseconds since the epoch. */
+const toMs = (s: string): number => (/^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s));
 const time = z
   .string()
-  .transform((s, ctx) => {
-    const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: 'an ISO 8601 time or milliseconds since the epoch' });
-    return ms;
-  })
+  .refine((s) => Number.isFinite(toMs(s)), 'an ISO 8601 time or milliseconds since the epoch')
+  .transform(toMs)
   .optional();
 const cursor = z.string().refine(isCursor, 'a nextCursor from a previous page').optional();
 
