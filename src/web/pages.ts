@@ -1,5 +1,5 @@
 /**
- * The agent desk (`/desk`), the supervisor wallboard (`/wallboard`) and live calls (`/calls`): plain HTML, CSS and ES modules
+ * The agent desk (`/desk`), the supervisor wallboard (`/wallboard`), live calls (`/calls`) and call history (`/history`): plain HTML, CSS and ES modules
  * from src/web/static, read once at start-up and served with their content types and a
  * Content-Security-Policy that allows only this origin (scripts, styles, and WebSockets to this host).
  * No bundler, no CDN, no external fonts: the pages work without any outside network.
@@ -66,6 +66,7 @@ export function registerWebPages(app: FastifyInstance, o: PagesOptions): void {
     if (name === 'desk.html') app.get('/desk', serve(a));
     else if (name === 'wallboard.html') app.get('/wallboard', serve(a));
     else if (name === 'calls.html') app.get('/calls', serve(a));
+    else if (name === 'history.html') app.get('/history', serve(a));
     else if (!name.endsWith('.html')) app.get(`/web/${name}`, serve(a));
   }
   // The server's clock: offers, wrap-ups and calls carry server times (deadline, since).

@@ -35,7 +35,7 @@ export async function localPage(browser: Browser, origin: string, outside: strin
 export interface BrowserSuite {
   readonly browser: Browser;
   /** A stack (server, emulator, virtual clock) closed after the test. */
-  stack(): Promise<Stack>;
+  stack(opts?: Parameters<typeof makeStack>[0]): Promise<Stack>;
   /** A fresh context's page that may only talk to `origin`. */
   page(origin: string): Promise<Page>;
 }
@@ -68,8 +68,8 @@ export function browserSuite(): BrowserSuite {
     get browser() {
       return live();
     },
-    async stack() {
-      stack = await makeStack();
+    async stack(opts) {
+      stack = await makeStack(opts);
       return stack;
     },
     page: (origin) => localPage(live(), origin, outside),

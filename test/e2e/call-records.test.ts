@@ -54,7 +54,11 @@ describe('call records', () => {
     s = await stackWithSupervisors();
     const stack = s;
     const handled: EventOf<'call.handled'>[] = [];
-    stack.app.sb.bus.onDomain((e: DomainEvent) => void (e.type === 'call.handled' && handled.push(e)));
+    const left: EventOf<'queue.left'>[] = [];
+    stack.app.sb.bus.onDomain((e: DomainEvent) => {
+      if (e.type === 'call.handled') handled.push(e);
+      if (e.type === 'queue.left') left.push(e);
+    });
 
     // Nobody staffed: a caller gives up after 75 s in line.
     const gaveUp = stack.emu.placeCall({ from: '+15551000001', to: NUMBER, behaviour: supportCaller({ patienceMs: 75_000 }) });
@@ -151,7 +155,10 @@ describe('call records', () => {
       transfers: [],
     });
     expect(h.talk).toBeGreaterThanOrEqual(35);
-    expect(rec(happy.sid).waitSeconds).toBeLessThan(10);
+    for (const sid of [happy.sid, moved.sid]) {
+      expect(left.filter((e) => e.callSid === sid)).toHaveLength(1);
+      expect(rec(sid).waitSeconds).toBe(left.find((e) => e.callSid === sid)!.waitSeconds);
+    }
 
     const m = sums(moved.sid);
     expect(rec(moved.sid)).toMatchObject({

@@ -23,12 +23,14 @@ const PUBLIC = new Set([
   'GET /desk',
   'GET /wallboard',
   'GET /calls',
+  'GET /history',
   'GET /web/now',
   'GET /web/common.css',
   'GET /web/live.js',
   'GET /web/desk.js',
   'GET /web/wallboard.js',
   'GET /web/calls.js',
+  'GET /web/history.js',
 ]);
 
 /** Access by path prefix for everything not on the allow-list. */
