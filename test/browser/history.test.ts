@@ -50,7 +50,7 @@ async function apiRecords(stack: Stack, query: string): Promise<CallRecord[]> {
 const rowCalls = (page: import('playwright-core').Page) => page.$$eval('#records tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.call ?? ''));
 
 describe('call history page in Chromium', () => {
-  it('lists, filters, pages and downloads call records from the keyboard; the export is audited', async () => {
+  it('lists, filters, pages and downloads call records from the keyboard; the export is audited', { timeout: 120_000 }, async () => {
     const stack = await suite.stack({ center: await loadExampleWith({ supervisors }) });
     const origin = `http://127.0.0.1:${stack.port}`;
     const { gaveUp, answered } = await twoCalls(stack);
