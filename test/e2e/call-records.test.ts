@@ -233,7 +233,7 @@ describe('call records', () => {
     expect(stack.emu.errors).toEqual([]);
   });
 
-  it('the audit names the supervisor who listened, coached and stopped through the API, never the number dialed', async () => {
+  it('the audit names the supervisor who listened, coached and stopped through the API, never the number dialed', { timeout: 90_000 }, async () => {
     s = await stackWithSupervisors();
     const stack = s;
     const alice = await ready(stack, 'alice-demo-token', 'client:alice');
