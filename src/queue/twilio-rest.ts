@@ -108,8 +108,6 @@ export interface CallFacts {
   endedAt: number | null;
 }
 
-/** The statuses of a call that has ended. */
-export const ENDED_CALL_STATUSES: ReadonlySet<string> = new Set(['completed', 'canceled', 'failed', 'busy', 'no-answer']);
 
 /** A REST error saying the resource (a queue member, a call) does not exist (any more). */
 export function isNotFound(e: unknown): boolean {

@@ -9,6 +9,7 @@ import { fallbackTwiml, waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
 import { hangupInIvr, initialState, step, type IvrState, type StepContext } from '../ivr/step.js';
 import { callerHash } from '../privacy.js';
+import { callHasEnded } from '../call-status.js';
 import type { CallStore } from '../store/calls.js';
 import { baseParams, gatherParams, recordingParams, statusParams } from './params.js';
 import { queryParam, serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
@@ -31,7 +32,6 @@ export interface IvrRouteDeps {
   queue?: QueueGateway | undefined;
 }
 
-const TERMINAL = new Set(['completed', 'busy', 'failed', 'no-answer', 'canceled']);
 
 /** Register the IVR routes on the webhook plugin's instance. */
 export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): void {
@@ -162,11 +162,11 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     const p = validate(core, statusParams, req, reply);
     if (!p) return reply;
     return serveStatus(core, req, reply, async () => {
-      const seq = p.SequenceNumber ?? (TERMINAL.has(p.CallStatus) ? 1_000_000 : 0);
+      const seq = p.SequenceNumber ?? (callHasEnded(p.CallStatus) ? 1_000_000 : 0);
       const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus);
       // Only the first delivery of a terminal status ends the call; duplicates and late, lower-numbered
       // callbacks change nothing (the stored latest status stays).
-      if (seen.isNew && TERMINAL.has(p.CallStatus)) {
+      if (seen.isNew && callHasEnded(p.CallStatus)) {
         const state = await calls.get(p.CallSid);
         // call.ended once per call, also when its last TwiML (the survey's goodbye) already ended the phase.
         if (state && !state.callEnded) {
