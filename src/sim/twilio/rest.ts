@@ -1,92 +1,43 @@
 /**
- * The REST API our server calls (twilio.md sections 5 and 6), on 127.0.0.1: Basic auth, form-encoded
- * PascalCase parameters, JSON snake_case answers, Twilio's error bodies. Point twilio-node at it with
- * `client.api.baseUrl = emu.restBaseUrl`.
+ * The REST API our server calls, on 127.0.0.1: Basic auth with the account SID and auth token
+ * (https://www.twilio.com/docs/usage/requests-to-twilio), form-encoded PascalCase parameters, JSON snake_case
+ * answers and Twilio's error bodies (rest-form.ts). Point twilio-node at it with
+ * `client.api.baseUrl = emu.restBaseUrl`. Calls and Queues are here, Conferences and Participants in
+ * rest-conferences.ts.
  *
- * Decisions: Url/StatusCallback/HoldUrl/... given over REST must be absolute (400, code 21205 — Twilio
- * needs absolute URLs; relative ones are a server bug). Twiml longer than 4000 characters: 400 code 21232
- * (code chosen here; the limit is Twilio's). Status=completed on a call that already ended: 200 with the
- * call unchanged. Creating a queue whose name exists returns the existing queue. Lists are paged with
- * PageSize (default 50, at most 1000) and Page.
+ * Rules: a call is created with To, From and Url or Twiml (Twiml at most 4000 characters), Timeout (default
+ * 60 s), StatusCallback (+ Method, Event), FallbackUrl; updated with Url/Twiml (redirect; only an
+ * in-progress call, error 21220) or Status=completed|canceled (https://www.twilio.com/docs/voice/api/
+ * call-resource); a queue is created with FriendlyName (at most 64 characters) and MaxSize (default 1000,
+ * at most 5000), a member is dequeued by redirecting it with Url (the front one as `Front`)
+ * (https://www.twilio.com/docs/voice/api/queue-resource, https://www.twilio.com/docs/voice/api/member-resource).
+ *
+ * Decided here: Twiml too long is 400 code 21232 (code chosen here; the limit is Twilio's). Status=completed
+ * on a call that already ended: 200 with the call unchanged. Creating a queue whose name exists returns the
+ * existing queue.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Call } from './call.js';
-import { eventList, type Conference, type JoinOptions, type ParticipantChanges } from './conference.js';
 import type { TwilioEmulator } from './emulator.js';
+import { callJson, memberJson, queueJson, restError } from './resources.js';
+import { conferenceRoutes } from './rest-conferences.js';
 import {
-  callJson,
-  conferenceJson,
-  memberJson,
-  participantJson,
-  queueJson,
-  restError,
-} from './resources.js';
+  absUrl,
+  method,
+  notFound,
+  one,
+  page,
+  parseForm,
+  RestError,
+  statusEvents,
+  type Form,
+  type Reply,
+} from './rest-form.js';
 import { checkBasicAuth } from './signing.js';
 import type { DocTarget } from './target.js';
-import type { HttpMethod, RestLogEntry, StatusEvent } from './types.js';
-
-type Form = Record<string, string | string[]>;
-
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function one(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[v.length - 1] : v;
-}
-
-function bool(v: string | string[] | undefined): boolean | undefined {
-  const s = one(v);
-  if (s === undefined) return undefined;
-  return s.toLowerCase() === 'true';
-}
-
-function method(v: string | string[] | undefined, dflt: HttpMethod): HttpMethod {
-  const s = one(v)?.toUpperCase();
-  return s === 'GET' || s === 'POST' ? s : dflt;
-}
-
-function isAbsolute(u: string): boolean {
-  return /^https?:\/\//i.test(u);
-}
-
-function absUrl(form: Form, name: string): string | undefined {
-  const u = one(form[name]);
-  if (u === undefined || u === '') return undefined;
-  if (!isAbsolute(u)) throw new RestError(400, 21205, `${name} is not a valid URL: ${u} (Twilio needs an absolute URL)`);
-  return u;
-}
-
-function parseForm(body: string): Form {
-  const out: Form = {};
-  for (const [k, v] of new URLSearchParams(body)) {
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else out[k] = [prev, v];
-  }
-  return out;
-}
-
-const STATUS_EVENTS: readonly StatusEvent[] = ['initiated', 'ringing', 'answered', 'completed'];
-
-function statusEvents(v: string | string[] | undefined): StatusEvent[] {
-  return eventList(v, ['completed']).filter((e): e is StatusEvent => (STATUS_EVENTS as readonly string[]).includes(e));
-}
+import type { RestLogEntry } from './types.js';
 
 export class RestServer {
   private server?: http.Server;
@@ -203,29 +154,24 @@ export class RestServer {
     try {
       return this.dispatch(verb, path, form, query);
     } catch (e) {
-      if (e instanceof RestError) return { status: e.status, body: restError(e.status, e.code, e.message) };
+      if (e instanceof RestError) return { status: e.status, body: e.body };
       const msg = e instanceof Error ? e.message : String(e);
       this.emu.recordError({ code: 90003, level: 'error', kind: 'emulator', message: `REST handler crashed: ${msg}` });
       return { status: 500, body: restError(500, 20500, `emulator error: ${msg}`) };
     }
   }
 
-  private notFound(path: string): RestError {
-    return new RestError(404, 20404, `The requested resource ${path} was not found`);
-  }
-
   private dispatch(verb: string, path: string, form: Form, query: Form): Reply {
     const emu = this.emu;
     const m = /^\/2010-04-01\/Accounts\/([^/]+)(\/.*)$/.exec(path);
-    if (!m || !path.endsWith('.json')) throw this.notFound(path);
-    if (m[1] !== emu.accountSid) throw this.notFound(path);
+    if (!m || !path.endsWith('.json')) throw notFound(path);
+    if (m[1] !== emu.accountSid) throw notFound(path);
     const segs = (m[2] ?? '')
       .slice(1, -'.json'.length)
       .split('/')
       .map((s) => decodeURIComponent(s));
     const [r0, id0, r1, id1] = segs;
     const n = segs.length;
-    const params = verb === 'GET' || verb === 'DELETE' ? query : form;
     if (r0 === 'Calls') {
       if (n === 1 && verb === 'POST') return this.createCall(form);
       if (n === 1 && verb === 'GET') return this.listCalls(path, query);
@@ -234,14 +180,14 @@ export class RestServer {
         if (verb === 'GET') return { status: 200, body: callJson(emu.accountSid, call) };
         if (verb === 'POST') return this.updateCall(call, form);
       }
-      throw this.notFound(path);
+      throw notFound(path);
     }
     if (r0 === 'Queues') {
       if (n === 1 && verb === 'GET')
-        return this.page(path, query, 'queues', emu.queueRegistry.list().map((q) => queueJson(emu.accountSid, q, emu.clock.now())));
+        return page(path, query, 'queues', emu.queueRegistry.list().map((q) => queueJson(emu.accountSid, q, emu.clock.now())));
       if (n === 1 && verb === 'POST') return this.createQueue(form);
       const q = id0 ? emu.queueRegistry.get(id0) : undefined;
-      if (!q) throw this.notFound(path);
+      if (!q) throw notFound(path);
       if (n === 2) {
         if (verb === 'GET') return { status: 200, body: queueJson(emu.accountSid, q, emu.clock.now()) };
         if (verb === 'POST') {
@@ -257,10 +203,10 @@ export class RestServer {
       if (r1 === 'Members') {
         const now = emu.clock.now();
         if (n === 3 && verb === 'GET')
-          return this.page(path, query, 'queue_members', q.members.map((x, i) => memberJson(emu.accountSid, q, x, i + 1, now)));
+          return page(path, query, 'queue_members', q.members.map((x, i) => memberJson(emu.accountSid, q, x, i + 1, now)));
         if (n === 4 && id1) {
           const member = id1 === 'Front' ? q.members.find((x) => x.call.live) : q.find(id1);
-          if (!member) throw this.notFound(path);
+          if (!member) throw notFound(path);
           const position = q.position(member);
           if (verb === 'GET') return { status: 200, body: memberJson(emu.accountSid, q, member, position, now) };
           if (verb === 'POST') {
@@ -272,73 +218,10 @@ export class RestServer {
           }
         }
       }
-      throw this.notFound(path);
+      throw notFound(path);
     }
-    if (r0 === 'Conferences') {
-      if (n === 1 && verb === 'GET') return this.listConferences(path, query);
-      if (!id0) throw this.notFound(path);
-      if (r1 === 'Participants' && n === 3 && verb === 'POST') return this.createParticipant(path, id0, form);
-      const conf = emu.conferenceRegistry.get(id0);
-      if (!conf) throw this.notFound(path);
-      if (n === 2) {
-        if (verb === 'GET') return { status: 200, body: conferenceJson(emu.accountSid, conf) };
-        if (verb === 'POST') return this.updateConference(conf, form);
-      }
-      if (r1 === 'Participants') {
-        if (n === 3 && verb === 'GET') {
-          let ps = [...conf.participants.values()];
-          const f = (k: string) => bool(params[k]);
-          if (f('Muted') !== undefined) ps = ps.filter((p) => p.muted === f('Muted'));
-          if (f('Hold') !== undefined) ps = ps.filter((p) => p.hold === f('Hold'));
-          if (f('Coaching') !== undefined) ps = ps.filter((p) => p.coaching === f('Coaching'));
-          return this.page(path, query, 'participants', ps.map((p) => participantJson(emu.accountSid, p)));
-        }
-        const p = id1 ? conf.find(id1) : undefined;
-        if (n === 4 && p) {
-          if (verb === 'GET') return { status: 200, body: participantJson(emu.accountSid, p) };
-          if (verb === 'POST') {
-            emu.conferenceRegistry.update(p, this.participantChanges(form));
-            return { status: 200, body: participantJson(emu.accountSid, p) };
-          }
-          if (verb === 'DELETE') {
-            if (p.status === 'connected') emu.conferenceRegistry.leave(p, 'kicked');
-            else {
-              emu.conferenceRegistry.dropPending(p);
-              p.call.hangup('server', 'canceled');
-            }
-            return { status: 204 };
-          }
-        }
-      }
-      throw this.notFound(path);
-    }
-    throw this.notFound(path);
-  }
-
-  private page(path: string, query: Form, key: string, items: unknown[]): Reply {
-    const size = Math.max(1, Math.min(1000, Number(one(query.PageSize) ?? 50) || 50));
-    const pageNo = Math.max(0, Number(one(query.Page) ?? 0) || 0);
-    const slice = items.slice(pageNo * size, (pageNo + 1) * size);
-    const filters = Object.entries(query)
-      .filter(([k]) => k !== 'Page' && k !== 'PageSize' && k !== 'PageToken')
-      .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `&${encodeURIComponent(k)}=${encodeURIComponent(x)}`))
-      .join('');
-    const uri = (p: number): string => `${path}?PageSize=${size}&Page=${p}${filters}`;
-    const hasNext = (pageNo + 1) * size < items.length;
-    return {
-      status: 200,
-      body: {
-        [key]: slice,
-        first_page_uri: uri(0),
-        previous_page_uri: pageNo > 0 ? uri(pageNo - 1) : null,
-        next_page_uri: hasNext ? uri(pageNo + 1) : null,
-        uri: uri(pageNo),
-        page: pageNo,
-        page_size: size,
-        start: pageNo * size,
-        end: pageNo * size + Math.max(0, slice.length - 1),
-      },
-    };
+    if (r0 === 'Conferences') return conferenceRoutes(emu, verb, path, segs, form, query);
+    throw notFound(path);
   }
 
   // ------------------------------------------------------------------ calls
@@ -390,7 +273,7 @@ export class RestServer {
     if (from) calls = calls.filter((c) => c.from === from);
     if (parent) calls = calls.filter((c) => c.parentCallSid === parent);
     calls.reverse();
-    return this.page(path, query, 'calls', calls.map((c) => callJson(emu.accountSid, c)));
+    return page(path, query, 'calls', calls.map((c) => callJson(emu.accountSid, c)));
   }
 
   private updateCall(call: Call, form: Form): Reply {
@@ -423,113 +306,4 @@ export class RestServer {
     const q = existing ?? emu.queueRegistry.create(name, max);
     return { status: 201, body: queueJson(emu.accountSid, q, emu.clock.now()) };
   }
-
-  // ------------------------------------------------------------------ conferences
-
-  private listConferences(path: string, query: Form): Reply {
-    const emu = this.emu;
-    let cs = emu.conferenceRegistry.list();
-    const name = one(query.FriendlyName);
-    const st = one(query.Status);
-    if (name !== undefined) cs = cs.filter((c) => c.friendlyName === name);
-    if (st !== undefined) cs = cs.filter((c) => c.status === st);
-    cs.reverse();
-    return this.page(path, query, 'conferences', cs.map((c) => conferenceJson(emu.accountSid, c)));
-  }
-
-  private updateConference(conf: Conference, form: Form): Reply {
-    const emu = this.emu;
-    const st = one(form.Status);
-    const announce = absUrl(form, 'AnnounceUrl');
-    if (st === 'completed') emu.conferenceRegistry.end(conf, 'conference-ended-via-api');
-    else if (st !== undefined) throw new RestError(400, 21218, `Invalid Status: ${st}`);
-    if (announce && conf.status !== 'completed')
-      void emu.conferenceRegistry.announce(conf, announce, method(form.AnnounceMethod, 'POST'));
-    return { status: 200, body: conferenceJson(emu.accountSid, conf) };
-  }
-
-  private participantChanges(form: Form): ParticipantChanges {
-    return {
-      hold: bool(form.Hold),
-      holdUrl: absUrl(form, 'HoldUrl'),
-      holdMethod: form.HoldMethod !== undefined ? method(form.HoldMethod, 'GET') : undefined,
-      muted: bool(form.Muted),
-      coaching: bool(form.Coaching),
-      callSidToCoach: one(form.CallSidToCoach),
-      endConferenceOnExit: bool(form.EndConferenceOnExit),
-      beepOnExit: bool(form.BeepOnExit),
-      waitUrl: absUrl(form, 'WaitUrl'),
-      waitMethod: form.WaitMethod !== undefined ? method(form.WaitMethod, 'POST') : undefined,
-      announceUrl: absUrl(form, 'AnnounceUrl'),
-      announceMethod: form.AnnounceMethod !== undefined ? method(form.AnnounceMethod, 'POST') : undefined,
-    };
-  }
-
-  private createParticipant(path: string, sidOrName: string, form: Form): Reply {
-    const emu = this.emu;
-    const reg = emu.conferenceRegistry;
-    let conf = reg.get(sidOrName) ?? reg.liveByName(sidOrName);
-    if (!conf) {
-      if (/^CF[0-9a-fA-F]{32}$/.test(sidOrName)) throw this.notFound(path);
-      conf = reg.getOrCreate(sidOrName);
-    }
-    if (conf.status === 'completed') throw this.notFound(path);
-    const to = one(form.To);
-    const from = one(form.From);
-    if (!to) throw new RestError(400, 21201, "Required parameter 'To' missing.");
-    if (!from) throw new RestError(400, 21213, "Required parameter 'From' missing.");
-    const beep = one(form.Beep);
-    const coaching = bool(form.Coaching) ?? false;
-    const csc = absUrl(form, 'ConferenceStatusCallback');
-    const waitUrl = one(form.WaitUrl);
-    const opts: JoinOptions = {
-      label: one(form.Label),
-      muted: bool(form.Muted) ?? false,
-      coaching,
-      callSidToCoach: one(form.CallSidToCoach),
-      startConferenceOnEnter: bool(form.StartConferenceOnEnter) ?? true,
-      endConferenceOnExit: bool(form.EndConferenceOnExit) ?? false,
-      beep: beep === 'false' || beep === 'onEnter' || beep === 'onExit' ? beep : 'true',
-      waitUrl: waitUrl === '' ? '' : absUrl(form, 'WaitUrl'),
-      waitMethod: method(form.WaitMethod, 'POST'),
-      statusCallback: csc
-        ? {
-            url: csc,
-            method: method(form.ConferenceStatusCallbackMethod, 'POST'),
-            events: eventList(form.ConferenceStatusCallbackEvent, ['start', 'end']),
-          }
-        : undefined,
-      source: 'rest',
-    };
-    const sc = absUrl(form, 'StatusCallback');
-    const timeoutS = Math.max(5, Math.min(600, Number(one(form.Timeout) ?? 60) || 60));
-    const target = conf;
-    const holder: { call?: Call } = {};
-    const call = emu.createOutboundCall({
-      to,
-      from,
-      timeoutS,
-      statusCallback: sc
-        ? { url: sc, method: method(form.StatusCallbackMethod, 'POST'), events: statusEvents(form.StatusCallbackEvent) }
-        : undefined,
-      target: {
-        kind: 'internal',
-        name: 'conference-participant',
-        run: async (scope) => {
-          const c = holder.call;
-          if (!c) return { kind: 'end', by: 'twilio' };
-          const room = target.status === 'completed' ? reg.getOrCreate(target.friendlyName) : target;
-          const reason = await c.inConference(room, opts, scope);
-          return { kind: 'end', by: reason === 'kicked' ? 'server' : 'twilio' };
-        },
-      },
-    });
-    holder.call = call;
-    const p = reg.addPending(conf, call, opts);
-    void call.ringOutcome.promise.then((o) => {
-      if (o !== 'answered') reg.dropPending(p);
-    });
-    return { status: 201, body: participantJson(emu.accountSid, p) };
-  }
 }
-

@@ -7,7 +7,9 @@ import twilio from 'twilio';
 
 /**
  * The URL string Twilio signs: no fragment, no credentials, and for https no port (Voice drops it; over
- * http the port is kept) — twilio.md section 1.
+ * http the port is kept). Twilio signs the full URL with the POST parameters appended, sorted by name
+ * (https://www.twilio.com/docs/usage/security#validating-requests); the port rule is the one twilio-node's
+ * validateRequest accepts both ways (node_modules/twilio/lib/webhooks/webhooks.js, addPort / removePort).
  */
 export function signingUrl(url: string): string {
   const noFragment = url.split('#')[0] ?? url;

@@ -1,6 +1,7 @@
 /**
- * TwiML: parse a document with the strict XML parser, check it against twilio.md section 3 for the
- * context it runs in, and turn it into typed verbs with Twilio's defaults applied.
+ * TwiML: parse a document with the strict XML parser, check it against the verbs allowed in the context it
+ * runs in (twiml-verbs.ts), and turn it into typed verbs with Twilio's defaults applied (each verb's page under
+ * https://www.twilio.com/docs/voice/twiml gives its attributes, defaults and nesting).
  *
  * Errors (TwimlError → Twilio error 12100, the document does not run): malformed XML, a root other than
  * `<Response>`, an unknown or mis-cased verb, a verb not allowed in this context, a bad nesting, a verb
@@ -8,133 +9,26 @@
  * a relative URL. Warnings (Twilio's 12200 family; the verb runs with the default): an unknown attribute
  * or an invalid attribute value.
  */
+import {
+  ALLOWED,
+  ATTRS,
+  NOT_EMULATED,
+  SSML,
+  TOP,
+  type DialNoun,
+  type DialVerb,
+  type EndpointNoun,
+  type GatherVerb,
+  type PlayVerb,
+  type PromptVerb,
+  type SayVerb,
+  type Verb,
+} from './twiml-verbs.js';
 import type { DocContext, HttpMethod, StatusEvent } from './types.js';
 import { parseXml, textContent, XmlError, type XmlElement } from './xml.js';
 
-export interface SayVerb {
-  kind: 'Say';
-  text: string;
-  loop: number;
-  voice?: string;
-  language?: string;
-}
-export interface PlayVerb {
-  kind: 'Play';
-  url: string;
-  loop: number;
-  digits?: string;
-}
-export interface PauseVerb {
-  kind: 'Pause';
-  lengthS: number;
-}
-export type PromptVerb = SayVerb | PlayVerb | PauseVerb;
-export interface GatherVerb {
-  kind: 'Gather';
-  action?: string;
-  method: HttpMethod;
-  timeoutS: number;
-  finishOnKey: string;
-  numDigits?: number;
-  input: Array<'dtmf' | 'speech'>;
-  hints?: string;
-  language?: string;
-  speechTimeout: 'auto' | number;
-  actionOnEmptyResult: boolean;
-  prompts: PromptVerb[];
-}
-export interface RedirectVerb {
-  kind: 'Redirect';
-  url: string;
-  method: HttpMethod;
-}
-export interface RecordVerb {
-  kind: 'Record';
-  action?: string;
-  method: HttpMethod;
-  timeoutS: number;
-  finishOnKey: string;
-  maxLengthS: number;
-  playBeep: boolean;
-  recordingStatusCallback?: string;
-  recordingStatusCallbackMethod: HttpMethod;
-}
-export interface HangupVerb {
-  kind: 'Hangup';
-}
-export interface RejectVerb {
-  kind: 'Reject';
-  reason: 'rejected' | 'busy';
-}
-export interface LeaveVerb {
-  kind: 'Leave';
-}
-export interface EnqueueVerb {
-  kind: 'Enqueue';
-  name: string;
-  action?: string;
-  method: HttpMethod;
-  waitUrl?: string;
-  waitUrlMethod: HttpMethod;
-  maxQueueSize?: number;
-}
-export interface EndpointNoun {
-  kind: 'Number' | 'Client' | 'Sip';
-  /** Address as registered with the emulator: '+1555…', 'client:alice', 'sip:…'. */
-  address: string;
-  url?: string;
-  method: HttpMethod;
-  statusCallback?: string;
-  statusCallbackMethod: HttpMethod;
-  statusCallbackEvents: StatusEvent[];
-  sendDigits?: string;
-}
-export interface ConferenceNoun {
-  kind: 'Conference';
-  name: string;
-  muted: boolean;
-  beep: 'true' | 'false' | 'onEnter' | 'onExit';
-  startConferenceOnEnter: boolean;
-  endConferenceOnExit: boolean;
-  /** undefined = Twilio's default hold music; '' = silence. */
-  waitUrl?: string;
-  waitMethod: HttpMethod;
-  maxParticipants: number;
-  coach?: string;
-  statusCallback?: string;
-  statusCallbackMethod: HttpMethod;
-  statusCallbackEvents: string[];
-  participantLabel?: string;
-}
-export interface QueueNoun {
-  kind: 'Queue';
-  name: string;
-  url?: string;
-  method: HttpMethod;
-}
-export type DialNoun = EndpointNoun | ConferenceNoun | QueueNoun;
-export interface DialVerb {
-  kind: 'Dial';
-  action?: string;
-  method: HttpMethod;
-  timeoutS: number;
-  callerId?: string;
-  timeLimitS: number;
-  nouns: DialNoun[];
-}
-export type Verb =
-  | SayVerb
-  | PlayVerb
-  | PauseVerb
-  | GatherVerb
-  | RedirectVerb
-  | RecordVerb
-  | HangupVerb
-  | RejectVerb
-  | LeaveVerb
-  | EnqueueVerb
-  | DialVerb;
-export type VerbName = Verb['kind'];
+export type * from './twiml-verbs.js';
+export { ALLOWED } from './twiml-verbs.js';
 
 export interface ParsedTwiml {
   verbs: Verb[];
@@ -147,66 +41,6 @@ export class TwimlError extends Error {
     this.name = 'TwimlError';
   }
 }
-
-const TOP: readonly VerbName[] = [
-  'Say', 'Play', 'Gather', 'Record', 'Dial', 'Enqueue', 'Leave', 'Hangup', 'Redirect', 'Reject', 'Pause',
-];
-export const ALLOWED: Record<DocContext, readonly VerbName[]> = {
-  top: TOP,
-  waitUrl: ['Play', 'Say', 'Pause', 'Hangup', 'Redirect', 'Leave', 'Gather'],
-  dialQueueUrl: ['Play', 'Say', 'Pause', 'Redirect'],
-  conferenceWait: ['Play', 'Say', 'Pause', 'Redirect'],
-  hold: ['Play', 'Say', 'Pause', 'Redirect'],
-  announce: ['Play', 'Say', 'Pause'],
-  whisper: ['Play', 'Say', 'Pause', 'Gather', 'Hangup', 'Redirect'],
-};
-/** Valid TwiML that the emulator does not run: still a 12100 here, with a clear message. */
-const NOT_EMULATED = ['Connect', 'Start', 'Stop', 'Pay', 'Prompt', 'Refer', 'Sms', 'Message', 'Echo', 'Siprec', 'Stream'];
-
-const SSML = new Set([
-  'break', 'emphasis', 'lang', 'p', 'phoneme', 'prosody', 's', 'say-as', 'sub', 'w', 'amazon:domain', 'amazon:effect',
-]);
-
-const ATTRS: Record<string, readonly string[]> = {
-  Say: ['voice', 'language', 'loop'],
-  Play: ['loop', 'digits'],
-  Pause: ['length'],
-  Gather: [
-    'action', 'method', 'timeout', 'finishOnKey', 'numDigits', 'input', 'hints', 'language', 'speechTimeout',
-    'speechModel', 'profanityFilter', 'partialResultCallback', 'partialResultCallbackMethod', 'actionOnEmptyResult',
-    'enhanced', 'bargeIn', 'debug', 'maxSpeechTime',
-  ],
-  Record: [
-    'action', 'method', 'timeout', 'finishOnKey', 'maxLength', 'playBeep', 'trim', 'recordingStatusCallback',
-    'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'transcribe', 'transcribeCallback',
-  ],
-  Redirect: ['method'],
-  Hangup: [],
-  Reject: ['reason'],
-  Leave: [],
-  Enqueue: ['action', 'method', 'waitUrl', 'waitUrlMethod', 'workflowSid', 'maxQueueSize'],
-  Dial: [
-    'action', 'method', 'timeout', 'hangupOnStar', 'timeLimit', 'callerId', 'record', 'trim',
-    'recordingStatusCallback', 'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'answerOnBridge',
-    'ringTone', 'recordingTrack', 'sequential', 'referUrl', 'referMethod', 'events',
-  ],
-  Number: [
-    'sendDigits', 'url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod', 'byoc',
-    'machineDetection', 'amdStatusCallback', 'amdStatusCallbackMethod', 'machineDetectionTimeout',
-  ],
-  Client: ['url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod'],
-  Sip: [
-    'username', 'password', 'url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod',
-    'machineDetection', 'amdStatusCallback', 'amdStatusCallbackMethod', 'machineDetectionTimeout',
-  ],
-  Conference: [
-    'muted', 'beep', 'startConferenceOnEnter', 'endConferenceOnExit', 'waitUrl', 'waitMethod', 'maxParticipants',
-    'record', 'region', 'coach', 'trim', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod',
-    'recordingStatusCallback', 'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'eventCallbackUrl',
-    'jitterBufferSize', 'participantLabel',
-  ],
-  Queue: ['url', 'method', 'reservationSid', 'postWorkActivitySid'],
-};
 
 export interface ParseOptions {
   context: DocContext;

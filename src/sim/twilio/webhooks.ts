@@ -209,7 +209,8 @@ export class WebhookClient {
           this.o.onDone(entry);
           return { ok: true, status: r.status, contentType: r.contentType, body: r.body, entry };
         }
-        // Twilio retries once, and only when the connection itself failed (twilio.md section 4).
+        // Twilio retries once, and only when the connection itself failed (the default of the `rc`/`rp`
+        // connection overrides, https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides).
         if (r.failure === 'connection' && r.retry && attempt === 1) continue;
         entry.error = r.message;
         entry.latencyMs = performance.now() - t0;
