@@ -346,7 +346,7 @@ export class Call {
 
   // ---------------------------------------------------------------- parameters, callbacks, errors
 
-  /** The standard parameters of every voice request (twilio.md section 2). */
+  /** The standard parameters of every voice request (see the header). */
   baseParams(): Record<string, string> {
     if (!this.staticParams) {
       const p: Record<string, string> = {

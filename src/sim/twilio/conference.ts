@@ -1,5 +1,9 @@
 /**
- * Conferences (twilio.md section 6): one live conference per friendly name while it has participants.
+ * Conferences: one live conference per friendly name while it has participants
+ * (https://www.twilio.com/docs/voice/twiml/conference: startConferenceOnEnter, endConferenceOnExit, waitUrl,
+ * muted, coach; https://www.twilio.com/docs/voice/api/conference-resource and
+ * https://www.twilio.com/docs/voice/api/conference-participant-resource: hold, HoldUrl, removal, Status=completed).
+ * Status callbacks are in conference-events.ts, announcements in announce.ts.
  *
  * Decisions where Twilio documents nothing precise (tested in test/sim):
  * - The conference starts when at least two participants are connected and one of them has
@@ -8,7 +12,7 @@
  * - It ends when a participant with endConferenceOnExit leaves (hang-up, redirect or REST removal), when the
  *   last participant leaves, or on REST `Status=completed`. Remaining participants get participant-leave
  *   events; a participant that joined with TwiML continues after its `<Dial>` (its action is requested with
- *   DialCallStatus=answered, per twilio.md's table); one added over REST hangs up. Participants still being
+ *   DialCallStatus=answered, as https://www.twilio.com/docs/voice/twiml/dial lists for a conference); one added over REST hangs up. Participants still being
  *   dialed are canceled. conference-end is sent only if conference-start was.
  * - Event order on a join that starts the conference: participant-join, then conference-start.
  * - The conference status callback is the one given by the participant that creates the conference (the first
@@ -23,9 +27,10 @@
  *   nobody; a coaching participant is heard only by the call it coaches (and hears everyone).
  */
 import type { Call } from './call.js';
-import { rfc2822, sayDurationMs, type Core } from './core.js';
+import { announce } from './announce.js';
+import { emitConferenceEvent } from './conference-events.js';
+import type { Core } from './core.js';
 import { deferred, type Deferred, type Scope } from './scope.js';
-import { parseTwiml, TwimlError } from './twiml.js';
 import type { HttpMethod } from './types.js';
 
 export type LeaveReason = 'conference-ended' | 'kicked' | 'hangup' | 'redirected';
@@ -172,19 +177,6 @@ export class Conference {
     return this.events.map((e) => e.event);
   }
 }
-
-const EVENT_FILTER: Record<string, string> = {
-  'conference-start': 'start',
-  'conference-end': 'end',
-  'participant-join': 'join',
-  'participant-leave': 'leave',
-  'participant-mute': 'mute',
-  'participant-unmute': 'mute',
-  'participant-hold': 'hold',
-  'participant-unhold': 'hold',
-  'participant-modify': 'modify',
-  'announcement-end': 'announcement',
-};
 
 export interface ParticipantChanges {
   hold?: boolean;
@@ -378,49 +370,9 @@ export class ConferenceRegistry {
     if (ch.announceUrl) void this.announce(conf, ch.announceUrl, ch.announceMethod ?? 'POST', [p]);
   }
 
-  /**
-   * Fetch an announcement (Say/Play/Pause) once and play it to the given participants (all connected ones
-   * when omitted). Texts go to each participant's `heard`; announcement-end follows after its duration.
-   */
-  async announce(conf: Conference, url: string, method: HttpMethod, targets?: Participant[]): Promise<void> {
-    const params: Record<string, string> = {
-      AccountSid: this.core.accountSid,
-      ConferenceSid: conf.sid,
-      FriendlyName: conf.friendlyName,
-    };
-    if (targets?.length === 1 && targets[0]) params.CallSid = targets[0].callSid;
-    const res = await this.core.hooks.send({ kind: 'announce', url, method, params, callSid: params.CallSid });
-    const docErr = (code: number, message: string, kind: 'http' | 'twiml' | 'content-type', document?: string): void => {
-      this.core.recordError({ code, level: 'error', message, url, kind, document, callSid: params.CallSid });
-    };
-    if (!res.ok) return docErr(res.failure === 'timeout' ? 11200 : 11205, `announceUrl: ${res.message}`, 'http');
-    if (res.status < 200 || res.status > 299) return docErr(11200, `announceUrl answered HTTP ${res.status}`, 'http');
-    let verbs;
-    try {
-      verbs = parseTwiml(res.body, { context: 'announce' }).verbs;
-    } catch (e) {
-      if (e instanceof TwimlError) return docErr(12100, `announceUrl: ${e.message}`, 'twiml', res.body);
-      throw e;
-    }
-    const texts: string[] = [];
-    const played: string[] = [];
-    let ms = 0;
-    for (const v of verbs) {
-      if (v.kind === 'Say') {
-        for (let i = 0; i < Math.max(1, v.loop); i++) texts.push(v.text);
-        ms += sayDurationMs(v.text, this.core.settings.wordsPerMinute, this.core.settings.minSayMs) * Math.max(1, v.loop);
-      } else if (v.kind === 'Play') {
-        if (v.url) played.push(v.url);
-        ms += this.core.settings.playDurationMs(v.url) * Math.max(1, v.loop);
-      } else if (v.kind === 'Pause') ms += v.lengthS * 1000;
-    }
-    const who = targets ?? conf.connected();
-    if (!targets) conf.announcements.push(...texts);
-    for (const p of who) {
-      p.call.heard.push(...texts);
-      p.call.played.push(...played);
-    }
-    this.core.clock.setTimer(ms, () => this.emit(conf, 'announcement-end'));
+  /** Play an announcement to the given participants (all connected ones when omitted); see announce.ts. */
+  announce(conf: Conference, url: string, method: HttpMethod, targets?: Participant[]): Promise<void> {
+    return announce(this.core, conf, url, method, targets);
   }
 
   private retire(conf: Conference): void {
@@ -465,47 +417,8 @@ export class ConferenceRegistry {
   }
 
   private emit(conf: Conference, event: string, p?: Participant): void {
-    const now = this.core.clock.now();
-    const seq = conf.seq++;
-    const cb = conf.callback;
-    const filter = EVENT_FILTER[event];
-    const sent = !!cb && filter !== undefined && cb.events.includes(filter);
-    conf.events.push({ event, at: now, callSid: p?.callSid, sequenceNumber: seq, sent });
-    if (!sent || !cb) return;
-    const params: Record<string, string> = {
-      AccountSid: this.core.accountSid,
-      ConferenceSid: conf.sid,
-      FriendlyName: conf.friendlyName,
-      StatusCallbackEvent: event,
-      Timestamp: rfc2822(now),
-      SequenceNumber: String(seq),
-    };
-    if (p) {
-      params.CallSid = p.callSid;
-      params.Muted = String(p.muted);
-      params.Hold = String(p.hold);
-      params.Coaching = String(p.coaching);
-      params.EndConferenceOnExit = String(p.endConferenceOnExit);
-      params.StartConferenceOnEnter = String(p.startConferenceOnEnter);
-      if (p.callSidToCoach) params.CallSidToCoach = p.callSidToCoach;
-      if (p.label) params.ParticipantLabel = p.label;
-    }
-    if (event === 'conference-end') {
-      if (conf.callSidEndingConference) params.CallSidEndingConference = conf.callSidEndingConference;
-      if (conf.reasonConferenceEnded) params.ReasonConferenceEnded = conf.reasonConferenceEnded;
-    }
-    const track = p ? (x: Promise<unknown>) => p.call.track(x) : () => {};
-    this.core.sendStatusCallback(
-      { kind: 'conference-status', url: cb.url, method: cb.method, params, callSid: p?.callSid },
-      track,
-    );
+    emitConferenceEvent(this.core, conf, event, p);
   }
 }
 
-/** Parse `StatusCallbackEvent`-style values: repeated fields and/or space-separated lists. */
-export function eventList(v: string | string[] | undefined, dflt: string[]): string[] {
-  if (v === undefined) return dflt;
-  const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/[\s,]+/)).filter(Boolean);
-  return parts.length ? parts : dflt;
-}
-
+export { eventList } from './conference-events.js';

@@ -6,7 +6,7 @@
  * Decided here: URLs given over REST must be absolute (400, code 21205: Twilio needs absolute URLs, a relative
  * one is a server bug). Lists are paged with PageSize (default 50, at most 1000) and Page.
  */
-import { eventList } from './conference.js';
+import { eventList } from './conference-events.js';
 import { restError } from './resources.js';
 import type { HttpMethod, StatusEvent } from './types.js';
 

@@ -36,7 +36,7 @@ export type StatusEvent = 'initiated' | 'ringing' | 'answered' | 'completed';
  */
 export type EndedBy = 'caller' | 'twilio' | 'server';
 
-/** Which restrictions a TwiML document runs under (twilio.md section 3). */
+/** Which restrictions a TwiML document runs under (twiml-verbs.ts, ALLOWED). */
 export type DocContext =
   | 'top' // a call's own document (voice URL, actions, redirects, REST Url)
   | 'waitUrl' // <Enqueue waitUrl>: Play, Say, Pause, Hangup, Redirect, Leave, Gather
