@@ -1,15 +1,18 @@
+#!/usr/bin/env node
 /**
- * Staffing calculator: `npm run capacity -- --arrivals-per-hour 200 --aht-seconds 180 --target-seconds 20`.
+ * Staffing calculator: `npm run -s capacity -- --arrivals-per-hour 200 --aht-seconds 180 --target-seconds 20`
+ * (`-s`: without npm's banner on stdout, so `--json | jq` works), or the built `switchboard-capacity`
+ * (package.json `bin`: dist/capacity/cli.js).
  * Without --agents it finds the smallest agent count meeting the target service level; with --agents it
  * evaluates that count. --patience-seconds switches from Erlang C to Erlang A (callers abandon).
  * Exit codes: 0 ok, 1 no agent count found, 2 bad arguments (usage on stderr).
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentsForServiceLevel, erlangA, erlangC, type ErlangAResult, type ErlangCResult } from './erlang.js';
 
-export const USAGE = `usage: npm run capacity -- --arrivals-per-hour N --aht-seconds S --target-seconds T
+export const USAGE = `usage: npm run -s capacity -- --arrivals-per-hour N --aht-seconds S --target-seconds T
                            [--agents N] [--target-service-level F] [--patience-seconds P] [--json]
 
   --arrivals-per-hour N     offered calls per hour (≥ 0)
@@ -20,6 +23,7 @@ export const USAGE = `usage: npm run capacity -- --arrivals-per-hour N --aht-sec
   --patience-seconds P      mean caller patience: use Erlang A (with abandonment) instead of Erlang C
   --json                    print one JSON object instead of a table
   --help                    show this help
+  --version                 print the Switchboard version
 `;
 
 export interface CapacityOptions {
@@ -32,7 +36,7 @@ export interface CapacityOptions {
   json: boolean;
 }
 
-export type ParsedCapacityArgs = { kind: 'run'; options: CapacityOptions } | { kind: 'help' } | { kind: 'error'; error: string };
+export type ParsedCapacityArgs = { kind: 'run'; options: CapacityOptions } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; error: string };
 
 type NumericFlag = 'arrivals-per-hour' | 'aht-seconds' | 'target-seconds' | 'agents' | 'target-service-level' | 'patience-seconds';
 
@@ -65,6 +69,7 @@ export function parseCapacityArgs(argv: readonly string[]): ParsedCapacityArgs {
     const arg = argv[i]!;
     if (arg === '--') continue; // `npm run capacity -- …` may forward the separator
     if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--version') return { kind: 'version' };
     if (!arg.startsWith('--')) return fail(`unexpected argument: ${arg}`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
@@ -207,6 +212,10 @@ export function main(argv: readonly string[], io: CapacityIo = processIo): numbe
     io.out(USAGE);
     return 0;
   }
+  if (parsed.kind === 'version') {
+    io.out(`${packageVersion()}\n`);
+    return 0;
+  }
   if (parsed.kind === 'error') {
     io.err(`capacity: ${parsed.error}\n\n${USAGE}`);
     return 2;
@@ -220,6 +229,16 @@ export function main(argv: readonly string[], io: CapacityIo = processIo): numbe
   }
   io.out(parsed.options.json ? `${JSON.stringify(report)}\n` : formatCapacityTable(report));
   return 0;
+}
+
+/** The version in package.json, two levels above this file in src/capacity and in dist/capacity alike. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function isEntryPoint(): boolean {

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from './promql.js';
 
@@ -32,16 +32,18 @@ export function sourceHash(): string {
 }
 
 /**
- * Build the current sources (or reuse the build of exactly these sources); returns the output directory.
- * Test files running at once build only once: the first takes a lock (an exclusive mkdir), the others
- * wait for its build to complete.
+ * Build the current sources (or reuse the build of exactly these sources); returns the build's `dist`
+ * directory, laid out as in the repository and the image: `<root>/dist` beside a copy of
+ * `<root>/package.json` (the version is read from there). Test files running at once build only once:
+ * the first takes a lock (an exclusive mkdir), the others wait for its build to complete.
  */
 export async function freshBuild(): Promise<string> {
-  const out = join(REPO_ROOT, 'node_modules', '.cache', 'switchboard-build', sourceHash());
-  const lock = `${out}.building`;
-  mkdirSync(dirname(out), { recursive: true });
+  const root = join(REPO_ROOT, 'node_modules', '.cache', 'switchboard-build', sourceHash());
+  const dist = join(root, 'dist');
+  const lock = `${root}.building`;
+  mkdirSync(dirname(root), { recursive: true });
   for (;;) {
-    if (existsSync(join(out, '.complete'))) return out;
+    if (existsSync(join(root, '.complete'))) return dist;
     try {
       mkdirSync(lock);
       break;
@@ -57,18 +59,20 @@ export async function freshBuild(): Promise<string> {
   }
   try {
     // Build beside the target and rename: a build interrupted half-way is never taken for a complete one.
-    const tmp = `${out}.tmp-${process.pid}`;
-    execFileSync(process.execPath, ['scripts/build.mjs', tmp], { cwd: REPO_ROOT, stdio: 'pipe' });
+    const tmp = `${root}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    execFileSync(process.execPath, ['scripts/build.mjs', join(tmp, 'dist')], { cwd: REPO_ROOT, stdio: 'pipe' });
+    copyFileSync(join(REPO_ROOT, 'package.json'), join(tmp, 'package.json'));
     writeFileSync(join(tmp, '.complete'), new Date().toISOString());
-    rmSync(out, { recursive: true, force: true });
-    renameSync(tmp, out);
+    rmSync(root, { recursive: true, force: true });
+    renameSync(tmp, root);
     // Builds of older sources are never used again.
-    const parent = dirname(out);
+    const parent = dirname(root);
     for (const name of readdirSync(parent)) {
-      if (/^[0-9a-f]{16}$/.test(name) && join(parent, name) !== out) rmSync(join(parent, name), { recursive: true, force: true });
+      if (/^[0-9a-f]{16}$/.test(name) && join(parent, name) !== root) rmSync(join(parent, name), { recursive: true, force: true });
     }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
-  return out;
+  return dist;
 }

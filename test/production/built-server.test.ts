@@ -8,7 +8,8 @@
  * caller hangs up; Redis, the supervisor API and /metrics agree at each step, and the pages' static
  * files are served.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -16,6 +17,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/store/keys.js';
 import { freshBuild } from '../helpers/build.js';
+import { REPO_ROOT } from '../helpers/promql.js';
 import { startInstance, writeCenterFile, type Instance } from '../helpers/instances.js';
 import { newRedis, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import type { RedisClient } from '../../src/store/redis.js';
@@ -134,6 +136,22 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     await twilioPost(action, call({ QueueResult: 'hangup', QueueTime: '40', QueueSid: 'QU' + 'd'.repeat(32) })).expect(200);
     metrics = (await request(server.base).get('/metrics').expect(200)).text;
     expect(metric(metrics, 'switchboard_calls_abandoned_total', 'queue="support"')).toBe(1);
+  });
+
+  it('the built capacity CLI (package.json bin) prints bare JSON and the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    expect(pkg.bin['switchboard-capacity']).toBe('dist/capacity/cli.js');
+    const cli = join(build, '..', pkg.bin['switchboard-capacity']!);
+    const version = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' });
+    expect(version.status).toBe(0);
+    expect(version.stdout).toBe(`${pkg.version}\n`);
+    const run = spawnSync(process.execPath, [cli, '--arrivals-per-hour', '200', '--aht-seconds', '180', '--target-seconds', '20', '--json'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ agents: expect.any(Number) });
+    // npm with -s prints no banner, so `npm run -s capacity -- … --json | jq` gets JSON only.
+    const viaNpm = spawnSync('npm', ['run', '-s', 'capacity', '--', '--version'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(viaNpm.status).toBe(0);
+    expect(viaNpm.stdout).toBe(`${pkg.version}\n`);
   });
 
   it('serves the pages and their static files from the build, and reports Redis in /health', async () => {

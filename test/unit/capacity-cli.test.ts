@@ -146,7 +146,7 @@ describe('capacity CLI (spawned)', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(message);
-    expect(r.stderr).toContain('usage: npm run capacity --');
+    expect(r.stderr).toContain('usage: npm run -s capacity --');
   });
 
   it('does not run main when imported (this file imports it; main would have failed on vitest\'s argv)', () => {
