@@ -19,7 +19,7 @@ export type TransferKind = 'queue' | 'agent' | 'external';
 export type TransferMode = 'cold' | 'warm';
 export type TransferResult = 'completed' | 'cancelled' | 'failed';
 export type MonitorMode = 'listen' | 'coach' | 'barge' | 'stop';
-export type SurveyKind = 'csat' | 'nps';
+export type SurveyKind = 'csat' | 'nps' | 'ces';
 
 interface Base {
   /** Milliseconds since the epoch, from the injected clock. */

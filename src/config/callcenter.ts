@@ -37,6 +37,42 @@ const menuOption = z
 
 const nodeBase = { prompt: prompt.optional() };
 
+/** The post-call survey's questions and their answer scales (docs/definitions.md#surveys). */
+export const SURVEY_SCALES = { csat: [1, 5], nps: [0, 10], ces: [1, 7] } as const;
+export type SurveyQuestionKind = keyof typeof SURVEY_SCALES;
+const surveyKind = z.enum(['csat', 'nps', 'ces']);
+const surveyQuestion = z.object({ kind: surveyKind, enabled: z.boolean().default(true), prompt }).strict();
+/**
+ * The survey: an intro, the questions in the order they are asked (each on or off), and thanks. The
+ * earlier form with `csat:` and `nps:` prompts is read as the questions [csat, nps].
+ */
+const surveySchema = z.preprocess(
+  (raw) => {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || 'questions' in raw) return raw;
+    const { csat, nps, ...rest } = raw as Record<string, unknown>;
+    if (csat === undefined && nps === undefined) return raw;
+    const questions = [...(csat === undefined ? [] : [{ kind: 'csat', prompt: csat }]), ...(nps === undefined ? [] : [{ kind: 'nps', prompt: nps }])];
+    return { ...rest, questions };
+  },
+  z
+    .object({
+      enabled: z.boolean().default(true),
+      intro: prompt,
+      questions: z
+        .array(surveyQuestion)
+        .min(1)
+        .superRefine((qs, ctx) => {
+          const seen = new Set<string>();
+          qs.forEach((q, i) => {
+            if (seen.has(q.kind)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'kind'], message: `"${q.kind}" is asked once` });
+            seen.add(q.kind);
+          });
+        }),
+      thanks: prompt,
+    })
+    .strict(),
+);
+
 const menuNode = z
   .object({
     type: z.literal('menu'),
@@ -187,16 +223,7 @@ export const centerSchema = z
     holdMusic: z
       .object({ url: z.string().url(), segmentSeconds: z.number().int().min(5).max(600).default(30) })
       .strict(),
-    survey: z
-      .object({
-        enabled: z.boolean().default(true),
-        intro: prompt,
-        csat: prompt,
-        nps: prompt,
-        thanks: prompt,
-      })
-      .strict()
-      .optional(),
+    survey: surveySchema.optional(),
     numbers: z.record(z.union([e164, z.literal('*')]), z.object({ flow: id }).strict()),
     hours: z.record(id, hoursSchema).default({}),
     flows: z.record(id, flowSchema),

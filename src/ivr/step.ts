@@ -4,7 +4,7 @@
  * input always give the same answer, which is what makes retried and reordered webhooks harmless.
  */
 import type { CenterConfig, Flow, Hours, IvrNode, MenuNode } from '../config/callcenter.js';
-import type { DomainEvent, IvrExit } from '../events.js';
+import type { DomainEvent, IvrExit, SurveyKind } from '../events.js';
 import { hoursStatus } from './hours.js';
 import { newResponse, promptText, speak, type VoiceResponse } from './prompt.js';
 
@@ -37,7 +37,7 @@ export interface IvrState {
   /** Twilio reported the call's final status (call.ended was published). */
   callEnded?: boolean;
   /** Survey progress once the agent leg has ended. */
-  survey?: { step: 'csat' | 'nps' | 'done'; queue: string };
+  survey?: { step: SurveyKind | 'done'; queue: string; answers?: Partial<Record<SurveyKind, number>> };
 }
 
 export type IvrInput =

@@ -8,11 +8,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callHasEnded } from '../call-status.js';
 import type { Clock } from '../clock.js';
 import { invalid, replyError } from '../errors.js';
-import type { DomainEvent, SurveyKind } from '../events.js';
+import type { DomainEvent } from '../events.js';
 import { waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
 import { initialState, type IvrState } from '../ivr/step.js';
-import { startSurvey, surveyAnswer } from '../ivr/survey.js';
+import { startSurvey, SURVEY_KINDS, surveyAnswer } from '../ivr/survey.js';
 import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
@@ -155,8 +155,9 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     const p = validate(core, gatherParams, req, reply);
     if (!p) return reply;
     const step = str(req.query, 'step');
-    if (step !== 'csat' && step !== 'nps') return replyError(reply, invalid('step', 'csat or nps'));
-    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, step as SurveyKind, p.Digits, clock.now(), (k) => urls.survey(k))));
+    const kind = SURVEY_KINDS.find((k) => k === step);
+    if (!kind) return replyError(reply, invalid('step', SURVEY_KINDS.join(', ')));
+    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, kind, p.Digits, clock.now(), (k) => urls.survey(k))));
   });
 
   app.post('/twilio/callback/leg', async (req, reply) => {

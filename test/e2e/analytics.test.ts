@@ -5,6 +5,7 @@
  * callers send.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callParams, makeApp, sample, type TestApp } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
@@ -109,7 +110,11 @@ describe('analytics on /metrics', () => {
       await t.app.inject({ method: 'GET', url: `/${junk()}` });
     }
     const m = await t.metrics();
-    const values = (label: string) => new Set([...m.matchAll(new RegExp(`${label}="([^"]*)"`, 'g'))].map((x) => x[1]!));
+    // switchboard_build_info{node} is the Node.js version (one value), not an IVR node: checked apart.
+    const build = m.split('\n').filter((l) => l.startsWith('switchboard_build_info{'));
+    expect(build).toEqual([`switchboard_build_info{version="${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}",node="${process.versions.node}"} 1`]);
+    const ivr = m.split('\n').filter((l) => !l.startsWith('switchboard_build_info{')).join('\n');
+    const values = (label: string) => new Set([...ivr.matchAll(new RegExp(`${label}="([^"]*)"`, 'g'))].map((x) => x[1]!));
     const center = t.center;
     const allowed = {
       queue: new Set([...Object.keys(center.queues), 'none', 'other']),

@@ -15,6 +15,7 @@ export interface SupportCallerOptions {
   /** Survey answers; no answer (a timeout) when not given. */
   csat?: string;
   nps?: string;
+  ces?: string;
   /** Anything else of the caller's behaviour (talk time, callback answering, recording). */
   extra?: Omit<CallerBehaviour, 'gather' | 'patienceMs'>;
 }
@@ -30,6 +31,7 @@ export function supportCaller(o: SupportCallerOptions = {}): CallerBehaviour {
       if (heard.includes('in line')) return o.keys && ctx.attempt === 1 ? { digits: o.keys } : null;
       if (heard.includes('how satisfied')) return o.csat ? { digits: o.csat } : null;
       if (heard.includes('recommend')) return o.nps ? { digits: o.nps } : null;
+      if (heard.includes('how easy')) return o.ces ? { digits: o.ces } : null;
       return null;
     },
   };

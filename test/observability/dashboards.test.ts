@@ -218,7 +218,7 @@ describe('grafana dashboards', () => {
       'queue_after:abandoned_after_offered:ratio_rate1h', 'queue_after:abandoned_after_reached:ratio_rate1h', 'queue:aht_seconds:mean1h',
       'queue:talk_seconds:mean1h', 'queue:hold_seconds:mean1h', 'queue:wrapup_seconds:mean1h', 'team:occupancy:ratio_rate1h',
       'queue:fcr_claimed:ratio_rate1d', 'queue:fcr_verified:ratio_rate1d', 'queue:overclaimed:ratio_rate1d', 'flow:ivr_containment:ratio_rate1h',
-      'center:csat:ratio_rate1d', 'center:nps:score_rate1d', 'queue:ewt_error_seconds:mean1h', 'queue:arrivals_per_hour:rate1h',
+      'center:csat:ratio_rate1d', 'center:nps:score_rate1d', 'center:ces:mean_rate1d', 'center:ces_easy:ratio_rate1d', 'survey:responses:ratio_rate1d', 'queue:ewt_error_seconds:mean1h', 'queue:arrivals_per_hour:rate1h',
       'queue:calls_waiting:max', 'queue:longest_wait_seconds:max', 'team_state:agents:max', 'queue:agents_staffed:max',
       'queue_model:staffing_required_agents:max',
     ]) {

@@ -56,3 +56,36 @@ describe('call-center file', () => {
     }
   });
 });
+
+describe('survey questions', () => {
+  const base = {
+    fallback: { prompt: 'sorry' },
+    holdMusic: { url: 'https://x.example/m.mp3' },
+    numbers: { '+18005550100': { flow: 'main' } },
+    flows: { main: { start: 'h', nodes: { h: { type: 'hangup' } } } },
+  };
+  const survey = (s: Record<string, unknown>) => parseCenterConfig({ ...base, survey: { intro: 'hi', thanks: 'bye', ...s } }).survey;
+
+  it('the shipped example asks CSAT, NPS and CES', async () => {
+    const c = await loadCenterConfigFile('config/switchboard.example.yaml');
+    expect(c.survey?.questions.map((q) => [q.kind, q.enabled])).toEqual([['csat', true], ['nps', true], ['ces', true]]);
+  });
+  it('takes a list in the order to ask, each on by default or turned off', () => {
+    expect(survey({ questions: [{ kind: 'ces', prompt: 'easy?' }, { kind: 'csat', enabled: false, prompt: 'ok?' }] })?.questions).toEqual([
+      { kind: 'ces', enabled: true, prompt: 'easy?' },
+      { kind: 'csat', enabled: false, prompt: 'ok?' },
+    ]);
+  });
+  it('reads the earlier csat/nps form as the questions [csat, nps]', () => {
+    expect(survey({ csat: 'ok?', nps: { en: 'recommend?' } })?.questions).toEqual([
+      { kind: 'csat', enabled: true, prompt: 'ok?' },
+      { kind: 'nps', enabled: true, prompt: { en: 'recommend?' } },
+    ]);
+  });
+  it('names a wrong question by its path', () => {
+    expect(() => survey({ questions: [{ kind: 'effort', prompt: 'x' }] })).toThrow(/survey\.questions\.0\.kind/);
+    expect(() => survey({ questions: [{ kind: 'ces', prompt: 'x' }, { kind: 'ces', prompt: 'y' }] })).toThrow(/survey\.questions\.1\.kind: "ces" is asked once/);
+    expect(() => survey({ questions: [{ kind: 'ces' }] })).toThrow(/survey\.questions\.0\.prompt/);
+    expect(() => survey({ questions: [] })).toThrow(/survey\.questions/);
+  });
+});
