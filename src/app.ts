@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
 import { defineScripts, type RedisClient, type ScriptRunner } from './store/redis.js';
+import { createScripts } from './store/scripts.js';
 import { installWebhookInfra, type WebhookCore } from './webhooks/plugin.js';
 import { registerIvrRoutes } from './webhooks/ivr-routes.js';
 import { registerQueueRoutes } from './webhooks/queue-routes.js';
@@ -152,7 +153,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const keys = createKeys(config.redisPrefix);
   const urls = createUrls(config.publicBaseUrl);
   const scripts = defineScripts(deps.redis);
-  const calls = createCallStore(deps.redis, keys, scripts, config.center.callTtlSeconds);
+  // The typed script methods (src/store/scripts.ts); `scripts` keeps the by-name runners its other users still take.
+  const typedScripts = createScripts(deps.redis);
+  const calls = createCallStore(deps.redis, keys, typedScripts, config.center.callTtlSeconds);
   const metrics = createMetrics({ center: config.center, bus, now: () => clock.now() });
   const records = createRecordStore({
     redis: deps.redis,
@@ -202,7 +205,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     bus,
     queues,
     agents,
-    contacts: createContactStore(deps.redis, keys, scripts),
+    contacts: createContactStore(deps.redis, keys, typedScripts),
     offers: createOfferStore(deps.redis, keys),
     rest,
     redis: deps.redis,

@@ -6,7 +6,8 @@
  */
 import type { DomainEvent, Disposition } from '../events.js';
 import type { Keys } from '../store/keys.js';
-import type { RedisClient, ScriptRunner } from '../store/redis.js';
+import type { RedisClient } from '../store/redis.js';
+import type { Scripts } from '../store/scripts.js';
 
 interface HandledRecord {
   at: number;
@@ -26,13 +27,11 @@ export interface ContactStore {
 }
 
 /** Build the contact store (keys under the {x} tag). */
-export function createContactStore(redis: RedisClient, keys: Keys, scripts: Record<string, ScriptRunner>): ContactStore {
-  const contactRepeat = scripts.contactRepeat;
-  if (!contactRepeat) throw new Error('contactRepeat script missing');
+export function createContactStore(redis: RedisClient, keys: Keys, scripts: Pick<Scripts, 'contactRepeat'>): ContactStore {
   return {
     async checkRepeat(callerHash, callSid, now, windowSeconds) {
       if (!callerHash) return [];
-      const r = (await contactRepeat([keys.repeatIndex, keys.callerCalls(callerHash)], [callerHash, callSid, now, windowSeconds * 1000])) as [string, string, string?] | null;
+      const r = await scripts.contactRepeat([keys.repeatIndex, keys.callerCalls(callerHash)], [callerHash, callSid, now, windowSeconds * 1000]);
       if (!r) return [];
       return [{ type: 'contact.repeat', at: now, queue: r[0], overclaimed: r[1] === 'resolved', callSid, ...(r[2] ? { previousCallSid: r[2] } : {}) }];
     },

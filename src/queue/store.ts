@@ -23,7 +23,8 @@ import { invalid } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import type { CallerState, QueueStore } from './store-types.js';
 import type { Keys, QueueKeys } from '../store/keys.js';
-import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
+import type { RedisClient } from '../store/redis.js';
+import { createScripts } from '../store/scripts.js';
 
 /** A tombstone keeps a departed caller from being queued again by a late, retried webhook. */
 const TOMBSTONE_TTL_SECONDS = 24 * 3600;
@@ -34,19 +35,6 @@ const MAX_PRIORITY = 9;
 
 export type * from './store-types.js';
 
-const SCRIPT_NAMES = [
-  'queueEnqueue',
-  'queueLeave',
-  'queueCallback',
-  'queueClaim',
-  'queueRelease',
-  'queueBridging',
-  'queueEstimate',
-  'queueSetSid',
-  'queueAwaitSid',
-  'queueCallbackDone',
-] as const;
-type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 function requireName(value: string, field: string): void {
   if (typeof value !== 'string' || value.length === 0) throw invalid(field, 'must be a non-empty string');
@@ -85,15 +73,7 @@ const isCallerState = (s: string | null | undefined): s is CallerState => CALLER
 
 /** Build the queue store over a client, the key catalogue and the clock (scripts get `now` from it). */
 export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): QueueStore {
-  const defined = defineScripts(
-    redis,
-    loadScripts().filter((d) => (SCRIPT_NAMES as readonly string[]).includes(d.name)),
-  );
-  const run = (name: ScriptName, k: readonly string[], args: readonly (string | number)[]): Promise<unknown> => {
-    const fn: ScriptRunner | undefined = defined[name];
-    if (!fn) throw new Error(`script ${name} missing from src/store/lua`);
-    return fn(k, args);
-  };
+  const scripts = createScripts(redis);
   const q = (queue: string): QueueKeys => {
     requireName(queue, 'queue');
     return keys.queue(queue);
@@ -116,8 +96,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       }
       const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';
       const r = reply(
-        await run(
-          'queueEnqueue',
+        await scripts.queueEnqueue(
           [k.waiting, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events],
           [
             input.queue,
@@ -206,13 +185,13 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async setQueueSid(queue, callSid, queueSid) {
       const k = q(queue);
-      const r = reply(await run('queueSetSid', [k.caller(callSid)], [queueSid]), 'queueSetSid');
+      const r = reply(await scripts.queueSetSid([k.caller(callSid)], [queueSid]), 'queueSetSid');
       return { stored: Number(r[0]) === 1, awaitedBy: r[1] ? String(r[1]) : null };
     },
 
     async awaitQueueSid(queue, callSid, offerId) {
       const k = q(queue);
-      const r = reply(await run('queueAwaitSid', [k.caller(callSid)], [offerId]), 'queueAwaitSid');
+      const r = reply(await scripts.queueAwaitSid([k.caller(callSid)], [offerId]), 'queueAwaitSid');
       return r[0] === 'sid' ? { result: 'sid', queueSid: String(r[1]) } : { result: r[0] === 'waiting' ? 'waiting' : 'gone' };
     },
 
@@ -226,8 +205,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
       if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
       const r = reply(
-        await run(
-          'queueLeave',
+        await scripts.queueLeave(
           [k.waiting, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events, k.left],
           [
             input.queue,
@@ -256,8 +234,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       requireNumber(input.serviceLevelSeconds, 'serviceLevelSeconds');
       if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
       const r = reply(
-        await run(
-          'queueCallback',
+        await scripts.queueCallback(
           [k.waiting, k.caller(input.callSid), k.since, k.callbacks, k.tally, k.events],
           [input.queue, input.callSid, input.serviceLevelSeconds, input.at ?? clock.now(), input.waitSeconds ?? ''],
         ),
@@ -274,7 +251,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       const k = q(input.queue);
       requireName(input.offerId, 'offerId');
       requireName(input.agentId, 'agentId');
-      const raw = await run('queueClaim', [k.ready, k.offering, k.callerPrefix], [
+      const raw = await scripts.queueClaim([k.ready, k.offering, k.callerPrefix], [
         input.offerId,
         input.agentId,
         input.deadline,
@@ -326,14 +303,14 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async releaseClaim({ queue, callSid, offerId }) {
       const k = q(queue);
-      const r = String(await run('queueRelease', [k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
+      const r = String(await scripts.queueRelease([k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
       if (r !== 'released' && r !== 'stale' && r !== 'gone') throw new Error(`releaseClaim: unexpected result ${r}`);
       return r;
     },
 
     async markBridging({ queue, callSid, offerId, at }) {
       const k = q(queue);
-      const r = String(await run('queueBridging', [k.caller(callSid), k.offering], [callSid, offerId, at ?? clock.now()]));
+      const r = String(await scripts.queueBridging([k.caller(callSid), k.offering], [callSid, offerId, at ?? clock.now()]));
       return r === 'bridging' ? 'bridging' : 'gone';
     },
 
@@ -342,7 +319,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       requireNumber(seconds, 'seconds');
       requireNumber(position, 'position');
       const r = reply(
-        await run('queueEstimate', [k.caller(callSid), k.events], [queue, callSid, seconds, position, at ?? clock.now()]),
+        await scripts.queueEstimate([k.caller(callSid), k.events], [queue, callSid, seconds, position, at ?? clock.now()]),
         'recordEstimate',
       );
       const result = String(r[0]);
@@ -353,8 +330,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
     async callbackFinished({ queue, callSid, result, at }) {
       const k = q(queue);
       const r = reply(
-        await run(
-          'queueCallbackDone',
+        await scripts.queueCallbackDone(
           [k.waiting, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
           [queue, callSid, result, at ?? clock.now(), TOMBSTONE_TTL_SECONDS],
         ),

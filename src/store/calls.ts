@@ -4,7 +4,8 @@
  */
 import type { IvrState } from '../ivr/step.js';
 import type { Keys } from './keys.js';
-import type { RedisClient, ScriptRunner } from './redis.js';
+import type { RedisClient } from './redis.js';
+import type { Scripts } from './scripts.js';
 
 export interface VoicemailRecord {
   recordingSid: string;
@@ -37,9 +38,7 @@ export interface CallStore {
 }
 
 /** Build the call store over a client, the key catalogue and the call TTL. */
-export function createCallStore(redis: RedisClient, keys: Keys, scripts: Record<string, ScriptRunner>, ttlSeconds: number): CallStore {
-  const callStatus = scripts.callStatus;
-  if (!callStatus) throw new Error('callStatus script missing');
+export function createCallStore(redis: RedisClient, keys: Keys, scripts: Pick<Scripts, 'callStatus'>, ttlSeconds: number): CallStore {
   return {
     async get(callSid) {
       const raw = await redis.get(keys.call(callSid).state);
@@ -63,7 +62,7 @@ export function createCallStore(redis: RedisClient, keys: Keys, scripts: Record<
       await redis.multi().hset(k, token, body).expire(k, ttlSeconds).exec();
     },
     async statusCallback(callSid, seq, status) {
-      const r = (await callStatus([keys.call(callSid).statusSeq], [seq, status, ttlSeconds])) as [number, number, string];
+      const r = await scripts.callStatus([keys.call(callSid).statusSeq], [seq, status, ttlSeconds]);
       return { isNew: r[0] === 1, isLatest: r[1] === 1, latestStatus: r[2] };
     },
     async addVoicemail(v) {

@@ -1,0 +1,25 @@
+/**
+ * The typed scripts module (src/store/scripts.ts) and the Lua files agree: one method per script, and each
+ * method's KEYS count is the script's (from its `name-<numKeys>.lua` file name).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadScripts } from '../../src/store/redis.js';
+import { SCRIPT_NAMES } from '../../src/store/scripts.js';
+
+describe('scripts module', () => {
+  const defs = loadScripts();
+
+  it('has one typed method per Lua script, and no other', () => {
+    expect([...SCRIPT_NAMES].sort()).toEqual(defs.map((d) => d.name).sort());
+  });
+
+  it('declares each script with as many keys as its file takes', () => {
+    const text = readFileSync('src/store/scripts.ts', 'utf8');
+    for (const d of defs) {
+      const m = new RegExp(`\\n  ${d.name}\\(\\s*keys: readonly \\[([^\\]]*)\\]`).exec(text);
+      expect(m, `${d.name} is declared`).not.toBeNull();
+      expect(m![1]!.split(',').filter((x) => x.trim()).length, `${d.name} KEYS`).toBe(d.numberOfKeys);
+    }
+  });
+});
