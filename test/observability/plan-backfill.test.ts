@@ -131,7 +131,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     const { text } = generateOpenMetrics(model);
     await backfill(text, join(dir, 'history.om'), join(dir, 'tsdb'));
     prom = await startPrometheus({ targets: [], tsdb: join(dir, 'tsdb') });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await prom?.stop();
@@ -192,7 +192,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
         `bias ${((100 * bias) / totalTruth).toFixed(2)} %, worst |z| ${z[worst]!.toFixed(2)}; backtest WAPE ${(100 * plan.backtest.wape!).toFixed(2)} % ` +
         `(noise predicts ${(100 * btExpected).toFixed(2)} %), bias ${(100 * plan.backtest.bias!).toFixed(2)} %`,
     );
-  }, 60_000);
+  }, 120_000);
 
   it('prints a table naming the method, the backtest and the holiday, and CSV', async () => {
     const [table, csv] = await Promise.all([runPlan([...common(), '--weeks', '10']), runPlan([...common(), '--weeks', '8', '--csv'])]);
@@ -207,7 +207,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(lines[0]).toBe('start,arrivals,ahtSeconds,patienceSeconds,agents,scheduledAgents');
     expect(lines).toHaveLength(SLOTS + 1);
     expect(lines[1]!.split(',')[0]).toBe(startIso);
-  }, 30_000);
+  }, 120_000);
 
   it('says clearly what is wrong: Prometheus unreachable, unknown queue, too little history', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
@@ -223,7 +223,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(unknown.stderr).toMatch(/unknown queue "sales".*"support"/);
     expect(young.code).toBe(5);
     expect(young.stderr).toMatch(/too little history for queue "support".* has 9 days 4 hours of switchboard_calls_offered_total/);
-  }, 30_000);
+  }, 120_000);
 
   describe('GET /api/plan and the current plan in /metrics', () => {
     const apps: TestApp[] = [];
@@ -265,7 +265,7 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
       const down = await (await app({ prometheusUrl: nobody })).app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth });
       expect(down.statusCode).toBe(503);
       expect(down.json().message).toContain(`cannot reach Prometheus at ${nobody}`);
-    }, 30_000);
+    }, 120_000);
 
     it('exports the current interval forecast and plan, the same on an instance without PROMETHEUS_URL', async () => {
       const a = await app({ prometheusUrl: prom.url });
@@ -289,6 +289,6 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
       // Once the interval is over, a stale plan is not exported.
       const later = await app({ redisPrefix: a.prefix }, NOW + 30 * 60_000);
       expect(sample(await later.metrics(), 'switchboard_staffing_planned_agents', { queue: 'support' })).toBeUndefined();
-    }, 30_000);
+    }, 120_000);
   });
 });

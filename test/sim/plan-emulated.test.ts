@@ -148,7 +148,7 @@ describe('plan from history the emulator made in virtual time', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('plans the third week from two weeks the system ran, within the noise of the truth', { timeout: 240_000 }, async () => {
+  it('plans the third week from two weeks the system ran, within the noise of the truth', { timeout: 600_000 }, async () => {
     const pop = new CallerPopulation({ seed: 16, ratePerHour: rate, maxRatePerHour: 3, meanPatienceMs: PATIENCE_S * 1000, numbers: { repeatProbability: 0 } });
     const end = T0 + WEEKS * WEEK * 1000;
     const traffic = startTraffic(emu, pop, { to: NUMBER, durationMs: end - T0 - 30 * 60_000 });
