@@ -30,6 +30,7 @@ import type { Call } from './call.js';
 import { announce } from './announce.js';
 import { emitConferenceEvent } from './conference-events.js';
 import type { Core } from './core.js';
+import type { EmuRecording, RecordingCallback, RecordingRequest } from './recordings.js';
 import { deferred, type Deferred, type Scope } from './scope.js';
 import type { HttpMethod } from './types.js';
 
@@ -55,6 +56,9 @@ export interface JoinOptions {
   waitMethod: HttpMethod;
   statusCallback?: ConferenceCallback;
   source: 'twiml' | 'rest';
+  /** Record the conference from its start (recordings.ts), reporting to `recordingCallback`. */
+  recordFromStart?: boolean;
+  recordingCallback?: RecordingCallback;
 }
 
 export class Participant {
@@ -130,6 +134,10 @@ export class Conference {
   callSidEndingConference?: string;
   reasonConferenceEnded?: string;
   readonly events: ConferenceEvent[] = [];
+  /** The first participant's request to record from the start (recordings.ts). */
+  recordingRequest?: RecordingRequest;
+  /** Recordings of this conference. */
+  readonly recordings: EmuRecording[] = [];
   /** Announcement texts played to the whole conference. */
   readonly announcements: string[] = [];
   seq = 0;
@@ -238,7 +246,14 @@ export class ConferenceRegistry {
     const p = new Participant(call, conf, opts, this.core.clock.now());
     conf.participants.set(call.sid, p);
     this.settleCallback(conf, opts);
+    this.requestRecording(conf, call.sid, opts);
     return p;
+  }
+
+  /** A participant asking to record from the start, before the start: the first one's callback is kept. */
+  private requestRecording(conf: Conference, callSid: string, opts: JoinOptions): void {
+    if (!opts.recordFromStart || conf.status !== 'init' || conf.recordingRequest) return;
+    conf.recordingRequest = { callSid, callback: opts.recordingCallback };
   }
 
   /** The first participant added decides the conference status callback; later ones are ignored (see top). */
@@ -265,6 +280,7 @@ export class ConferenceRegistry {
       conf.participants.set(call.sid, p);
     }
     this.settleCallback(conf, opts);
+    this.requestRecording(conf, call.sid, opts);
     p.status = 'connected';
     p.joinedAt = now;
     p.dateUpdated = now;
@@ -277,6 +293,7 @@ export class ConferenceRegistry {
         conf.status = 'in-progress';
         conf.startedAt = now;
         this.emit(conf, 'conference-start');
+        this.core.recordingRegistry.conferenceStarted(conf);
         for (const x of connected) this.refreshAudio(x);
         return p;
       }
@@ -331,6 +348,7 @@ export class ConferenceRegistry {
         p.call.hangup('twilio', 'canceled');
       }
     }
+    this.core.recordingRegistry.conferenceEnded(conf);
     if (started) this.emit(conf, 'conference-end');
   }
 

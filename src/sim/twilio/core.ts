@@ -7,6 +7,7 @@ import type { Call } from './call.js';
 import type { ConferenceRegistry } from './conference.js';
 import type { QueueRegistry } from './queue.js';
 import type { Random } from './random.js';
+import type { RecordingRegistry } from './recordings.js';
 import type { EmulatorError, EndpointConfig, StatusCallbackFaults } from './types.js';
 import type { SendRequest, WebhookClient } from './webhooks.js';
 
@@ -30,6 +31,9 @@ export interface Core {
   readonly hooks: WebhookClient;
   readonly queueRegistry: QueueRegistry;
   readonly conferenceRegistry: ConferenceRegistry;
+  readonly recordingRegistry: RecordingRegistry;
+  /** Every call by SID (ended ones included). */
+  readonly calls: ReadonlyMap<string, Call>;
   readonly statusFaults: StatusCallbackFaults;
   recordError(e: ErrorInput, call?: Call): EmulatorError;
   registerCall(call: Call): void;

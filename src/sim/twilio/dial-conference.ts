@@ -2,7 +2,7 @@
  * `<Dial><Conference>` and REST participants on a call: join the named conference with the noun's options
  * (https://www.twilio.com/docs/voice/twiml/conference: muted, beep, startConferenceOnEnter,
  * endConferenceOnExit, waitUrl, maxParticipants default 250, coach, statusCallback with its events,
- * participantLabel) and stay until the conference lets go or the call stops running this TwiML. The Dial
+ * participantLabel; record and recordingStatusCallback, see recordings.ts) and stay until the conference lets go or the call stops running this TwiML. The Dial
  * action then gets DialCallStatus=answered ("when calling a conference", https://www.twilio.com/docs/voice/
  * twiml/dial, DialCallStatus values) and DialCallDuration. Conference behaviour itself is in conference.ts.
  *
@@ -40,6 +40,14 @@ export async function dialConference(
       ? { url: call.resolveUrl(noun.statusCallback, ctx), method: noun.statusCallbackMethod, events: noun.statusCallbackEvents }
       : undefined,
     source: 'twiml',
+    recordFromStart: noun.recordFromStart,
+    recordingCallback: noun.recordingStatusCallback
+      ? {
+          url: call.resolveUrl(noun.recordingStatusCallback, ctx),
+          method: noun.recordingStatusCallbackMethod,
+          events: noun.recordingStatusCallbackEvents,
+        }
+      : undefined,
   };
   const joinedAt = call.clock.now();
   const duration = (): string => String(Math.round((call.clock.now() - joinedAt) / 1000));

@@ -13,6 +13,7 @@ import { runUntil, type RunOptions } from './drive.js';
 import { Faults } from './faults.js';
 import { QueueRegistry, type EmuQueue } from './queue.js';
 import { Random } from './random.js';
+import { RecordingRegistry } from './recordings.js';
 import { RestServer } from './rest.js';
 import type { DocTarget } from './target.js';
 import type {
@@ -58,6 +59,7 @@ export class TwilioEmulator implements Core {
   /** @internal Registries used by the REST layer; assertions should use `queues` / `conferences`. */
   readonly queueRegistry: QueueRegistry;
   readonly conferenceRegistry: ConferenceRegistry;
+  readonly recordingRegistry: RecordingRegistry;
   readonly faults = new Faults();
   /** Every webhook sent and every REST request received. */
   readonly log: EmulatorLog = { webhooks: [], rest: [] };
@@ -110,6 +112,7 @@ export class TwilioEmulator implements Core {
     });
     this.queueRegistry = new QueueRegistry(opts.clock, this.sids);
     this.conferenceRegistry = new ConferenceRegistry(this);
+    this.recordingRegistry = new RecordingRegistry(this);
     this.numbers = new Map(Object.entries(opts.numbers));
     this.unknownEndpoint = opts.unknownEndpoint ?? { answer: false };
   }

@@ -5,7 +5,8 @@
  * it) or AnnounceUrl (https://www.twilio.com/docs/voice/api/conference-resource); a participant is created on
  * a conference SID or, to create the conference, its friendly name, with To and From required, Label, Muted,
  * Beep, StartConferenceOnEnter (default true), EndConferenceOnExit (default false), WaitUrl, Coaching,
- * CallSidToCoach, ConferenceStatusCallback (+ Method, Event, default "start end"), StatusCallback for the
+ * CallSidToCoach, ConferenceStatusCallback (+ Method, Event, default "start end"), ConferenceRecord and
+ * ConferenceRecordingStatusCallback (+ Method, Event; see recordings.ts), StatusCallback for the
  * participant's call and Timeout (5 to 600 s, default 60); read (filters Muted, Hold, Coaching), updated
  * (Hold, HoldUrl, Muted, Coaching, CallSidToCoach, EndConferenceOnExit, AnnounceUrl, ...) and removed
  * (https://www.twilio.com/docs/voice/api/conference-participant-resource; the parameter descriptions in
@@ -17,6 +18,7 @@ import type { Call } from './call.js';
 import { eventList, type Conference, type JoinOptions, type ParticipantChanges } from './conference.js';
 import type { TwilioEmulator } from './emulator.js';
 import { conferenceJson, participantJson } from './resources.js';
+import { recordingRoutes } from './rest-recordings.js';
 import { absUrl, bool, method, notFound, one, page, RestError, statusEvents, type Form, type Reply } from './rest-form.js';
 
 /** `/Conferences…` below the account: `segs` are the path segments after it (Conferences, id, …). */
@@ -32,6 +34,7 @@ export function conferenceRoutes(emu: TwilioEmulator, verb: string, path: string
     if (verb === 'GET') return { status: 200, body: conferenceJson(emu.accountSid, conf) };
     if (verb === 'POST') return updateConference(emu, conf, form);
   }
+  if (r1 === 'Recordings' && n <= 4) return recordingRoutes(emu, verb, path, conf.recordings, id1, form, query);
   if (r1 !== 'Participants') throw notFound(path);
   if (n === 3 && verb === 'GET') {
     let ps = [...conf.participants.values()];
@@ -100,6 +103,7 @@ function participantChanges(form: Form): ParticipantChanges {
 function joinOptions(form: Form): JoinOptions {
   const beep = one(form.Beep);
   const csc = absUrl(form, 'ConferenceStatusCallback');
+  const crsc = absUrl(form, 'ConferenceRecordingStatusCallback');
   const waitUrl = one(form.WaitUrl);
   return {
     label: one(form.Label),
@@ -119,6 +123,14 @@ function joinOptions(form: Form): JoinOptions {
         }
       : undefined,
     source: 'rest',
+    recordFromStart: one(form.ConferenceRecord) === 'record-from-start',
+    recordingCallback: crsc
+      ? {
+          url: crsc,
+          method: method(form.ConferenceRecordingStatusCallbackMethod, 'POST'),
+          events: eventList(form.ConferenceRecordingStatusCallbackEvent, ['completed']),
+        }
+      : undefined,
   };
 }
 

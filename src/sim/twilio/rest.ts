@@ -3,7 +3,7 @@
  * (https://www.twilio.com/docs/usage/requests-to-twilio), form-encoded PascalCase parameters, JSON snake_case
  * answers and Twilio's error bodies (rest-form.ts). Point twilio-node at it with
  * `client.api.baseUrl = emu.restBaseUrl`. Calls and Queues are here, Conferences and Participants in
- * rest-conferences.ts.
+ * rest-conferences.ts, Recordings in rest-recordings.ts.
  *
  * Rules: a call is created with To, From and Url or Twiml (Twiml at most 4000 characters), Timeout (default
  * 60 s), StatusCallback (+ Method, Event), FallbackUrl; updated with Url/Twiml (redirect; only an
@@ -23,6 +23,7 @@ import type { Call } from './call.js';
 import type { TwilioEmulator } from './emulator.js';
 import { callJson, memberJson, queueJson, restError } from './resources.js';
 import { conferenceRoutes } from './rest-conferences.js';
+import { recordingRoutes } from './rest-recordings.js';
 import {
   absUrl,
   method,
@@ -180,6 +181,10 @@ export class RestServer {
         if (verb === 'GET') return { status: 200, body: callJson(emu.accountSid, call) };
         if (verb === 'POST') return this.updateCall(call, form);
       }
+      if (call && r1 === 'Recordings' && n <= 4) {
+        const pool = emu.recordingRegistry.list().filter((r) => r.callSid === call.sid);
+        return recordingRoutes(emu, verb, path, pool, id1, form, query);
+      }
       throw notFound(path);
     }
     if (r0 === 'Queues') {
@@ -221,6 +226,7 @@ export class RestServer {
       throw notFound(path);
     }
     if (r0 === 'Conferences') return conferenceRoutes(emu, verb, path, segs, form, query);
+    if (r0 === 'Recordings' && n <= 2) return recordingRoutes(emu, verb, path, emu.recordingRegistry.list(), id0, form, query);
     throw notFound(path);
   }
 

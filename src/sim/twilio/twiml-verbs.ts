@@ -108,6 +108,12 @@ export interface ConferenceNoun {
   statusCallbackMethod: HttpMethod;
   statusCallbackEvents: string[];
   participantLabel?: string;
+  /** record="record-from-start" (default do-not-record). */
+  recordFromStart: boolean;
+  recordingStatusCallback?: string;
+  recordingStatusCallbackMethod: HttpMethod;
+  /** in-progress, completed, absent; default completed. */
+  recordingStatusCallbackEvents: string[];
 }
 export interface QueueNoun {
   kind: 'Queue';

@@ -15,6 +15,7 @@ import {
   NOT_EMULATED,
   SSML,
   TOP,
+  type ConferenceNoun,
   type DialNoun,
   type DialVerb,
   type EndpointNoun,
@@ -343,6 +344,22 @@ class Builder {
     };
   }
 
+  /** `<Conference>` record and its recording status callback (https://www.twilio.com/docs/voice/twiml/conference). */
+  private conferenceRecording(c: XmlElement): Pick<
+    ConferenceNoun,
+    'recordFromStart' | 'recordingStatusCallback' | 'recordingStatusCallbackMethod' | 'recordingStatusCallbackEvents'
+  > {
+    const rec = c.attrs.record;
+    if (rec !== undefined && rec !== 'record-from-start' && rec !== 'do-not-record') this.warn(`<Conference>: invalid record "${rec}"`);
+    const evs = c.attrs.recordingStatusCallbackEvent;
+    return {
+      recordFromStart: rec === 'record-from-start',
+      recordingStatusCallback: this.url(c, 'recordingStatusCallback', c.attrs.recordingStatusCallback),
+      recordingStatusCallbackMethod: this.method(c, 'recordingStatusCallbackMethod', 'POST'),
+      recordingStatusCallbackEvents: evs === undefined ? ['completed'] : evs.trim().split(/[\s,]+/).filter(Boolean),
+    };
+  }
+
   private dial(el: XmlElement): DialVerb {
     const nouns: DialNoun[] = [];
     let plain = '';
@@ -381,6 +398,7 @@ class Builder {
             statusCallbackMethod: this.method(c, 'statusCallbackMethod', 'POST'),
             statusCallbackEvents: evs === undefined ? ['start', 'end'] : evs.trim().split(/[\s,]+/).filter(Boolean),
             participantLabel: c.attrs.participantLabel,
+            ...this.conferenceRecording(c),
           });
           break;
         }
