@@ -9,7 +9,7 @@ const shared = {
 /**
  * Two projects: `standalone` runs every test against one redis-server; `cluster` runs the integration
  * tests and the end-to-end flows that use the stores (IVR, queue, transfers, REST faults, several
- * instances, an instance killed) again, unchanged, against a local three-master Redis Cluster
+ * instances, an instance killed, call records) again, unchanged, against a local three-master Redis Cluster
  * (test/setup/global-cluster.ts). `npx vitest run` runs both; `--project cluster` picks one.
  */
 export default defineConfig({
@@ -32,7 +32,7 @@ export default defineConfig({
           name: 'cluster',
           include: [
             'test/integration/*.test.ts',
-            'test/e2e/{queue,instances,cluster,instance-failure,orphans,transfer,rest-faults,analytics,ivr}.test.ts',
+            'test/e2e/{queue,instances,cluster,instance-failure,orphans,transfer,rest-faults,analytics,ivr,call-records}.test.ts',
           ],
           globalSetup: ['test/setup/global-cluster.ts'],
         },

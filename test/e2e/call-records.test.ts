@@ -6,18 +6,24 @@
  * the JSON records; the routes refuse unknown and agent tokens; the audit names who acted.
  */
 import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { buildApp } from '../../src/app.js';
 import type { DomainEvent, EventOf } from '../../src/events.js';
 import { callerHash } from '../../src/privacy.js';
 import { csvToRecords, type CallRecord } from '../../src/records/index.js';
-import { loadExampleWith, sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
+import { ACCOUNT_SID, AUTH_TOKEN, loadExampleWith, PUBLIC_BASE, sample, SUPERVISOR_TOKEN } from '../helpers/app.js';
 import { supportCaller } from '../helpers/callers.js';
-import { makeStack, NUMBER, type Stack, type TestAgent } from '../helpers/stack.js';
+import { makeStack, NUMBER, TestAgent, type Stack } from '../helpers/stack.js';
 
 let s: Stack | undefined;
+let b: FastifyInstance | undefined;
 afterEach(async () => {
+  await b?.close();
   await s?.close();
   s = undefined;
+  b = undefined;
 });
 
 const HASH_KEY = 'test-caller-hash-key-0123456789';
@@ -231,6 +237,63 @@ describe('call records', () => {
     alice.close();
     bob.close();
     expect(stack.emu.errors).toEqual([]);
+  });
+
+  it('two instances: the caller on one, the agent on the other; one record, each event folded once', { timeout: 90_000 }, async () => {
+    s = await stackWithSupervisors();
+    const st = s;
+    const center = st.app.sb.config.center;
+    b = await buildApp(
+      { center, publicBaseUrl: PUBLIC_BASE, twilioAuthToken: AUTH_TOKEN, twilioAccountSid: ACCOUNT_SID, twilioApiBaseUrl: st.emu.restBaseUrl, callerHashKey: HASH_KEY, redisPrefix: st.prefix, supervisorToken: SUPERVISOR_TOKEN, instanceId: 'b' },
+      { redis: st.redis.duplicate(), clock: st.clock, sweepEveryMs: 1000 },
+    );
+    await b.listen({ port: 0, host: '127.0.0.1' });
+    const events: { on: string; e: DomainEvent }[] = [];
+    st.app.sb.bus.onDomain((e) => events.push({ on: 'a', e }));
+    b.sb.bus.onDomain((e) => events.push({ on: 'b', e }));
+    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const alice = new TestAgent(new WebSocket(`ws://127.0.0.1:${(b.server.address() as { port: number }).port}/agent/ws?token=alice-demo-token`));
+    await st.until(alice.next('welcome'));
+    alice.send({ type: 'set_state', state: 'available' });
+    await st.until(alice.next('state', (m) => m.state === 'available'));
+    // The emulator's webhooks go to instance A; Alice's socket is on B.
+    const call = st.emu.placeCall({ from: '+15551000009', to: NUMBER, behaviour: supportCaller({ csat: '3', nps: '7#' }) });
+    const offer = await st.until(alice.next('offer'));
+    alice.send({ type: 'accept', offerId: offer.offerId });
+    await st.until(alice.next('call', (m) => m.status === 'connected'));
+    await st.emu.run(st.clock.sleep(40_000));
+    alice.send({ type: 'hangup', callSid: call.sid });
+    await st.until(alice.next('wrap_up'));
+    alice.send({ type: 'wrap_up', callSid: call.sid, disposition: 'resolved', code: 'two-sites' });
+    await st.reply(alice.next('ack', (m) => m.for === 'wrap_up'));
+    await st.emu.run(call.ended);
+    await b.sb.recordFolds.idle();
+    const fromA = (await records(st)).records;
+    const fromB = (await b.inject({ method: 'GET', url: '/api/call-records', headers: bearer(SAM) })).json().records as CallRecord[];
+    expect(fromB).toEqual(fromA);
+    expect(fromA).toHaveLength(1);
+    // Facts were published on both instances, each once.
+    const mine = events.filter((x) => 'callSid' in x.e && x.e.callSid === call.sid);
+    const on = (type: string) => mine.filter((x) => x.e.type === type).map((x) => x.on);
+    expect(on('call.ended')).toEqual(['a']);
+    expect(on('call.handled')).toHaveLength(1);
+    expect(new Set(mine.map((x) => x.on))).toEqual(new Set(['a', 'b']));
+    const handled = mine.find((x) => x.e.type === 'call.handled')!.e as EventOf<'call.handled'>;
+    expect(fromA[0]).toMatchObject({
+      callSid: call.sid,
+      outcome: 'answered',
+      agent: 'alice',
+      agents: ['alice'],
+      talkSeconds: handled.talkSeconds,
+      holdSeconds: handled.holdSeconds,
+      wrapUpSeconds: handled.wrapupSeconds,
+      disposition: 'resolved',
+      dispositionCode: 'two-sites',
+      csat: 3,
+      nps: 7,
+    });
+    expect(handled.talkSeconds).toBeGreaterThanOrEqual(40);
+    alice.close();
   });
 
   it('the audit names the supervisor who listened, coached and stopped through the API, never the number dialed', { timeout: 90_000 }, async () => {
