@@ -39,7 +39,8 @@ import type { Clock } from '../clock.js';
 import { invalid } from '../errors.js';
 import { AGENT_STATES, DISPOSITIONS, type AgentState, type Disposition, type DomainEvent, type EventOf } from '../events.js';
 import type { Keys } from '../store/keys.js';
-import { defineScripts, loadScripts, type RedisClient, type ScriptRunner } from '../store/redis.js';
+import type { RedisClient } from '../store/redis.js';
+import { createScripts } from '../store/scripts.js';
 
 export type RoutingStrategy = 'longest_idle' | 'round_robin' | 'fewest_calls';
 const STRATEGIES: readonly RoutingStrategy[] = ['longest_idle', 'round_robin', 'fewest_calls'];
@@ -198,28 +199,6 @@ export interface AgentStore {
   expireGrace(p: { now?: number | undefined; limit: number }): Promise<{ signedOut: string[]; released: OfferRef[] } & Events>;
 }
 
-const SCRIPT_NAMES = [
-  'agentUpsert',
-  'agentSetState',
-  'agentReserve',
-  'agentSetOfferCall',
-  'agentAccept',
-  'agentReject',
-  'agentCancelOffer',
-  'agentBridgeFailed',
-  'agentCallConnected',
-  'agentHold',
-  'agentEndCall',
-  'agentWrapUp',
-  'agentExpireWrapUps',
-  'agentExpireOffers',
-  'agentConnected',
-  'agentDisconnected',
-  'agentExpireGrace',
-  'agentStaffed',
-] as const;
-type ScriptName = (typeof SCRIPT_NAMES)[number];
-
 const SETTABLE: readonly SettableState[] = ['available', 'break', 'offline'];
 const OUTCOMES: readonly OfferOutcome[] = ['accepted', 'rejected', 'withdrawn', 'timeout', 'released', 'bridge_failed'];
 const DAY_MS = 86_400_000;
@@ -306,22 +285,11 @@ function zeroCounts(): Record<AgentState, number> {
   return out;
 }
 
-/** Build the agent store on a client. Registers the agent scripts on it. */
+/** Build the agent store on a client. Registers the scripts on it (src/store/scripts.ts). */
 export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): AgentStore {
   const k = keys.agents;
-  const runners = defineScripts(
-    redis,
-    loadScripts().filter((d) => (SCRIPT_NAMES as readonly string[]).includes(d.name)),
-  );
-  const runner = (name: ScriptName): ScriptRunner => {
-    const r = runners[name];
-    if (!r) throw new Error(`script ${name} is missing from src/store/lua`);
-    return r;
-  };
-  const run = (name: ScriptName, ks: readonly string[], args: readonly (string | number)[]) => runner(name)(ks, args);
-  const runEvents = async (name: ScriptName, ks: readonly string[], args: readonly (string | number)[]) =>
-    parseReply(await run(name, ks, args), name);
-  const releaseKeys = (agentId: string) => [k.agent(agentId), k.available, k.offerDeadlines, k.events];
+  const scripts = createScripts(redis);
+  const releaseKeys = (agentId: string) => [k.agent(agentId), k.available, k.offerDeadlines, k.events] as const;
 
   /** HGETALL or HMGET for every agent in one round trip (reads need no atomicity). */
   async function readAll<T>(fields: readonly string[] | null, build: (id: string, values: unknown) => T | null): Promise<T[]> {
@@ -354,7 +322,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     async upsertAgent(a) {
       checkToken('id', a.id);
       a.skills.forEach((s) => checkToken('skills', s));
-      const r = await run('agentUpsert', [k.agent(a.id), k.all], [a.id, a.team, a.skills.join(','), a.contact, clock.now()]);
+      const r = await scripts.agentUpsert([k.agent(a.id), k.all], [a.id, a.team, a.skills.join(','), a.contact, clock.now()]);
       return { created: r === 'created' };
     },
 
@@ -389,14 +357,14 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async staffedFor(skills) {
-      const r = await run('agentStaffed', [k.all, k.agentPrefix], [JSON.stringify(skills)]);
+      const r = await scripts.agentStaffed([k.all, k.agentPrefix], [JSON.stringify(skills)]);
       const [staffed, available] = Array.isArray(r) ? (r as unknown[]).map(Number) : [];
       return { staffed: staffed ?? 0, available: available ?? 0 };
     },
 
     async setState({ agentId, to, reason, instance }) {
       if (!SETTABLE.includes(to)) throw invalid('to', `must be one of ${SETTABLE.join(', ')}`);
-      const r = await runEvents('agentSetState', releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]);
+      const r = await parseReply(await scripts.agentSetState(releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]), 'agentSetState');
       const res = parseJson<Omit<SetStateResult, 'events'>>(r.result);
       if (!res) throw new Error('agentSetState: no result');
       return { ...res, releasedOffer: res.releasedOffer ?? null, events: r.events };
@@ -405,9 +373,7 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     async reserve(p) {
       if (!STRATEGIES.includes(p.strategy)) throw invalid('strategy', `must be one of ${STRATEGIES.join(', ')}`);
       p.requiredSkills.forEach((s) => checkToken('requiredSkills', s));
-      const r = await runEvents(
-        'agentReserve',
-        [k.available, k.offerDeadlines, k.rr, k.events, k.agentPrefix],
+      const r = await parseReply(await scripts.agentReserve([k.available, k.offerDeadlines, k.rr, k.events, k.agentPrefix],
         [
           p.offerId,
           p.queue,
@@ -420,96 +386,96 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
           JSON.stringify(p.excludeAgents ?? []),
           p.onlyAgent ?? '',
         ],
-      );
+      ), 'agentReserve');
       const res = parseJson<Omit<Reservation, 'events'>>(r.result);
       return res ? { ...res, events: r.events } : null;
     },
 
     async setOfferCall({ agentId, offerId, callSid, contactId }) {
-      await run('agentSetOfferCall', [k.agent(agentId)], [offerId, callSid, contactId ?? '']);
+      await scripts.agentSetOfferCall([k.agent(agentId)], [offerId, callSid, contactId ?? '']);
     },
 
     async acceptOffer({ agentId, offerId }) {
-      const r = await runEvents('agentAccept', [k.agent(agentId), k.offerDeadlines, k.events], [offerId, clock.now()]);
+      const r = await parseReply(await scripts.agentAccept([k.agent(agentId), k.offerDeadlines, k.events], [offerId, clock.now()]), 'agentAccept');
       const res = parseJson<{ callSid: string; queue: string }>(r.result);
       if (!res) throw new Error('agentAccept: no result');
       return { ...res, events: r.events };
     },
 
     async rejectOffer({ agentId, offerId }) {
-      const r = await runEvents('agentReject', releaseKeys(agentId), [offerId, clock.now()]);
+      const r = await parseReply(await scripts.agentReject(releaseKeys(agentId), [offerId, clock.now()]), 'agentReject');
       return { offer: parseJson<OfferRef>(r.result), events: r.events };
     },
 
     async cancelOffer({ agentId, offerId, silent }) {
-      const r = await runEvents('agentCancelOffer', releaseKeys(agentId), [offerId, silent ? '1' : '0', clock.now()]);
+      const r = await parseReply(await scripts.agentCancelOffer(releaseKeys(agentId), [offerId, silent ? '1' : '0', clock.now()]), 'agentCancelOffer');
       return { offer: parseJson<OfferRef>(r.result), events: r.events };
     },
 
     async expireOffers({ now, limit }) {
-      const r = await runEvents('agentExpireOffers', [k.offerDeadlines, k.events, k.agentPrefix], [
+      const r = await parseReply(await scripts.agentExpireOffers([k.offerDeadlines, k.events, k.agentPrefix], [
         checkMs('now', now ?? clock.now()),
         checkLimit(limit),
-      ]);
+      ]), 'agentExpireOffers');
       return { expired: parseJson<OfferRef[]>(r.result) ?? [], events: r.events };
     },
 
     async bridgeFailed({ agentId, offerId }) {
-      const r = await runEvents('agentBridgeFailed', releaseKeys(agentId), [offerId, clock.now()]);
+      const r = await parseReply(await scripts.agentBridgeFailed(releaseKeys(agentId), [offerId, clock.now()]), 'agentBridgeFailed');
       return { events: r.events };
     },
 
     async callConnected({ agentId, callSid, contactId }) {
-      const r = await run('agentCallConnected', [k.agent(agentId)], [callSid, contactId ?? '', clock.now()]);
+      const r = await scripts.agentCallConnected([k.agent(agentId)], [callSid, contactId ?? '', clock.now()]);
       return { first: r === 'connected', events: [] };
     },
 
     async hold({ agentId, callSid, on }) {
-      const r = await runEvents('agentHold', [k.agent(agentId), k.events], [callSid, on ? '1' : '0', clock.now()]);
+      const r = await parseReply(await scripts.agentHold([k.agent(agentId), k.events], [callSid, on ? '1' : '0', clock.now()]), 'agentHold');
       const res = parseJson<{ onHold: boolean; holdMs: number }>(r.result);
       return { onHold: res?.onHold ?? false, holdSeconds: (res?.holdMs ?? 0) / 1000, events: r.events };
     },
 
     async endCall({ agentId, callSid, wrapUpSeconds }) {
       if (!Number.isFinite(wrapUpSeconds) || wrapUpSeconds < 0) throw invalid('wrapUpSeconds', 'must be 0 or more');
-      const r = await runEvents('agentEndCall', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
+      const r = await parseReply(await scripts.agentEndCall([k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
         callSid,
         wrapUpSeconds,
         clock.now(),
-      ]);
+      ]), 'agentEndCall');
       const res = parseJson<{ wrapDeadline?: number | null }>(r.result);
       return { wrapDeadline: res?.wrapDeadline ?? null, events: r.events };
     },
 
     async wrapUp({ agentId, callSid, disposition, code, auto }) {
       if (!DISPOSITIONS.includes(disposition)) throw invalid('disposition', `must be one of ${DISPOSITIONS.join(', ')}`);
-      const r = await runEvents('agentWrapUp', [k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
+      const r = await parseReply(await scripts.agentWrapUp([k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
         callSid,
         disposition,
         code,
         auto ? '1' : '0',
         clock.now(),
-      ]);
+      ]), 'agentWrapUp');
       const handled = r.events.find((e): e is EventOf<'call.handled'> => e.type === 'call.handled') ?? null;
       return { handled, events: r.events };
     },
 
     async expireWrapUps({ now, limit }) {
-      const r = await runEvents('agentExpireWrapUps', [k.wrapDeadlines, k.available, k.events, k.agentPrefix], [
+      const r = await parseReply(await scripts.agentExpireWrapUps([k.wrapDeadlines, k.available, k.events, k.agentPrefix], [
         checkMs('now', now ?? clock.now()),
         checkLimit(limit),
-      ]);
+      ]), 'agentExpireWrapUps');
       return { done: parseJson<WrapUpDone[]>(r.result) ?? [], events: r.events };
     },
 
     async connected({ agentId, instance }) {
-      const state = await run('agentConnected', [k.agent(agentId), k.graceDeadlines], [agentId, instance]);
+      const state = await scripts.agentConnected([k.agent(agentId), k.graceDeadlines], [agentId, instance]);
       if (!isState(typeof state === 'string' ? state : undefined)) throw new Error('agentConnected: bad reply');
       return { state: state as AgentState, events: [] };
     },
 
     async disconnected({ agentId, instance, graceMs }) {
-      const r = await run('agentDisconnected', [k.agent(agentId), k.graceDeadlines], [
+      const r = await scripts.agentDisconnected([k.agent(agentId), k.graceDeadlines], [
         agentId,
         instance,
         checkMs('graceMs', Math.max(0, graceMs)),
@@ -519,11 +485,9 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async expireGrace({ now, limit }) {
-      const r = await runEvents(
-        'agentExpireGrace',
-        [k.graceDeadlines, k.available, k.offerDeadlines, k.wrapDeadlines, k.events, k.agentPrefix],
+      const r = await parseReply(await scripts.agentExpireGrace([k.graceDeadlines, k.available, k.offerDeadlines, k.wrapDeadlines, k.events, k.agentPrefix],
         [checkMs('now', now ?? clock.now()), checkLimit(limit)],
-      );
+      ), 'agentExpireGrace');
       const res = parseJson<{ signedOut: string[]; released: OfferRef[] }>(r.result);
       return { signedOut: res?.signedOut ?? [], released: res?.released ?? [], events: r.events };
     },
