@@ -32,6 +32,7 @@ import { staffingRows } from './queue/staffing.js';
 import { createLivePlanner, currentRows } from './capacity/live.js';
 import { createPrometheusClient } from './capacity/prometheus.js';
 import { registerPlanRoutes } from './api/plan-routes.js';
+import { registerVoiceRoutes } from './api/voice-routes.js';
 import { createPlanStore } from './store/plan.js';
 import { serviceLevelSecondsFor } from './config/callcenter.js';
 import { createUrls, type Urls } from './urls.js';
@@ -49,6 +50,9 @@ export type AppConfig = Pick<
   twilioRest?: Pick<TwilioRestOptions, 'requestTimeoutMs' | 'budgetMs'>;
   /** The Prometheus that scrapes Switchboard: /api/plan and the current plan's gauges use it (unset: off). */
   prometheusUrl?: string | undefined;
+  /** The API key that signs the desk softphone's Access Tokens (GET /api/agent/voice-token; unset: off). */
+  twilioApiKeySid?: string | undefined;
+  twilioApiKeySecret?: string | undefined;
   /**
    * Rate limits on failed tokens and the supervisor API (defaults in src/access/auth.ts). The buckets live
    * in Redis, shared by every instance, unless `store` is 'memory' (per instance); memory answers
@@ -289,6 +293,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       (await agents.list()).map((a) => ({ id: a.id, team: a.team, state: a.state, stateSince: a.stateSince, breakReason: a.breakReason, connected: a.connected })),
   });
 
+  registerVoiceRoutes(app, {
+    auth,
+    agents: config.center.agents,
+    accountSid: config.twilioAccountSid,
+    apiKeySid: config.twilioApiKeySid,
+    apiKeySecret: config.twilioApiKeySecret,
+  });
   registerPlanRoutes(app, { auth, prometheusUrl: config.prometheusUrl, queues: planTargets, now: () => clock.now() });
 
   registerRecordRoutes(app, { auth, records, audit });

@@ -96,6 +96,8 @@ async function main(): Promise<void> {
       supervisorToken: env.supervisorToken,
       instanceId: env.instanceId,
       prometheusUrl: env.prometheusUrl,
+      twilioApiKeySid: env.twilioApiKeySid,
+      twilioApiKeySecret: env.twilioApiKeySecret,
     },
     { redis, logger: loggerOptions(env.logLevel) },
   );

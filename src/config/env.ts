@@ -48,6 +48,11 @@ const envSchema = z.object({
     .url()
     .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
     .optional(),
+  TWILIO_API_KEY_SID: z
+    .string()
+    .regex(/^SK[0-9a-fA-F]{32}$/, 'must be SK followed by 32 hex digits')
+    .optional(),
+  TWILIO_API_KEY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export interface EnvConfig {
@@ -68,6 +73,9 @@ export interface EnvConfig {
   instanceId: string | undefined;
   /** The Prometheus that scrapes Switchboard: for /api/plan and the forecast gauges (unset: both off). */
   prometheusUrl: string | undefined;
+  /** The API key that signs the desk softphone's Access Tokens (both unset: no softphone). */
+  twilioApiKeySid: string | undefined;
+  twilioApiKeySecret: string | undefined;
   /** Settings left at their development defaults, so main.ts can warn about each. */
   devDefaults: string[];
 }
@@ -85,6 +93,10 @@ export function loadEnv(processEnv: Record<string, string | undefined>): EnvConf
     );
   }
   const e = parsed.data;
+  if (Boolean(e.TWILIO_API_KEY_SID) !== Boolean(e.TWILIO_API_KEY_SECRET)) {
+    const missing = e.TWILIO_API_KEY_SID ? 'TWILIO_API_KEY_SECRET' : 'TWILIO_API_KEY_SID';
+    throw new ConfigError(`invalid environment:\n${missing}: must be set with ${missing === 'TWILIO_API_KEY_SID' ? 'TWILIO_API_KEY_SECRET' : 'TWILIO_API_KEY_SID'} (the API key that signs softphone tokens)`);
+  }
   const devDefaults: string[] = [];
   if (!env.TWILIO_AUTH_TOKEN) devDefaults.push('TWILIO_AUTH_TOKEN');
   if (!env.TWILIO_ACCOUNT_SID) devDefaults.push('TWILIO_ACCOUNT_SID');
@@ -108,6 +120,8 @@ export function loadEnv(processEnv: Record<string, string | undefined>): EnvConf
     dataDir: e.DATA_DIR,
     instanceId: e.INSTANCE_ID,
     prometheusUrl: e.PROMETHEUS_URL,
+    twilioApiKeySid: e.TWILIO_API_KEY_SID,
+    twilioApiKeySecret: e.TWILIO_API_KEY_SECRET,
     devDefaults,
   });
 }

@@ -58,7 +58,7 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
         agentName: (id) => center.agents[id]?.name ?? id,
       }),
   });
-  registerWebPages(app, { now: () => sb.clock.now() });
+  registerWebPages(app, { now: () => sb.clock.now(), softphone: Boolean(sb.config.twilioApiKeySid && sb.config.twilioApiKeySecret) });
   // The same day counts on /metrics (switchboard_calls_today), so Grafana's "today" is this one.
   sb.metrics.setGaugeSources({
     today: async () => Promise.all(Object.keys(center.queues).map(async (queue) => ({ queue, ...(await tally.read(queue, sb.clock.now())) }))),

@@ -79,6 +79,7 @@ export async function makeStack(
     logger?: AppDeps['logger'];
     twilioRest?: AppConfig['twilioRest'];
     center?: CenterConfig;
+    config?: Partial<AppConfig>;
   } = {},
 ): Promise<Stack> {
   const clock = new VirtualClock(opts.now ?? OPEN_TIME);
@@ -107,6 +108,7 @@ export async function makeStack(
       supervisorToken: SUPERVISOR_TOKEN,
       instanceId: opts.instanceId ?? 'e2e',
       ...(opts.twilioRest ? { twilioRest: opts.twilioRest } : {}),
+      ...opts.config,
     },
     { redis, clock, sweepEveryMs: opts.sweepEveryMs ?? 1000, ...(opts.logger ? { logger: opts.logger } : {}) },
   );

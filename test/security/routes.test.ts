@@ -31,11 +31,15 @@ const PUBLIC = new Set([
   'GET /web/wallboard.js',
   'GET /web/calls.js',
   'GET /web/history.js',
+  'GET /web/softphone.js',
+  // Twilio's Voice JavaScript SDK, served from the installed package (no CDN).
+  'GET /web/vendor/twilio-voice.js',
 ]);
 
 /** Access by path prefix for everything not on the allow-list. */
 const RULES: [RegExp, Access][] = [
   [/^\/twilio\//, 'twilio'],
+  [/^\/api\/agent\//, 'agent'],
   [/^\/api\//, 'supervisor'],
   [/^\/supervisor(\/|$)/, 'supervisor'],
   [/^\/agent(\/|$)/, 'agent'],
@@ -57,7 +61,14 @@ const responses: { what: string; res: LightMyRequestResponse }[] = [];
 
 beforeAll(async () => {
   // Generous limits here: this test makes many failed attempts on purpose (the limits have their own test).
-  t = await makeApp({ config: { rateLimits: { signIn: { capacity: 10_000, refillPerSecond: 1 }, supervisorApi: { capacity: 10_000, refillPerSecond: 1 } } } });
+  t = await makeApp({
+    config: {
+      rateLimits: { signIn: { capacity: 10_000, refillPerSecond: 1 }, supervisorApi: { capacity: 10_000, refillPerSecond: 1 } },
+      // The softphone on, so its token route answers the right scope with a token.
+      twilioApiKeySid: 'SK' + '3'.repeat(32),
+      twilioApiKeySecret: 'routes-test-api-key-secret',
+    },
+  });
 });
 afterAll(async () => {
   await t.close();

@@ -20,6 +20,15 @@ describe('environment', () => {
       expect(msg).toMatch(/PUBLIC_BASE_URL: must not end with a slash/);
     }
   });
+
+  it('takes the softphone API key as a pair, and names the half that is missing or wrong', () => {
+    const sid = 'SK' + 'a'.repeat(32);
+    expect(loadEnv({ TWILIO_API_KEY_SID: sid, TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toMatchObject({ twilioApiKeySid: sid, twilioApiKeySecret: 'a-secret-of-16-chars' });
+    expect(loadEnv({})).toMatchObject({ twilioApiKeySid: undefined, twilioApiKeySecret: undefined });
+    expect(() => loadEnv({ TWILIO_API_KEY_SID: sid })).toThrow(/TWILIO_API_KEY_SECRET: must be set with TWILIO_API_KEY_SID/);
+    expect(() => loadEnv({ TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(/TWILIO_API_KEY_SID: must be set with TWILIO_API_KEY_SECRET/);
+    expect(() => loadEnv({ TWILIO_API_KEY_SID: 'AK123', TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(/TWILIO_API_KEY_SID: must be SK followed by 32 hex digits/);
+  });
 });
 
 describe('call-center file', () => {

@@ -1,6 +1,7 @@
 // @ts-check
 // The agent desk: the agent WebSocket protocol (docs/agent-protocol.md) as a page.
 import { clearFragment, duration, element, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
+import { createSoftphone } from './softphone.js';
 
 /**
  * The protocol's own types (src/agents/protocol.ts), so the desk is checked against what the server sends.
@@ -72,6 +73,9 @@ let directory = { queues: [], agents: [] };
 const transferRefs = new Set();
 let refSeq = 0;
 let accepting = false; // "Accepted: your phone will ring." is on screen until the call connects or fails
+let agentToken = '';
+let softphoneStarted = false;
+const softphone = createSoftphone({ agentToken: () => agentToken, onNote: (text) => setText('audio-note', text) });
 
 /**
  * @param {string} text
@@ -400,6 +404,10 @@ function onMessage(msg) {
       fillSelect(element('transfer-queue', HTMLSelectElement), directory.queues, (q) => q.name);
       fillSelect(element('transfer-agent', HTMLSelectElement), directory.agents, (a) => `${a.name} (${a.team})`);
       state = { state: msg.state, since: msg.since, reason: '' };
+      if (!softphoneStarted) {
+        softphoneStarted = true;
+        void softphone.start();
+      }
       $('signin').hidden = true;
       $('desk').hidden = false;
       renderState();
@@ -516,6 +524,7 @@ function signIn(token) {
   if (socket) socket.stop();
   setText('signin-error', '');
   sessionStorage.setItem(TOKEN_KEY, token);
+  agentToken = token;
   socket = liveSocket({ path: '/agent/ws', hello: () => ({ type: 'hello', token }), onMessage, onStatus });
 }
 
@@ -525,6 +534,8 @@ function finishSignOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   if (socket) socket.stop();
   socket = null;
+  softphone.stop();
+  softphoneStarted = false;
   $('desk').hidden = true;
   $('signin').hidden = false;
   input('token').value = '';
@@ -557,6 +568,7 @@ $('btn-accept').addEventListener('click', () => {
   if (command({ type: 'accept', offerId: offer.offerId })) {
     say('Accepted: your phone will ring.');
     accepting = true;
+    softphone.expectCall();
   }
 });
 $('btn-reject').addEventListener('click', () => {
@@ -650,6 +662,12 @@ $('wrapup-form').addEventListener('submit', (ev) => {
   const chosen = /** @type {Disposition} */ (disposition);
   if (!command({ type: 'wrap_up', callSid: wrap.callSid, disposition: chosen, code: String(data.get('code') ?? '').trim() })) button('btn-wrapup').disabled = false;
 });
+
+$('btn-sp-answer').addEventListener('click', () => softphone.answer());
+$('btn-sp-decline').addEventListener('click', () => softphone.decline());
+$('btn-sp-mute').addEventListener('click', () => softphone.toggleMute());
+$('sp-input').addEventListener('change', () => void softphone.useInput(element('sp-input', HTMLSelectElement).value));
+$('sp-output').addEventListener('change', () => void softphone.useOutput(element('sp-output', HTMLSelectElement).value));
 
 // A token in the fragment (#token=...) or from this tab's session signs in at once.
 const initial = tokenFromFragment() || sessionStorage.getItem(TOKEN_KEY) || '';
