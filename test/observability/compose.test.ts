@@ -2,9 +2,14 @@
  * docker-compose.yml, checked without a Docker engine: it validates against the Compose Specification
  * schema (a hand-written subset vendored in test/fixtures, see its $comment), and the services agree with
  * each other: mounted host paths exist, Prometheus scrapes the app service on its container port and reads
- * the rule files where its config says, Grafana's datasource points at the Prometheus service, and Redis
- * persists with an append-only file on a named volume.
+ * the rule files where its config says and sends alerts to the Alertmanager service, Grafana's datasource
+ * points at the Prometheus service, and Redis persists with an append-only file on a named volume.
+ * Production form: images pinned to exact current versions, the Dockerfile multi-stage on a Node LTS
+ * running `node dist/main.js` as a non-root user, a stop grace period above the app's drain, the
+ * call-center file mounted read-only, the monitoring UIs bound to loopback, a required Grafana password.
+ * The real binaries check what they can without Docker: `promtool check config` and `amtool check-config`.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Ajv } from 'ajv';
@@ -20,7 +25,7 @@ interface Service {
   environment?: Record<string, string | number | boolean | null> | string[];
   ports?: (string | number | { target: number | string; published?: number | string })[];
   expose?: (string | number)[];
-  volumes?: (string | { type: string; source?: string; target: string })[];
+  volumes?: (string | { type: string; source?: string; target: string; read_only?: boolean })[];
   depends_on?: string[] | Record<string, { condition: string }>;
 }
 interface Compose {
@@ -37,13 +42,14 @@ const svc = (name: string): Service => {
 };
 
 /** Mounts of a service as { source, target, bind }, short and long syntax. */
-function mounts(s: Service): { source: string; target: string; bind: boolean }[] {
+function mounts(s: Service): { source: string; target: string; bind: boolean; readOnly: boolean }[] {
   return (s.volumes ?? []).map((v) => {
     if (typeof v === 'string') {
-      const [source, target] = v.split(':');
-      return { source: source!, target: target!, bind: /^[./~]/.test(source!) };
+      const [source, target, mode] = v.split(':');
+      return { source: source!, target: target!, bind: /^[./~]/.test(source!), readOnly: mode === 'ro' };
     }
-    return { source: v.source ?? '', target: v.target, bind: v.type === 'bind' };
+    // `${VAR:-default}`: the default, which is what runs when the variable is not set.
+    return { source: (v.source ?? '').replace(/^\$\{[A-Z_]+:-(.+)\}$/, '$1'), target: v.target, bind: v.type === 'bind', readOnly: v.read_only === true };
   });
 }
 
@@ -99,8 +105,56 @@ describe('docker-compose.yml', () => {
     expect(validate(badDep)).toBe(false);
   });
 
-  it('has the app, redis, prometheus and grafana services', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['app', 'grafana', 'prometheus', 'redis']);
+  it('has the app, redis, prometheus, alertmanager and grafana services', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'app', 'grafana', 'prometheus', 'redis']);
+  });
+
+  it('pins every image to an exact current version', () => {
+    expect(svc('redis').image).toMatch(/^redis:(7\.4|8\.\d+)\.\d+(-[a-z0-9]+)?$/);
+    expect(svc('prometheus').image).toMatch(/^prom\/prometheus:v3\.\d+\.\d+$/);
+    expect(svc('alertmanager').image).toMatch(/^prom\/alertmanager:v0\.\d+\.\d+$/);
+    expect(svc('grafana').image).toMatch(/^grafana\/grafana:12\.\d+\.\d+$/);
+  });
+
+  it('gives the app a stop grace period above its 25 s drain, an init, and the call-center file read-only', () => {
+    const app = svc('app') as Service & { stop_grace_period?: string; init?: boolean };
+    const grace = /^(\d+)s$/.exec(app.stop_grace_period ?? '');
+    expect(grace, 'stop_grace_period in seconds').not.toBeNull();
+    expect(Number(grace![1])).toBeGreaterThan(25);
+    expect(readFileSync(join(REPO_ROOT, 'src/main.ts'), 'utf8')).toMatch(/const DRAIN_MS = 25_000;/);
+    expect(app.init).toBe(true);
+    const configPath = env(app).SWITCHBOARD_CONFIG!;
+    const mount = mounts(app).find((m) => m.target === configPath);
+    expect(mount, `${configPath} is mounted`).toBeDefined();
+    expect(mount!.bind && mount!.readOnly).toBe(true);
+    expect(existsSync(join(REPO_ROOT, mount!.source))).toBe(true);
+  });
+
+  it('binds Prometheus, Alertmanager and Grafana to 127.0.0.1 unless told otherwise; Grafana needs an admin password', () => {
+    for (const name of ['prometheus', 'alertmanager', 'grafana']) {
+      for (const p of svc(name).ports ?? []) expect(String(p), name).toMatch(/^\$\{[A-Z]+_BIND:-127\.0\.0\.1\}:\d+:\d+$/);
+    }
+    const g = env(svc('grafana'));
+    expect(g.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/);
+    expect(g.GF_AUTH_ANONYMOUS_ENABLED).toBe('${GRAFANA_ANONYMOUS:-false}');
+  });
+
+  it('has Prometheus send alerts to the alertmanager service, whose config amtool accepts with a receiver', () => {
+    const prom = parseYaml(read('prometheus.yml')) as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+    const targets = prom.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets));
+    expect(targets).toEqual(['alertmanager:9093']);
+    const am = svc('alertmanager');
+    expect(containerPorts(am)).toContain(9093);
+    const cmd = am.command as string[];
+    const configInContainer = cmd.find((a) => a.startsWith('--config.file='))!.slice('--config.file='.length);
+    const hostConfig = hostPathOf(am, configInContainer);
+    expect(hostConfig).toBe(join(REPO_ROOT, 'alertmanager/alertmanager.yml'));
+    const out = execFileSync('amtool', ['check-config', hostConfig!], { encoding: 'utf8' });
+    expect(out).toContain('SUCCESS');
+    const cfg = parseYaml(readFileSync(hostConfig!, 'utf8')) as { route: { receiver: string }; receivers: { name: string; webhook_configs?: { url: string }[] }[] };
+    expect(cfg.receivers.map((r) => r.name)).toContain(cfg.route.receiver);
+    expect(cfg.receivers[0]!.webhook_configs?.[0]?.url).toMatch(/\.invalid\//);
+    expect(execFileSync('promtool', ['check', 'config', join(REPO_ROOT, 'prometheus.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS: .*prometheus\.yml is valid/);
   });
 
   it('mounts only host paths that exist in the repository, and declares every named volume', () => {
@@ -113,16 +167,25 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('builds the app from the Dockerfile in the repository (node:20-bookworm-slim, npm ci, tsx src/main.ts)', () => {
+  it('builds the app from a multi-stage Dockerfile: Node LTS pinned, production dependencies, non-root, node dist/main.js, health check', () => {
     const b = svc('app').build;
     const context = typeof b === 'string' ? b : (b?.context ?? '.');
     const dockerfile = typeof b === 'string' ? 'Dockerfile' : (b?.dockerfile ?? 'Dockerfile');
     const path = join(REPO_ROOT, context, dockerfile);
     expect(existsSync(path)).toBe(true);
     const text = readFileSync(path, 'utf8');
-    expect(text).toMatch(/^FROM node:20-bookworm-slim\b/m);
-    expect(text).toMatch(/^RUN npm ci\b/m);
-    expect(text).toMatch(/^CMD \["npx", "tsx", "src\/main\.ts"\]/m);
+    const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const f of froms) expect(f).toMatch(/^node:(22|24)\.\d+\.\d+-bookworm-slim$/);
+    expect(text).toMatch(/^RUN npm run build\b/m);
+    expect(text).toMatch(/^RUN npm ci --omit=dev\b/m);
+    const final = text.slice(text.lastIndexOf('\nFROM '));
+    expect(final).toMatch(/^COPY --from=\S+ \/app\/dist \.\/dist$/m);
+    expect(final).not.toMatch(/^COPY (src|config)\b/m);
+    expect(final).toMatch(/^USER node$/m);
+    expect(final).toMatch(/^HEALTHCHECK .*\n?.*\/health/m);
+    expect(final).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(text).not.toMatch(/^(CMD|ENTRYPOINT) .*\b(npm|npx|tsx)\b/m);
     expect(existsSync(join(REPO_ROOT, context, '.dockerignore'))).toBe(true);
   });
 
@@ -185,12 +248,12 @@ describe('docker-compose.yml', () => {
     expect(hostPathOf(g, dashboardsPath)).toBe(join(REPO_ROOT, 'grafana/dashboards'));
     expect(hostPathOf(g, `${dashboardsPath}/wallboard.json`)).toBe(join(REPO_ROOT, 'grafana/dashboards/wallboard.json'));
     expect(containerPorts(g)).toContain(3000);
-    expect((g.ports ?? []).map(String)).toContain('3001:3000');
+    expect((g.ports ?? []).map(String)).toContain('${GRAFANA_BIND:-127.0.0.1}:3001:3000');
   });
 
   it('runs Redis with append-only persistence on a named volume', () => {
     const r = svc('redis');
-    expect(r.image).toMatch(/^redis:7/);
+    expect(r.image).toMatch(/^redis:(7\.4|8)\./);
     const cmd = Array.isArray(r.command) ? r.command.join(' ') : (r.command ?? '');
     expect(cmd).toMatch(/--appendonly\s+yes/);
     const data = mounts(r).find((m) => m.target === '/data');
