@@ -81,9 +81,9 @@ export function registerRuntimeMetrics(o: RuntimeOptions): void {
   new Gauge({
     name: P + 'build_info',
     help: 'Always 1; labels name the running build: Switchboard version and Node.js version.',
-    labelNames: ['version', 'node'],
+    labelNames: ['version', 'nodejs'],
     registers: [registry],
-  }).set({ version: packageVersion(), node: process.versions.node }, 1);
+  }).set({ version: packageVersion(), nodejs: process.versions.node }, 1);
 
   const queues = Object.keys(center.queues);
   const perQueue = (name: string, help: string, value: (queue: string) => number) => {

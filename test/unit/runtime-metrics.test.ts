@@ -34,7 +34,7 @@ describe('runtime and configuration series', () => {
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
       expect(sample(text, name), name).toBeGreaterThanOrEqual(0);
     }
-    expect(sample(text, 'switchboard_build_info', { version: pkg.version, node: process.versions.node })).toBe(1);
+    expect(sample(text, 'switchboard_build_info', { version: pkg.version, nodejs: process.versions.node })).toBe(1);
     for (const queue of Object.keys(center.queues)) {
       expect(sample(text, 'switchboard_service_level_target', { queue })).toBe(center.thresholds.serviceLevelTarget);
       expect(sample(text, 'switchboard_service_level_seconds', { queue })).toBe(center.queues[queue]!.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds);
