@@ -32,6 +32,8 @@ const PUBLIC = new Set([
   'GET /web/calls.js',
   'GET /web/history.js',
   'GET /web/softphone.js',
+  'GET /web/desk-state.js',
+  'GET /web/desk-transfer.js',
   // Twilio's Voice JavaScript SDK, served from the installed package (no CDN).
   'GET /web/vendor/twilio-voice.js',
 ]);
