@@ -7,10 +7,11 @@
  * evaluates that count. --patience-seconds switches from Erlang C to Erlang A (callers abandon).
  * Exit codes: 0 ok, 1 no agent count found, 2 bad arguments (usage on stderr).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentsForServiceLevel, erlangA, erlangC, type ErlangAResult, type ErlangCResult } from './erlang.js';
+import { packageVersion } from '../version.js';
 
 export const USAGE = `usage: npm run -s capacity -- --arrivals-per-hour N --aht-seconds S --target-seconds T
                            [--agents N] [--target-service-level F] [--patience-seconds P] [--json]
@@ -229,16 +230,6 @@ export function main(argv: readonly string[], io: CapacityIo = processIo): numbe
   }
   io.out(parsed.options.json ? `${JSON.stringify(report)}\n` : formatCapacityTable(report));
   return 0;
-}
-
-/** The version in package.json, two levels above this file in src/capacity and in dist/capacity alike. */
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function isEntryPoint(): boolean {

@@ -5,9 +5,9 @@
  * today's counts in that time zone (the same Redis tally the built-in wallboard shows).
  * Series and their meaning: docs/metrics.md "Service health" and "Configuration and today".
  */
-import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import { centerTimeZone, serviceLevelSecondsFor, type CenterConfig } from '../config/callcenter.js';
+import { packageVersion } from '../version.js';
 
 const P = 'switchboard_';
 
@@ -33,16 +33,6 @@ const TODAY_COUNTS: [string, keyof Omit<TodayRow, 'queue'>][] = [
   ['overflow', 'overflow'],
   ['callback', 'callback'],
 ];
-
-/** The package version, read from package.json next to src/ or dist/ ("unknown" if it is not there). */
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Offset of `timeZone` from UTC at `ms`, in seconds (e.g. -18000 for New York in winter). */
 export function utcOffsetSeconds(ms: number, timeZone: string): number {

@@ -11,13 +11,11 @@
  *   sweeper.ts     timeouts, recovery of work left by a dead instance; ghosts.ts, callers whose hangup was lost
  * State changes go through the queue and agent stores (one Lua script each).
  */
-import type { DomainEvent } from '../events.js';
-import type { IvrState } from '../ivr/step.js';
 import type { AgentChannel, AgentCommands } from '../agents/channel.js';
 import type { MonitorMode } from '../events.js';
 import { createBridge } from './bridge.js';
 import { createCallbacks } from './callbacks.js';
-import { createCallerFlow, type EnterArgs } from './caller.js';
+import { createCallerFlow, type CallerFlow } from './caller.js';
 import { createAgentCommands } from './commands.js';
 import { createContext, type QueueServiceDeps } from './context.js';
 import { createGhosts } from './ghosts.js';
@@ -32,14 +30,8 @@ export { conferenceName, type QueueServiceDeps } from './context.js';
 export type { EnterArgs } from './caller.js';
 export type { MonitorRequest } from './monitor.js';
 
-export interface QueueService extends AgentCommands {
-  enter(args: EnterArgs): Promise<{ state: IvrState; events: DomainEvent[] }>;
-  callEnded(state: IvrState): Promise<DomainEvent[]>;
-  onCallStarted(state: IvrState): Promise<void>;
-  waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string>;
-  keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }>;
-  result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string>;
-  connectTwiml(p: { callSid: string; queue: string; offerId: string }): string;
+/** The caller's side (caller.ts) and the agent's commands (commands.ts), plus what the routes and the app need. */
+export interface QueueService extends AgentCommands, CallerFlow {
   /** The dequeued caller requested the connect URL of `offerId`. */
   dequeued(offerId: string): Promise<void>;
   agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void>;
