@@ -71,7 +71,12 @@ export interface Prepared {
 
 /** Sign a webhook the way Twilio does: over the public URL + path + query and the POST parameters. */
 export function prepare(token: string, publicBase: string, path: string, params: Record<string, string>): Prepared {
-  return { path, body: new URLSearchParams(params).toString(), sig: twilio.getExpectedTwilioSignature(token, publicBase + path, params), idem: hex(32) };
+  return {
+    path,
+    body: new URLSearchParams(params).toString(),
+    sig: twilio.getExpectedTwilioSignature(token, publicBase + path, params),
+    idem: hex(32),
+  };
 }
 
 const hexDigits = '0123456789abcdef';
@@ -83,7 +88,12 @@ export const hex = (n: number): string => {
 export const sid = (prefix: string): string => prefix + hex(32);
 
 /** Start a child process whose output goes to a log file; it is killed when this process exits. */
-export function child(cmd: string, args: string[], env: Record<string, string>, logFd: number | 'inherit' | 'ignore' = 'inherit'): ChildProcess {
+export function child(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  logFd: number | 'inherit' | 'ignore' = 'inherit',
+): ChildProcess {
   const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', logFd, logFd] });
   const kill = () => {
     if (p.exitCode === null) p.kill('SIGKILL');

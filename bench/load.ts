@@ -50,7 +50,17 @@ async function run(job: LoadJob): Promise<LoadSummary> {
             setupRequest: (req) => {
               if (job.once && next === list.length - 1) ctl.stop?.();
               const r = list[next++ % list.length]!;
-              return { ...req, method: 'POST', path: r.path, body: r.body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': r.sig, 'i-twilio-idempotency-token': r.idem } };
+              return {
+                ...req,
+                method: 'POST',
+                path: r.path,
+                body: r.body,
+                headers: {
+                  'content-type': 'application/x-www-form-urlencoded',
+                  'x-twilio-signature': r.sig,
+                  'i-twilio-idempotency-token': r.idem,
+                },
+              };
             },
           },
         ];

@@ -55,6 +55,14 @@ for (const [id, t] of self) {
 const pc = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)} %`;
 console.log(`profile ${file}: ${(total / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (percentages of busy time)`);
 console.log('\nself time by place:');
-for (const [k, t] of [...byPlace].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pc(t)}  ${k}`);
+for (const [k, t] of [...byPlace]
+  .filter(([k]) => k !== '(idle)')
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pc(t)}  ${k}`);
 console.log('\ntop functions (self):');
-for (const [k, t] of [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pc(t)}  ${k}`);
+for (const [k, t] of [...byFn]
+  .filter(([k]) => !k.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pc(t)}  ${k}`);

@@ -90,7 +90,13 @@ function benchConfig(dir: string, agents: number): string {
   center.queues.support.maxLength = 5000; // the most the call-center file allows
   center.queues.support.maxWaitSeconds = 3600;
   for (let k = 0; k < agents; k++) {
-    center.agents[`b${k}`] = { name: `Bench ${k}`, team: 'tier1', skills: ['support'], contact: `client:b${k}`, token: `bench-agent-token-${k}` };
+    center.agents[`b${k}`] = {
+      name: `Bench ${k}`,
+      team: 'tier1',
+      skills: ['support'],
+      contact: `client:b${k}`,
+      token: `bench-agent-token-${k}`,
+    };
   }
   const path = join(dir, 'center.json');
   writeFileSync(path, JSON.stringify(center));
@@ -130,7 +136,25 @@ async function main(): Promise<void> {
   // Redis as the server starts its local one (append-only, everysec), on loopback.
   const redisPort = await freePort();
   mkdirSync(join(dir, 'redis'));
-  const redisProc = child('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'], {}, 'ignore');
+  const redisProc = child(
+    'redis-server',
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      join(dir, 'redis'),
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+    ],
+    {},
+    'ignore',
+  );
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const redis = new Redis(redisUrl);
   redis.on('error', () => {}); // refused until redis-server listens; ioredis retries
@@ -161,12 +185,17 @@ async function main(): Promise<void> {
     : child(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'], serverEnv, logFd);
   await waitHttp(`${publicBase}/health`, 30_000, server);
 
-  const baseline = spawn(process.execPath, ['bench/baseline.mjs'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const baseline = spawn(process.execPath, ['bench/baseline.mjs'], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.once('exit', () => baseline.kill('SIGKILL'));
-  const basePort = await new Promise<number>((res) => baseline.stdout!.on('data', (d: Buffer) => {
-    const m = /listening (\d+)/.exec(d.toString());
-    if (m) res(Number(m[1]));
-  }));
+  const basePort = await new Promise<number>((res) =>
+    baseline.stdout!.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec(d.toString());
+      if (m) res(Number(m[1]));
+    }),
+  );
   const baseUrl = `http://127.0.0.1:${basePort}`;
 
   const loader: ChildProcess = fork('bench/load.ts', [], { execArgv: ['--import', 'tsx'] });
@@ -197,7 +226,11 @@ async function main(): Promise<void> {
           const r = list[k]!;
           const res = await fetch(publicBase + r.path, {
             method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': r.sig, 'i-twilio-idempotency-token': r.idem },
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-twilio-signature': r.sig,
+              'i-twilio-idempotency-token': r.idem,
+            },
             body: r.body,
           });
           out[k] = await res.text();
@@ -231,10 +264,21 @@ async function main(): Promise<void> {
    * One scenario: the baseline then the server get `main` (as fast as they answer, CONNECTIONS
    * connections, SECONDS or `main.length` requests); then `seq` one at a time for the round trips.
    */
-  const scenario = async (name: string, main: Prepared[], seq: Prepared[], opts: { connections?: number; getPath?: string; cycle?: boolean } = {}) => {
+  const scenario = async (
+    name: string,
+    main: Prepared[],
+    seq: Prepared[],
+    opts: { connections?: number; getPath?: string; cycle?: boolean } = {},
+  ) => {
     if (ONLY && !ONLY.has(name)) return;
     const connections = opts.connections ?? CONNECTIONS;
-    const job = { requests: main, connections, durationS: SECONDS, once: !opts.cycle && !opts.getPath, ...(opts.getPath ? { getPath: opts.getPath } : {}) };
+    const job = {
+      requests: main,
+      connections,
+      durationS: SECONDS,
+      once: !opts.cycle && !opts.getPath,
+      ...(opts.getPath ? { getPath: opts.getPath } : {}),
+    };
     const b = await load({ ...job, base: baseUrl });
     const c0 = await commandCalls(redis);
     const s0 = procSample(server.pid!);
@@ -249,7 +293,15 @@ async function main(): Promise<void> {
     if (seq.length > 0 || opts.getPath) {
       const q0 = performance.now();
       const r0 = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
-      const q = await load({ requests: seq, connections: 1, durationS: 60, amount: opts.getPath ? SEQ : seq.length, once: false, ...(opts.getPath ? { getPath: opts.getPath } : {}), base: publicBase });
+      const q = await load({
+        requests: seq,
+        connections: 1,
+        durationS: 60,
+        amount: opts.getPath ? SEQ : seq.length,
+        once: false,
+        ...(opts.getPath ? { getPath: opts.getPath } : {}),
+        base: publicBase,
+      });
       const r1 = (await info(redis, 'stats')).get('total_reads_processed') ?? 0;
       const idle = idleReadsPerMs * (performance.now() - q0);
       roundTrips = Math.max(0, r1 - r0 - 1 - idle) / q.requests;
@@ -267,7 +319,9 @@ async function main(): Promise<void> {
       ratio: r.rps / b.rps,
       serverCpuUsPerRequest: (s1.cpuUs - s0.cpuUs) / r.requests,
       redisCommandsPerRequest: totalCmds / r.requests,
-      redisCommands: Object.fromEntries([...cmds].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, Math.round((v / r.requests) * 100) / 100])),
+      redisCommands: Object.fromEntries(
+        [...cmds].sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, Math.round((v / r.requests) * 100) / 100]),
+      ),
       ...(roundTrips !== undefined ? { redisRoundTripsPerRequest: roundTrips } : {}),
       rssMiB: Math.round(s1.rssBytes / 2 ** 20),
     };
@@ -295,7 +349,11 @@ async function main(): Promise<void> {
   const gather = (c: string) => sign('/twilio/ivr/gather?node=language', callParams(c, { Digits: '1', FinishedOnKey: '' }));
   await scenario('menu answer', madeMain.map(gather), madeSeq.map(gather));
   let seqNo = 0;
-  const status = (c: string) => sign('/twilio/status', callParams(c, { CallStatus: 'completed', CallDuration: '12', SequenceNumber: String(++seqNo), Timestamp: new Date().toUTCString() }));
+  const status = (c: string) =>
+    sign(
+      '/twilio/status',
+      callParams(c, { CallStatus: 'completed', CallDuration: '12', SequenceNumber: String(++seqNo), Timestamp: new Date().toUTCString() }),
+    );
   await scenario('status callback', madeMain.map(status), madeSeq.map(status));
 
   // Callers waiting in the support queue, brought there by the webhooks (incoming call, language, main menu).
@@ -304,19 +362,38 @@ async function main(): Promise<void> {
   const waitingSids = Array.from({ length: W }, () => sid('CA'));
   await drive(waitingSids.map((c) => sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' }))));
   await drive(waitingSids.map(gather));
-  const queued = await drive(waitingSids.map((c) => sign('/twilio/ivr/gather?node=main-menu', callParams(c, { Digits: '2', FinishedOnKey: '' }))));
+  const queued = await drive(
+    waitingSids.map((c) => sign('/twilio/ivr/gather?node=main-menu', callParams(c, { Digits: '2', FinishedOnKey: '' }))),
+  );
   const notQueued = queued.filter((x) => !x.includes('<Enqueue')).length;
-  if (notQueued > W / 20) throw new Error(`set-up: ${notQueued} of ${W} callers were not queued (server log: ${serverLog}): ${queued.find((x) => !x.includes('<Enqueue'))}`);
+  if (notQueued > W / 20)
+    throw new Error(
+      `set-up: ${notQueued} of ${W} callers were not queued (server log: ${serverLog}): ${queued.find((x) => !x.includes('<Enqueue'))}`,
+    );
   const mem1 = (await info(redis, 'memory')).get('used_memory') ?? 0;
   const queueSid = 'QU' + hex(32);
   const wait = (c: string, k: number) =>
-    sign('/twilio/queue/wait?queue=support', callParams(c, { QueuePosition: String((k % W) + 1), QueueSid: queueSid, QueueTime: '30', AvgQueueTime: '45', CurrentQueueSize: String(W) }));
+    sign(
+      '/twilio/queue/wait?queue=support',
+      callParams(c, {
+        QueuePosition: String((k % W) + 1),
+        QueueSid: queueSid,
+        QueueTime: '30',
+        AvgQueueTime: '45',
+        CurrentQueueSize: String(W),
+      }),
+    );
   const waits = waitingSids.map(wait);
   await scenario('waitUrl', waits, waits.slice(0, SEQ), { cycle: true });
-  const leave = (c: string) => sign('/twilio/queue/result?queue=support', callParams(c, { QueueResult: 'hangup', QueueSid: queueSid, QueueTime: '95' }));
+  const leave = (c: string) =>
+    sign('/twilio/queue/result?queue=support', callParams(c, { QueueResult: 'hangup', QueueSid: queueSid, QueueTime: '95' }));
   await scenario('Enqueue action', waitingSids.slice(SEQ).map(leave), waitingSids.slice(0, SEQ).map(leave));
   let legSeq = 0;
-  const leg = () => sign(`/twilio/agent/status?offer=of_${hex(16)}`, callParams(sid('CA'), { CallStatus: 'ringing', SequenceNumber: String(++legSeq), Direction: 'outbound-api' }));
+  const leg = () =>
+    sign(
+      `/twilio/agent/status?offer=of_${hex(16)}`,
+      callParams(sid('CA'), { CallStatus: 'ringing', SequenceNumber: String(++legSeq), Direction: 'outbound-api' }),
+    );
   await scenario('agent-leg status', Array.from({ length: N }, leg), Array.from({ length: SEQ }, leg));
   await scenario('/metrics scrape', [], [], { connections: 4, getPath: '/metrics' });
 
@@ -350,15 +427,38 @@ async function main(): Promise<void> {
     const s0 = procSample(server.pid!);
     const r = await load({ base: publicBase, requests: mix, connections: 20, durationS: FIXED_S, once: true, overallRate: RATE });
     const s1 = procSample(server.pid!);
-    fixed = { requests: r.requests, rps: r.rps, p50ms: r.p50ms, p99ms: r.p99ms, non2xx: r.non2xx, errors: r.errors + r.timeouts, serverCpuUsPerRequest: (s1.cpuUs - s0.cpuUs) / r.requests, rssMiB: Math.round(s1.rssBytes / 2 ** 20) };
-    console.log(`fixed ${RATE} req/s mix: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, max ${r.maxms} ms, non2xx ${r.non2xx}, cpu ${fixed.serverCpuUsPerRequest!.toFixed(0)} µs/req`);
+    fixed = {
+      requests: r.requests,
+      rps: r.rps,
+      p50ms: r.p50ms,
+      p99ms: r.p99ms,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      serverCpuUsPerRequest: (s1.cpuUs - s0.cpuUs) / r.requests,
+      rssMiB: Math.round(s1.rssBytes / 2 ** 20),
+    };
+    console.log(
+      `fixed ${RATE} req/s mix: ${r.rps.toFixed(0)} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, max ${r.maxms} ms, non2xx ${r.non2xx}, cpu ${fixed.serverCpuUsPerRequest!.toFixed(0)} µs/req`,
+    );
   }
 
   const logBytes = statSync(serverLog).size;
   let scale: ScaleResult | { error: string } | undefined;
   if (process.env.BENCH_SCALE !== '0' && (!ONLY || ONLY.has('scale'))) {
     try {
-      scale = await runScale({ redis, publicBase, token: TOKEN, account: ACCOUNT, number: NUMBER, restPort: scaleApi, serverPid: server.pid!, agents: Number(process.env.BENCH_SCALE_AGENTS ?? 1000), callers: Number(process.env.BENCH_SCALE_CALLERS ?? 10_000), agentToken: (k) => `bench-agent-token-${k}`, agentContact: (k) => `client:b${k}` });
+      scale = await runScale({
+        redis,
+        publicBase,
+        token: TOKEN,
+        account: ACCOUNT,
+        number: NUMBER,
+        restPort: scaleApi,
+        serverPid: server.pid!,
+        agents: Number(process.env.BENCH_SCALE_AGENTS ?? 1000),
+        callers: Number(process.env.BENCH_SCALE_CALLERS ?? 10_000),
+        agentToken: (k) => `bench-agent-token-${k}`,
+        agentContact: (k) => `client:b${k}`,
+      });
     } catch (e) {
       scale = { error: String(e) };
       console.error('scale run failed:', e);
@@ -370,10 +470,21 @@ async function main(): Promise<void> {
     startedAt,
     commit,
     command: `npm run bench${process.env.BENCH_SERVER ? ` (BENCH_SERVER=${process.env.BENCH_SERVER})` : ''}`,
-    machine: { cpus: m.length, model: m[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: startLoad.map((x) => Math.round(x * 100) / 100) },
+    machine: {
+      cpus: m.length,
+      model: m[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverageAtStart: startLoad.map((x) => Math.round(x * 100) / 100),
+    },
     server: useTsx ? 'tsx src/main.ts' : 'node dist/main.js (npm run build)',
     settings: { seconds: SECONDS, connections: CONNECTIONS, sequentialRequestsForRoundTrips: SEQ },
-    serverIdle: { cpuUsPerSecond: Math.round(idleCpuUsPerS), redisReadsPerSecond: Math.round(idleReadsPerMs * 1000), redisCommandsPerSecond: Math.round(idleCmdsPerMs * 1000), redisCommands: Object.fromEntries(idleCmds) },
+    serverIdle: {
+      cpuUsPerSecond: Math.round(idleCpuUsPerS),
+      redisReadsPerSecond: Math.round(idleReadsPerMs * 1000),
+      redisCommandsPerSecond: Math.round(idleCmdsPerMs * 1000),
+      redisCommands: Object.fromEntries(idleCmds),
+    },
     webhooks: rows,
     fixedRateMix: fixed ? { rate: RATE, seconds: FIXED_S, ...fixed } : undefined,
     redisBytesPerWaitingCaller: Math.round((mem1 - mem0) / (W - notQueued)),
@@ -381,7 +492,9 @@ async function main(): Promise<void> {
     serverLogBytes: logBytes,
     scale,
   };
-  console.log(`redis memory per waiting caller (all keys, INFO used_memory delta over ${W} callers queued by the webhooks): ${result.redisBytesPerWaitingCaller} bytes`);
+  console.log(
+    `redis memory per waiting caller (all keys, INFO used_memory delta over ${W} callers queued by the webhooks): ${result.redisBytesPerWaitingCaller} bytes`,
+  );
   console.log(`server log: ${logBytes} bytes over the run`);
   mkdirSync('bench/results', { recursive: true });
   const out = process.env.BENCH_OUT ?? 'bench/results/latest.json';

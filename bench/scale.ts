@@ -117,7 +117,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const keysOfOne: Record<string, number> = {};
   const one = (await o.redis.zrange(waitingKey, 0, 0))[0];
   if (one) {
-    for (const key of await o.redis.keys(`*${one}*`)) keysOfOne[key.replace(one, '<CallSid>')] = Number(await o.redis.memory('USAGE', key, 'SAMPLES', '0'));
+    for (const key of await o.redis.keys(`*${one}*`))
+      keysOfOne[key.replace(one, '<CallSid>')] = Number(await o.redis.memory('USAGE', key, 'SAMPLES', '0'));
   }
 
   // 1,000 agents sign in (not yet available).

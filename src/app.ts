@@ -12,7 +12,14 @@ import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
 import { registerMonitorRoutes } from './api/monitor-routes.js';
 import { registerRecordRoutes } from './api/records-routes.js';
-import { createAuditLog, createRecordStore, subscribeCallRecords, type AuditLog, type RecordStore, type RecordSubscription } from './records/index.js';
+import {
+  createAuditLog,
+  createRecordStore,
+  subscribeCallRecords,
+  type AuditLog,
+  type RecordStore,
+  type RecordSubscription,
+} from './records/index.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
@@ -185,7 +192,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
       onLimited: (limiter) => bus.service({ type: 'rate.limited', limiter }),
       ...(limitStore === 'memory'
         ? {}
-        : { shared: { run: (key, args) => scripts.rateLimit!([key], args), keyOf: keys.rateLimit, onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }) } }),
+        : {
+            shared: {
+              run: (key, args) => scripts.rateLimit!([key], args),
+              keyOf: keys.rateLimit,
+              onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }),
+            },
+          }),
     },
     config.center.supervisors,
   );
@@ -219,12 +232,24 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     ...(deps.sweepEveryMs !== undefined ? { sweepEveryMs: deps.sweepEveryMs } : {}),
     ...(deps.graceMs !== undefined ? { graceMs: deps.graceMs } : {}),
   });
-  const channel = await createAgentChannel({ app, redis: deps.redis, channelName: keys.agentChannel, instance, auth, commands: service, log: app.log, ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}) });
+  const channel = await createAgentChannel({
+    app,
+    redis: deps.redis,
+    channelName: keys.agentChannel,
+    instance,
+    auth,
+    commands: service,
+    log: app.log,
+    ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}),
+  });
   service.setChannel(channel);
   // The current interval's plan: computed by one instance from Prometheus, read by every instance's metrics.
   const planStore = createPlanStore(deps.redis, keys);
   const planTargets = Object.fromEntries(
-    Object.keys(config.center.queues).map((q) => [q, { targetSeconds: serviceLevelSecondsFor(config.center, q), targetServiceLevel: config.center.thresholds.serviceLevelTarget }]),
+    Object.keys(config.center.queues).map((q) => [
+      q,
+      { targetSeconds: serviceLevelSecondsFor(config.center, q), targetServiceLevel: config.center.thresholds.serviceLevelTarget },
+    ]),
   );
   const planner = config.prometheusUrl
     ? createLivePlanner({
@@ -248,7 +273,25 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     plan: async () => currentRows(await planStore.load(), clock.now()),
   });
 
-  const ctx: AppContext = { config, redis: deps.redis, clock, bus, keys, urls, scripts, calls, metrics, auth, queues, agents, service, channel, records, recordFolds, audit };
+  const ctx: AppContext = {
+    config,
+    redis: deps.redis,
+    clock,
+    bus,
+    keys,
+    urls,
+    scripts,
+    calls,
+    metrics,
+    auth,
+    queues,
+    agents,
+    service,
+    channel,
+    records,
+    recordFolds,
+    audit,
+  };
   app.decorate('sb', ctx);
   await registerWeb(app, { ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}), ...deps.web }); // agent desk, wallboard and its supervisor socket (src/web)
 
@@ -290,7 +333,14 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     queueNames: Object.keys(config.center.queues),
     queueSnapshot: (q) => queues.snapshot(q),
     agentList: async () =>
-      (await agents.list()).map((a) => ({ id: a.id, team: a.team, state: a.state, stateSince: a.stateSince, breakReason: a.breakReason, connected: a.connected })),
+      (await agents.list()).map((a) => ({
+        id: a.id,
+        team: a.team,
+        state: a.state,
+        stateSince: a.stateSince,
+        breakReason: a.breakReason,
+        connected: a.connected,
+      })),
   });
 
   registerVoiceRoutes(app, {

@@ -88,7 +88,9 @@ async function claimDir(dir: string): Promise<void> {
   if (running(lock.redisPid, 'redis-server')) {
     process.kill(lock.redisPid, 'SIGTERM');
     if (!(await waitGone(lock.redisPid, 15_000))) {
-      throw new Error(`the redis-server (pid ${lock.redisPid}) left running on ${dir} by a stopped Switchboard did not stop; stop it and start again`);
+      throw new Error(
+        `the redis-server (pid ${lock.redisPid}) left running on ${dir} by a stopped Switchboard did not stop; stop it and start again`,
+      );
     }
   }
   rmSync(join(dir, LOCK_FILE), { force: true });
@@ -110,10 +112,14 @@ export async function startLocalRedis(dir: string, port?: number): Promise<Local
   }
   let proc: ChildProcess;
   try {
-    proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--dir', abs, '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    proc = spawn(
+      'redis-server',
+      ['--port', String(p), '--bind', '127.0.0.1', '--dir', abs, '--appendonly', 'yes', '--save', '', '--protected-mode', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
   } catch (e) {
     rmSync(lockPath, { force: true });
     throw new Error(`cannot start redis-server (is it installed? run the set-up command): ${(e as Error).message}`);

@@ -8,7 +8,10 @@ const ANONYMOUS = /^(anonymous|restricted|unknown|private|unavailable|266696687)
 
 /** HMAC-SHA256 of the normalised number, 32 hex chars; '' for withheld numbers (never matched as repeats). */
 export function callerHash(key: string, from: string | undefined): string {
-  const n = (from ?? '').trim().replace(/^client:/, 'client:').replace(/[\s().-]/g, '');
+  const n = (from ?? '')
+    .trim()
+    .replace(/^client:/, 'client:')
+    .replace(/[\s().-]/g, '');
   if (!n || ANONYMOUS.test(n) || n === '+') return '';
   return createHmac('sha256', key).update(n).digest('hex').slice(0, 32);
 }

@@ -11,7 +11,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentConfig, SupervisorConfig } from '../config/callcenter.js';
 import { replyError, sbError } from '../errors.js';
-import { asyncBuckets, clientAddress, createSharedTokenBuckets, createTokenBuckets, type BucketOptions, type TokenBuckets } from './rate-limit.js';
+import {
+  asyncBuckets,
+  clientAddress,
+  createSharedTokenBuckets,
+  createTokenBuckets,
+  type BucketOptions,
+  type TokenBuckets,
+} from './rate-limit.js';
 
 export type Scope = 'agent' | 'supervisor';
 export type SupervisorRole = 'supervisor' | 'admin';
@@ -74,7 +81,12 @@ export function createAuthenticator(
   const buckets = (limiter: Limiter, o: BucketOptions): TokenBuckets => {
     const shared = limitOptions.shared;
     if (!shared) return asyncBuckets(createTokenBuckets(o));
-    return createSharedTokenBuckets({ ...o, run: shared.run, keyOf: (client) => shared.keyOf(limiter, client), ...(shared.onError ? { onError: shared.onError } : {}) });
+    return createSharedTokenBuckets({
+      ...o,
+      run: shared.run,
+      keyOf: (client) => shared.keyOf(limiter, client),
+      ...(shared.onError ? { onError: shared.onError } : {}),
+    });
   };
   const limits: AuthLimits = {
     signIn: buckets('sign_in', limitOptions.signIn ?? { capacity: 10, refillPerSecond: 1 / 6 }),
@@ -82,7 +94,10 @@ export function createAuthenticator(
     limited: (l) => limitOptions.onLimited?.(l),
   };
   const sup = sha256(supervisorToken);
-  const named = Object.values(supervisors).map((x) => ({ digest: Buffer.from(x.tokenSha256, 'hex'), who: { id: x.id, name: x.name, role: x.role } }));
+  const named = Object.values(supervisors).map((x) => ({
+    digest: Buffer.from(x.tokenSha256, 'hex'),
+    who: { id: x.id, name: x.name, role: x.role },
+  }));
   const table = Object.values(agents).map((a) => ({
     id: a.id,
     digest: a.tokenSha256 ? Buffer.from(a.tokenSha256, 'hex') : sha256(a.token ?? ''),
@@ -110,7 +125,10 @@ export function bearer(req: FastifyRequest): string | undefined {
 /** Answer 429 with Retry-After and count it. */
 export async function tooMany(auth: Authenticator, limiter: Limiter, retryAfterSeconds: number, reply: FastifyReply): Promise<void> {
   auth.limits.limited(limiter);
-  await replyError(reply, sbError('rate_limited', undefined, `too many requests; retry after ${retryAfterSeconds} s`, { limiter, retryAfterSeconds }));
+  await replyError(
+    reply,
+    sbError('rate_limited', undefined, `too many requests; retry after ${retryAfterSeconds} s`, { limiter, retryAfterSeconds }),
+  );
 }
 
 /**

@@ -150,7 +150,11 @@ export function clientAddress(req: IncomingMessage): string {
   const peer = req.socket.remoteAddress ?? 'unknown';
   const xff = req.headers['x-forwarded-for'];
   if (typeof xff === 'string' && PRIVATE.test(peer)) {
-    const last = xff.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+    const last = xff
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .at(-1);
     if (last && last.length <= 64) return last;
   }
   return peer;

@@ -100,7 +100,13 @@ export function socketServer(maxPayload: number): WebSocketServer {
  * Claim `path` on the app's upgrade router: refuse the upgrade with 429 while the client address may
  * not sign in, else hand the socket to `onConnection`.
  */
-export function acceptUpgrades(o: { app: FastifyInstance; path: string; wss: WebSocketServer; auth: Authenticator; onConnection: (ws: WebSocket, req: IncomingMessage) => void }): () => void {
+export function acceptUpgrades(o: {
+  app: FastifyInstance;
+  path: string;
+  wss: WebSocketServer;
+  auth: Authenticator;
+  onConnection: (ws: WebSocket, req: IncomingMessage) => void;
+}): () => void {
   return o.app.upgrades.add(o.path, async (req, socket, head) => {
     const gate = await o.auth.limits.signIn.check(clientAddress(req));
     if (!gate.ok) {
@@ -118,7 +124,10 @@ export const invalidJson = (): SocketError => socketError(sbError('invalid_json'
 
 /** Sign-ins from this client address are refused until its failed-token budget refills. */
 export const signInLimited = (retryAfterSeconds: number): SwitchboardError =>
-  sbError('rate_limited', 'token', `too many failed sign-ins; retry after ${retryAfterSeconds} s`, { limiter: 'sign_in', retryAfterSeconds });
+  sbError('rate_limited', 'token', `too many failed sign-ins; retry after ${retryAfterSeconds} s`, {
+    limiter: 'sign_in',
+    retryAfterSeconds,
+  });
 
 /** The JSON value of a text frame, or undefined for a binary frame or text that is not JSON. */
 export function parseFrame(data: RawData, isBinary: boolean): { value: unknown } | undefined {

@@ -126,7 +126,10 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
         return;
       }
       const parsed = frame.value;
-      const ref = typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string' ? ((parsed as { ref: string }).ref.slice(0, 64)) : undefined;
+      const ref =
+        typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string'
+          ? (parsed as { ref: string }).ref.slice(0, 64)
+          : undefined;
       const m = clientMessage.safeParse(parsed);
       if (!m.success) {
         reply(ws, protocolError(m.error, ref));
@@ -161,7 +164,9 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames from one socket are handled in order; before sign-in they count against the cap.
-      busy = busy.then(() => guard.frame(() => handle(data, isBinary))).catch((err: unknown) => o.log.error({ err }, 'agent message failed'));
+      busy = busy
+        .then(() => guard.frame(() => handle(data, isBinary)))
+        .catch((err: unknown) => o.log.error({ err }, 'agent message failed'));
     });
 
     ws.on('close', () => {

@@ -16,7 +16,10 @@ export const clientMessage = z.discriminatedUnion('type', [
     .object({
       type: z.literal('set_state'),
       state: z.enum(['available', 'break', 'offline']),
-      reason: z.string().regex(/^[a-z0-9_ -]{1,40}$/i, 'letters, digits, spaces, _ or - (max 40)').optional(),
+      reason: z
+        .string()
+        .regex(/^[a-z0-9_ -]{1,40}$/i, 'letters, digits, spaces, _ or - (max 40)')
+        .optional(),
       ref,
     })
     .strict(),
@@ -28,7 +31,10 @@ export const clientMessage = z.discriminatedUnion('type', [
       type: z.literal('wrap_up'),
       callSid,
       disposition: z.enum(['resolved', 'not_resolved', 'escalated']),
-      code: z.string().regex(/^[A-Za-z0-9_.-]{0,40}$/, 'letters, digits, _ . - (max 40)').default(''),
+      code: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{0,40}$/, 'letters, digits, _ . - (max 40)')
+        .default(''),
       ref,
     })
     .strict(),
@@ -80,13 +86,38 @@ export interface Directory {
 }
 
 export type ServerMessage =
-  | { type: 'welcome'; agentId: string; name: string; team: string; skills: string[]; state: string; since: number; instance: string; directory: Directory }
+  | {
+      type: 'welcome';
+      agentId: string;
+      name: string;
+      team: string;
+      skills: string[];
+      state: string;
+      since: number;
+      instance: string;
+      directory: Directory;
+    }
   | { type: 'state'; state: string; reason?: string; since: number }
   | OfferMessage
   | { type: 'offer_cancelled'; offerId: string; reason: 'timeout' | 'withdrawn' | 'taken' }
-  | { type: 'call'; callSid: string; queue: string; status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed'; since: number; talkStartedAt?: number }
+  | {
+      type: 'call';
+      callSid: string;
+      queue: string;
+      status: 'connecting' | 'connected' | 'on_hold' | 'ended' | 'failed';
+      since: number;
+      talkStartedAt?: number;
+    }
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
-  | { type: 'transfer'; callSid: string; status: TransferStatus; kind: TransferTarget['kind']; mode: 'cold' | 'warm'; reason?: string; to?: TransferTarget }
+  | {
+      type: 'transfer';
+      callSid: string;
+      status: TransferStatus;
+      kind: TransferTarget['kind'];
+      mode: 'cold' | 'warm';
+      reason?: string;
+      to?: TransferTarget;
+    }
   | { type: 'ack'; ref?: string; for: string }
   | SocketError
   | { type: 'reconnect'; reason: string; afterMs: number }

@@ -138,7 +138,12 @@ export interface AgentStore {
   /** The agent rejects its offer: available at the back of the line. `offer` is null for a retry. */
   rejectOffer(p: { agentId: string; offerId: string }): Promise<{ offer: OfferRef | null } & Events>;
   /** The offer is withdrawn (caller gone): available, keeping its place. `silent` skips offer.result. */
-  cancelOffer(p: { agentId: string; offerId: string; reason: 'withdrawn'; silent?: boolean | undefined }): Promise<{ offer: OfferRef | null } & Events>;
+  cancelOffer(p: {
+    agentId: string;
+    offerId: string;
+    reason: 'withdrawn';
+    silent?: boolean | undefined;
+  }): Promise<{ offer: OfferRef | null } & Events>;
   /** Offers past their deadline: the agents go on break (missed_offer); each offer is returned once. */
   expireOffers(p: { now?: number | undefined; limit: number }): Promise<{ expired: OfferRef[] } & Events>;
   /** The caller could not be connected: the agent is available again, keeping its place. */
@@ -150,7 +155,13 @@ export interface AgentStore {
   /** The call ended: wrap-up until the returned deadline (null: no wrap-up, the agent is available). */
   endCall(p: { agentId: string; callSid: string; wrapUpSeconds: number }): Promise<{ wrapDeadline: number | null } & Events>;
   /** Finish wrap-up with a disposition: call.handled, available. `handled` is null for a retry. */
-  wrapUp(p: { agentId: string; callSid: string; disposition: Disposition; code: string; auto?: boolean | undefined }): Promise<{ handled: EventOf<'call.handled'> | null } & Events>;
+  wrapUp(p: {
+    agentId: string;
+    callSid: string;
+    disposition: Disposition;
+    code: string;
+    auto?: boolean | undefined;
+  }): Promise<{ handled: EventOf<'call.handled'> | null } & Events>;
   /** Wrap-ups past their deadline are finished automatically (not_resolved / auto_wrapup). */
   expireWrapUps(p: { now?: number | undefined; limit: number }): Promise<{ done: WrapUpDone[] } & Events>;
   /** The agent's socket is up on `instance`: cancels a pending sign-out. */

@@ -173,7 +173,10 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async setState({ agentId, to, reason, instance }) {
       if (!SETTABLE.includes(to)) throw invalid('to', `must be one of ${SETTABLE.join(', ')}`);
-      const r = await parseReply(await scripts.agentSetState(releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]), 'agentSetState');
+      const r = await parseReply(
+        await scripts.agentSetState(releaseKeys(agentId), [to, reason ?? '', instance ?? '', clock.now()]),
+        'agentSetState',
+      );
       const res = parseJson<Omit<SetStateResult, 'events'>>(r.result);
       if (!res) throw new Error('agentSetState: no result');
       return { ...res, releasedOffer: res.releasedOffer ?? null, events: r.events };
@@ -182,20 +185,24 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     async reserve(p) {
       if (!STRATEGIES.includes(p.strategy)) throw invalid('strategy', `must be one of ${STRATEGIES.join(', ')}`);
       p.requiredSkills.forEach((s) => checkToken('requiredSkills', s));
-      const r = await parseReply(await scripts.agentReserve([k.available, k.offerDeadlines, k.rr, k.events, k.agentPrefix],
-        [
-          p.offerId,
-          p.queue,
-          p.callSid,
-          p.contactId ?? '',
-          p.strategy,
-          checkMs('deadline', p.deadline),
-          clock.now(),
-          JSON.stringify(p.requiredSkills),
-          JSON.stringify(p.excludeAgents ?? []),
-          p.onlyAgent ?? '',
-        ],
-      ), 'agentReserve');
+      const r = await parseReply(
+        await scripts.agentReserve(
+          [k.available, k.offerDeadlines, k.rr, k.events, k.agentPrefix],
+          [
+            p.offerId,
+            p.queue,
+            p.callSid,
+            p.contactId ?? '',
+            p.strategy,
+            checkMs('deadline', p.deadline),
+            clock.now(),
+            JSON.stringify(p.requiredSkills),
+            JSON.stringify(p.excludeAgents ?? []),
+            p.onlyAgent ?? '',
+          ],
+        ),
+        'agentReserve',
+      );
       const res = parseJson<Omit<Reservation, 'events'>>(r.result);
       return res ? { ...res, events: r.events } : null;
     },
@@ -205,7 +212,10 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async acceptOffer({ agentId, offerId }) {
-      const r = await parseReply(await scripts.agentAccept([k.agent(agentId), k.offerDeadlines, k.events], [offerId, clock.now()]), 'agentAccept');
+      const r = await parseReply(
+        await scripts.agentAccept([k.agent(agentId), k.offerDeadlines, k.events], [offerId, clock.now()]),
+        'agentAccept',
+      );
       const res = parseJson<{ callSid: string; queue: string }>(r.result);
       if (!res) throw new Error('agentAccept: no result');
       return { ...res, events: r.events };
@@ -217,15 +227,21 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async cancelOffer({ agentId, offerId, silent }) {
-      const r = await parseReply(await scripts.agentCancelOffer(releaseKeys(agentId), [offerId, silent ? '1' : '0', clock.now()]), 'agentCancelOffer');
+      const r = await parseReply(
+        await scripts.agentCancelOffer(releaseKeys(agentId), [offerId, silent ? '1' : '0', clock.now()]),
+        'agentCancelOffer',
+      );
       return { offer: parseJson<OfferRef>(r.result), events: r.events };
     },
 
     async expireOffers({ now, limit }) {
-      const r = await parseReply(await scripts.agentExpireOffers([k.offerDeadlines, k.events, k.agentPrefix], [
-        checkMs('now', now ?? clock.now()),
-        checkLimit(limit),
-      ]), 'agentExpireOffers');
+      const r = await parseReply(
+        await scripts.agentExpireOffers(
+          [k.offerDeadlines, k.events, k.agentPrefix],
+          [checkMs('now', now ?? clock.now()), checkLimit(limit)],
+        ),
+        'agentExpireOffers',
+      );
       return { expired: parseJson<OfferRef[]>(r.result) ?? [], events: r.events };
     },
 
@@ -240,40 +256,45 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async hold({ agentId, callSid, on }) {
-      const r = await parseReply(await scripts.agentHold([k.agent(agentId), k.events], [callSid, on ? '1' : '0', clock.now()]), 'agentHold');
+      const r = await parseReply(
+        await scripts.agentHold([k.agent(agentId), k.events], [callSid, on ? '1' : '0', clock.now()]),
+        'agentHold',
+      );
       const res = parseJson<{ onHold: boolean; holdMs: number }>(r.result);
       return { onHold: res?.onHold ?? false, holdSeconds: (res?.holdMs ?? 0) / 1000, events: r.events };
     },
 
     async endCall({ agentId, callSid, wrapUpSeconds }) {
       if (!Number.isFinite(wrapUpSeconds) || wrapUpSeconds < 0) throw invalid('wrapUpSeconds', 'must be 0 or more');
-      const r = await parseReply(await scripts.agentEndCall([k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
-        callSid,
-        wrapUpSeconds,
-        clock.now(),
-      ]), 'agentEndCall');
+      const r = await parseReply(
+        await scripts.agentEndCall([k.agent(agentId), k.available, k.wrapDeadlines, k.events], [callSid, wrapUpSeconds, clock.now()]),
+        'agentEndCall',
+      );
       const res = parseJson<{ wrapDeadline?: number | null }>(r.result);
       return { wrapDeadline: res?.wrapDeadline ?? null, events: r.events };
     },
 
     async wrapUp({ agentId, callSid, disposition, code, auto }) {
       if (!DISPOSITIONS.includes(disposition)) throw invalid('disposition', `must be one of ${DISPOSITIONS.join(', ')}`);
-      const r = await parseReply(await scripts.agentWrapUp([k.agent(agentId), k.available, k.wrapDeadlines, k.events], [
-        callSid,
-        disposition,
-        code,
-        auto ? '1' : '0',
-        clock.now(),
-      ]), 'agentWrapUp');
+      const r = await parseReply(
+        await scripts.agentWrapUp(
+          [k.agent(agentId), k.available, k.wrapDeadlines, k.events],
+          [callSid, disposition, code, auto ? '1' : '0', clock.now()],
+        ),
+        'agentWrapUp',
+      );
       const handled = r.events.find((e): e is EventOf<'call.handled'> => e.type === 'call.handled') ?? null;
       return { handled, events: r.events };
     },
 
     async expireWrapUps({ now, limit }) {
-      const r = await parseReply(await scripts.agentExpireWrapUps([k.wrapDeadlines, k.available, k.events, k.agentPrefix], [
-        checkMs('now', now ?? clock.now()),
-        checkLimit(limit),
-      ]), 'agentExpireWrapUps');
+      const r = await parseReply(
+        await scripts.agentExpireWrapUps(
+          [k.wrapDeadlines, k.available, k.events, k.agentPrefix],
+          [checkMs('now', now ?? clock.now()), checkLimit(limit)],
+        ),
+        'agentExpireWrapUps',
+      );
       return { done: parseJson<WrapUpDone[]>(r.result) ?? [], events: r.events };
     },
 
@@ -284,19 +305,21 @@ export function createAgentStore(redis: RedisClient, keys: Keys, clock: Clock): 
     },
 
     async disconnected({ agentId, instance, graceMs }) {
-      const r = await scripts.agentDisconnected([k.agent(agentId), k.graceDeadlines], [
-        agentId,
-        instance,
-        checkMs('graceMs', Math.max(0, graceMs)),
-        clock.now(),
-      ]);
+      const r = await scripts.agentDisconnected(
+        [k.agent(agentId), k.graceDeadlines],
+        [agentId, instance, checkMs('graceMs', Math.max(0, graceMs)), clock.now()],
+      );
       return { graceDeadline: typeof r === 'number' ? r : null, events: [] };
     },
 
     async expireGrace({ now, limit }) {
-      const r = await parseReply(await scripts.agentExpireGrace([k.graceDeadlines, k.available, k.offerDeadlines, k.wrapDeadlines, k.events, k.agentPrefix],
-        [checkMs('now', now ?? clock.now()), checkLimit(limit)],
-      ), 'agentExpireGrace');
+      const r = await parseReply(
+        await scripts.agentExpireGrace(
+          [k.graceDeadlines, k.available, k.offerDeadlines, k.wrapDeadlines, k.events, k.agentPrefix],
+          [checkMs('now', now ?? clock.now()), checkLimit(limit)],
+        ),
+        'agentExpireGrace',
+      );
       const res = parseJson<{ signedOut: string[]; released: OfferRef[] }>(r.result);
       return { signedOut: res?.signedOut ?? [], released: res?.released ?? [], events: r.events };
     },

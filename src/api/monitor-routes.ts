@@ -17,14 +17,25 @@ export interface MonitorDeps {
   monitor(r: { callSid: string; mode: MonitorMode; to: string; by: string }): Promise<{ legSid: string | null; queue: string }>;
   /** The supervisor audit (who listened, coached, barged, stopped on which call). */
   audit?: AuditLog;
-  liveCalls(): Promise<{ callSid: string; queue: string; agentId: string; state: string; since: number | null; monitors: { to: string; mode: MonitorMode }[] }[]>;
+  liveCalls(): Promise<
+    {
+      callSid: string;
+      queue: string;
+      agentId: string;
+      state: string;
+      since: number | null;
+      monitors: { to: string; mode: MonitorMode }[];
+    }[]
+  >;
 }
 
 const callSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'CA followed by 32 hex digits');
 const body = z
   .object({
     mode: z.enum(['listen', 'coach', 'barge', 'stop']),
-    to: z.string().regex(/^(\+[1-9]\d{6,14}|client:[A-Za-z0-9_.-]{1,64}|sips?:[^\s<>"]{3,200})$/, 'an E.164 number, client:identity or sip: address'),
+    to: z
+      .string()
+      .regex(/^(\+[1-9]\d{6,14}|client:[A-Za-z0-9_.-]{1,64}|sips?:[^\s<>"]{3,200})$/, 'an E.164 number, client:identity or sip: address'),
   })
   .strict();
 
@@ -39,7 +50,9 @@ export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorDeps): 
     if (!b.success) return replyError(reply, fromZod(b.error, '(body)'));
     const who = principalOf(req)?.supervisor ?? { id: 'supervisor', name: 'supervisor', role: 'supervisor' as const };
     const audit = (result: string, queue?: string) =>
-      deps.audit?.append(who, { action: `monitor.${b.data.mode}`, callSid: sid.data, queue, result }).catch((err: unknown) => req.log.warn({ err }, 'audit write failed'));
+      deps.audit
+        ?.append(who, { action: `monitor.${b.data.mode}`, callSid: sid.data, queue, result })
+        .catch((err: unknown) => req.log.warn({ err }, 'audit write failed'));
     try {
       const r = await deps.monitor({ callSid: sid.data, mode: b.data.mode, to: b.data.to, by: who.id });
       await audit('ok', r.queue);

@@ -32,7 +32,13 @@ const CODES: Record<PlanErrorKind, ErrorCode> = {
 const planQuery = z.object({
   queue: z.string().min(1).max(200),
   weeks: z.coerce.number().int().min(2).max(104).default(8),
-  intervalMinutes: z.coerce.number().int().min(5).max(1440).refine((m) => 1440 % m === 0, 'must divide a day (15, 30, 60, …)').default(30),
+  intervalMinutes: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(1440)
+    .refine((m) => 1440 % m === 0, 'must divide a day (15, 30, 60, …)')
+    .default(30),
   targetSeconds: z.coerce.number().min(0).max(86_400).optional(),
   targetServiceLevel: z.coerce.number().gt(0).lt(1).optional(),
   shrinkage: z.coerce.number().min(0).lt(1).default(0.3),
@@ -48,10 +54,26 @@ export function registerPlanRoutes(app: FastifyInstance, deps: PlanRouteDeps): v
     const o = parsed.data;
     const queue = deps.queues[o.queue];
     if (!queue || !Object.hasOwn(deps.queues, o.queue)) {
-      return replyError(reply, sbError('not_found', 'queue', `unknown queue "${o.queue}": the call-center file has ${Object.keys(deps.queues).map((q) => `"${q}"`).join(', ')}`));
+      return replyError(
+        reply,
+        sbError(
+          'not_found',
+          'queue',
+          `unknown queue "${o.queue}": the call-center file has ${Object.keys(deps.queues)
+            .map((q) => `"${q}"`)
+            .join(', ')}`,
+        ),
+      );
     }
     if (!deps.prometheusUrl) {
-      return replyError(reply, sbError('not_configured', 'PROMETHEUS_URL', 'not set: /api/plan needs the Prometheus that scrapes Switchboard (e.g. PROMETHEUS_URL=http://prometheus:9090)'));
+      return replyError(
+        reply,
+        sbError(
+          'not_configured',
+          'PROMETHEUS_URL',
+          'not set: /api/plan needs the Prometheus that scrapes Switchboard (e.g. PROMETHEUS_URL=http://prometheus:9090)',
+        ),
+      );
     }
     try {
       client ??= createPrometheusClient(deps.prometheusUrl);
@@ -66,7 +88,8 @@ export function registerPlanRoutes(app: FastifyInstance, deps: PlanRouteDeps): v
       });
       return report.plan;
     } catch (e) {
-      if (e instanceof PlanError) return replyError(reply, sbError(CODES[e.kind], e.field ?? (e.kind === 'unknown_queue' ? 'queue' : undefined), e.message));
+      if (e instanceof PlanError)
+        return replyError(reply, sbError(CODES[e.kind], e.field ?? (e.kind === 'unknown_queue' ? 'queue' : undefined), e.message));
       throw e;
     }
   });

@@ -6,7 +6,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fromZod, invalid, replyError, type SwitchboardError } from '../errors.js';
-import { isCursor, recordsToCsv, RECORD_OUTCOMES, type AuditAction, type AuditLog, type RecordFilter, type RecordStore } from '../records/index.js';
+import {
+  isCursor,
+  recordsToCsv,
+  RECORD_OUTCOMES,
+  type AuditAction,
+  type AuditLog,
+  type RecordFilter,
+  type RecordStore,
+} from '../records/index.js';
 import { principalOf, requireAdmin, requireScope, type Authenticator } from '../access/auth.js';
 
 export interface RecordsRouteDeps {
@@ -28,10 +36,19 @@ const recordQuery = z
   .object({
     from: time,
     to: time,
-    queue: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a queue id').optional(),
+    queue: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a queue id')
+      .optional(),
     outcome: z.enum(RECORD_OUTCOMES as [string, ...string[]]).optional(),
-    agent: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an agent id').optional(),
-    callerKey: z.string().regex(/^[0-9a-f]{32}$/, 'a caller key (32 hex digits)').optional(),
+    agent: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'an agent id')
+      .optional(),
+    callerKey: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, 'a caller key (32 hex digits)')
+      .optional(),
     minWait: z.coerce.number().min(0).max(86_400).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).optional(),
     cursor,
@@ -51,7 +68,9 @@ const auditQuery = z
 /** A query refused: an unknown parameter is named as the field, otherwise the first rule broken. */
 function badQuery(err: z.ZodError): SwitchboardError {
   const unknown = err.issues.find((i) => i.code === 'unrecognized_keys');
-  return unknown && unknown.code === 'unrecognized_keys' ? invalid(unknown.keys[0] ?? '(query)', 'unknown parameter') : fromZod(err, '(query)');
+  return unknown && unknown.code === 'unrecognized_keys'
+    ? invalid(unknown.keys[0] ?? '(query)', 'unknown parameter')
+    : fromZod(err, '(query)');
 }
 
 export function registerRecordRoutes(app: FastifyInstance, deps: RecordsRouteDeps): void {

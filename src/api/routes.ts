@@ -13,7 +13,9 @@ export interface ApiDeps {
   queueSnapshot(queue: string): Promise<{ waiting: number; callbacksPending: number; offered: number; longestWaitSeconds: number }>;
   queueNames: string[];
   /** Agents with state, for supervisors (agent ids belong here, never in metric labels). */
-  agentList(): Promise<{ id: string; team: string; state: string; stateSince: number | null; breakReason: string | null; connected: boolean }[]>;
+  agentList(): Promise<
+    { id: string; team: string; state: string; stateSince: number | null; breakReason: string | null; connected: boolean }[]
+  >;
 }
 
 const pageQuery = z.object({
@@ -43,9 +45,23 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const o = q.data;
     const agents =
       o.agents ??
-      agentsForServiceLevel({ arrivalsPerHour: o.arrivalsPerHour, ahtSeconds: o.ahtSeconds, targetSeconds: o.targetSeconds, targetServiceLevel: o.targetServiceLevel, maxAgents: 10_000, ...(o.patienceSeconds ? { patienceSeconds: o.patienceSeconds } : {}) }).agents;
-    const base = { arrivalsPerHour: o.arrivalsPerHour, ahtSeconds: o.ahtSeconds, targetSeconds: o.targetSeconds, agents: Math.max(1, agents) };
-    const r = o.patienceSeconds ? { model: 'erlang_a', ...erlangA({ ...base, patienceSeconds: o.patienceSeconds }) } : { model: 'erlang_c', ...erlangC(base) };
+      agentsForServiceLevel({
+        arrivalsPerHour: o.arrivalsPerHour,
+        ahtSeconds: o.ahtSeconds,
+        targetSeconds: o.targetSeconds,
+        targetServiceLevel: o.targetServiceLevel,
+        maxAgents: 10_000,
+        ...(o.patienceSeconds ? { patienceSeconds: o.patienceSeconds } : {}),
+      }).agents;
+    const base = {
+      arrivalsPerHour: o.arrivalsPerHour,
+      ahtSeconds: o.ahtSeconds,
+      targetSeconds: o.targetSeconds,
+      agents: Math.max(1, agents),
+    };
+    const r = o.patienceSeconds
+      ? { model: 'erlang_a', ...erlangA({ ...base, patienceSeconds: o.patienceSeconds }) }
+      : { model: 'erlang_c', ...erlangC(base) };
     return JSON.parse(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
   });
   app.get('/api/voicemails', { preHandler: supervisor }, async (req, reply) => {

@@ -34,7 +34,8 @@ export function catalogued(err: FastifyError | SwitchboardError): SwitchboardErr
   const status = err.statusCode ?? 500;
   if (status === 413) return sbError('payload_too_large');
   if (status === 415) return sbError('unsupported_media_type');
-  if (status === 400 && (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)) return sbError('invalid_json', '(body)', 'not valid JSON');
+  if (status === 400 && (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError))
+    return sbError('invalid_json', '(body)', 'not valid JSON');
   if (status >= 400 && status < 500) return sbError('invalid_params', '(request)', err.message);
   return sbError('internal');
 }

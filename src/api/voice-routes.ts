@@ -31,7 +31,13 @@ export interface VoiceToken {
 }
 
 /** Sign an Access Token with a Voice grant (incoming allowed) for `identity`. */
-export function voiceToken(o: { accountSid: string; apiKeySid: string; apiKeySecret: string; identity: string; ttlSeconds: number }): VoiceToken {
+export function voiceToken(o: {
+  accountSid: string;
+  apiKeySid: string;
+  apiKeySecret: string;
+  identity: string;
+  ttlSeconds: number;
+}): VoiceToken {
   const at = new twilio.jwt.AccessToken(o.accountSid, o.apiKeySid, o.apiKeySecret, { identity: o.identity, ttl: o.ttlSeconds });
   at.addGrant(new twilio.jwt.AccessToken.VoiceGrant({ incomingAllow: true }));
   const token = at.toJwt();
@@ -48,14 +54,23 @@ export function registerVoiceRoutes(app: FastifyInstance, deps: VoiceTokenDeps):
     const agent = principal?.agentId ? deps.agents[principal.agentId] : undefined;
     if (!agent) return replyError(reply, sbError('not_found', 'token', 'agent is not configured'));
     if (!deps.apiKeySid || !deps.apiKeySecret) {
-      const missing = [!deps.apiKeySid && 'TWILIO_API_KEY_SID', !deps.apiKeySecret && 'TWILIO_API_KEY_SECRET'].filter(Boolean).join(' and ');
-      return replyError(reply, sbError('not_configured', missing.split(' ')[0], `the softphone needs ${missing} set on the server (a Twilio API key)`));
+      const missing = [!deps.apiKeySid && 'TWILIO_API_KEY_SID', !deps.apiKeySecret && 'TWILIO_API_KEY_SECRET']
+        .filter(Boolean)
+        .join(' and ');
+      return replyError(
+        reply,
+        sbError('not_configured', missing.split(' ')[0], `the softphone needs ${missing} set on the server (a Twilio API key)`),
+      );
     }
     const identity = /^client:(.+)$/.exec(agent.contact)?.[1];
     if (!identity) {
       return replyError(
         reply,
-        sbError('not_configured', `agents.${agent.id}.contact`, 'is a phone number or SIP address, not client:<identity>: calls for this agent ring there, not in the desk'),
+        sbError(
+          'not_configured',
+          `agents.${agent.id}.contact`,
+          'is a phone number or SIP address, not client:<identity>: calls for this agent ring there, not in the desk',
+        ),
       );
     }
     const ttlSeconds = Math.min(86_400, Math.max(60, deps.ttlSeconds ?? 3600));

@@ -37,7 +37,8 @@ export interface CapacityOptions {
   json: boolean;
 }
 
-export type ParsedCapacityArgs = { kind: 'run'; options: CapacityOptions } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; error: string };
+export type ParsedCapacityArgs =
+  { kind: 'run'; options: CapacityOptions } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; error: string };
 
 type NumericFlag = 'arrivals-per-hour' | 'aht-seconds' | 'target-seconds' | 'agents' | 'target-service-level' | 'patience-seconds';
 
@@ -145,7 +146,11 @@ export function capacityReport(options: CapacityOptions): CapacityReport {
     const input = { ...common, agents: options.agents };
     result = options.patienceSeconds === undefined ? erlangC(input) : erlangA({ ...input, patienceSeconds: options.patienceSeconds });
   } else {
-    const staffing = agentsForServiceLevel({ ...common, targetServiceLevel: options.targetServiceLevel, patienceSeconds: options.patienceSeconds });
+    const staffing = agentsForServiceLevel({
+      ...common,
+      targetServiceLevel: options.targetServiceLevel,
+      patienceSeconds: options.patienceSeconds,
+    });
     result = staffing.result;
   }
   const report: CapacityReport = {
@@ -178,9 +183,7 @@ const secs = (x: number | null): string => (x === null ? 'infinite (queue unstab
 /** Renders a report as an aligned two-column table for people. */
 export function formatCapacityTable(r: CapacityReport): string {
   const title =
-    r.model === 'erlang_c'
-      ? 'Erlang C (M/M/N, callers never abandon)'
-      : `Erlang A (M/M/N+M, mean patience ${r.patienceSeconds ?? 0} s)`;
+    r.model === 'erlang_c' ? 'Erlang C (M/M/N, callers never abandon)' : `Erlang A (M/M/N+M, mean patience ${r.patienceSeconds ?? 0} s)`;
   const rows: [string, string][] = [
     ['traffic', `${r.arrivalsPerHour} calls/h × ${r.ahtSeconds} s = ${r.trafficErlangs.toFixed(2)} Erlangs`],
     [r.mode === 'given' ? 'agents (given)' : `agents needed for ${pct(r.targetServiceLevel)} in ${r.targetSeconds} s`, String(r.agents)],
@@ -188,7 +191,8 @@ export function formatCapacityTable(r: CapacityReport): string {
     ['probability of waiting', pct(r.probabilityOfWaiting)],
     [`service level (≤ ${r.targetSeconds} s, of offered)`, pct(r.serviceLevel)],
   ];
-  if (r.serviceLevelOfAnswered !== undefined) rows.push([`service level (≤ ${r.targetSeconds} s, of answered)`, pct(r.serviceLevelOfAnswered)]);
+  if (r.serviceLevelOfAnswered !== undefined)
+    rows.push([`service level (≤ ${r.targetSeconds} s, of answered)`, pct(r.serviceLevelOfAnswered)]);
   if (r.abandonProbability !== undefined) rows.push(['abandoned', pct(r.abandonProbability)]);
   rows.push(['average speed of answer', secs(r.asaSeconds)], ['occupancy', pct(r.occupancy)]);
   if (r.stable === false) rows.push(['stable', 'no: agents ≤ traffic, the queue grows without bound']);

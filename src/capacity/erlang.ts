@@ -48,16 +48,16 @@ const STIRLING_MIN = 10;
 function stirlingTail(z: number): number {
   const w = 1 / (z * z);
   return (
-    (1 / 12 + w * (-1 / 360 + w * (1 / 1260 + w * (-1 / 1680 + w * (1 / 1188 + w * (-691 / 360360 + w * (1 / 156 + w * (-3617 / 122400)))))))) / z
+    (1 / 12 +
+      w * (-1 / 360 + w * (1 / 1260 + w * (-1 / 1680 + w * (1 / 1188 + w * (-691 / 360360 + w * (1 / 156 + w * (-3617 / 122400)))))))) /
+    z
   );
 }
 
 /** ψ(z) − ln z for z ≥ 10 (asymptotic series; the ln z is kept out so callers can cancel it exactly). */
 function digammaMinusLogLarge(z: number): number {
   const w = 1 / (z * z);
-  return (
-    -0.5 / z - w * (1 / 12 + w * (-1 / 120 + w * (1 / 252 + w * (-1 / 240 + w * (1 / 132 + w * (-691 / 32760 + w * (1 / 12)))))))
-  );
+  return -0.5 / z - w * (1 / 12 + w * (-1 / 120 + w * (1 / 252 + w * (-1 / 240 + w * (1 / 132 + w * (-691 / 32760 + w * (1 / 12)))))));
 }
 
 /** ln Γ(z) for z > 0. */
@@ -127,7 +127,7 @@ function logKummer(b: number, y: number): LogKummer {
       // The later ratios are all ≤ r < 1, so these geometric bounds cover the whole tail.
       const r = y / (b + k + 1);
       const tail = (term * r) / (1 - r);
-      const dtail = tail * (-h) + (term * r) / ((b + k + 1) * (1 - r) * (1 - r));
+      const dtail = tail * -h + (term * r) / ((b + k + 1) * (1 - r) * (1 - r));
       if (tail <= EPS * sum && dtail <= EPS * -dsum) {
         const log = Math.log(sum);
         return { log, dlog: dsum / sum, upperOverScale: logScaledGamma(b, y) - log };
@@ -315,16 +315,33 @@ export function erlangA(input: ErlangAInput): ErlangAResult {
 
   if (traffic === 0) {
     return {
-      agents: n, trafficErlangs: 0, probabilityOfWaiting: 0, abandonProbability: 0, serviceLevel: 1, serviceLevelOfAnswered: 1,
-      probabilityWaitExceeds: 0, probabilityQueueTimeExceeds: 0, asaSeconds: 0, meanQueueTimeSeconds: 0, occupancy: 0,
+      agents: n,
+      trafficErlangs: 0,
+      probabilityOfWaiting: 0,
+      abandonProbability: 0,
+      serviceLevel: 1,
+      serviceLevelOfAnswered: 1,
+      probabilityWaitExceeds: 0,
+      probabilityQueueTimeExceeds: 0,
+      asaSeconds: 0,
+      meanQueueTimeSeconds: 0,
+      occupancy: 0,
     };
   }
   if (n === 0) {
     // Nobody is ever answered: every caller waits out their patience. Answer-based figures take their limits.
     return {
-      agents: 0, trafficErlangs: traffic, probabilityOfWaiting: 1, abandonProbability: 1, serviceLevel: 0, serviceLevelOfAnswered: 0,
-      probabilityWaitExceeds: 1, probabilityQueueTimeExceeds: Math.exp(-t / patience), asaSeconds: Infinity,
-      meanQueueTimeSeconds: patience, occupancy: 1,
+      agents: 0,
+      trafficErlangs: traffic,
+      probabilityOfWaiting: 1,
+      abandonProbability: 1,
+      serviceLevel: 0,
+      serviceLevelOfAnswered: 0,
+      probabilityWaitExceeds: 1,
+      probabilityQueueTimeExceeds: Math.exp(-t / patience),
+      asaSeconds: Infinity,
+      meanQueueTimeSeconds: patience,
+      occupancy: 1,
     };
   }
 
@@ -420,8 +437,7 @@ export interface StaffingInput {
 }
 
 export type StaffingResult =
-  | { model: 'erlang_c'; agents: number; result: ErlangCResult }
-  | { model: 'erlang_a'; agents: number; result: ErlangAResult };
+  { model: 'erlang_c'; agents: number; result: ErlangCResult } | { model: 'erlang_a'; agents: number; result: ErlangAResult };
 
 /** The smallest agent count whose service level reaches the target (Erlang C, or Erlang A given patience). */
 export function agentsForServiceLevel(input: StaffingInput): StaffingResult {
@@ -431,7 +447,8 @@ export function agentsForServiceLevel(input: StaffingInput): StaffingResult {
   finite('targetSeconds', input.targetSeconds, 0);
   const patience = input.patienceSeconds;
   if (patience !== undefined) finite('patienceSeconds', patience, 0, true);
-  const maxAgents = input.maxAgents === undefined ? Math.ceil(traffic + 10 * Math.sqrt(traffic)) + 100 : count('maxAgents', input.maxAgents);
+  const maxAgents =
+    input.maxAgents === undefined ? Math.ceil(traffic + 10 * Math.sqrt(traffic)) + 100 : count('maxAgents', input.maxAgents);
 
   const evaluate = (agents: number): StaffingResult => {
     const base = { arrivalsPerHour: input.arrivalsPerHour, ahtSeconds: input.ahtSeconds, targetSeconds: input.targetSeconds, agents };

@@ -40,7 +40,8 @@ const median = (xs: readonly number[]): number => {
 function checkHistory(h: History): { weeks: number; slotsPerDay: number } {
   const S = h.slotsPerWeek;
   if (!Number.isInteger(S) || S < 7 || S % 7 !== 0) throw new RangeError(`slotsPerWeek must be a positive multiple of 7 (got ${S})`);
-  if (h.values.length === 0 || h.values.length % S !== 0) throw new RangeError(`history must be whole weeks of ${S} intervals (got ${h.values.length})`);
+  if (h.values.length === 0 || h.values.length % S !== 0)
+    throw new RangeError(`history must be whole weeks of ${S} intervals (got ${h.values.length})`);
   return { weeks: h.values.length / S, slotsPerDay: S / 7 };
 }
 
@@ -90,7 +91,8 @@ export function screenDays(h: History): { usable: boolean[]; anomalousDays: { we
 export function theilSen(xs: readonly number[], ys: readonly number[]): { intercept: number; slope: number } {
   if (xs.length === 0) return { intercept: Number.NaN, slope: 0 };
   const slopes: number[] = [];
-  for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i]) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
+  for (let i = 0; i < xs.length; i++)
+    for (let j = i + 1; j < xs.length; j++) if (xs[j] !== xs[i]) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
   const slope = slopes.length ? median(slopes) : 0;
   return { slope, intercept: median(xs.map((x, i) => ys[i]! - slope * x)) };
 }
@@ -171,20 +173,22 @@ function holtWintersRun(h: History, usable: readonly boolean[], p: HoltWintersPa
   for (let s = 0; s < S; s++) {
     let y = 0;
     let n = 0;
-    for (let w = 0; w < weeks; w++) if (usable[w * S + s]) {
-      y += h.values[w * S + s]!;
-      n++;
-    }
+    for (let w = 0; w < weeks; w++)
+      if (usable[w * S + s]) {
+        y += h.values[w * S + s]!;
+        n++;
+      }
     profile.push(n ? y / n : 0);
   }
   const profileMean = profile.reduce((a, x) => a + x, 0) / S;
   const weekMean = (w: number): number => {
     let y = 0;
     let e = 0;
-    for (let s = 0; s < S; s++) if (usable[w * S + s]) {
-      y += h.values[w * S + s]!;
-      e += profile[s]!;
-    }
+    for (let s = 0; s < S; s++)
+      if (usable[w * S + s]) {
+        y += h.values[w * S + s]!;
+        e += profile[s]!;
+      }
     return e > 0 ? (y / e) * profileMean : Number.NaN;
   };
   const means = Array.from({ length: weeks }, (_, w) => weekMean(w));

@@ -73,12 +73,22 @@ export function createLivePlanner(o: LivePlannerOptions): LivePlanner {
     const rows: CurrentPlanRow[] = [];
     for (const q of o.queues) {
       const options: PlanOptions = {
-        queue: q.queue, weeks: o.weeks ?? 8, intervalMinutes: minutes, targetSeconds: q.targetSeconds,
-        targetServiceLevel: q.targetServiceLevel, shrinkage: o.shrinkage ?? 0.3, start: from,
+        queue: q.queue,
+        weeks: o.weeks ?? 8,
+        intervalMinutes: minutes,
+        targetSeconds: q.targetSeconds,
+        targetServiceLevel: q.targetServiceLevel,
+        shrinkage: o.shrinkage ?? 0.3,
+        start: from,
       };
       try {
         const first = (await makePlan(o.prometheus, options)).plan.intervals[0]!;
-        rows.push({ queue: q.queue, forecastArrivalsPerHour: first.arrivals * (60 / minutes), plannedAgents: first.agents, scheduledAgents: first.scheduledAgents });
+        rows.push({
+          queue: q.queue,
+          forecastArrivalsPerHour: first.arrivals * (60 / minutes),
+          plannedAgents: first.agents,
+          scheduledAgents: first.scheduledAgents,
+        });
       } catch (e) {
         if (e instanceof PlanError && (e.kind === 'prometheus_unreachable' || e.kind === 'prometheus_failed')) {
           o.log?.warn({ err: e.message }, 'plan: Prometheus did not answer; the forecast gauges stay absent until it does');
@@ -98,7 +108,8 @@ export function createLivePlanner(o: LivePlannerOptions): LivePlanner {
       return running;
     },
     start() {
-      const run = () => void this.tick().catch((e: unknown) => o.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'plan: update failed'));
+      const run = () =>
+        void this.tick().catch((e: unknown) => o.log?.warn({ err: e instanceof Error ? e.message : String(e) }, 'plan: update failed'));
       run();
       timer = setInterval(run, o.checkEveryMs ?? 60_000);
       timer.unref?.();

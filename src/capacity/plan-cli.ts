@@ -29,13 +29,25 @@ export const PLAN_USAGE = `usage: npm run -s plan -- --prometheus URL --queue Q 
   --help                    show this help
 `;
 
-export type PlanArgs = { kind: 'run'; options: PlanOptions; prometheus: string; format: 'table' | 'json' | 'csv' } | { kind: 'help' } | { kind: 'error'; error: string };
+export type PlanArgs =
+  | { kind: 'run'; options: PlanOptions; prometheus: string; format: 'table' | 'json' | 'csv' }
+  | { kind: 'help' }
+  | { kind: 'error'; error: string };
 
 type NumFlag = 'weeks' | 'interval-minutes' | 'target-seconds' | 'target-service-level' | 'shrinkage';
-const DEFAULTS: Record<NumFlag, number> = { weeks: 8, 'interval-minutes': 30, 'target-seconds': 20, 'target-service-level': 0.8, shrinkage: 0.3 };
+const DEFAULTS: Record<NumFlag, number> = {
+  weeks: 8,
+  'interval-minutes': 30,
+  'target-seconds': 20,
+  'target-service-level': 0.8,
+  shrinkage: 0.3,
+};
 const CHECKS: Record<NumFlag, [(x: number) => boolean, string]> = {
   weeks: [(x) => Number.isInteger(x) && x >= 2 && x <= 104, 'an integer from 2 to 104'],
-  'interval-minutes': [(x) => Number.isInteger(x) && x >= 5 && 1440 % x === 0, 'a whole number of minutes ≥ 5 dividing a day (15, 30, 60, …)'],
+  'interval-minutes': [
+    (x) => Number.isInteger(x) && x >= 5 && 1440 % x === 0,
+    'a whole number of minutes ≥ 5 dividing a day (15, 30, 60, …)',
+  ],
   'target-seconds': [(x) => x >= 0 && x <= 86_400, 'a number of seconds from 0 to 86400'],
   'target-service-level': [(x) => x > 0 && x < 1, 'a fraction strictly between 0 and 1, e.g. 0.8'],
   shrinkage: [(x) => x >= 0 && x < 1, 'a fraction in [0, 1), e.g. 0.3'],
@@ -103,7 +115,8 @@ export function parsePlanArgs(argv: readonly string[], now: number): PlanArgs {
 }
 
 const pct = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-const signedPct = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
+const signedPct = (x: number | null): string =>
+  x === null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
 
 /** The report for people: what the plan rests on, how far to trust it, then one row per interval. */
 export function formatPlanTable(r: PlanReport, o: PlanOptions): string {
@@ -113,16 +126,26 @@ export function formatPlanTable(r: PlanReport, o: PlanOptions): string {
     `  history     ${r.historyWeeks} weeks from ${r.historyStart}; ${r.missingIntervals} intervals without data; ` +
       `${r.anomalousDays.length ? `left out as anomalous: ${r.anomalousDays.map((d) => `${d.date} (×${d.ratio})`).join(', ')}` : 'no anomalous days'}`,
     `  target      ${pct(o.targetServiceLevel)} answered within ${o.targetSeconds} s; shrinkage ${pct(o.shrinkage)}; ` +
-      (r.model === 'erlang_a' ? `Erlang A (mean patience ${p.intervals[0]?.patienceSeconds ?? '?'} s)` : 'Erlang C (too few abandons to know patience)'),
+      (r.model === 'erlang_a'
+        ? `Erlang A (mean patience ${p.intervals[0]?.patienceSeconds ?? '?'} s)`
+        : 'Erlang C (too few abandons to know patience)'),
     `  backtest    last week (${r.plan.intervals.length ? 'forecast from the ' + p.backtest.weeks + ' weeks before it' : ''}):`,
     ...Object.entries(r.methods).map(
-      ([m, a]) => `              ${m === r.method ? '*' : ' '} ${m.padEnd(15)} WAPE ${pct(a.wape).padStart(6)}  bias ${signedPct(a.bias).padStart(7)}  (${a.intervals} intervals)`,
+      ([m, a]) =>
+        `              ${m === r.method ? '*' : ' '} ${m.padEnd(15)} WAPE ${pct(a.wape).padStart(6)}  bias ${signedPct(a.bias).padStart(7)}  (${a.intervals} intervals)`,
     ),
     `              * = used for this plan (lowest WAPE)`,
     '',
   ];
   const header = ['start (UTC)', 'calls', 'AHT s', 'patience s', 'agents', 'scheduled'];
-  const rows = p.intervals.map((i) => [i.start.slice(0, 16).replace('T', ' '), i.arrivals.toFixed(1), i.ahtSeconds.toFixed(0), i.patienceSeconds === null ? '-' : i.patienceSeconds.toFixed(0), String(i.agents), String(i.scheduledAgents)]);
+  const rows = p.intervals.map((i) => [
+    i.start.slice(0, 16).replace('T', ' '),
+    i.arrivals.toFixed(1),
+    i.ahtSeconds.toFixed(0),
+    i.patienceSeconds === null ? '-' : i.patienceSeconds.toFixed(0),
+    String(i.agents),
+    String(i.scheduledAgents),
+  ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const fmt = (cells: string[]) => cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  ');
   lines.push(fmt(header), ...rows.map(fmt));
@@ -134,7 +157,8 @@ export function formatPlanTable(r: PlanReport, o: PlanOptions): string {
 
 export function formatPlanCsv(p: Plan): string {
   const rows = ['start,arrivals,ahtSeconds,patienceSeconds,agents,scheduledAgents'];
-  for (const i of p.intervals) rows.push([i.start, i.arrivals, i.ahtSeconds, i.patienceSeconds ?? '', i.agents, i.scheduledAgents].join(','));
+  for (const i of p.intervals)
+    rows.push([i.start, i.arrivals, i.ahtSeconds, i.patienceSeconds ?? '', i.agents, i.scheduledAgents].join(','));
   return rows.join('\n') + '\n';
 }
 

@@ -80,11 +80,13 @@ const quote = (s: string): string => JSON.stringify(s);
 export function validatePlanOptions(o: PlanOptions): void {
   const bad = (field: string, msg: string) => new PlanError('bad_request', `${field} ${msg}`, field);
   if (!o.queue) throw bad('queue', 'is required');
-  if (!Number.isInteger(o.weeks) || o.weeks < MIN_WEEKS || o.weeks > 104) throw bad('weeks', `must be an integer from ${MIN_WEEKS} to 104 (got ${o.weeks})`);
+  if (!Number.isInteger(o.weeks) || o.weeks < MIN_WEEKS || o.weeks > 104)
+    throw bad('weeks', `must be an integer from ${MIN_WEEKS} to 104 (got ${o.weeks})`);
   if (!Number.isInteger(o.intervalMinutes) || o.intervalMinutes < 5 || 1440 % o.intervalMinutes !== 0)
     throw bad('intervalMinutes', `must be a whole number of minutes ≥ 5 that divides a day, e.g. 15, 30, 60 (got ${o.intervalMinutes})`);
   if (!(o.targetSeconds >= 0 && o.targetSeconds <= 86_400)) throw bad('targetSeconds', `must be from 0 to 86400 (got ${o.targetSeconds})`);
-  if (!(o.targetServiceLevel > 0 && o.targetServiceLevel < 1)) throw bad('targetServiceLevel', `must be strictly between 0 and 1 (got ${o.targetServiceLevel})`);
+  if (!(o.targetServiceLevel > 0 && o.targetServiceLevel < 1))
+    throw bad('targetServiceLevel', `must be strictly between 0 and 1 (got ${o.targetServiceLevel})`);
   if (!(o.shrinkage >= 0 && o.shrinkage < 1)) throw bad('shrinkage', `must be in [0, 1), e.g. 0.3 (got ${o.shrinkage})`);
   if (!Number.isFinite(o.start)) throw bad('start', 'must be a date-time');
 }
@@ -152,11 +154,18 @@ export async function makePlan(prom: PrometheusClient, o: PlanOptions): Promise<
     );
   }
   const warnings: string[] = [];
-  if (weeks < o.weeks) warnings.push(`only ${weeks} whole weeks of history for queue "${o.queue}" (since ${iso(from + firstIdx * step)}): planned from those, not ${o.weeks}`);
+  if (weeks < o.weeks)
+    warnings.push(
+      `only ${weeks} whole weeks of history for queue "${o.queue}" (since ${iso(from + firstIdx * step)}): planned from those, not ${o.weeks}`,
+    );
   const cut = (xs: (number | null)[]) => xs.slice(xs.length - weeks * S);
   const s: Series = {
-    coverage: cut(all.coverage), offered: cut(all.offered), handleSum: cut(all.handleSum),
-    handleCount: cut(all.handleCount), waitSum: cut(all.waitSum), abandoned: cut(all.abandoned),
+    coverage: cut(all.coverage),
+    offered: cut(all.offered),
+    handleSum: cut(all.handleSum),
+    handleCount: cut(all.handleCount),
+    waitSum: cut(all.waitSum),
+    abandoned: cut(all.abandoned),
   };
   const historyStart = start - weeks * WEEK_SECONDS;
 
@@ -175,7 +184,10 @@ export async function makePlan(prom: PrometheusClient, o: PlanOptions): Promise<
   const totalHandled = sum(s.handleCount);
   const forecastCalls = forecast.reduce((a, x) => a + x, 0);
   if (!(totalHandled > 0) && forecastCalls > 0) {
-    throw new PlanError('too_little_history', `no handled calls (switchboard_handle_seconds) for queue "${o.queue}" in the ${weeks} weeks before ${iso(start)}: the handle time is unknown`);
+    throw new PlanError(
+      'too_little_history',
+      `no handled calls (switchboard_handle_seconds) for queue "${o.queue}" in the ${weeks} weeks before ${iso(start)}: the handle time is unknown`,
+    );
   }
   const meanAht = totalHandled > 0 ? totalHandle / totalHandled : 0;
   const totalAbandoned = sum(s.abandoned);
@@ -215,7 +227,10 @@ export async function makePlan(prom: PrometheusClient, o: PlanOptions): Promise<
     historyWeeks: weeks,
     historyStart: iso(historyStart),
     model: patience === null ? 'erlang_c' : 'erlang_a',
-    anomalousDays: screened.anomalousDays.map((d) => ({ date: iso(historyStart + (d.week * 7 + d.day) * 86_400).slice(0, 10), ratio: round(d.ratio, 2) })),
+    anomalousDays: screened.anomalousDays.map((d) => ({
+      date: iso(historyStart + (d.week * 7 + d.day) * 86_400).slice(0, 10),
+      ratio: round(d.ratio, 2),
+    })),
     missingIntervals: values.filter((v) => v === null).length,
     warnings,
   };

@@ -34,7 +34,8 @@ export function createPrometheusClient(url: string, opts: { timeoutMs?: number }
   } catch {
     throw new PlanError('bad_request', `--prometheus: not a URL: "${url}"`, 'prometheus');
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new PlanError('bad_request', `--prometheus: must be an http:// or https:// URL (got "${url}")`, 'prometheus');
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new PlanError('bad_request', `--prometheus: must be an http:// or https:// URL (got "${url}")`, 'prometheus');
   const root = url.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 20_000;
 
@@ -50,7 +51,10 @@ export function createPrometheusClient(url: string, opts: { timeoutMs?: number }
               body: params,
               signal: AbortSignal.timeout(timeoutMs),
             })
-          : await fetch(`${root}${path}?${params.toString()}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+          : await fetch(`${root}${path}?${params.toString()}`, {
+              headers: { accept: 'application/json' },
+              signal: AbortSignal.timeout(timeoutMs),
+            });
     } catch (e) {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a timeout, a bad port) is its cause.
       const inner = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
@@ -61,10 +65,16 @@ export function createPrometheusClient(url: string, opts: { timeoutMs?: number }
     try {
       body = (await response.json()) as ApiAnswer<T>;
     } catch {
-      throw new PlanError('prometheus_unreachable', `${root} answered ${response.status} without a Prometheus API answer (is it Prometheus?)`);
+      throw new PlanError(
+        'prometheus_unreachable',
+        `${root} answered ${response.status} without a Prometheus API answer (is it Prometheus?)`,
+      );
     }
     if (body.status !== 'success' || body.data === undefined) {
-      throw new PlanError('prometheus_failed', `Prometheus at ${root} answered ${response.status} (${body.errorType ?? 'error'}): ${body.error ?? 'no detail'}`);
+      throw new PlanError(
+        'prometheus_failed',
+        `Prometheus at ${root} answered ${response.status} (${body.errorType ?? 'error'}): ${body.error ?? 'no detail'}`,
+      );
     }
     return body.data;
   }
@@ -76,7 +86,12 @@ export function createPrometheusClient(url: string, opts: { timeoutMs?: number }
       const out = new Array<number | null>(Math.max(0, n)).fill(null);
       for (let first = 0; first < n; first += MAX_POINTS) {
         const last = Math.min(n - 1, first + MAX_POINTS - 1);
-        const params = new URLSearchParams({ query: expr, start: String(start + first * step), end: String(start + last * step), step: String(step) });
+        const params = new URLSearchParams({
+          query: expr,
+          start: String(start + first * step),
+          end: String(start + last * step),
+          step: String(step),
+        });
         const data = await get<{ resultType: string; result: { values: [number, string][] }[] }>('/api/v1/query_range', params);
         if (data.result.length > 1) throw new PlanError('prometheus_failed', `expected one series from ${expr}, got ${data.result.length}`);
         for (const [t, v] of data.result[0]?.values ?? []) {

@@ -86,7 +86,11 @@ export function simulateMmnm(o: MmnmInput): MmnmRun {
     serviceLevel: within / offered,
     abandonment: abandoned / offered,
     asaSeconds: waitSum / answered,
-    realised: { arrivalsPerHour: ((offered - 1) * 3600) / (t - first), ahtSeconds: handleSum / answered, patienceSeconds: patienceSum / offered },
+    realised: {
+      arrivalsPerHour: ((offered - 1) * 3600) / (t - first),
+      ahtSeconds: handleSum / answered,
+      patienceSeconds: patienceSum / offered,
+    },
   };
 }
 
@@ -99,8 +103,21 @@ export interface Spread {
  * Many runs: mean and standard deviation of each measure, as is (against Erlang A at the nominal
  * parameters) and against Erlang A at each run's realised parameters (ASA as a relative difference).
  */
-export function mmnmSpread(o: Omit<MmnmInput, 'seed'>, runs: number, seed = 1): { nominal: Record<'serviceLevel' | 'abandonment' | 'asaRelative', Spread>; realised: Record<'serviceLevel' | 'abandonment' | 'asaRelative', Spread> } {
-  const model = erlangA({ arrivalsPerHour: o.arrivalsPerHour, ahtSeconds: o.ahtSeconds, agents: o.agents, targetSeconds: o.targetSeconds, patienceSeconds: o.patienceSeconds });
+export function mmnmSpread(
+  o: Omit<MmnmInput, 'seed'>,
+  runs: number,
+  seed = 1,
+): {
+  nominal: Record<'serviceLevel' | 'abandonment' | 'asaRelative', Spread>;
+  realised: Record<'serviceLevel' | 'abandonment' | 'asaRelative', Spread>;
+} {
+  const model = erlangA({
+    arrivalsPerHour: o.arrivalsPerHour,
+    ahtSeconds: o.ahtSeconds,
+    agents: o.agents,
+    targetSeconds: o.targetSeconds,
+    patienceSeconds: o.patienceSeconds,
+  });
   const nominal = { serviceLevel: [] as number[], abandonment: [] as number[], asaRelative: [] as number[] };
   const realised = { serviceLevel: [] as number[], abandonment: [] as number[], asaRelative: [] as number[] };
   for (let i = 0; i < runs; i++) {
@@ -117,6 +134,10 @@ export function mmnmSpread(o: Omit<MmnmInput, 'seed'>, runs: number, seed = 1): 
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
     return { mean, sd: Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) };
   };
-  const all = (g: typeof nominal) => ({ serviceLevel: spread(g.serviceLevel), abandonment: spread(g.abandonment), asaRelative: spread(g.asaRelative) });
+  const all = (g: typeof nominal) => ({
+    serviceLevel: spread(g.serviceLevel),
+    abandonment: spread(g.abandonment),
+    asaRelative: spread(g.asaRelative),
+  });
   return { nominal: all(nominal), realised: all(realised) };
 }

@@ -51,7 +51,10 @@ const surveySchema = z.preprocess(
     if (!raw || typeof raw !== 'object' || Array.isArray(raw) || 'questions' in raw) return raw;
     const { csat, nps, ...rest } = raw as Record<string, unknown>;
     if (csat === undefined && nps === undefined) return raw;
-    const questions = [...(csat === undefined ? [] : [{ kind: 'csat', prompt: csat }]), ...(nps === undefined ? [] : [{ kind: 'nps', prompt: nps }])];
+    const questions = [
+      ...(csat === undefined ? [] : [{ kind: 'csat', prompt: csat }]),
+      ...(nps === undefined ? [] : [{ kind: 'nps', prompt: nps }]),
+    ];
     return { ...rest, questions };
   },
   z
@@ -171,7 +174,10 @@ const agentSchema = z
     skills: z.array(id).default([]),
     contact: dialTarget,
     /** sha256 hex of the agent's token; `token` (plain) is accepted for demos. */
-    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     token: z.string().min(8).optional(),
   })
   .strict()
@@ -203,12 +209,33 @@ export const centerSchema = z
         serviceLevelSeconds: z.number().int().min(1).max(3600).default(20),
         serviceLevelTarget: z.number().min(0).max(1).default(0.8),
         shortAbandonSeconds: z.number().int().min(0).max(120).default(5),
-        repeatWindowSeconds: z.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
-        capacityWindowSeconds: z.number().int().min(60).max(7 * 86_400).default(3600),
+        repeatWindowSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(90 * 86_400)
+          .default(7 * 86_400),
+        capacityWindowSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 86_400)
+          .default(3600),
       })
       .strict()
-      .default({ serviceLevelSeconds: 20, serviceLevelTarget: 0.8, shortAbandonSeconds: 5, repeatWindowSeconds: 604_800, capacityWindowSeconds: 3600 }),
-    callTtlSeconds: z.number().int().min(600).max(7 * 86_400).default(86_400),
+      .default({
+        serviceLevelSeconds: 20,
+        serviceLevelTarget: 0.8,
+        shortAbandonSeconds: 5,
+        repeatWindowSeconds: 604_800,
+        capacityWindowSeconds: 3600,
+      }),
+    callTtlSeconds: z
+      .number()
+      .int()
+      .min(600)
+      .max(7 * 86_400)
+      .default(86_400),
     /** How long call records and the supervisor audit stay in their Redis streams (trimmed by time). */
     retention: z
       .object({
@@ -217,12 +244,8 @@ export const centerSchema = z
       })
       .strict()
       .default({ callRecordsDays: 90, auditDays: 365 }),
-    fallback: z
-      .object({ prompt, transferTo: dialTarget.optional(), voicemail: z.boolean().default(true) })
-      .strict(),
-    holdMusic: z
-      .object({ url: z.string().url(), segmentSeconds: z.number().int().min(5).max(600).default(30) })
-      .strict(),
+    fallback: z.object({ prompt, transferTo: dialTarget.optional(), voicemail: z.boolean().default(true) }).strict(),
+    holdMusic: z.object({ url: z.string().url(), segmentSeconds: z.number().int().min(5).max(600).default(30) }).strict(),
     survey: surveySchema.optional(),
     numbers: z.record(z.union([e164, z.literal('*')]), z.object({ flow: id }).strict()),
     hours: z.record(id, hoursSchema).default({}),
@@ -276,7 +299,8 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
     if (q.overflow.target === 'queue' && q.overflow.queue && !c.queues[q.overflow.queue]) {
       problems.push(`queues.${qid}.overflow.queue: no queue "${q.overflow.queue}"`);
     }
-    if (q.overflow.target === 'queue' && q.overflow.queue === qid) problems.push(`queues.${qid}.overflow.queue: a queue cannot overflow into itself`);
+    if (q.overflow.target === 'queue' && q.overflow.queue === qid)
+      problems.push(`queues.${qid}.overflow.queue: a queue cannot overflow into itself`);
     if (q.team && !teams.has(q.team)) problems.push(`queues.${qid}.team: "${q.team}" is not in teams`);
   }
   for (const [aid, a] of Object.entries(c.agents)) {
@@ -301,7 +325,8 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
           refs.push(['default', node.default]);
           node.options.forEach((o, i) => {
             refs.push([`options.${i}.next`, o.next]);
-            if (o.setLanguage && !langs.has(o.setLanguage)) problems.push(`${at}.options.${i}.setLanguage: "${o.setLanguage}" is not in languages`);
+            if (o.setLanguage && !langs.has(o.setLanguage))
+              problems.push(`${at}.options.${i}.setLanguage: "${o.setLanguage}" is not in languages`);
           });
           break;
         case 'message':
@@ -328,7 +353,9 @@ export function parseCenterConfig(raw: unknown, source = 'config'): CenterConfig
 
   // Every table looked up by a name that may come from a request (a number, a queue, a node, a language)
   // has no prototype: `constructor` or `__proto__` from a webhook finds nothing instead of Object's.
-  const flows = dict(Object.entries(c.flows).map(([fid, f]): [string, Flow] => [fid, { ...f, id: fid, nodes: dict(Object.entries(f.nodes)) }]));
+  const flows = dict(
+    Object.entries(c.flows).map(([fid, f]): [string, Flow] => [fid, { ...f, id: fid, nodes: dict(Object.entries(f.nodes)) }]),
+  );
   const queues = dict(Object.entries(c.queues).map(([qid, q]): [string, QueueConfig] => [qid, { ...q, id: qid }]));
   const agents = dict(Object.entries(c.agents).map(([aid, a]): [string, AgentConfig] => [aid, { ...a, id: aid }]));
   const supervisors = dict(Object.entries(c.supervisors).map(([sid, sup]): [string, SupervisorConfig] => [sid, { ...sup, id: sid }]));

@@ -29,11 +29,14 @@ export function developmentSecretsInUse(env: EnvConfig, agents: Record<string, {
     ['SUPERVISOR_TOKEN', env.supervisorToken, DEV_SUPERVISOR_TOKEN],
   ];
   for (const [name, value, devValue] of dev) {
-    if (value === devValue) out.push(`${name}: the development value is not accepted when PUBLIC_BASE_URL is public; set ${name} or ${name}_FILE`);
+    if (value === devValue)
+      out.push(`${name}: the development value is not accepted when PUBLIC_BASE_URL is public; set ${name} or ${name}_FILE`);
   }
   for (const [id, agent] of Object.entries(agents)) {
     if (agent.token !== undefined) {
-      out.push(`agents.${id}.token: a plain demo token is not accepted when PUBLIC_BASE_URL is public; store tokenSha256 (the sha256 hex of the token) instead`);
+      out.push(
+        `agents.${id}.token: a plain demo token is not accepted when PUBLIC_BASE_URL is public; store tokenSha256 (the sha256 hex of the token) instead`,
+      );
     }
   }
   return out;

@@ -23,9 +23,15 @@ const envSchema = z.object({
     .optional(),
   REDIS_CLUSTER_NODES: z
     .string()
-    .regex(/^\s*((rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+)(\s*,\s*(rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+))*)?\s*$/, 'comma-separated host:port or redis:// URLs')
+    .regex(
+      /^\s*((rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+)(\s*,\s*(rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+))*)?\s*$/,
+      'comma-separated host:port or redis:// URLs',
+    )
     .optional(),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, : _ - only').default('sb:'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, : _ - only')
+    .default('sb:'),
   PUBLIC_BASE_URL: z
     .string()
     .url()
@@ -42,7 +48,10 @@ const envSchema = z.object({
   SUPERVISOR_TOKEN: z.string().min(16, 'must be at least 16 characters').default(DEV_SUPERVISOR_TOKEN),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('data'),
-  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .optional(),
   PROMETHEUS_URL: z
     .string()
     .url()
@@ -88,14 +97,14 @@ export function loadEnv(processEnv: Record<string, string | undefined>): EnvConf
   const env = withSecretFiles(processEnv);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      `invalid environment:\n${describeIssues(parsed.error.issues, (p) => String(p[0] ?? '(environment)'))}`,
-    );
+    throw new ConfigError(`invalid environment:\n${describeIssues(parsed.error.issues, (p) => String(p[0] ?? '(environment)'))}`);
   }
   const e = parsed.data;
   if (Boolean(e.TWILIO_API_KEY_SID) !== Boolean(e.TWILIO_API_KEY_SECRET)) {
     const missing = e.TWILIO_API_KEY_SID ? 'TWILIO_API_KEY_SECRET' : 'TWILIO_API_KEY_SID';
-    throw new ConfigError(`invalid environment:\n${missing}: must be set with ${missing === 'TWILIO_API_KEY_SID' ? 'TWILIO_API_KEY_SECRET' : 'TWILIO_API_KEY_SID'} (the API key that signs softphone tokens)`);
+    throw new ConfigError(
+      `invalid environment:\n${missing}: must be set with ${missing === 'TWILIO_API_KEY_SID' ? 'TWILIO_API_KEY_SECRET' : 'TWILIO_API_KEY_SID'} (the API key that signs softphone tokens)`,
+    );
   }
   const devDefaults: string[] = [];
   if (!env.TWILIO_AUTH_TOKEN) devDefaults.push('TWILIO_AUTH_TOKEN');
@@ -107,7 +116,9 @@ export function loadEnv(processEnv: Record<string, string | undefined>): EnvConf
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
-    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((s) => s.trim()).filter(Boolean),
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     redisPrefix: e.REDIS_PREFIX,
     publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
     twilioAccountSid: e.TWILIO_ACCOUNT_SID,

@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './error.js';
 
 /** The settings that may come from a file: credentials, keys and URLs that can carry a password. */
-export const SECRET_SETTINGS = ['TWILIO_AUTH_TOKEN', 'TWILIO_ACCOUNT_SID', 'TWILIO_API_KEY_SECRET', 'CALLER_HASH_KEY', 'SUPERVISOR_TOKEN', 'REDIS_URL', 'REDIS_CLUSTER_NODES'] as const;
+export const SECRET_SETTINGS = [
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_API_KEY_SECRET',
+  'CALLER_HASH_KEY',
+  'SUPERVISOR_TOKEN',
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+] as const;
 
 /**
  * The environment with every `X_FILE` replaced by `X` read from that file. Throws ConfigError naming

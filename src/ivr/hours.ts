@@ -24,7 +24,11 @@ function formatter(tz: string): Intl.DateTimeFormat {
 
 /** Local date, weekday and minutes after midnight of an instant in a time zone. */
 export function localTime(nowMs: number, tz: string): { date: string; weekday: Weekday; minutes: number } {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(new Date(nowMs)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(new Date(nowMs))
+      .map((p) => [p.type, p.value]),
+  );
   const weekday = DAYS[['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday ?? '')] ?? 'mon';
   return {
     date: `${parts.year}-${parts.month}-${parts.day}`,

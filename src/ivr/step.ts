@@ -108,7 +108,15 @@ export function step(ctx: StepContext, state: IvrState, input: IvrInput): StepRe
   const s: IvrState = { ...state, stack: [...state.stack], path: [...state.path] };
 
   if (input.kind === 'start') {
-    events.push({ type: 'call.started', at: ctx.now, callSid: s.callSid, flow: s.flow, callerHash: s.callerHash, language: s.language, ...(s.calledNumber ? { calledNumber: s.calledNumber } : {}) });
+    events.push({
+      type: 'call.started',
+      at: ctx.now,
+      callSid: s.callSid,
+      flow: s.flow,
+      callerHash: s.callerHash,
+      language: s.language,
+      ...(s.calledNumber ? { calledNumber: s.calledNumber } : {}),
+    });
     return run(ctx, s, s.node, twiml, events);
   }
 
@@ -154,9 +162,7 @@ export function step(ctx: StepContext, state: IvrState, input: IvrInput): StepRe
     return { twiml, state: s, events };
   }
 
-  const option = node.options.find((o) =>
-    digits !== '' ? o.key === digits : o.speech.some((w) => speech.includes(w.toLowerCase())),
-  );
+  const option = node.options.find((o) => (digits !== '' ? o.key === digits : o.speech.some((w) => speech.includes(w.toLowerCase()))));
   if (!option) return retry(ctx, s, node, twiml, events, 'invalid');
 
   if (option.setLanguage && option.setLanguage !== s.language) {
@@ -220,7 +226,16 @@ function run(ctx: StepContext, s: IvrState, start: string, twiml: VoiceResponse,
         s.askedAgent = true;
         s.phase = 'queue';
         s.queue = node.queue;
-        events.push({ type: 'ivr.exit', at: ctx.now, callSid: s.callSid, flow: s.flow, exit: 'queue', contained: false, path: s.path, language: s.language });
+        events.push({
+          type: 'ivr.exit',
+          at: ctx.now,
+          callSid: s.callSid,
+          flow: s.flow,
+          exit: 'queue',
+          contained: false,
+          path: s.path,
+          language: s.language,
+        });
         return { twiml, state: s, events, handoff: { kind: 'queue', queue: node.queue, priority: node.priority } };
       case 'transfer':
         speak(twiml, ctx.center, node.prompt, s.language);
@@ -280,7 +295,12 @@ function replay(ctx: StepContext, s: IvrState, twiml: VoiceResponse): StepResult
   if (s.phase === 'ivr' && node?.type === 'menu') renderMenu(ctx, s, node, twiml);
   else if (s.phase === 'ivr' && node?.type === 'voicemail') {
     speak(twiml, ctx.center, node.prompt, s.language);
-    twiml.record({ action: ctx.urls.recorded(s.node), maxLength: node.maxLengthSeconds, playBeep: true, recordingStatusCallback: ctx.urls.recordingStatus(s.node) });
+    twiml.record({
+      action: ctx.urls.recorded(s.node),
+      maxLength: node.maxLengthSeconds,
+      playBeep: true,
+      recordingStatusCallback: ctx.urls.recordingStatus(s.node),
+    });
     twiml.hangup();
   } else twiml.hangup();
   return { twiml, state: s, events: [] };
@@ -309,7 +329,16 @@ export function isContained(s: IvrState, how: IvrExit): boolean {
 
 /** The event for a caller hanging up while still in the IVR (from the status callback). */
 export function hangupInIvr(s: IvrState, now: number): DomainEvent {
-  return { type: 'ivr.exit', at: now, callSid: s.callSid, flow: s.flow, exit: 'hangup', contained: isContained(s, 'hangup'), path: s.path, language: s.language };
+  return {
+    type: 'ivr.exit',
+    at: now,
+    callSid: s.callSid,
+    flow: s.flow,
+    exit: 'hangup',
+    contained: isContained(s, 'hangup'),
+    path: s.path,
+    language: s.language,
+  };
 }
 
 /** `<Dial>` to a number, a client or a SIP address. */

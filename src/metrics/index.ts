@@ -66,7 +66,14 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const registry = new Registry();
   const sources: GaugeSources = {};
   const shortAbandon = center.thresholds.shortAbandonSeconds;
-  const waitBuckets = [...new Set([...WAIT_BUCKETS, center.thresholds.serviceLevelSeconds, shortAbandon, ...Object.values(center.queues).map((q) => q.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds)])]
+  const waitBuckets = [
+    ...new Set([
+      ...WAIT_BUCKETS,
+      center.thresholds.serviceLevelSeconds,
+      shortAbandon,
+      ...Object.values(center.queues).map((q) => q.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds),
+    ]),
+  ]
     .filter((b) => b > 0)
     .sort((a, b) => a - b);
 
@@ -75,20 +82,39 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
     new Histogram({ name: P + name, help, labelNames, buckets, registers: [registry] });
 
-  const offered = counter('calls_offered_total', 'Calls that entered a queue (callback re-entries and transfers are not new offers).', ['queue']);
+  const offered = counter('calls_offered_total', 'Calls that entered a queue (callback re-entries and transfers are not new offers).', [
+    'queue',
+  ]);
   const answered = counter('calls_answered_total', 'Offered calls answered by an agent.', ['queue']);
   const abandoned = counter('calls_abandoned_total', 'Callers who hung up while waiting (short abandons included).', ['queue']);
   const shortAbandoned = counter('calls_short_abandoned_total', 'Abandons with wait under shortAbandonSeconds.', ['queue']);
   const overflow = counter('calls_overflow_total', 'Calls that left a queue by overflow.', ['queue', 'target']);
   const callbacks = counter('callbacks_requested_total', 'Callers who asked to be called back, keeping their place.', ['queue']);
-  const callbackAttempts = counter('callback_attempts_total', 'Calls placed back to callers who asked for a callback.', ['queue', 'result']);
+  const callbackAttempts = counter('callback_attempts_total', 'Calls placed back to callers who asked for a callback.', [
+    'queue',
+    'result',
+  ]);
   const answeredSl = counter('calls_answered_within_sl_total', 'Calls answered with wait <= the service-level threshold.', ['queue']);
-  const abandonedSl = counter('calls_abandoned_within_sl_total', 'Abandons (not short) with wait <= the service-level threshold.', ['queue']);
-  const leftSl = counter('calls_left_within_sl_total', 'Calls that left the queue for any reason with wait <= the service-level threshold.', ['queue']);
+  const abandonedSl = counter('calls_abandoned_within_sl_total', 'Abandons (not short) with wait <= the service-level threshold.', [
+    'queue',
+  ]);
+  const leftSl = counter(
+    'calls_left_within_sl_total',
+    'Calls that left the queue for any reason with wait <= the service-level threshold.',
+    ['queue'],
+  );
   const abandonedAfter = counter('calls_abandoned_after_total', 'Abandons whose wait reached `after` seconds.', ['queue', 'after']);
   const reachedWait = counter('calls_reached_wait_total', 'Calls (any outcome) whose wait reached `after` seconds.', ['queue', 'after']);
-  const transfers = counter('transfers_total', 'Transfers of connected calls by target kind, cold or warm, and how they ended.', ['queue', 'kind', 'mode', 'result']);
-  const monitors = counter('supervisor_monitor_total', 'Supervisor listen / coach / barge / stop actions on live calls.', ['queue', 'mode']);
+  const transfers = counter('transfers_total', 'Transfers of connected calls by target kind, cold or warm, and how they ended.', [
+    'queue',
+    'kind',
+    'mode',
+    'result',
+  ]);
+  const monitors = counter('supervisor_monitor_total', 'Supervisor listen / coach / barge / stop actions on live calls.', [
+    'queue',
+    'mode',
+  ]);
   const wait = histogram('queue_wait_seconds', 'Wait per call leaving a queue, by outcome.', ['queue', 'outcome'], waitBuckets);
 
   const talk = histogram('talk_seconds', 'Talk time per handled call (excludes hold).', ['queue'], HANDLE_BUCKETS);
@@ -97,7 +123,11 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const handle = histogram('handle_seconds', 'Talk + hold + wrap-up per handled call.', ['queue'], HANDLE_BUCKETS);
   const handled = counter('calls_handled_total', 'Calls whose wrap-up finished.', ['queue']);
   const dispositions = counter('dispositions_total', 'Wrap-up dispositions.', ['queue', 'disposition']);
-  const repeats = counter('repeat_contacts_total', 'Handled calls followed by another call from the same caller within the repeat window (first call\'s queue).', ['queue']);
+  const repeats = counter(
+    'repeat_contacts_total',
+    "Handled calls followed by another call from the same caller within the repeat window (first call's queue).",
+    ['queue'],
+  );
   const overclaimed = counter('overclaimed_resolutions_total', 'Repeat contacts whose first call was dispositioned resolved.', ['queue']);
   const agentStateSeconds = counter('agent_state_seconds_total', 'Time agents spent in each state.', ['state', 'team']);
   const offers = counter('offers_total', 'Offers made to agents, by result.', ['queue', 'result']);
@@ -105,7 +135,9 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const ivrCalls = counter('ivr_calls_total', 'Calls that entered an IVR flow.', ['flow']);
   const ivrVisits = counter('ivr_node_visits_total', 'IVR node visits.', ['flow', 'node']);
   const ivrExits = counter('ivr_exits_total', 'How calls left the IVR.', ['flow', 'exit']);
-  const ivrContained = counter('ivr_contained_total', 'Calls that ended in the IVR after self-service without asking for an agent.', ['flow']);
+  const ivrContained = counter('ivr_contained_total', 'Calls that ended in the IVR after self-service without asking for an agent.', [
+    'flow',
+  ]);
   const ivrInvalid = counter('ivr_invalid_inputs_total', 'Invalid or missing menu answers.', ['flow', 'node', 'reason']);
   const languages = counter('language_selected_total', 'Languages chosen by callers.', ['language']);
   const voicemails = counter('voicemails_total', 'Voicemails stored.', ['queue']);
@@ -115,14 +147,29 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const ewtError = histogram('ewt_error_seconds', 'Estimated wait told minus actual wait, answered calls.', ['queue'], EWT_ERROR_BUCKETS);
   const ewtTold = histogram('ewt_told_seconds', 'First estimate each caller heard.', ['queue'], WAIT_BUCKETS);
 
-  const webhookDuration = histogram('webhook_duration_seconds', 'Webhook latency by route and status class.', ['route', 'status'], LATENCY_BUCKETS);
+  const webhookDuration = histogram(
+    'webhook_duration_seconds',
+    'Webhook latency by route and status class.',
+    ['route', 'status'],
+    LATENCY_BUCKETS,
+  );
   const webhookFallbacks = counter('webhook_fallbacks_total', 'Live-call webhooks answered with fallback TwiML.', ['route', 'reason']);
   const webhookRejected = counter('webhook_rejected_total', 'Webhooks refused (signature or parameters).', ['route', 'reason']);
-  const webhookUnprocessed = counter('webhook_unprocessed_total', 'Status callbacks that could not be processed (answered 503 or 500; Twilio does not resend them).', ['route', 'reason']);
-  const ghostsClosed = counter('queue_ghosts_closed_total', 'Callers still waiting in Redis whose call Twilio says had ended (hangup missed), closed as abandoned.', ['queue', 'via']);
+  const webhookUnprocessed = counter(
+    'webhook_unprocessed_total',
+    'Status callbacks that could not be processed (answered 503 or 500; Twilio does not resend them).',
+    ['route', 'reason'],
+  );
+  const ghostsClosed = counter(
+    'queue_ghosts_closed_total',
+    'Callers still waiting in Redis whose call Twilio says had ended (hangup missed), closed as abandoned.',
+    ['queue', 'via'],
+  );
   const redisErrors = counter('redis_errors_total', 'Failed Redis operations.', ['op']);
   const restCalls = counter('twilio_rest_requests_total', 'REST requests to Twilio by result.', ['op', 'result']);
-  const rateLimited = counter('rate_limited_total', 'Requests and sign-ins refused with 429 by a rate limit (per client address).', ['limiter']);
+  const rateLimited = counter('rate_limited_total', 'Requests and sign-ins refused with 429 by a rate limit (per client address).', [
+    'limiter',
+  ]);
   for (const limiter of ['sign_in', 'supervisor_api']) rateLimited.inc({ limiter }, 0);
   new Gauge({ name: P + 'up', help: '1 while the process serves.', registers: [registry] }).set(1);
 
@@ -140,7 +187,20 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   // Create the bounded label sets at 0 up front: a series first seen at 1 hides its first event from
   // rate() and increase(), so the first abandon of the day would never show on a dashboard.
   for (const queue of Object.keys(center.queues)) {
-    for (const c of [offered, answered, abandoned, shortAbandoned, callbacks, answeredSl, abandonedSl, leftSl, handled, repeats, overclaimed]) c.inc({ queue }, 0);
+    for (const c of [
+      offered,
+      answered,
+      abandoned,
+      shortAbandoned,
+      callbacks,
+      answeredSl,
+      abandonedSl,
+      leftSl,
+      handled,
+      repeats,
+      overclaimed,
+    ])
+      c.inc({ queue }, 0);
     for (const after of PATIENCE_MARKS) {
       abandonedAfter.inc({ queue, after: String(after) }, 0);
       reachedWait.inc({ queue, after: String(after) }, 0);
@@ -148,7 +208,8 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
     for (const outcome of ['answered', 'abandoned', 'overflow', 'callback']) wait.zero({ queue, outcome });
     for (const disposition of ['resolved', 'not_resolved', 'escalated']) dispositions.inc({ queue, disposition }, 0);
     for (const h of [talk, hold, wrap, handle]) h.zero({ queue });
-    for (const kind of ['queue', 'agent', 'external']) for (const mode of ['cold', 'warm']) transfers.inc({ queue, kind, mode, result: 'completed' }, 0);
+    for (const kind of ['queue', 'agent', 'external'])
+      for (const mode of ['cold', 'warm']) transfers.inc({ queue, kind, mode, result: 'completed' }, 0);
     for (const mode of ['listen', 'coach', 'barge']) monitors.inc({ queue, mode }, 0);
   }
   for (const f of flows) {
@@ -267,7 +328,8 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   const onService = (e: ServiceEvent): void => {
     switch (e.type) {
       case 'webhook.served':
-        if (e.route.startsWith('/twilio/')) webhookDuration.observe({ route: route(e.route), status: `${Math.floor(e.statusCode / 100)}xx` }, e.seconds);
+        if (e.route.startsWith('/twilio/'))
+          webhookDuration.observe({ route: route(e.route), status: `${Math.floor(e.statusCode / 100)}xx` }, e.seconds);
         break;
       case 'webhook.fallback':
         webhookFallbacks.inc({ route: route(e.route), reason: e.reason });
@@ -359,8 +421,12 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
     });
   staffingGauge('arrival_rate_per_hour', 'Arrivals per hour observed over the capacity window.', (r) => r.arrivalsPerHour);
   staffingGauge('observed_aht_seconds', 'Mean handle time observed over the capacity window.', (r) => r.ahtSeconds);
-  staffingGauge('caller_patience_seconds', 'Mean caller patience over the capacity window: waits of callers who left / abandons (from 5 abandons).', (r) => r.patienceSeconds);
-  staffingGauge('agents_staffed', 'Agents signed in with the queue\'s skills.', (r) => r.staffed);
+  staffingGauge(
+    'caller_patience_seconds',
+    'Mean caller patience over the capacity window: waits of callers who left / abandons (from 5 abandons).',
+    (r) => r.patienceSeconds,
+  );
+  staffingGauge('agents_staffed', "Agents signed in with the queue's skills.", (r) => r.staffed);
   new Gauge({
     name: P + 'staffing_required_agents',
     help: 'Agents needed for the target service level from observed arrivals and handle time.',
@@ -387,8 +453,16 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
         for (const r of (await safe(sources.plan)) ?? []) if (Number.isFinite(pick(r))) this.set({ queue: q(r.queue) }, pick(r));
       },
     });
-  planGauge('forecast_arrivals_per_hour', 'Forecast calls offered per hour in the current planning interval (npm run plan, from Prometheus history).', (r) => r.forecastArrivalsPerHour);
-  planGauge('staffing_planned_agents', 'Agents the plan puts on the phones in the current planning interval (Erlang A/C on the forecast, before shrinkage).', (r) => r.plannedAgents);
+  planGauge(
+    'forecast_arrivals_per_hour',
+    'Forecast calls offered per hour in the current planning interval (npm run plan, from Prometheus history).',
+    (r) => r.forecastArrivalsPerHour,
+  );
+  planGauge(
+    'staffing_planned_agents',
+    'Agents the plan puts on the phones in the current planning interval (Erlang A/C on the forecast, before shrinkage).',
+    (r) => r.plannedAgents,
+  );
 
   // A Redis outage must not break /metrics: gauges go missing for that scrape, and the error is counted.
   async function safe<T>(fn: (() => Promise<T>) | undefined): Promise<T | undefined> {

@@ -80,12 +80,30 @@ export function registerRuntimeMetrics(o: RuntimeOptions): void {
     const g = new Gauge({ name: P + name, help, labelNames: ['queue'], registers: [registry] });
     for (const queue of queues) g.set({ queue }, value(queue));
   };
-  perQueue('service_level_target', 'Configured service-level target, ratio 0-1 (thresholds.serviceLevelTarget).', () => center.thresholds.serviceLevelTarget);
-  perQueue('service_level_seconds', 'Configured service-level threshold T in seconds (the queue\'s serviceLevelSeconds).', (q) => serviceLevelSecondsFor(center, q));
+  perQueue(
+    'service_level_target',
+    'Configured service-level target, ratio 0-1 (thresholds.serviceLevelTarget).',
+    () => center.thresholds.serviceLevelTarget,
+  );
+  perQueue('service_level_seconds', "Configured service-level threshold T in seconds (the queue's serviceLevelSeconds).", (q) =>
+    serviceLevelSecondsFor(center, q),
+  );
   const single = (name: string, help: string, value: number) => new Gauge({ name: P + name, help, registers: [registry] }).set(value);
-  single('short_abandon_seconds', 'Configured short-abandon threshold in seconds (thresholds.shortAbandonSeconds).', center.thresholds.shortAbandonSeconds);
-  single('repeat_window_seconds', 'Configured repeat-contact window in seconds (thresholds.repeatWindowSeconds).', center.thresholds.repeatWindowSeconds);
-  single('capacity_window_seconds', 'Configured window of the observed staffing inputs in seconds (thresholds.capacityWindowSeconds).', center.thresholds.capacityWindowSeconds);
+  single(
+    'short_abandon_seconds',
+    'Configured short-abandon threshold in seconds (thresholds.shortAbandonSeconds).',
+    center.thresholds.shortAbandonSeconds,
+  );
+  single(
+    'repeat_window_seconds',
+    'Configured repeat-contact window in seconds (thresholds.repeatWindowSeconds).',
+    center.thresholds.repeatWindowSeconds,
+  );
+  single(
+    'capacity_window_seconds',
+    'Configured window of the observed staffing inputs in seconds (thresholds.capacityWindowSeconds).',
+    center.thresholds.capacityWindowSeconds,
+  );
 
   const timeZone = centerTimeZone(center);
   new Gauge({
@@ -96,7 +114,7 @@ export function registerRuntimeMetrics(o: RuntimeOptions): void {
   }).set({ time_zone: timeZone }, 1);
   new Gauge({
     name: P + 'center_utc_offset_seconds',
-    help: 'Offset of the call center\'s time zone from UTC now, seconds (daylight saving included).',
+    help: "Offset of the call center's time zone from UTC now, seconds (daylight saving included).",
     registers: [registry],
     collect() {
       this.set(utcOffsetSeconds(o.now(), timeZone));
@@ -104,7 +122,7 @@ export function registerRuntimeMetrics(o: RuntimeOptions): void {
   });
   new Gauge({
     name: P + 'calls_today',
-    help: 'Calls per queue today (calendar day in the call center\'s time zone), by count: offered, answered, answered_within_sl, abandoned, short_abandoned, overflow, callback. Read from Redis at scrape time.',
+    help: "Calls per queue today (calendar day in the call center's time zone), by count: offered, answered, answered_within_sl, abandoned, short_abandoned, overflow, callback. Read from Redis at scrape time.",
     labelNames: ['queue', 'count'],
     registers: [registry],
     async collect() {

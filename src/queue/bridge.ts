@@ -47,7 +47,13 @@ export interface Bridge {
 }
 
 /** Build the bridge. `kinds` is filled by the facade (each kind decides what its agent leg means). */
-export function createBridge(ctx: QueueContext, router: Router, ghosts: Ghosts, transfers: Pick<Transfers, 'fromLegEnded'>, kinds: OfferKinds): Bridge {
+export function createBridge(
+  ctx: QueueContext,
+  router: Router,
+  ghosts: Ghosts,
+  transfers: Pick<Transfers, 'fromLegEnded'>,
+  kinds: OfferKinds,
+): Bridge {
   const { urls, clock, queues, agents, offers, rest } = ctx;
 
   async function dialAgent(offer: OfferRecord, agentId: string): Promise<ServerMessage> {
@@ -65,16 +71,20 @@ export function createBridge(ctx: QueueContext, router: Router, ghosts: Ghosts, 
       // The agent's leg creates the call's conference (the caller joins when dequeued, after the agent
       // answers), so the conference status callback is asked for here: Twilio keeps only the creating
       // participant's. The ConferenceSid comes with the answer.
-      const leg = await rest.addParticipant(conferenceName(offer.callSid), {
-        from: ctx.callerId(offer.calledNumber),
-        to: agent?.contact ?? `client:${agentId}`,
-        label: 'agent',
-        statusCallback: urls.agentStatus(offerId),
-        startConferenceOnEnter: true,
-        endConferenceOnExit: true,
-        timeoutSeconds: 20,
-        conferenceStatusCallback: { url: urls.conferenceStatus, events: CONFERENCE_EVENTS },
-      }, { settled: () => offers.leg(offerId, 'agent') });
+      const leg = await rest.addParticipant(
+        conferenceName(offer.callSid),
+        {
+          from: ctx.callerId(offer.calledNumber),
+          to: agent?.contact ?? `client:${agentId}`,
+          label: 'agent',
+          statusCallback: urls.agentStatus(offerId),
+          startConferenceOnEnter: true,
+          endConferenceOnExit: true,
+          timeoutSeconds: 20,
+          conferenceStatusCallback: { url: urls.conferenceStatus, events: CONFERENCE_EVENTS },
+        },
+        { settled: () => offers.leg(offerId, 'agent') },
+      );
       // A create retried after its answer was lost may have dialed twice: the first leg Twilio told us
       // about is the agent's leg, any other is hung up.
       const winner = await offers.claimLeg(offerId, 'agent', leg.callSid);
@@ -119,7 +129,8 @@ export function createBridge(ctx: QueueContext, router: Router, ghosts: Ghosts, 
     clock.setTimer(QUEUE_SID_WAIT_MS, () => {
       ctx.detach(
         (async () => {
-          if (await queues.stopAwaitingQueueSid(offer.queue, offer.callSid)) await dequeueFailed(offer, legSid, true, 'no QueueSid known for this caller');
+          if (await queues.stopAwaitingQueueSid(offer.queue, offer.callSid))
+            await dequeueFailed(offer, legSid, true, 'no QueueSid known for this caller');
         })(),
         'bridge without a QueueSid failed',
       );
@@ -184,12 +195,25 @@ export function createBridge(ctx: QueueContext, router: Router, ghosts: Ghosts, 
     // for this agent. (A caller transferred back into the same queue is there under no offer of ours.)
     // The offer must be the agent's current one: the leg of an earlier, failed attempt at the same caller
     // (hung up after a failed dequeue) may report its end while the agent talks on the new bridge.
-    if (a?.state === 'on_call' && a.offerId === offer.offerId && a.callSid === offer.callSid && a.talkStartedAt && (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId) {
-      ctx.publish((await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: ctx.qc(offer.queue).wrapUpSeconds })).events);
+    if (
+      a?.state === 'on_call' &&
+      a.offerId === offer.offerId &&
+      a.callSid === offer.callSid &&
+      a.talkStartedAt &&
+      (await queues.callerInfo(offer.queue, offer.callSid))?.offerId !== offer.offerId
+    ) {
+      ctx.publish(
+        (await agents.endCall({ agentId: offer.agentId, callSid: offer.callSid, wrapUpSeconds: ctx.qc(offer.queue).wrapUpSeconds })).events,
+      );
       await transfers.fromLegEnded(offer.callSid, offer.agentId);
       const rec = await agents.get(offer.agentId);
       await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'ended', since: clock.now() });
-      await ctx.send(offer.agentId, { type: 'wrap_up', callSid: offer.callSid, queue: offer.queue, deadline: rec?.wrapDeadline ?? clock.now() });
+      await ctx.send(offer.agentId, {
+        type: 'wrap_up',
+        callSid: offer.callSid,
+        queue: offer.queue,
+        deadline: rec?.wrapDeadline ?? clock.now(),
+      });
       await ctx.pushState(offer.agentId);
     } else if (a && (a.state === 'reserved' || a.state === 'on_call') && a.offerId === offer.offerId) {
       // The agent never answered (no-answer, busy, failed): the caller keeps their place. A leg we hung

@@ -81,7 +81,13 @@ export function createCallbacks(ctx: QueueContext, bridge: Bridge): Callbacks {
       ctx.publish(r.events);
       if (r.result === 'removed') {
         ctx.publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
-        await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+        await ctx.send(offer.agentId, {
+          type: 'call',
+          callSid: offer.callSid,
+          queue: offer.queue,
+          status: 'connected',
+          since: clock.now(),
+        });
       }
     } else if (terminal && p.status !== 'completed') {
       await failed(offer, p.status === 'busy' ? 'busy' : p.status === 'no-answer' ? 'no_answer' : 'failed');

@@ -27,9 +27,22 @@ export interface CallerFlow {
   enter(args: EnterArgs): Promise<{ state: IvrState; events: DomainEvent[] }>;
   callEnded(state: IvrState): Promise<DomainEvent[]>;
   onCallStarted(state: IvrState): Promise<void>;
-  waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string>;
+  waitTwiml(p: {
+    callSid: string;
+    queue: string;
+    queueSid?: string | undefined;
+    queueTime?: number | undefined;
+    language: string;
+  }): Promise<string>;
   keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }>;
-  result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string>;
+  result(p: {
+    callSid: string;
+    queue: string;
+    queueResult: string;
+    queueTime?: number | undefined;
+    language: string;
+    choseVoicemail: boolean;
+  }): Promise<string>;
   connectTwiml(p: { callSid: string; queue: string; offerId: string }): string;
 }
 
@@ -37,7 +50,11 @@ export interface CallerFlow {
  * Build the caller flow. `queueSidArrived` is told the offer whose bridge was waiting for the caller's
  * QueueSid when a waitUrl request brings it (the bridge carries on with the dequeue).
  */
-export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArrived: (offerId: string, queueSid: string) => void): CallerFlow {
+export function createCallerFlow(
+  ctx: QueueContext,
+  router: Router,
+  queueSidArrived: (offerId: string, queueSid: string) => void,
+): CallerFlow {
   const { center, urls, clock, queues, agents, contacts } = ctx;
 
   function enqueueTwiml(twiml: VoiceResponse, queue: string): void {
@@ -50,7 +67,14 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
     speak(twiml, center, o.prompt, language);
     if (forceVoicemail || o.target === 'voicemail') {
       if (!o.prompt) twiml.say({}, 'Please leave a message after the tone.');
-      twiml.record({ action: urls.queueOverflowRecord(queue), method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', recordingStatusCallback: urls.recordingStatus(`queue:${queue}`) });
+      twiml.record({
+        action: urls.queueOverflowRecord(queue),
+        method: 'POST',
+        maxLength: 120,
+        playBeep: true,
+        finishOnKey: '#',
+        recordingStatusCallback: urls.recordingStatus(`queue:${queue}`),
+      });
       twiml.hangup();
     } else if (o.target === 'number' && o.number) {
       dialOut(twiml, o.number);
@@ -106,7 +130,13 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
     return value;
   }
 
-  async function waitTwiml(p: { callSid: string; queue: string; queueSid?: string | undefined; queueTime?: number | undefined; language: string }): Promise<string> {
+  async function waitTwiml(p: {
+    callSid: string;
+    queue: string;
+    queueSid?: string | undefined;
+    queueTime?: number | undefined;
+    language: string;
+  }): Promise<string> {
     const q = ctx.qc(p.queue);
     const twiml = newResponse();
     if (p.queueSid) {
@@ -152,11 +182,21 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
     return twiml.toString();
   }
 
-  async function keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }> {
+  async function keys(p: {
+    callSid: string;
+    queue: string;
+    digits: string;
+    language: string;
+  }): Promise<{ xml: string; choseVoicemail: boolean }> {
     const q = ctx.qc(p.queue);
     const twiml = newResponse();
     if (q.callbackKey && p.digits === q.callbackKey) {
-      const r = await queues.requestCallback({ queue: p.queue, callSid: p.callSid, serviceLevelSeconds: ctx.sl(p.queue), shortAbandonSeconds: ctx.short });
+      const r = await queues.requestCallback({
+        queue: p.queue,
+        callSid: p.callSid,
+        serviceLevelSeconds: ctx.sl(p.queue),
+        shortAbandonSeconds: ctx.short,
+      });
       ctx.publish(r.events);
       if (r.result === 'requested' || r.result === 'already') {
         twiml.say({}, 'Thank you. You keep your place in line, and we will call you back when an agent is free. Goodbye.');
@@ -173,7 +213,11 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
   }
 
   /** The caller leaves to overflow (max wait or voicemail chosen, queue full, queue error). */
-  async function overflow(p: { callSid: string; queue: string; queueTime?: number | undefined; language: string }, reason: 'caller_voicemail' | 'max_wait' | 'queue_full', twiml: VoiceResponse): Promise<void> {
+  async function overflow(
+    p: { callSid: string; queue: string; queueTime?: number | undefined; language: string },
+    reason: 'caller_voicemail' | 'max_wait' | 'queue_full',
+    twiml: VoiceResponse,
+  ): Promise<void> {
     const q = ctx.qc(p.queue);
     const voicemail = reason === 'caller_voicemail';
     const r = await queues.leave({
@@ -190,7 +234,14 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
     overflowTwiml(twiml, p.queue, p.language, voicemail);
   }
 
-  async function result(p: { callSid: string; queue: string; queueResult: string; queueTime?: number | undefined; language: string; choseVoicemail: boolean }): Promise<string> {
+  async function result(p: {
+    callSid: string;
+    queue: string;
+    queueResult: string;
+    queueTime?: number | undefined;
+    language: string;
+    choseVoicemail: boolean;
+  }): Promise<string> {
     const twiml = newResponse();
     switch (p.queueResult) {
       case 'hangup':
@@ -198,7 +249,14 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
         const pos = await queues.position(p.queue, p.callSid);
         if (pos && (pos.state === 'callback' || pos.state === 'callback_offered')) break; // kept its place
         const offered = pos && (pos.state === 'offered' || pos.state === 'bridging');
-        const r = await queues.leave({ queue: p.queue, callSid: p.callSid, outcome: 'abandoned', waitSeconds: p.queueTime, shortAbandonSeconds: ctx.short, serviceLevelSeconds: ctx.sl(p.queue) });
+        const r = await queues.leave({
+          queue: p.queue,
+          callSid: p.callSid,
+          outcome: 'abandoned',
+          waitSeconds: p.queueTime,
+          shortAbandonSeconds: ctx.short,
+          serviceLevelSeconds: ctx.sl(p.queue),
+        });
         ctx.publish(r.events);
         if (offered) await router.withdrawOfferFor(p.callSid);
         break;
@@ -224,7 +282,10 @@ export function createCallerFlow(ctx: QueueContext, router: Router, queueSidArri
     const twiml = newResponse();
     const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
     // No statusCallback here: the agent's leg created the conference and asked for it (see bridge.ts).
-    dial.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url }, conferenceName(p.callSid));
+    dial.conference(
+      { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url },
+      conferenceName(p.callSid),
+    );
     return twiml.toString();
   }
 

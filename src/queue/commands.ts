@@ -54,13 +54,20 @@ export function createAgentCommands(ctx: QueueContext, router: Router, transfers
       }
       case 'hold': {
         const a = await agents.get(agentId);
-        if (!a || a.callSid !== msg.callSid || a.state !== 'on_call') return fail('not_your_call', 'callSid', 'not a call you are talking on');
+        if (!a || a.callSid !== msg.callSid || a.state !== 'on_call')
+          return fail('not_your_call', 'callSid', 'not a call you are talking on');
         const offer = await offers.forCall(msg.callSid);
         if (!offer?.conferenceSid) return fail('unavailable', 'callSid', 'the call is not connected yet');
         // The caller hears the configured hold music while held (participant Hold with HoldUrl).
         await rest.updateParticipant(offer.conferenceSid, msg.callSid, { hold: msg.on, ...(msg.on ? { holdUrl: urls.holdMusic } : {}) });
         const r = await agents.hold({ agentId, callSid: msg.callSid, on: msg.on });
-        await ctx.send(agentId, { type: 'call', callSid: msg.callSid, queue: offer.queue, status: msg.on ? 'on_hold' : 'connected', since: clock.now() });
+        await ctx.send(agentId, {
+          type: 'call',
+          callSid: msg.callSid,
+          queue: offer.queue,
+          status: msg.on ? 'on_hold' : 'connected',
+          since: clock.now(),
+        });
         ctx.publish(r.events);
         return ack();
       }
@@ -71,7 +78,8 @@ export function createAgentCommands(ctx: QueueContext, router: Router, transfers
         if (handled) {
           await ctx.recordHandleTime(handled.queue, handled.talkSeconds + handled.holdSeconds + handled.wrapupSeconds);
           const offer = await offers.forAgent(agentId);
-          if (offer && offer.callSid === handled.callSid) await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
+          if (offer && offer.callSid === handled.callSid)
+            await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
         }
         await ctx.pushState(agentId);
         ctx.detach(router.routeAgent(agentId), 'routing failed');
@@ -113,7 +121,17 @@ export function createAgentCommands(ctx: QueueContext, router: Router, transfers
         .filter((o) => o.id !== agentId)
         .map((o) => ({ id: o.id, name: o.name, team: o.team })),
     };
-    return { type: 'welcome', agentId, name: cfg?.name ?? agentId, team: a.team, skills: a.skills, state: a.state, since: a.stateSince, instance, directory };
+    return {
+      type: 'welcome',
+      agentId,
+      name: cfg?.name ?? agentId,
+      team: a.team,
+      skills: a.skills,
+      state: a.state,
+      since: a.stateSince,
+      instance,
+      directory,
+    };
   }
 
   async function resume(agentId: string): Promise<ServerMessage[]> {
@@ -125,10 +143,24 @@ export function createAgentCommands(ctx: QueueContext, router: Router, transfers
       out.push(await router.offerMessage(offer, await kinds[offer.kind].caller(offer), a.offerDeadline));
     } else if (a.state === 'on_call' && a.callSid) {
       const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
-      out.push({ type: 'call', callSid: a.callSid, queue: a.callQueue ?? '', status, since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince, ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}) });
+      out.push({
+        type: 'call',
+        callSid: a.callSid,
+        queue: a.callQueue ?? '',
+        status,
+        since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince,
+        ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}),
+      });
       const t = await transfers.get(a.callSid);
       if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
-        out.push({ type: 'transfer', callSid: t.callSid, status: t.state === 'consulting' ? 'consulting' : 'ringing', kind: t.kind, mode: t.mode, to: t.target });
+        out.push({
+          type: 'transfer',
+          callSid: t.callSid,
+          status: t.state === 'consulting' ? 'consulting' : 'ringing',
+          kind: t.kind,
+          mode: t.mode,
+          to: t.target,
+        });
       }
     } else if (a.state === 'wrap_up' && a.wrapDeadline) {
       const callSid = a.callSid ?? a.lastCallSid;

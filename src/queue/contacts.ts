@@ -23,7 +23,11 @@ export interface ContactStore {
   /** Earlier calls from this caller within the window (for the agent's offer). */
   recentCount(callerHash: string, now: number, windowSeconds: number, excludeCallSid?: string): Promise<number>;
   /** Remember a handled call (after wrap-up) as the caller's latest. */
-  handled(callerHash: string, e: { at: number; queue: string; disposition: Disposition; callSid: string }, windowSeconds: number): Promise<void>;
+  handled(
+    callerHash: string,
+    e: { at: number; queue: string; disposition: Disposition; callSid: string },
+    windowSeconds: number,
+  ): Promise<void>;
 }
 
 /** Build the contact store (keys under the {x} tag). */
@@ -31,9 +35,21 @@ export function createContactStore(redis: RedisClient, keys: Keys, scripts: Pick
   return {
     async checkRepeat(callerHash, callSid, now, windowSeconds) {
       if (!callerHash) return [];
-      const r = await scripts.contactRepeat([keys.repeatIndex, keys.callerCalls(callerHash)], [callerHash, callSid, now, windowSeconds * 1000]);
+      const r = await scripts.contactRepeat(
+        [keys.repeatIndex, keys.callerCalls(callerHash)],
+        [callerHash, callSid, now, windowSeconds * 1000],
+      );
       if (!r) return [];
-      return [{ type: 'contact.repeat', at: now, queue: r[0], overclaimed: r[1] === 'resolved', callSid, ...(r[2] ? { previousCallSid: r[2] } : {}) }];
+      return [
+        {
+          type: 'contact.repeat',
+          at: now,
+          queue: r[0],
+          overclaimed: r[1] === 'resolved',
+          callSid,
+          ...(r[2] ? { previousCallSid: r[2] } : {}),
+        },
+      ];
     },
     async recentCount(callerHash, now, windowSeconds, excludeCallSid) {
       if (!callerHash) return 0;

@@ -104,7 +104,13 @@ export function createContext(d: QueueServiceDeps, isStopped: () => boolean): Qu
     },
     async pushState(agentId) {
       const a = await d.agents.get(agentId);
-      if (a) await ctx.send(agentId, { type: 'state', state: a.state, since: a.stateSince, ...(a.breakReason ? { reason: a.breakReason } : {}) });
+      if (a)
+        await ctx.send(agentId, {
+          type: 'state',
+          state: a.state,
+          since: a.stateSince,
+          ...(a.breakReason ? { reason: a.breakReason } : {}),
+        });
     },
     async hangupQuietly(callSid) {
       await d.rest.hangup(callSid).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not hang up a leg'));

@@ -138,7 +138,11 @@ export function announcedWait(seconds: number | null): AnnouncedWait {
 
 const PHRASES: Record<string, { unknown: string; under: string; minutes: (n: number) => string }> = {
   en: { unknown: 'not known yet', under: 'less than a minute', minutes: (n) => (n === 1 ? 'about 1 minute' : `about ${n} minutes`) },
-  es: { unknown: 'todavía desconocido', under: 'menos de un minuto', minutes: (n) => (n === 1 ? 'aproximadamente 1 minuto' : `aproximadamente ${n} minutos`) },
+  es: {
+    unknown: 'todavía desconocido',
+    under: 'menos de un minuto',
+    minutes: (n) => (n === 1 ? 'aproximadamente 1 minuto' : `aproximadamente ${n} minutos`),
+  },
 };
 
 /**

@@ -43,17 +43,30 @@ export function createGhosts(ctx: QueueContext, router: Router): Ghosts {
     try {
       call = await rest.fetchCall(callSid);
     } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, queue, via }, 'could not read a waiting caller\'s call from Twilio; the caller keeps their place');
+      ctx.log.warn(
+        { err: (err as Error).message, queue, via },
+        "could not read a waiting caller's call from Twilio; the caller keeps their place",
+      );
       return false;
     }
     if (!callHasEnded(call.status)) return false;
     const info = await queues.callerInfo(queue, callSid);
     if (!info || info.callback) return true;
     const waitSeconds = call.endedAt !== null && info.enqueuedAt > 0 ? Math.max(0, (call.endedAt - info.enqueuedAt) / 1000) : undefined;
-    const r = await queues.leave({ queue, callSid, outcome: 'abandoned', waitSeconds, shortAbandonSeconds: ctx.short, serviceLevelSeconds: ctx.sl(queue) });
+    const r = await queues.leave({
+      queue,
+      callSid,
+      outcome: 'abandoned',
+      waitSeconds,
+      shortAbandonSeconds: ctx.short,
+      serviceLevelSeconds: ctx.sl(queue),
+    });
     ctx.publish(r.events);
     if (r.result === 'left') {
-      ctx.log.warn({ queue, via, status: call.status, offerId: info.offerId }, 'closed a caller whose call had ended while still waiting in the queue (hangup lost) as abandoned');
+      ctx.log.warn(
+        { queue, via, status: call.status, offerId: info.offerId },
+        'closed a caller whose call had ended while still waiting in the queue (hangup lost) as abandoned',
+      );
       ctx.bus.service({ type: 'queue.ghost_closed', queue, via });
     }
     // Being offered to an agent right now: the offer is withdrawn (a bridge in progress ends at its dequeue).

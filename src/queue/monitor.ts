@@ -44,7 +44,11 @@ export function createMonitor(ctx: QueueContext): Monitor {
     const have = await redis.hget(key, r.to);
     const legSid = have ? (JSON.parse(have) as { legSid: string }).legSid : null;
     // listen: muted; coach: heard only by the agent; barge: heard by everyone.
-    const settings = { muted: r.mode === 'listen', coaching: r.mode === 'coach', ...(r.mode === 'coach' ? { callSidToCoach: offer.agentLegSid } : {}) };
+    const settings = {
+      muted: r.mode === 'listen',
+      coaching: r.mode === 'coach',
+      ...(r.mode === 'coach' ? { callSidToCoach: offer.agentLegSid } : {}),
+    };
     let leg = legSid;
     if (r.mode === 'stop') {
       if (legSid) await rest.removeParticipant(offer.conferenceSid, legSid).catch(() => undefined);

@@ -17,7 +17,11 @@ export interface Router {
   /** Route a queue soon (after the current webhook or command has answered), nobody awaiting it. */
   routeSoon(queue: string): void;
   /** The offer an agent sees: the caller's wait so far, IVR path, language and calls in the repeat window. */
-  offerMessage(offer: OfferRecord, caller: { enqueuedAt: number; ivrPath: string | null; language: string | null } | null, deadline: number): Promise<OfferMessage>;
+  offerMessage(
+    offer: OfferRecord,
+    caller: { enqueuedAt: number; ivrPath: string | null; language: string | null } | null,
+    deadline: number,
+  ): Promise<OfferMessage>;
   /** The caller of the call's current offer left: the reserved agent is told and freed. */
   withdrawOfferFor(callSid: string): Promise<void>;
   /** Wait for routing in progress (on stop). */
@@ -53,7 +57,15 @@ export function createRouter(ctx: QueueContext): Router {
       const deadline = clock.now() + q.offerTimeoutSeconds * 1000;
       const caller = await queues.claimNext({ queue, offerId, agentId: 'pending', deadline });
       if (!caller) break;
-      const agent = await agents.reserve({ offerId, queue, callSid: caller.callSid, contactId: caller.contactId, requiredSkills: q.skills, strategy: q.strategy, deadline });
+      const agent = await agents.reserve({
+        offerId,
+        queue,
+        callSid: caller.callSid,
+        contactId: caller.contactId,
+        requiredSkills: q.skills,
+        strategy: q.strategy,
+        deadline,
+      });
       if (!agent) {
         await queues.releaseClaim({ queue, callSid: caller.callSid, offerId });
         break;
@@ -79,7 +91,11 @@ export function createRouter(ctx: QueueContext): Router {
     return made;
   }
 
-  async function offerMessage(offer: OfferRecord, caller: { enqueuedAt: number; ivrPath: string | null; language: string | null } | null, deadline: number): Promise<OfferMessage> {
+  async function offerMessage(
+    offer: OfferRecord,
+    caller: { enqueuedAt: number; ivrPath: string | null; language: string | null } | null,
+    deadline: number,
+  ): Promise<OfferMessage> {
     return {
       type: 'offer',
       offerId: offer.offerId,
@@ -89,7 +105,9 @@ export function createRouter(ctx: QueueContext): Router {
       waitSeconds: caller ? Math.max(0, Math.round((clock.now() - caller.enqueuedAt) / 1000)) : 0,
       ivrPath: (caller?.ivrPath ?? '').split('>').filter(Boolean),
       language: caller?.language ?? center.defaultLanguage,
-      repeatCount: offer.callerHash ? await contacts.recentCount(offer.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, offer.callSid) : 0,
+      repeatCount: offer.callerHash
+        ? await contacts.recentCount(offer.callerHash, clock.now(), center.thresholds.repeatWindowSeconds, offer.callSid)
+        : 0,
       callback: offer.kind === 'callback',
       deadline,
       ...(offer.transferFrom ? { transferFrom: offer.transferFrom } : {}),

@@ -63,8 +63,14 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   const transfers = createTransfers(ctx);
   const bridge = createBridge(ctx, router, ghosts, transfers, kinds);
   const callbacks = createCallbacks(ctx, bridge);
-  Object.assign(kinds, { waiting: bridge.waiting, callback: callbacks.callback, transfer: createTransferOffers(ctx, transfers, bridge) } satisfies OfferKinds);
-  const caller = createCallerFlow(ctx, router, (offerId, queueSid) => ctx.detach(bridge.queueSidArrived(offerId, queueSid), 'dequeue after the QueueSid arrived failed'));
+  Object.assign(kinds, {
+    waiting: bridge.waiting,
+    callback: callbacks.callback,
+    transfer: createTransferOffers(ctx, transfers, bridge),
+  } satisfies OfferKinds);
+  const caller = createCallerFlow(ctx, router, (offerId, queueSid) =>
+    ctx.detach(bridge.queueSidArrived(offerId, queueSid), 'dequeue after the QueueSid arrived failed'),
+  );
   const commands = createAgentCommands(ctx, router, transfers, kinds);
   const monitor = createMonitor(ctx);
   const sweeper = createSweeper(ctx, router, bridge, ghosts, kinds);

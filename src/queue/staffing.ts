@@ -39,7 +39,12 @@ export function estimatePatienceSeconds(o: { waitSeconds: number; abandoned: num
 }
 
 /** One row per queue; AHT is the queue's `expectedHandleSeconds` until handle times are known. */
-export async function staffingRows(a: { center: CenterConfig; queues: QueueStore; agents: AgentStore; now: number }): Promise<StaffingRowOut[]> {
+export async function staffingRows(a: {
+  center: CenterConfig;
+  queues: QueueStore;
+  agents: AgentStore;
+  now: number;
+}): Promise<StaffingRowOut[]> {
   const windowS = a.center.thresholds.capacityWindowSeconds;
   const since = a.now - windowS * 1000;
   const rows: StaffingRowOut[] = [];

@@ -183,7 +183,11 @@ export interface QueueStore {
    * by `offerId` (`waiting`) and the next setQueueSid hands the offer back; `gone` when the caller is not being
    * bridged under this offer.
    */
-  awaitQueueSid(queue: string, callSid: string, offerId: string): Promise<{ result: 'sid'; queueSid: string } | { result: 'waiting' | 'gone' }>;
+  awaitQueueSid(
+    queue: string,
+    callSid: string,
+    offerId: string,
+  ): Promise<{ result: 'sid'; queueSid: string } | { result: 'waiting' | 'gone' }>;
   /** Stop awaiting the queue sid; true when the wait was still there (nobody has taken it). */
   stopAwaitingQueueSid(queue: string, callSid: string): Promise<boolean>;
   /** A caller leaves (answered / abandoned / overflow) and queue.left is emitted; idempotent ('gone'). */

@@ -35,7 +35,6 @@ const MAX_PRIORITY = 9;
 
 export type * from './store-types.js';
 
-
 function requireName(value: string, field: string): void {
   if (typeof value !== 'string' || value.length === 0) throw invalid(field, 'must be a non-empty string');
 }
@@ -137,12 +136,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
 
     async position(queue, callSid, at) {
       const k = q(queue);
-      const res = await redis
-        .multi()
-        .zrank(k.waiting, callSid)
-        .zcard(k.waiting)
-        .hmget(k.caller(callSid), 'state', 'enqueuedAt')
-        .exec();
+      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 'state', 'enqueuedAt').exec();
       if (!res) throw new Error('position: transaction aborted');
       const [rankRes, sizeRes, hashRes] = res;
       for (const x of res) if (x[0]) throw x[0];
@@ -251,12 +245,10 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       const k = q(input.queue);
       requireName(input.offerId, 'offerId');
       requireName(input.agentId, 'agentId');
-      const raw = await scripts.queueClaim([k.ready, k.offering, k.callerPrefix], [
-        input.offerId,
-        input.agentId,
-        input.deadline,
-        input.at ?? clock.now(),
-      ]);
+      const raw = await scripts.queueClaim(
+        [k.ready, k.offering, k.callerPrefix],
+        [input.offerId, input.agentId, input.deadline, input.at ?? clock.now()],
+      );
       if (raw === null || raw === undefined) return null;
       const h = toRecord(reply(raw, 'claimNext'));
       return {
@@ -394,7 +386,11 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
     async pushHandleTime(queue, seconds) {
       const k = q(queue);
       requireNumber(seconds, 'seconds');
-      await redis.multi().lpush(k.handleTimes, seconds).ltrim(k.handleTimes, 0, HANDLE_TIMES_KEPT - 1).exec();
+      await redis
+        .multi()
+        .lpush(k.handleTimes, seconds)
+        .ltrim(k.handleTimes, 0, HANDLE_TIMES_KEPT - 1)
+        .exec();
     },
 
     async arrivalsSince(queue, sinceMs) {

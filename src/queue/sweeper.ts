@@ -95,7 +95,11 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
       if (!entry || entry.offerId !== offer.offerId || !['offered', 'callback_offered', 'bridging'].includes(entry.state)) continue;
       ctx.log.warn({ agentId: a.id, offerId: a.offerId }, 'a bridge never completed (its instance stopped): the caller is offered again');
       if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
-      await bridge.bridgeFailed(offer).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'stale bridge: already released elsewhere'));
+      await bridge
+        .bridgeFailed(offer)
+        .catch((err: unknown) =>
+          ctx.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'stale bridge: already released elsewhere'),
+        );
     }
   }
 

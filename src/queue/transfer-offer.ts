@@ -24,7 +24,13 @@ export function createTransferOffers(ctx: QueueContext, transfers: Transfers, br
       // (accept already stamped talkStartedAt; connectedAt says whether this leg was reported answered.)
       if (a?.state === 'on_call' && a.offerId === offer.offerId && a.connectedAt === null) {
         ctx.publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
-        await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+        await ctx.send(offer.agentId, {
+          type: 'call',
+          callSid: offer.callSid,
+          queue: offer.queue,
+          status: 'connected',
+          since: clock.now(),
+        });
       }
       await transfers.targetLegStatus(offer.callSid, p.callSid, p.status);
       return;

@@ -122,14 +122,27 @@ export function createTransfers(d: TransferDeps): Transfers {
   const tell = (t: TransferRecord, status: TransferStatus, reason?: string) =>
     d.send(t.fromAgentId, { type: 'transfer', callSid: t.callSid, status, kind: t.kind, mode: t.mode, ...(reason ? { reason } : {}) });
   const counted = (t: TransferRecord, result: TransferResult) =>
-    d.publish([{ type: 'transfer', at: clock.now(), callSid: t.callSid, queue: t.queue, kind: t.kind, mode: t.mode, result, fromAgentId: t.fromAgentId, ...transferTarget(t.target) }]);
+    d.publish([
+      {
+        type: 'transfer',
+        at: clock.now(),
+        callSid: t.callSid,
+        queue: t.queue,
+        kind: t.kind,
+        mode: t.mode,
+        result,
+        fromAgentId: t.fromAgentId,
+        ...transferTarget(t.target),
+      },
+    ]);
 
   /** The transferring agent's connected call: its offer (with the conference and the agent's leg). */
   async function ownCall(agentId: string, callSid: string): Promise<OfferRecord> {
     const a = await agents.get(agentId);
     if (!a || a.state !== 'on_call' || a.callSid !== callSid) throw sbError('conflict', 'callSid', 'not a call you are talking on');
     const offer = a.offerId ? await offers.get(a.offerId) : null;
-    if (!offer || offer.callSid !== callSid || !offer.conferenceSid || !offer.agentLegSid) throw sbError('unavailable', 'callSid', 'the call is not connected yet');
+    if (!offer || offer.callSid !== callSid || !offer.conferenceSid || !offer.agentLegSid)
+      throw sbError('unavailable', 'callSid', 'the call is not connected yet');
     return offer;
   }
 
@@ -142,10 +155,15 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   /** Undo `prepare` for a warm transfer that did not happen (the agent is still on the call). */
   async function resume(t: TransferRecord): Promise<void> {
-    await rest.updateParticipant(t.conferenceSid, t.callSid, { hold: false }).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
+    await rest
+      .updateParticipant(t.conferenceSid, t.callSid, { hold: false })
+      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
     if (!t.fromGone) {
       await rest.updateParticipant(t.conferenceSid, t.fromLegSid, { endConferenceOnExit: true }).catch(() => undefined);
-      d.publish((await agents.hold({ agentId: t.fromAgentId, callSid: t.callSid, on: false }).catch(() => ({ events: [] as DomainEvent[] }))).events);
+      d.publish(
+        (await agents.hold({ agentId: t.fromAgentId, callSid: t.callSid, on: false }).catch(() => ({ events: [] as DomainEvent[] })))
+          .events,
+      );
       const from = await offers.get(t.fromOfferId);
       if (from) await offers.pointCall(from);
       await d.send(t.fromAgentId, { type: 'call', callSid: t.callSid, queue: t.queue, status: 'connected', since: clock.now() });
@@ -154,7 +172,9 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   /** The caller goes back to the front of the queue they came from (a cold transfer nobody took). */
   async function requeue(t: TransferRecord): Promise<void> {
-    await rest.redirect(t.callSid, urls.transferQueue(t.queue, t.queue)).catch((err: unknown) => d.log.info({ err: (err as Error).message }, 'could not requeue the caller (the call may have ended)'));
+    await rest
+      .redirect(t.callSid, urls.transferQueue(t.queue, t.queue))
+      .catch((err: unknown) => d.log.info({ err: (err as Error).message }, 'could not requeue the caller (the call may have ended)'));
   }
 
   async function start(agentId: string, callSid: string, to: TransferTarget, warm: boolean): Promise<void> {
@@ -191,7 +211,8 @@ export function createTransfers(d: TransferDeps): Transfers {
       const targetQueue = to.kind === 'queue' ? to.queue : offer.queue;
       const q = center.queues[targetQueue];
       if (to.kind === 'queue' && !q) throw sbError('not_found', 'to.queue', `no queue ${to.queue}`);
-      if (to.kind === 'agent' && to.agentId === agentId) throw sbError('invalid_params', 'to.agentId', 'you cannot transfer a call to yourself');
+      if (to.kind === 'agent' && to.agentId === agentId)
+        throw sbError('invalid_params', 'to.agentId', 'you cannot transfer a call to yourself');
       if (to.kind === 'agent' && !center.agents[to.agentId]) throw sbError('not_found', 'to.agentId', `no agent ${to.agentId}`);
       const offerId = newOfferId();
       const deadline = clock.now() + (q?.offerTimeoutSeconds ?? 20) * 1000;
@@ -287,7 +308,9 @@ export function createTransfers(d: TransferDeps): Transfers {
     if (t.fromGone) return;
     t.fromGone = true;
     await save(t);
-    await rest.removeParticipant(t.conferenceSid, t.fromLegSid).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not remove the transferring agent'));
+    await rest
+      .removeParticipant(t.conferenceSid, t.fromLegSid)
+      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not remove the transferring agent'));
   }
 
   async function finish(t: TransferRecord, result: TransferResult): Promise<void> {
@@ -300,15 +323,19 @@ export function createTransfers(d: TransferDeps): Transfers {
   /** The target is on the line and the caller is theirs. */
   async function handOver(t: TransferRecord): Promise<void> {
     if (t.targetLegSid) await rest.updateParticipant(t.conferenceSid, t.targetLegSid, { endConferenceOnExit: true }).catch(() => undefined);
-    await rest.updateParticipant(t.conferenceSid, t.callSid, { hold: false }).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
+    await rest
+      .updateParticipant(t.conferenceSid, t.callSid, { hold: false })
+      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
     await finish(t, 'completed');
     await leave(t);
   }
 
   async function complete(agentId: string, callSid: string): Promise<void> {
     const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
-    if (t.state !== 'consulting') throw sbError('conflict', 'callSid', 'the target has not answered yet; cancel, or hang up to complete when they answer');
+    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state))
+      throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
+    if (t.state !== 'consulting')
+      throw sbError('conflict', 'callSid', 'the target has not answered yet; cancel, or hang up to complete when they answer');
     await handOver(t);
   }
 
@@ -323,7 +350,8 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function cancel(agentId: string, callSid: string): Promise<void> {
     const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
+    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state))
+      throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
     if (t.fromGone) throw sbError('conflict', 'callSid', 'a cold transfer cannot be cancelled');
     const targetOffer = t.targetOfferId ? await offers.get(t.targetOfferId) : null;
     await undo(t, 'cancelled', 'agent');
@@ -381,7 +409,8 @@ export function createTransfers(d: TransferDeps): Transfers {
 
   async function dialTargetAgent(offer: OfferRecord, contact: string): Promise<void> {
     const t = await get(offer.callSid);
-    if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state)) throw sbError('conflict', 'offerId', 'this transfer is no longer in progress');
+    if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state))
+      throw sbError('conflict', 'offerId', 'this transfer is no longer in progress');
     t.state = 'dialing';
     try {
       const added = await rest.addParticipant(t.conferenceSid, {

@@ -90,11 +90,18 @@ export interface TwilioRest {
   /** End a live call. */
   hangup(callSid: string): Promise<void>;
   /** Place an outbound call (callbacks) and return its CallSid. */
-  createCall(o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number }, s?: Settled<string>): Promise<string>;
+  createCall(
+    o: { to: string; from: string; url: string; statusCallback: string; timeoutSeconds: number },
+    s?: Settled<string>,
+  ): Promise<string>;
   /** Dial someone into a conference (by friendly name or SID); `settled` answers a CallSid already known. */
   addParticipant(conference: string, o: ParticipantOptions, s?: Settled<string>): Promise<AddedParticipant>;
   /** Change a participant: hold, mute, coaching. */
-  updateParticipant(conferenceSid: string, callSid: string, o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean }): Promise<void>;
+  updateParticipant(
+    conferenceSid: string,
+    callSid: string,
+    o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean },
+  ): Promise<void>;
   /** Remove a participant from a conference. */
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
   /** A call's status and, once it has ended, when (Twilio's Call resource, GET .../Calls/{Sid}.json). */
@@ -107,7 +114,6 @@ export interface CallFacts {
   /** end_time in ms, null while the call is live (or when Twilio does not say). */
   endedAt: number | null;
 }
-
 
 /** A REST error saying the resource (a queue member, a call) does not exist (any more). */
 export function isNotFound(e: unknown): boolean {
@@ -195,7 +201,10 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
   async function attempt<T>(fn: () => Promise<T>, ctx: AttemptContext): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RestError(`no answer from Twilio within ${ctx.timeoutMs} ms`, 0, undefined, false)), ctx.timeoutMs + 100);
+      timer = setTimeout(
+        () => reject(new RestError(`no answer from Twilio within ${ctx.timeoutMs} ms`, 0, undefined, false)),
+        ctx.timeoutMs + 100,
+      );
     });
     try {
       return await Promise.race([attemptContext.run(ctx, fn), late]);
@@ -270,49 +279,59 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
         await client.calls(callSid).update({ status: 'completed' });
       }),
     createCall: (c, s) =>
-      withRetry('create_call', async () => {
-        const call = await client.calls.create({
-          to: c.to,
-          from: c.from,
-          url: c.url,
-          method: 'POST',
-          statusCallback: c.statusCallback,
-          statusCallbackMethod: 'POST',
-          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-          timeout: c.timeoutSeconds,
-        });
-        return call.sid;
-      }, s?.settled),
+      withRetry(
+        'create_call',
+        async () => {
+          const call = await client.calls.create({
+            to: c.to,
+            from: c.from,
+            url: c.url,
+            method: 'POST',
+            statusCallback: c.statusCallback,
+            statusCallbackMethod: 'POST',
+            statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+            timeout: c.timeoutSeconds,
+          });
+          return call.sid;
+        },
+        s?.settled,
+      ),
     addParticipant: (conference, p, s) => {
       const settled = s?.settled;
-      return withRetry<AddedParticipant>('add_participant', async () => {
-        const r = await client.conferences(conference).participants.create({
-          from: p.from,
-          to: p.to,
-          label: p.label,
-          statusCallback: p.statusCallback,
-          statusCallbackMethod: 'POST',
-          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-          startConferenceOnEnter: p.startConferenceOnEnter,
-          endConferenceOnExit: p.endConferenceOnExit,
-          timeout: p.timeoutSeconds,
-          ...(p.muted !== undefined ? { muted: p.muted } : {}),
-          ...(p.coaching !== undefined ? { coaching: p.coaching } : {}),
-          ...(p.callSidToCoach ? { callSidToCoach: p.callSidToCoach } : {}),
-          beep: p.beep === undefined ? 'false' : String(p.beep),
-          ...(p.conferenceStatusCallback
-            ? {
-                conferenceStatusCallback: p.conferenceStatusCallback.url,
-                conferenceStatusCallbackMethod: 'POST',
-                conferenceStatusCallbackEvent: p.conferenceStatusCallback.events,
-              }
-            : {}),
-        });
-        return { callSid: r.callSid, conferenceSid: r.conferenceSid || null };
-      }, settled ? async () => {
-        const callSid = await settled();
-        return callSid ? { callSid, conferenceSid: null } : null;
-      } : undefined);
+      return withRetry<AddedParticipant>(
+        'add_participant',
+        async () => {
+          const r = await client.conferences(conference).participants.create({
+            from: p.from,
+            to: p.to,
+            label: p.label,
+            statusCallback: p.statusCallback,
+            statusCallbackMethod: 'POST',
+            statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+            startConferenceOnEnter: p.startConferenceOnEnter,
+            endConferenceOnExit: p.endConferenceOnExit,
+            timeout: p.timeoutSeconds,
+            ...(p.muted !== undefined ? { muted: p.muted } : {}),
+            ...(p.coaching !== undefined ? { coaching: p.coaching } : {}),
+            ...(p.callSidToCoach ? { callSidToCoach: p.callSidToCoach } : {}),
+            beep: p.beep === undefined ? 'false' : String(p.beep),
+            ...(p.conferenceStatusCallback
+              ? {
+                  conferenceStatusCallback: p.conferenceStatusCallback.url,
+                  conferenceStatusCallbackMethod: 'POST',
+                  conferenceStatusCallbackEvent: p.conferenceStatusCallback.events,
+                }
+              : {}),
+          });
+          return { callSid: r.callSid, conferenceSid: r.conferenceSid || null };
+        },
+        settled
+          ? async () => {
+              const callSid = await settled();
+              return callSid ? { callSid, conferenceSid: null } : null;
+            }
+          : undefined,
+      );
     },
     updateParticipant: (conferenceSid, callSid, u) =>
       withRetry('update_participant', async () => {

@@ -35,7 +35,13 @@ export interface AuditEntry extends AuditAction {
 export interface AuditLog {
   append(actor: AuditActor, a: AuditAction): Promise<void>;
   /** Newest first; `cursor` is the id of the last entry of the previous page. */
-  list(o: { from?: number | undefined; to?: number | undefined; supervisor?: string | undefined; limit: number; cursor?: string | undefined }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
+  list(o: {
+    from?: number | undefined;
+    to?: number | undefined;
+    supervisor?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
 }
 
 export function createAuditLog(o: { redis: RedisClient; keys: Keys; now: () => number; retentionDays: number }): AuditLog {
@@ -46,7 +52,20 @@ export function createAuditLog(o: { redis: RedisClient; keys: Keys; now: () => n
   return {
     async append(actor, a) {
       const now = o.now();
-      const fields = ['at', String(now), 'supervisor', actor.id, 'name', actor.name, 'role', actor.role, 'action', a.action, 'result', a.result];
+      const fields = [
+        'at',
+        String(now),
+        'supervisor',
+        actor.id,
+        'name',
+        actor.name,
+        'role',
+        actor.role,
+        'action',
+        a.action,
+        'result',
+        a.result,
+      ];
       if (a.callSid) fields.push('callSid', a.callSid);
       if (a.queue) fields.push('queue', a.queue);
       if (a.detail) fields.push('detail', a.detail);

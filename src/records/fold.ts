@@ -92,7 +92,17 @@ export function foldOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | nu
       break;
     case 'transfer':
       callSid = e.callSid;
-      ops.push(['push', 'transfers', JSON.stringify({ kind: e.kind, mode: e.mode, result: e.result, ...(e.target ? { target: e.target } : {}), ...(e.fromAgentId ? { from: e.fromAgentId } : {}) })]);
+      ops.push([
+        'push',
+        'transfers',
+        JSON.stringify({
+          kind: e.kind,
+          mode: e.mode,
+          result: e.result,
+          ...(e.target ? { target: e.target } : {}),
+          ...(e.fromAgentId ? { from: e.fromAgentId } : {}),
+        }),
+      ]);
       break;
     default:
       return recordingOps(e);
@@ -109,7 +119,10 @@ export function foldOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | nu
 function recordingOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | null {
   const r = e as unknown as { type: string; callSid?: unknown; recordingSid?: unknown; durationSeconds?: unknown };
   if (r.type !== 'recording.completed' || typeof r.callSid !== 'string' || typeof r.recordingSid !== 'string') return null;
-  const ops: FoldOp[] = [['setnx', 'callSid', r.callSid], ['set', 'recordingSid', r.recordingSid]];
+  const ops: FoldOp[] = [
+    ['setnx', 'callSid', r.callSid],
+    ['set', 'recordingSid', r.recordingSid],
+  ];
   if (typeof r.durationSeconds === 'number') ops.push(['set', 'recordingDurationSeconds', String(r.durationSeconds)]);
   return { callSid: r.callSid, ops };
 }

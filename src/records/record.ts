@@ -8,7 +8,15 @@
 import type { Disposition, OverflowReason, OverflowTarget, TransferKind, TransferMode, TransferResult } from '../events.js';
 
 export type RecordOutcome = 'answered' | 'abandoned' | 'short_abandon' | 'overflow' | 'callback' | 'voicemail' | 'ivr';
-export const RECORD_OUTCOMES: readonly RecordOutcome[] = ['answered', 'abandoned', 'short_abandon', 'overflow', 'callback', 'voicemail', 'ivr'];
+export const RECORD_OUTCOMES: readonly RecordOutcome[] = [
+  'answered',
+  'abandoned',
+  'short_abandon',
+  'overflow',
+  'callback',
+  'voicemail',
+  'ivr',
+];
 
 export interface RecordTransfer {
   kind: TransferKind;
@@ -187,7 +195,8 @@ export function cellOf(kind: Kind, v: unknown): string {
   if (v === null || v === undefined) return '';
   if (kind === 'bool') return v ? 'true' : 'false';
   if (kind === 'path') return (v as string[]).join(' > ');
-  if (kind === 'transfers') return (v as RecordTransfer[]).map((t) => [t.kind, t.mode, t.result, t.target ?? '', t.from ?? ''].join('/')).join('; ');
+  if (kind === 'transfers')
+    return (v as RecordTransfer[]).map((t) => [t.kind, t.mode, t.result, t.target ?? '', t.from ?? ''].join('/')).join('; ');
   return String(v);
 }
 

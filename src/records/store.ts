@@ -61,7 +61,10 @@ export function createRecordStore(o: {
     async fold(e) {
       const f = foldOps(e);
       if (!f) return null;
-      const id = await run([o.keys.records.call(f.callSid), stream], [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds]);
+      const id = await run(
+        [o.keys.records.call(f.callSid), stream],
+        [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds],
+      );
       return typeof id === 'string' ? id : null;
     },
 

@@ -83,7 +83,18 @@ const REPLIES = new Set(['ack', 'error', 'welcome', 'pong']);
 export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
   const rng = o.rng ?? Math.random;
   const log = o.log ?? (() => {});
-  const stats: SimulatedAgentStats = { connects: 0, reconnects: 0, instances: [], offers: 0, accepted: 0, connected: 0, hungUp: 0, wrapUps: 0, breaks: 0, errors: 0 };
+  const stats: SimulatedAgentStats = {
+    connects: 0,
+    reconnects: 0,
+    instances: [],
+    offers: 0,
+    accepted: 0,
+    connected: 0,
+    hungUp: 0,
+    wrapUps: 0,
+    breaks: 0,
+    errors: 0,
+  };
   const timers = new Set<() => void>();
   let stopped = false;
   let ws: WebSocket | undefined;

@@ -26,7 +26,14 @@ import { ConfigError, loadEnv } from '../config/env.js';
 import { startLocalRedis, type LocalRedis } from '../local-redis.js';
 import { connectRedis } from '../store/redis.js';
 import { startSimulatedAgent, type Disposition, type SimulatedAgent } from './agents.js';
-import { CallerPopulation, createTwilioEmulator, startTraffic, type RestLogEntry, type Traffic, type WebhookLogEntry } from './twilio/index.js';
+import {
+  CallerPopulation,
+  createTwilioEmulator,
+  startTraffic,
+  type RestLogEntry,
+  type Traffic,
+  type WebhookLogEntry,
+} from './twilio/index.js';
 
 const NUMBER = '+18005550100';
 
@@ -123,11 +130,13 @@ async function main(): Promise<void> {
 
   const agents: SimulatedAgent[] = [];
   const deskAgent = process.env.DEMO_DESK_AGENT;
-  if (deskAgent && !center.agents[deskAgent]) throw new ConfigError(`DEMO_DESK_AGENT: no agent "${deskAgent}" in the config (agents: ${Object.keys(center.agents).join(', ')})`);
+  if (deskAgent && !center.agents[deskAgent])
+    throw new ConfigError(`DEMO_DESK_AGENT: no agent "${deskAgent}" in the config (agents: ${Object.keys(center.agents).join(', ')})`);
   out(`  wallboard:  ${base}/wallboard#token=${encodeURIComponent(env.supervisorToken)}`);
   for (const a of Object.values(center.agents)) {
     if (!a.token) continue;
-    const who = a.id === deskAgent ? 'yours: not simulated, take the calls here' : `simulated; DEMO_DESK_AGENT=${a.id} to take them yourself`;
+    const who =
+      a.id === deskAgent ? 'yours: not simulated, take the calls here' : `simulated; DEMO_DESK_AGENT=${a.id} to take them yourself`;
     out(`  agent desk: ${base}/desk#token=${encodeURIComponent(a.token)}   (${a.name}, ${who})`);
   }
   for (const a of Object.values(center.agents)) {
@@ -160,12 +169,44 @@ async function main(): Promise<void> {
     // Matched on what the caller heard in the Gather's prompt (the first menu is the /twilio/voice document).
     gather: [
       { heard: 'For English, press 1', choices: [{ weight: 1, digits: '1' }], delayMs: [300, 1200] },
-      { heard: 'For technical support, press 2', choices: [{ weight: 7, digits: '2' }, { weight: 3, digits: '1' }], delayMs: [300, 1500] },
+      {
+        heard: 'For technical support, press 2',
+        choices: [
+          { weight: 7, digits: '2' },
+          { weight: 3, digits: '1' },
+        ],
+        delayMs: [300, 1500],
+      },
       { heard: 'To speak with billing, press 2', choices: [{ weight: 1, digits: '2' }], delayMs: [300, 1500] },
       // The post-call survey (CSAT 1-5, NPS 0-10, CES 1-7), so the survey panels have data; some callers skip it.
-      { heard: 'how satisfied', choices: [{ weight: 5, digits: '5' }, { weight: 3, digits: '4' }, { weight: 1, digits: '2' }, { weight: 2, none: true }], delayMs: [800, 2500] },
-      { heard: 'recommend', choices: [{ weight: 4, digits: '10#' }, { weight: 3, digits: '8#' }, { weight: 2, digits: '5#' }], delayMs: [800, 2500] },
-      { heard: 'how easy', choices: [{ weight: 4, digits: '7' }, { weight: 3, digits: '5' }, { weight: 2, digits: '3' }], delayMs: [800, 2500] },
+      {
+        heard: 'how satisfied',
+        choices: [
+          { weight: 5, digits: '5' },
+          { weight: 3, digits: '4' },
+          { weight: 1, digits: '2' },
+          { weight: 2, none: true },
+        ],
+        delayMs: [800, 2500],
+      },
+      {
+        heard: 'recommend',
+        choices: [
+          { weight: 4, digits: '10#' },
+          { weight: 3, digits: '8#' },
+          { weight: 2, digits: '5#' },
+        ],
+        delayMs: [800, 2500],
+      },
+      {
+        heard: 'how easy',
+        choices: [
+          { weight: 4, digits: '7' },
+          { weight: 3, digits: '5' },
+          { weight: 2, digits: '3' },
+        ],
+        delayMs: [800, 2500],
+      },
     ],
   });
   // One caller right away, then Poisson arrivals.

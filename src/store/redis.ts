@@ -105,13 +105,17 @@ export function connectRedis(opts: RedisConnectOptions): RedisClient {
   let client: RedisClient;
   if (opts.clusterNodes && opts.clusterNodes.length) {
     const seeds = clusterSeeds(opts.clusterNodes);
-    client = failFastOnceReady(new Cluster(seeds.nodes, {
-      redisOptions: { ...base, ...seeds.auth },
-      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
-      enableOfflineQueue: true,
-      // With TLS the certificate names the host, not the IP address the cluster announces.
-      ...(seeds.auth.tls ? { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) } : {}),
-    }));
+    client = failFastOnceReady(
+      new Cluster(seeds.nodes, {
+        redisOptions: { ...base, ...seeds.auth },
+        clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+        enableOfflineQueue: true,
+        // With TLS the certificate names the host, not the IP address the cluster announces.
+        ...(seeds.auth.tls
+          ? { dnsLookup: (address: string, done: (err: Error | null, address: string) => void) => done(null, address) }
+          : {}),
+      }),
+    );
   } else {
     client = new Redis(opts.url ?? 'redis://127.0.0.1:6379', base);
   }

@@ -16,12 +16,65 @@ export type QueueReply = [result: string, events: string[]];
 export interface Scripts {
   // ---- queue ({q:<name>} keys; queue/store.ts)
   queueEnqueue(
-    keys: readonly [waiting: string, ready: string, caller: string, seq: string, since: string, callbacks: string, arrivals: string, tally: string, events: string],
-    args: readonly [queue: string, callSid: string, contactId: string, callerHash: string, priority: number, front: Arg, countOffer: Arg, maxLength: number, overflowNoAgents: Arg, overflowTarget: string, serviceLevelSeconds: number, language: string, ivrPath: string, now: number, arrivalsKeptMs: number, tombstoneTtlSeconds: number, ...meta: string[]],
+    keys: readonly [
+      waiting: string,
+      ready: string,
+      caller: string,
+      seq: string,
+      since: string,
+      callbacks: string,
+      arrivals: string,
+      tally: string,
+      events: string,
+    ],
+    args: readonly [
+      queue: string,
+      callSid: string,
+      contactId: string,
+      callerHash: string,
+      priority: number,
+      front: Arg,
+      countOffer: Arg,
+      maxLength: number,
+      overflowNoAgents: Arg,
+      overflowTarget: string,
+      serviceLevelSeconds: number,
+      language: string,
+      ivrPath: string,
+      now: number,
+      arrivalsKeptMs: number,
+      tombstoneTtlSeconds: number,
+      ...meta: string[],
+    ],
   ): Promise<unknown[]>;
   queueLeave(
-    keys: readonly [waiting: string, ready: string, caller: string, since: string, offering: string, callbacks: string, tally: string, events: string, left: string],
-    args: readonly [queue: string, callSid: string, outcome: string, waitSeconds: Arg, shortAbandonSeconds: number, serviceLevelSeconds: number, overflowTarget: string, overflowReason: string, agentId: string, team: string, offerId: string, now: number, tombstoneTtlSeconds: number, leftKeptMs: number],
+    keys: readonly [
+      waiting: string,
+      ready: string,
+      caller: string,
+      since: string,
+      offering: string,
+      callbacks: string,
+      tally: string,
+      events: string,
+      left: string,
+    ],
+    args: readonly [
+      queue: string,
+      callSid: string,
+      outcome: string,
+      waitSeconds: Arg,
+      shortAbandonSeconds: number,
+      serviceLevelSeconds: number,
+      overflowTarget: string,
+      overflowReason: string,
+      agentId: string,
+      team: string,
+      offerId: string,
+      now: number,
+      tombstoneTtlSeconds: number,
+      leftKeptMs: number,
+    ],
   ): Promise<QueueReply>;
   queueCallback(
     keys: readonly [waiting: string, caller: string, since: string, callbacks: string, tally: string, events: string],
@@ -32,60 +85,173 @@ export interface Scripts {
     args: readonly [queue: string, callSid: string, result: string, now: number, tombstoneTtlSeconds: number],
   ): Promise<QueueReply>;
   /** Reply: the claimed caller hash as a flat field/value array, or null when none is claimable. */
-  queueClaim(keys: readonly [ready: string, offering: string, callerPrefix: string], args: readonly [offerId: string, agentId: string, deadline: number, now: number]): Promise<string[] | null>;
-  queueRelease(keys: readonly [waiting: string, ready: string, caller: string, offering: string], args: readonly [callSid: string, offerId: string]): Promise<'released' | 'stale' | 'gone'>;
-  queueBridging(keys: readonly [caller: string, offering: string], args: readonly [callSid: string, offerId: string, now: number]): Promise<'bridging' | 'gone'>;
-  queueEstimate(keys: readonly [caller: string, events: string], args: readonly [queue: string, callSid: string, seconds: number, position: number, now: number]): Promise<QueueReply>;
+  queueClaim(
+    keys: readonly [ready: string, offering: string, callerPrefix: string],
+    args: readonly [offerId: string, agentId: string, deadline: number, now: number],
+  ): Promise<string[] | null>;
+  queueRelease(
+    keys: readonly [waiting: string, ready: string, caller: string, offering: string],
+    args: readonly [callSid: string, offerId: string],
+  ): Promise<'released' | 'stale' | 'gone'>;
+  queueBridging(
+    keys: readonly [caller: string, offering: string],
+    args: readonly [callSid: string, offerId: string, now: number],
+  ): Promise<'bridging' | 'gone'>;
+  queueEstimate(
+    keys: readonly [caller: string, events: string],
+    args: readonly [queue: string, callSid: string, seconds: number, position: number, now: number],
+  ): Promise<QueueReply>;
   queueSetSid(keys: readonly [caller: string], args: readonly [queueSid: string]): Promise<[stored: number, awaitedBy: string]>;
-  queueAwaitSid(keys: readonly [caller: string], args: readonly [offerId: string]): Promise<[result: 'sid' | 'waiting' | 'gone', queueSid: string]>;
+  queueAwaitSid(
+    keys: readonly [caller: string],
+    args: readonly [offerId: string],
+  ): Promise<[result: 'sid' | 'waiting' | 'gone', queueSid: string]>;
   // ---- agents ({agents} keys; agents/store.ts)
-  agentUpsert(keys: readonly [agent: string, all: string], args: readonly [agentId: string, team: string, skills: string, contact: string, now: number]): Promise<'created' | 'updated'>;
+  agentUpsert(
+    keys: readonly [agent: string, all: string],
+    args: readonly [agentId: string, team: string, skills: string, contact: string, now: number],
+  ): Promise<'created' | 'updated'>;
   /** Reply: [staffed, available]. */
   agentStaffed(keys: readonly [all: string, agentPrefix: string], args: readonly [requiredSkillsJson: string]): Promise<[number, number]>;
-  agentSetState(keys: readonly [agent: string, available: string, offerDeadlines: string, events: string], args: readonly [to: string, reason: string, instance: string, now: number]): Promise<EventsReply>;
+  agentSetState(
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    args: readonly [to: string, reason: string, instance: string, now: number],
+  ): Promise<EventsReply>;
   agentReserve(
     keys: readonly [available: string, offerDeadlines: string, rr: string, events: string, agentPrefix: string],
-    args: readonly [offerId: string, queue: string, callSid: string, contactId: string, strategy: string, deadline: number, now: number, requiredSkillsJson: string, skipJson: string, onlyAgent: string],
+    args: readonly [
+      offerId: string,
+      queue: string,
+      callSid: string,
+      contactId: string,
+      strategy: string,
+      deadline: number,
+      now: number,
+      requiredSkillsJson: string,
+      skipJson: string,
+      onlyAgent: string,
+    ],
   ): Promise<EventsReply>;
   agentSetOfferCall(keys: readonly [agent: string], args: readonly [offerId: string, callSid: string, contactId: string]): Promise<'ok'>;
-  agentAccept(keys: readonly [agent: string, offerDeadlines: string, events: string], args: readonly [offerId: string, now: number]): Promise<EventsReply>;
-  agentReject(keys: readonly [agent: string, available: string, offerDeadlines: string, events: string], args: readonly [offerId: string, now: number]): Promise<EventsReply>;
-  agentCancelOffer(keys: readonly [agent: string, available: string, offerDeadlines: string, events: string], args: readonly [offerId: string, silent: '1' | '0', now: number]): Promise<EventsReply>;
-  agentExpireOffers(keys: readonly [offerDeadlines: string, events: string, agentPrefix: string], args: readonly [now: number, limit: number]): Promise<EventsReply>;
-  agentBridgeFailed(keys: readonly [agent: string, available: string, offerDeadlines: string, events: string], args: readonly [offerId: string, now: number]): Promise<EventsReply>;
-  agentCallConnected(keys: readonly [agent: string], args: readonly [callSid: string, contactId: string, now: number]): Promise<'connected' | 'already'>;
-  agentHold(keys: readonly [agent: string, events: string], args: readonly [callSid: string, on: '1' | '0', now: number]): Promise<EventsReply>;
-  agentEndCall(keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string], args: readonly [callSid: string, wrapUpSeconds: number, now: number]): Promise<EventsReply>;
-  agentWrapUp(keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string], args: readonly [callSid: string, disposition: string, code: string, auto: '1' | '0', now: number]): Promise<EventsReply>;
-  agentExpireWrapUps(keys: readonly [wrapDeadlines: string, available: string, events: string, agentPrefix: string], args: readonly [now: number, limit: number]): Promise<EventsReply>;
+  agentAccept(
+    keys: readonly [agent: string, offerDeadlines: string, events: string],
+    args: readonly [offerId: string, now: number],
+  ): Promise<EventsReply>;
+  agentReject(
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    args: readonly [offerId: string, now: number],
+  ): Promise<EventsReply>;
+  agentCancelOffer(
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    args: readonly [offerId: string, silent: '1' | '0', now: number],
+  ): Promise<EventsReply>;
+  agentExpireOffers(
+    keys: readonly [offerDeadlines: string, events: string, agentPrefix: string],
+    args: readonly [now: number, limit: number],
+  ): Promise<EventsReply>;
+  agentBridgeFailed(
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    args: readonly [offerId: string, now: number],
+  ): Promise<EventsReply>;
+  agentCallConnected(
+    keys: readonly [agent: string],
+    args: readonly [callSid: string, contactId: string, now: number],
+  ): Promise<'connected' | 'already'>;
+  agentHold(
+    keys: readonly [agent: string, events: string],
+    args: readonly [callSid: string, on: '1' | '0', now: number],
+  ): Promise<EventsReply>;
+  agentEndCall(
+    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string],
+    args: readonly [callSid: string, wrapUpSeconds: number, now: number],
+  ): Promise<EventsReply>;
+  agentWrapUp(
+    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string],
+    args: readonly [callSid: string, disposition: string, code: string, auto: '1' | '0', now: number],
+  ): Promise<EventsReply>;
+  agentExpireWrapUps(
+    keys: readonly [wrapDeadlines: string, available: string, events: string, agentPrefix: string],
+    args: readonly [now: number, limit: number],
+  ): Promise<EventsReply>;
   /** Reply: the agent's state. */
-  agentConnected(keys: readonly [agent: string, graceDeadlines: string], args: readonly [agentId: string, instance: string]): Promise<string>;
+  agentConnected(
+    keys: readonly [agent: string, graceDeadlines: string],
+    args: readonly [agentId: string, instance: string],
+  ): Promise<string>;
   /** Reply: the sign-out deadline (ms), or null when none applies. */
-  agentDisconnected(keys: readonly [agent: string, graceDeadlines: string], args: readonly [agentId: string, instance: string, graceMs: number, now: number]): Promise<number | null>;
+  agentDisconnected(
+    keys: readonly [agent: string, graceDeadlines: string],
+    args: readonly [agentId: string, instance: string, graceMs: number, now: number],
+  ): Promise<number | null>;
   agentExpireGrace(
-    keys: readonly [graceDeadlines: string, available: string, offerDeadlines: string, wrapDeadlines: string, events: string, agentPrefix: string],
+    keys: readonly [
+      graceDeadlines: string,
+      available: string,
+      offerDeadlines: string,
+      wrapDeadlines: string,
+      events: string,
+      agentPrefix: string,
+    ],
     args: readonly [now: number, limit: number],
   ): Promise<EventsReply>;
   // ---- calls, contacts, records, rate limits
   /** Reply: [isNew 0|1, isLatest 0|1, latestStatus]. */
-  callStatus(keys: readonly [status: string], args: readonly [sequence: number, callStatus: string, ttlSeconds: number]): Promise<[number, number, string]>;
+  callStatus(
+    keys: readonly [status: string],
+    args: readonly [sequence: number, callStatus: string, ttlSeconds: number],
+  ): Promise<[number, number, string]>;
   /** Reply: null when not a repeat, else [queue, disposition, callSid of the repeated call]. */
-  contactRepeat(keys: readonly [repeatIndex: string, callerCalls: string], args: readonly [callerHash: string, callSid: string, now: number, windowMs: number]): Promise<[string, string, string?] | null>;
+  contactRepeat(
+    keys: readonly [repeatIndex: string, callerCalls: string],
+    args: readonly [callerHash: string, callSid: string, now: number, windowMs: number],
+  ): Promise<[string, string, string?] | null>;
   /** Reply: the stream entry id appended, or null. */
-  recordFold(keys: readonly [record: string, stream: string], args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number]): Promise<string | null>;
+  recordFold(
+    keys: readonly [record: string, stream: string],
+    args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number],
+  ): Promise<string | null>;
   /** Reply: [ok 0|1, retryAfterMs]. */
-  rateLimit(keys: readonly [bucket: string], args: readonly [capacity: number, perSecond: number, cost: number, mode: 'take' | 'check', now: Arg]): Promise<[number, number]>;
+  rateLimit(
+    keys: readonly [bucket: string],
+    args: readonly [capacity: number, perSecond: number, cost: number, mode: 'take' | 'check', now: Arg],
+  ): Promise<[number, number]>;
 }
 
 export type ScriptName = keyof Scripts;
 
 const NAMES: readonly ScriptName[] = [
-  'queueEnqueue', 'queueLeave', 'queueCallback', 'queueCallbackDone', 'queueClaim', 'queueRelease', 'queueBridging',
-  'queueEstimate', 'queueSetSid', 'queueAwaitSid',
-  'agentUpsert', 'agentStaffed', 'agentSetState', 'agentReserve', 'agentSetOfferCall', 'agentAccept', 'agentReject',
-  'agentCancelOffer', 'agentExpireOffers', 'agentBridgeFailed', 'agentCallConnected', 'agentHold', 'agentEndCall',
-  'agentWrapUp', 'agentExpireWrapUps', 'agentConnected', 'agentDisconnected', 'agentExpireGrace',
-  'callStatus', 'contactRepeat', 'recordFold', 'rateLimit',
+  'queueEnqueue',
+  'queueLeave',
+  'queueCallback',
+  'queueCallbackDone',
+  'queueClaim',
+  'queueRelease',
+  'queueBridging',
+  'queueEstimate',
+  'queueSetSid',
+  'queueAwaitSid',
+  'agentUpsert',
+  'agentStaffed',
+  'agentSetState',
+  'agentReserve',
+  'agentSetOfferCall',
+  'agentAccept',
+  'agentReject',
+  'agentCancelOffer',
+  'agentExpireOffers',
+  'agentBridgeFailed',
+  'agentCallConnected',
+  'agentHold',
+  'agentEndCall',
+  'agentWrapUp',
+  'agentExpireWrapUps',
+  'agentConnected',
+  'agentDisconnected',
+  'agentExpireGrace',
+  'callStatus',
+  'contactRepeat',
+  'recordFold',
+  'rateLimit',
 ];
 
 /** The names of the typed methods (for the test that every Lua file has one). */
@@ -100,7 +266,10 @@ export function createScripts(client: RedisClient, defs: ScriptDef[] = loadScrip
   const files = new Set(defs.map((d) => d.name));
   const missing = NAMES.filter((n) => !files.has(n));
   const extra = [...files].filter((n) => !(NAMES as readonly string[]).includes(n));
-  if (missing.length || extra.length) throw new Error(`src/store/lua and src/store/scripts.ts disagree: no file for ${missing.join(', ') || '-'}; no method for ${extra.join(', ') || '-'}`);
+  if (missing.length || extra.length)
+    throw new Error(
+      `src/store/lua and src/store/scripts.ts disagree: no file for ${missing.join(', ') || '-'}; no method for ${extra.join(', ') || '-'}`,
+    );
   const out: Record<string, (keys: readonly string[], args: readonly Arg[]) => Promise<unknown>> = {};
   for (const name of NAMES) {
     const run = runners[name]!;

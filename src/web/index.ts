@@ -32,7 +32,11 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
     serviceLevelSeconds: (q) => serviceLevelSecondsFor(center, q),
     onError: (err) => app.log.warn({ err }, 'wallboard day tally update failed'),
   });
-  const queues = Object.values(center.queues).map((q) => ({ id: q.id, name: q.name ?? q.id, serviceLevelSeconds: serviceLevelSecondsFor(center, q.id) }));
+  const queues = Object.values(center.queues).map((q) => ({
+    id: q.id,
+    name: q.name ?? q.id,
+    serviceLevelSeconds: serviceLevelSecondsFor(center, q.id),
+  }));
   const socket = await createSupervisorSocket({
     app,
     redis: sb.redis,
@@ -61,7 +65,8 @@ export async function registerWeb(app: FastifyInstance, opts: WebOptions = {}): 
   registerWebPages(app, { now: () => sb.clock.now(), softphone: Boolean(sb.config.twilioApiKeySid && sb.config.twilioApiKeySecret) });
   // The same day counts on /metrics (switchboard_calls_today), so Grafana's "today" is this one.
   sb.metrics.setGaugeSources({
-    today: async () => Promise.all(Object.keys(center.queues).map(async (queue) => ({ queue, ...(await tally.read(queue, sb.clock.now())) }))),
+    today: async () =>
+      Promise.all(Object.keys(center.queues).map(async (queue) => ({ queue, ...(await tally.read(queue, sb.clock.now())) }))),
   });
   app.addHook('onClose', async () => {
     tally.stop();

@@ -78,8 +78,14 @@ export function registerWebPages(app: FastifyInstance, o: PagesOptions): void {
 
   // Security headers common to every response (nosniff, no framing, no referrer) come from
   // src/api/security.ts; pages bring their own CSP and may be revalidated rather than never stored.
-  const serve = (a: Asset, softphone = false) => async (req: FastifyRequest, reply: FastifyReply) =>
-    reply.type(a.type).header('content-security-policy', contentSecurityPolicy(req.headers.host, softphone)).header('cache-control', 'no-cache').send(a.body);
+  const serve =
+    (a: Asset, softphone = false) =>
+    async (req: FastifyRequest, reply: FastifyReply) =>
+      reply
+        .type(a.type)
+        .header('content-security-policy', contentSecurityPolicy(req.headers.host, softphone))
+        .header('cache-control', 'no-cache')
+        .send(a.body);
 
   // One route per file (no wildcard): the route table lists exactly what is public.
   for (const [name, a] of assets) {

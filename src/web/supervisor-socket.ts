@@ -179,7 +179,9 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames are handled in order; before sign-in they count against the cap.
-      busy = busy.then(() => guard.frame(() => handle(data, isBinary))).catch((err: unknown) => o.log.warn({ err }, 'supervisor socket message failed'));
+      busy = busy
+        .then(() => guard.frame(() => handle(data, isBinary)))
+        .catch((err: unknown) => o.log.warn({ err }, 'supervisor socket message failed'));
     });
     ws.on('close', () => {
       clients.delete(ws);

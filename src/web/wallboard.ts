@@ -84,7 +84,15 @@ export async function buildWallboardSnapshot(s: WallboardSources): Promise<Wallb
     queues,
     agentsByState,
     agents: agents
-      .map((a) => ({ id: a.id, name: s.agentName(a.id), team: a.team, state: a.state, since: a.stateSince, reason: a.breakReason, connected: a.connected }))
+      .map((a) => ({
+        id: a.id,
+        name: s.agentName(a.id),
+        team: a.team,
+        state: a.state,
+        since: a.stateSince,
+        reason: a.breakReason,
+        connected: a.connected,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
 }

@@ -17,7 +17,13 @@ import { queryParam, serveLive, serveStatus, validate, type WebhookCore } from '
 /** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
 export interface QueueGateway {
   /** Put the caller in a queue: append Enqueue (or overflow) TwiML and return events and the new state. */
-  enter(args: { state: IvrState; queue: string; priority: number | undefined; twiml: VoiceResponse; party?: { from: string; to: string } }): Promise<{ state: IvrState; events: DomainEvent[] }>;
+  enter(args: {
+    state: IvrState;
+    queue: string;
+    priority: number | undefined;
+    twiml: VoiceResponse;
+    party?: { from: string; to: string };
+  }): Promise<{ state: IvrState; events: DomainEvent[] }>;
   /** A new call arrived (repeat-contact detection); failures must not affect the caller. */
   onCallStarted?(state: IvrState): Promise<void>;
   /** A call ended (final status callback): release anything the queue still holds for it. */
@@ -31,7 +37,6 @@ export interface IvrRouteDeps {
   callerHashKey: string;
   queue?: QueueGateway | undefined;
 }
-
 
 /** Register the IVR routes on the webhook plugin's instance. */
 export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): void {
@@ -61,7 +66,13 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     const events = [...res.events];
     if (res.handoff) {
       if (deps.queue) {
-        const q = await deps.queue.enter({ state, queue: res.handoff.queue, priority: res.handoff.priority, twiml: res.twiml, ...(party ? { party } : {}) });
+        const q = await deps.queue.enter({
+          state,
+          queue: res.handoff.queue,
+          priority: res.handoff.priority,
+          twiml: res.twiml,
+          ...(party ? { party } : {}),
+        });
         state = q.state;
         events.push(...q.events);
       } else {
@@ -137,7 +148,8 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
         const state = await calls.get(p.CallSid);
         const ctx = state ? ctxFor(state.flow) : undefined;
         if (!state || !ctx) return unknownCall();
-        if (p.RecordingSid && p.RecordingUrl) await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, nodeQueue(ctx, node));
+        if (p.RecordingSid && p.RecordingUrl)
+          await storeVoicemail(deps, state, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, nodeQueue(ctx, node));
         return finish(step(ctx, state, { kind: 'recorded', node }));
       }),
     );
@@ -192,7 +204,8 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     // Twilio uses the number's fallback URL for any failed document of the call, under the failed
     // document's rules: for a caller waiting in a queue (waitUrl, keys) keep them there with hold music.
     const failed = typeof body.ErrorUrl === 'string' ? body.ErrorUrl : '';
-    if (/\/twilio\/queue\/(wait|keys)(\?|$)/.test(failed.replace(/^https?:\/\/[^/]+/, ''))) return reply.type('text/xml').send(waitFallbackTwiml(center));
+    if (/\/twilio\/queue\/(wait|keys)(\?|$)/.test(failed.replace(/^https?:\/\/[^/]+/, '')))
+      return reply.type('text/xml').send(waitFallbackTwiml(center));
     return reply.type('text/xml').send(fallbackTwiml(center, urls.fallbackRecord));
   });
 
@@ -203,7 +216,16 @@ export function registerIvrRoutes(app: FastifyInstance, deps: IvrRouteDeps): voi
     return serveLive(core, req, reply, async () => {
       if (p.RecordingSid && p.RecordingUrl) {
         const state = await calls.get(p.CallSid);
-        const s = state ?? initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+        const s =
+          state ??
+          initialState({
+            callSid: p.CallSid,
+            flow: Object.values(center.flows)[0]!,
+            center,
+            now: clock.now(),
+            callerHash: callerHash(deps.callerHashKey, p.From),
+            contactId: p.CallSid,
+          });
         await storeVoicemail(deps, s, p.RecordingSid, p.RecordingUrl, p.RecordingDuration ?? 0, 'none');
       }
       const r = newResponse();
@@ -219,7 +241,14 @@ function nodeQueue(ctx: StepContext, node: string): string {
   return n?.type === 'voicemail' && n.queue ? n.queue : 'none';
 }
 
-async function storeVoicemail(deps: IvrRouteDeps, state: IvrState, recordingSid: string, url: string, duration: number, queue: string): Promise<void> {
+async function storeVoicemail(
+  deps: IvrRouteDeps,
+  state: IvrState,
+  recordingSid: string,
+  url: string,
+  duration: number,
+  queue: string,
+): Promise<void> {
   const now = deps.clock.now();
   const added = await deps.calls.addVoicemail({
     recordingSid,
@@ -231,7 +260,10 @@ async function storeVoicemail(deps: IvrRouteDeps, state: IvrState, recordingSid:
     callerHash: state.callerHash,
     language: state.language,
   });
-  if (added) deps.core.bus.publish([{ type: 'voicemail.recorded', at: now, callSid: state.callSid, queue, recordingSid, durationSeconds: duration }]);
+  if (added)
+    deps.core.bus.publish([
+      { type: 'voicemail.recorded', at: now, callSid: state.callSid, queue, recordingSid, durationSeconds: duration },
+    ]);
 }
 
 function unknownCall(): string {

@@ -22,7 +22,10 @@ export const baseParams = z.looseObject({
 export type BaseParams = z.infer<typeof baseParams>;
 
 export const gatherParams = baseParams.extend({
-  Digits: z.string().regex(/^[0-9*#]{0,64}$/, 'digits 0-9, * and # only').optional(),
+  Digits: z
+    .string()
+    .regex(/^[0-9*#]{0,64}$/, 'digits 0-9, * and # only')
+    .optional(),
   SpeechResult: z.string().max(4000).optional(),
   Confidence: z.coerce.number().min(0).max(1).optional(),
 });
@@ -51,7 +54,17 @@ export const queueWaitParams = baseParams.extend({
 });
 
 export const queueResultParams = baseParams.extend({
-  QueueResult: z.enum(['bridged', 'bridging-in-process', 'hangup', 'leave', 'redirected', 'redirected-from-bridged', 'queue-full', 'error', 'system-error']),
+  QueueResult: z.enum([
+    'bridged',
+    'bridging-in-process',
+    'hangup',
+    'leave',
+    'redirected',
+    'redirected-from-bridged',
+    'queue-full',
+    'error',
+    'system-error',
+  ]),
   QueueSid: sid('QU').optional(),
   QueueTime: intString.optional(),
 });
@@ -67,9 +80,19 @@ export const conferenceStatusParams = z.looseObject({
   ConferenceSid: sid('CF'),
   FriendlyName: z.string().min(1).max(128),
   StatusCallbackEvent: z.enum([
-    'conference-start', 'conference-end', 'participant-join', 'participant-leave', 'participant-hold',
-    'participant-unhold', 'participant-mute', 'participant-unmute', 'participant-modify', 'participant-speech-start',
-    'participant-speech-stop', 'announcement-end', 'announcement-fail',
+    'conference-start',
+    'conference-end',
+    'participant-join',
+    'participant-leave',
+    'participant-hold',
+    'participant-unhold',
+    'participant-mute',
+    'participant-unmute',
+    'participant-modify',
+    'participant-speech-start',
+    'participant-speech-stop',
+    'announcement-end',
+    'announcement-fail',
   ]),
   CallSid: sid('CA').optional(),
   SequenceNumber: intString.optional(),

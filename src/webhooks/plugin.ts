@@ -118,7 +118,9 @@ export function isRedisFailure(e: unknown): boolean {
   const name = e.name ?? '';
   return (
     name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|LOADING|enableOfflineQueue/i.test(e.message)
+    /Connection is closed|ECONNREFUSED|ECONNRESET|Command timed out|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|LOADING|enableOfflineQueue/i.test(
+      e.message,
+    )
   );
 }
 
@@ -144,7 +146,10 @@ export async function serveLive(
     return reply.type('text/xml').send(xml);
   } catch (e) {
     const reason = e instanceof BudgetExceeded ? 'timeout' : isRedisFailure(e) ? 'redis' : 'internal';
-    req.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason }, 'live-call webhook failed; answering fallback TwiML');
+    req.log.error(
+      { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason },
+      'live-call webhook failed; answering fallback TwiML',
+    );
     core.bus.service({ type: 'webhook.fallback', route: routeName(req), reason });
     return reply.type('text/xml').send(fallback ? fallback() : fallbackTwiml(core.center, core.urls.fallbackRecord, language));
   } finally {
@@ -162,14 +167,25 @@ export const EMPTY_TWIML = new VoiceResponse().toString();
  * status callbacks, so each one is a fact we never saw. What matters of them is reconciled later (a caller
  * whose hangup was lost is closed when Twilio reports its call ended: see the queue service's ghosts).
  */
-export async function serveStatus(core: WebhookCore, req: FastifyRequest, reply: FastifyReply, handler: () => Promise<void>): Promise<FastifyReply> {
+export async function serveStatus(
+  core: WebhookCore,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  handler: () => Promise<void>,
+): Promise<FastifyReply> {
   try {
     await handler();
     return reply.code(200).type('text/xml').send(EMPTY_TWIML);
   } catch (e) {
     const reason = isRedisFailure(e) ? 'redis' : 'internal';
-    req.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason }, 'status callback could not be processed (Twilio will not resend it)');
+    req.log.error(
+      { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : e, reason },
+      'status callback could not be processed (Twilio will not resend it)',
+    );
     core.bus.service({ type: 'webhook.unprocessed', route: routeName(req), reason });
-    return reply.code(reason === 'redis' ? 503 : 500).type('text/xml').send(EMPTY_TWIML);
+    return reply
+      .code(reason === 'redis' ? 503 : 500)
+      .type('text/xml')
+      .send(EMPTY_TWIML);
   }
 }

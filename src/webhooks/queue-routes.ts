@@ -16,7 +16,17 @@ import { startSurvey, SURVEY_KINDS, surveyAnswer } from '../ivr/survey.js';
 import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
-import { baseParams, conferenceStatusParams, dialResultParams, gatherParams, queueResultParams, queueWaitParams, recordingParams, statusParams, type StatusParams } from './params.js';
+import {
+  baseParams,
+  conferenceStatusParams,
+  dialResultParams,
+  gatherParams,
+  queueResultParams,
+  queueWaitParams,
+  recordingParams,
+  statusParams,
+  type StatusParams,
+} from './params.js';
 import { serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 export interface QueueRouteDeps {
@@ -47,10 +57,17 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const queue = str(req.query, 'queue');
     if (!knownQueue(queue)) return badQueue(reply);
-    return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
-      return service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime, language: lang(state) });
-    }, undefined, holdOn);
+    return serveLive(
+      core,
+      req,
+      reply,
+      async () => {
+        const state = await calls.get(p.CallSid);
+        return service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime, language: lang(state) });
+      },
+      undefined,
+      holdOn,
+    );
   });
 
   app.post('/twilio/queue/keys', async (req, reply) => {
@@ -58,12 +75,19 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const queue = str(req.query, 'queue');
     if (!knownQueue(queue)) return badQueue(reply);
-    return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
-      const r = await service.keys({ callSid: p.CallSid, queue, digits: p.Digits ?? '', language: lang(state) });
-      if (r.choseVoicemail && state) await calls.put({ ...state, leaveFor: 'voicemail' });
-      return r.xml;
-    }, undefined, holdOn);
+    return serveLive(
+      core,
+      req,
+      reply,
+      async () => {
+        const state = await calls.get(p.CallSid);
+        const r = await service.keys({ callSid: p.CallSid, queue, digits: p.Digits ?? '', language: lang(state) });
+        if (r.choseVoicemail && state) await calls.put({ ...state, leaveFor: 'voicemail' });
+        return r.xml;
+      },
+      undefined,
+      holdOn,
+    );
   });
 
   app.post('/twilio/queue/result', async (req, reply) => {
@@ -73,7 +97,14 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!knownQueue(queue)) return badQueue(reply);
     return serveLive(core, req, reply, async () => {
       const state = await calls.get(p.CallSid);
-      const xml = await service.result({ callSid: p.CallSid, queue, queueResult: p.QueueResult, queueTime: p.QueueTime, language: lang(state), choseVoicemail: state?.leaveFor === 'voicemail' });
+      const xml = await service.result({
+        callSid: p.CallSid,
+        queue,
+        queueResult: p.QueueResult,
+        queueTime: p.QueueTime,
+        language: lang(state),
+        choseVoicemail: state?.leaveFor === 'voicemail',
+      });
       if (state && (p.QueueResult === 'leave' || p.QueueResult === 'queue-full' || p.QueueResult === 'error')) {
         await calls.put({ ...state, phase: p.QueueResult === 'leave' && state.leaveFor === 'voicemail' ? 'voicemail' : 'ended' });
       }
@@ -98,7 +129,17 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
           callerHash: state.callerHash,
           language: state.language,
         });
-        if (added) bus.publish([{ type: 'voicemail.recorded', at: clock.now(), callSid: p.CallSid, queue, recordingSid: p.RecordingSid, durationSeconds: p.RecordingDuration ?? 0 }]);
+        if (added)
+          bus.publish([
+            {
+              type: 'voicemail.recorded',
+              at: clock.now(),
+              callSid: p.CallSid,
+              queue,
+              recordingSid: p.RecordingSid,
+              durationSeconds: p.RecordingDuration ?? 0,
+            },
+          ]);
       }
       const r = newResponse();
       r.say({}, 'Thank you for your message. Goodbye.');
@@ -148,7 +189,9 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const queue = str(req.query, 'queue');
     if (callHasEnded(p.CallStatus)) return serveLive(core, req, reply, () => Promise.resolve(newResponse().toString()));
-    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k))));
+    return serveLive(core, req, reply, () =>
+      surveyStep(p.CallSid, (state) => startSurvey(center, state, queue, clock.now(), (k) => urls.survey(k))),
+    );
   });
 
   app.post('/twilio/survey', async (req, reply) => {
@@ -157,13 +200,17 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     const step = str(req.query, 'step');
     const kind = SURVEY_KINDS.find((k) => k === step);
     if (!kind) return replyError(reply, invalid('step', SURVEY_KINDS.join(', ')));
-    return serveLive(core, req, reply, () => surveyStep(p.CallSid, (state) => surveyAnswer(center, state, kind, p.Digits, clock.now(), (k) => urls.survey(k))));
+    return serveLive(core, req, reply, () =>
+      surveyStep(p.CallSid, (state) => surveyAnswer(center, state, kind, p.Digits, clock.now(), (k) => urls.survey(k))),
+    );
   });
 
   app.post('/twilio/callback/leg', async (req, reply) => {
     const p = validate(core, baseParams, req, reply);
     if (!p) return reply;
-    return serveLive(core, req, reply, () => service.callbackLegTwiml({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), language: center.defaultLanguage }));
+    return serveLive(core, req, reply, () =>
+      service.callbackLegTwiml({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), language: center.defaultLanguage }),
+    );
   });
 
   /** A leg's status callback: de-duplicated and ordered by (CallSid, SequenceNumber), handled once. */
@@ -178,7 +225,15 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     });
 
   /** A caller (re-)entering a queue from a redirect: the stored call state, or a fresh one if it was lost. */
-  const entryRoute = (path: string, enter: (a: { queue: string; state: IvrState; twiml: VoiceResponse; party: { from: string; to: string } }) => Promise<{ state: IvrState; events: DomainEvent[] }>) =>
+  const entryRoute = (
+    path: string,
+    enter: (a: {
+      queue: string;
+      state: IvrState;
+      twiml: VoiceResponse;
+      party: { from: string; to: string };
+    }) => Promise<{ state: IvrState; events: DomainEvent[] }>,
+  ) =>
     app.post(path, async (req, reply) => {
       const p = validate(core, baseParams, req, reply);
       if (!p) return reply;
@@ -187,7 +242,14 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       return serveLive(core, req, reply, async () => {
         const state =
           (await calls.get(p.CallSid)) ??
-          initialState({ callSid: p.CallSid, flow: Object.values(center.flows)[0]!, center, now: clock.now(), callerHash: callerHash(deps.callerHashKey, p.From), contactId: p.CallSid });
+          initialState({
+            callSid: p.CallSid,
+            flow: Object.values(center.flows)[0]!,
+            center,
+            now: clock.now(),
+            callerHash: callerHash(deps.callerHashKey, p.From),
+            contactId: p.CallSid,
+          });
         const twiml = newResponse();
         const r = await enter({ queue, state, twiml, party: { from: p.From, to: p.To } });
         await calls.put(r.state);
@@ -200,7 +262,10 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
   // found nobody): the same contact re-enters, not a new offer, at the front or the configured priority.
   entryRoute('/twilio/transfer/queue', ({ queue, state, twiml, party }) => {
     const q = center.queues[queue]!;
-    twiml.say({}, state.language === 'es' ? 'Por favor espere mientras transferimos su llamada.' : 'Please hold while we transfer your call.');
+    twiml.say(
+      {},
+      state.language === 'es' ? 'Por favor espere mientras transferimos su llamada.' : 'Please hold while we transfer your call.',
+    );
     return service.enter({ state, queue, priority: q.transferPriority, twiml, party, countOffer: false, front: q.transferToFront });
   });
 
@@ -215,11 +280,22 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (p.CallStatus === 'in-progress') void work.catch((err: unknown) => req.log.error({ err }, 'bridge after the agent answered failed'));
     else await work;
   });
-  legStatus('/twilio/callback/status', (p, req) => service.callbackLegStatus({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), callSid: p.CallSid, status: p.CallStatus }));
+  legStatus('/twilio/callback/status', (p, req) =>
+    service.callbackLegStatus({
+      queue: str(req.query, 'queue'),
+      offerId: str(req.query, 'offer'),
+      callSid: p.CallSid,
+      status: p.CallStatus,
+    }),
+  );
   // An outside number dialed into a conference by a transfer.
-  legStatus('/twilio/transfer/status', (p, req) => service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }));
+  legStatus('/twilio/transfer/status', (p, req) =>
+    service.transferLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }),
+  );
   // A supervisor's monitoring leg.
-  legStatus('/twilio/monitor/status', (p, req) => service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }));
+  legStatus('/twilio/monitor/status', (p, req) =>
+    service.monitorLegStatus({ callSid: str(req.query, 'call'), legSid: p.CallSid, status: p.CallStatus }),
+  );
 
   app.post('/twilio/conference/status', async (req, reply) => {
     const p = validate(core, conferenceStatusParams, req, reply);
@@ -228,7 +304,9 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     // agent's leg gives it first (a create retried after a lost answer may not); the agent's and the caller's legs
     // (status callbacks and the Dial action) drive the call's state, so duplicates and reordering of
     // conference events cannot change a count.
-    return serveStatus(core, req, reply, () => service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent }));
+    return serveStatus(core, req, reply, () =>
+      service.conferenceEvent({ friendlyName: p.FriendlyName, conferenceSid: p.ConferenceSid, event: p.StatusCallbackEvent }),
+    );
   });
 
   // Hold music for the conference and the queue, served by us so it works without Twilio's assets.

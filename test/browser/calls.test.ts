@@ -55,7 +55,7 @@ describe('live calls page in Chromium', () => {
     await waitText(page, '#conn', /^Live/);
     const row = `#call-${call.sid}`;
     await waitText(page, `${row} th`, /^Alice$/); // the agent's name, from the supervisor socket
-    expect((await page.$$eval(`${row} td`, (tds) => tds.slice(0, 2).map((t) => t.textContent)))).toEqual(['Technical support', 'Talking']);
+    expect(await page.$$eval(`${row} td`, (tds) => tds.slice(0, 2).map((t) => t.textContent))).toEqual(['Technical support', 'Talking']);
     // Talking for at least the 5 s of virtual time since the connection: the server's clock, not the browser's.
     await waitText(page, `${row} td.timer`, /^0:(0[5-9]|[1-5]\d)$/);
     expect(await page.textContent('#calls-caption')).toBe('1 live call');
@@ -128,7 +128,8 @@ describe('live calls page in Chromium', () => {
     expect(conf.canHear(call.sid, aliceLeg) && conf.canHear(aliceLeg, call.sid)).toBe(true);
 
     const m = await stack.metrics();
-    for (const mode of ['listen', 'coach', 'barge', 'stop']) expect(sample(m, 'switchboard_supervisor_monitor_total', { queue: 'support', mode }), mode).toBe(1);
+    for (const mode of ['listen', 'coach', 'barge', 'stop'])
+      expect(sample(m, 'switchboard_supervisor_monitor_total', { queue: 'support', mode }), mode).toBe(1);
 
     // The call ends: it leaves the list.
     alice.send({ type: 'hangup', callSid: call.sid });

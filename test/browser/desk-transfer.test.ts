@@ -29,7 +29,9 @@ async function openDesk(stack: Stack, token: string): Promise<Page> {
 /** A support caller, offered to Alice and accepted from her desk with the keyboard. */
 async function callConnectedToAlice(stack: Stack, alice: Page): Promise<Call> {
   const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
-  await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+  await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), {
+    what: 'caller waiting',
+  });
   await tabTo(alice, '#btn-available');
   await alice.keyboard.press('Enter');
   await advanceUntil(stack, async () => (await agentRecord(stack, 'alice'))?.state === 'reserved', { stepMs: 250, what: 'offer to alice' });
@@ -63,7 +65,10 @@ describe('transfers on the agent desk', () => {
     await advanceUntil(stack, async () => (await agentRecord(stack, 'bob'))?.state === 'available', { stepMs: 250, what: 'bob available' });
 
     // The form: targets from the server's directory; warm to a queue consults the agent it would pick.
-    expect(await alice.$$eval('#transfer-queue option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['support', 'billing']);
+    expect(await alice.$$eval('#transfer-queue option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual([
+      'support',
+      'billing',
+    ]);
     expect(await alice.$$eval('#transfer-agent option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['bob', 'carol']); // not herself
     expect(await alice.isEnabled('#transfer-warm')).toBe(true);
     expect(await alice.textContent('#transfer-warm-hint')).toMatch(/consult the agent that queue would pick/);
@@ -184,7 +189,10 @@ describe('transfers on the agent desk', () => {
 
     // Cancel: the caller is back with Alice and the Status line says so.
     await alice.click('#btn-transfer-cancel');
-    await advanceUntil(stack, () => hasText(alice, '#transfer-status', /cancelled/), { stepMs: 250, what: 'transfer cancelled on alice desk' });
+    await advanceUntil(stack, () => hasText(alice, '#transfer-status', /cancelled/), {
+      stepMs: 250,
+      what: 'transfer cancelled on alice desk',
+    });
     await waitText(alice, '#call-status', /^Connected$/);
     expect(await alice.textContent('#transfer-status')).toBe('Transfer to Bob cancelled: the caller is back with you.');
     expect(await alice.isEnabled('#btn-transfer')).toBe(true);

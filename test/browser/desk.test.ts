@@ -48,7 +48,9 @@ describe('agent desk and wallboard in Chromium', () => {
     // A caller goes through the IVR to technical support and waits: the wallboard shows them.
     const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller() });
     // (Until Twilio's first waitUrl request has told the server the QueueSid: a bridge waits for it.)
-    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), {
+      what: 'caller waiting',
+    });
     await waitText(wall, '#q-support-waiting', /^1$/);
     await waitText(wall, '#q-support-longest', /^0:(0[1-9]|[1-5]\d)$/);
     await screenshot(wall, 'wallboard-waiting');
@@ -134,7 +136,9 @@ describe('agent desk and wallboard in Chromium', () => {
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
     const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: supportCaller() });
-    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), {
+      what: 'caller waiting',
+    });
     await desk.click('#btn-available');
     await advanceUntil(stack, async () => desk.isVisible('#offer'), { stepMs: 250, what: 'offer on the desk' });
     await desk.click('#btn-accept');
@@ -233,7 +237,9 @@ describe('agent desk and wallboard in Chromium', () => {
     await desk.goto(`${origin}/desk#token=alice-demo-token`);
     await waitText(desk, '#conn', /^Connected$/);
     const call = stack.emu.placeCall({ from: '+15551230009', to: NUMBER, behaviour: supportCaller() });
-    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), {
+      what: 'caller waiting',
+    });
     await desk.click('#btn-available');
     await desk.locator('#offer').waitFor({ state: 'visible' });
     const first = Number(await desk.textContent('#offer-countdown'));

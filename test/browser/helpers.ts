@@ -15,7 +15,14 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-extensions', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-extensions',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -103,7 +110,11 @@ export async function tabTo(page: Page, selector: string, max = 40): Promise<voi
  * Move virtual time in steps until `cond` holds, giving real time to messages on the wire (agent
  * socket, browser) before each step, so time never runs past a deadline the page is about to meet.
  */
-export async function advanceUntil(s: Stack, cond: () => Promise<boolean>, o: { stepMs?: number; maxMs?: number; what?: string } = {}): Promise<void> {
+export async function advanceUntil(
+  s: Stack,
+  cond: () => Promise<boolean>,
+  o: { stepMs?: number; maxMs?: number; what?: string } = {},
+): Promise<void> {
   const start = s.clock.now();
   const max = o.maxMs ?? 300_000;
   for (;;) {

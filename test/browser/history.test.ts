@@ -47,7 +47,8 @@ async function apiRecords(stack: Stack, query: string): Promise<CallRecord[]> {
   return (r.json() as { records: CallRecord[] }).records;
 }
 
-const rowCalls = (page: import('playwright-core').Page) => page.$$eval('#records tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.call ?? ''));
+const rowCalls = (page: import('playwright-core').Page) =>
+  page.$$eval('#records tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.call ?? ''));
 
 describe('call history page in Chromium', () => {
   it('lists, filters, pages and downloads call records from the keyboard; the export is audited', { timeout: 120_000 }, async () => {
@@ -115,7 +116,14 @@ describe('call history page in Chromium', () => {
     await waitText(page, '#download-status', /^Downloaded 1 call record\.$/);
     await screenshot(page, 'history-filtered');
     const audit = await stack.app.inject({ method: 'GET', url: '/api/audit', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
-    expect(audit.json().entries).toEqual([expect.objectContaining({ supervisor: 'sam', name: 'Sam Lee', action: 'records.export', detail: '1 records outcome=abandoned&minWait=60&limit=10000' })]);
+    expect(audit.json().entries).toEqual([
+      expect.objectContaining({
+        supervisor: 'sam',
+        name: 'Sam Lee',
+        action: 'records.export',
+        detail: '1 records outcome=abandoned&minWait=60&limit=10000',
+      }),
+    ]);
 
     // One call per page: "Older calls" follows the cursor, and the focus moves to the new row.
     await page.goto(`${origin}/history?limit=1`);

@@ -56,12 +56,14 @@ const log = (page: Page) => page.evaluate(() => (window as unknown as { __voice:
 const emit = (page: Page, event: string, arg: unknown) =>
   page.evaluate(
     ([e, a]) => {
-      const v = (window as unknown as { __voice: { device: { emit(e: string, a: unknown): void }; FakeCall: new (p: unknown) => unknown } }).__voice;
+      const v = (window as unknown as { __voice: { device: { emit(e: string, a: unknown): void }; FakeCall: new (p: unknown) => unknown } })
+        .__voice;
       v.device.emit(e as string, e === 'incoming' ? new v.FakeCall(a) : a);
     },
     [event, arg] as const,
   );
-const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { iss: string; grants: { identity: string; voice: unknown } };
+const claims = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { iss: string; grants: { identity: string; voice: unknown } };
 
 async function until(page: Page, what: string, cond: (l: Entry[]) => boolean): Promise<Entry[]> {
   for (let i = 0; i < 200; i++) {
@@ -91,7 +93,10 @@ describe('desk softphone in Chromium', () => {
     await waitText(desk, '#audio-note', /in this page, as alice/);
     const first = await until(desk, 'register', (l) => l.some((e) => e[0] === 'register'));
     const created = first.find((e) => e[0] === 'new')!;
-    expect(claims(created[1] as string)).toMatchObject({ iss: KEYS.twilioApiKeySid, grants: { identity: 'alice', voice: { incoming: { allow: true } } } });
+    expect(claims(created[1] as string)).toMatchObject({
+      iss: KEYS.twilioApiKeySid,
+      grants: { identity: 'alice', voice: { incoming: { allow: true } } },
+    });
     expect(created[2]).toMatchObject({ edge: 'roaming', closeProtection: true });
     expect(first).toContainEqual(['sound.incoming', false]); // no ring sound from Twilio's CDN
     expect(await desk.isChecked('#sp-autoanswer')).toBe(true);
@@ -100,13 +105,23 @@ describe('desk softphone in Chromium', () => {
     await waitText(desk, '#sp-input', /Headset microphone/);
     await desk.selectOption('#sp-input', 'mic-2');
     await desk.selectOption('#sp-output', 'spk-2');
-    await until(desk, 'device choice', (l) => l.some((e) => e[0] === 'input' && e[1] === 'mic-2') && l.some((e) => e[0] === 'speakers' && JSON.stringify(e[1]) === '["spk-2"]'));
+    await until(
+      desk,
+      'device choice',
+      (l) =>
+        l.some((e) => e[0] === 'input' && e[1] === 'mic-2') && l.some((e) => e[0] === 'speakers' && JSON.stringify(e[1]) === '["spk-2"]'),
+    );
 
     // A caller in line; Alice available, offered, accepts: the leg the bridge dials rings in the page and is answered.
     const call = stack.emu.placeCall({ from: '+15551230001', to: NUMBER, behaviour: supportCaller() });
-    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), { what: 'caller waiting' });
+    await advanceUntil(stack, async () => Boolean((await stack.app.sb.queues.callerInfo('support', call.sid))?.queueSid), {
+      what: 'caller waiting',
+    });
     await desk.click('#btn-available');
-    await advanceUntil(stack, async () => (await stack.app.sb.agents.get('alice'))?.state === 'reserved', { stepMs: 250, what: 'offer to alice' });
+    await advanceUntil(stack, async () => (await stack.app.sb.agents.get('alice'))?.state === 'reserved', {
+      stepMs: 250,
+      what: 'offer to alice',
+    });
     await desk.locator('#offer').waitFor({ state: 'visible' });
     await desk.click('#btn-accept');
     await emit(desk, 'incoming', { CallSid: 'CA' + 'b'.repeat(32), From: NUMBER, To: 'client:alice' });
@@ -154,7 +169,11 @@ describe('desk softphone in Chromium', () => {
     await desk.fill('#token', 'alice-demo-token');
     await desk.press('#token', 'Enter');
     await waitText(desk, '#state', /^Offline$/);
-    await waitText(desk, '#audio-note', /calls ring on your phone.*No softphone: TWILIO_API_KEY_SID: the softphone needs TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET/);
+    await waitText(
+      desk,
+      '#audio-note',
+      /calls ring on your phone.*No softphone: TWILIO_API_KEY_SID: the softphone needs TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET/,
+    );
     expect(await desk.isHidden('#softphone')).toBe(true);
     // The SDK is not even loaded for an agent without a softphone.
     expect(requested).toContain('/api/agent/voice-token');

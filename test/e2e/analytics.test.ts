@@ -112,7 +112,9 @@ describe('analytics on /metrics', () => {
     const m = await t.metrics();
     // switchboard_build_info names the Node.js version in `nodejs`, so `node` stays the IVR node everywhere.
     const build = m.split('\n').filter((l) => l.startsWith('switchboard_build_info{'));
-    expect(build).toEqual([`switchboard_build_info{version="${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}",nodejs="${process.versions.node}"} 1`]);
+    expect(build).toEqual([
+      `switchboard_build_info{version="${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}",nodejs="${process.versions.node}"} 1`,
+    ]);
     const values = (label: string) => new Set([...m.matchAll(new RegExp(`${label}="([^"]*)"`, 'g'))].map((x) => x[1]!));
     const center = t.center;
     const allowed = {

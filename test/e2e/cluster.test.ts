@@ -56,7 +56,17 @@ describe('Redis Cluster', () => {
     expect(cluster.nodes('master')).toHaveLength(3);
 
     const b = await buildApp(
-      { center: await loadExample(), publicBaseUrl: PUBLIC_BASE, twilioAuthToken: AUTH_TOKEN, twilioAccountSid: ACCOUNT_SID, twilioApiBaseUrl: st.emu.restBaseUrl, callerHashKey: 'test-caller-hash-key-0123456789', redisPrefix: st.prefix, supervisorToken: SUPERVISOR_TOKEN, instanceId: 'b' },
+      {
+        center: await loadExample(),
+        publicBaseUrl: PUBLIC_BASE,
+        twilioAuthToken: AUTH_TOKEN,
+        twilioAccountSid: ACCOUNT_SID,
+        twilioApiBaseUrl: st.emu.restBaseUrl,
+        callerHashKey: 'test-caller-hash-key-0123456789',
+        redisPrefix: st.prefix,
+        supervisorToken: SUPERVISOR_TOKEN,
+        instanceId: 'b',
+      },
       { redis: cluster.duplicate(), clock: st.clock, sweepEveryMs: 1000 },
     );
     await b.listen({ port: 0, host: '127.0.0.1' });
@@ -114,12 +124,23 @@ describe('Redis Cluster', () => {
     const client = connectRedis({ clusterNodes: c.nodes.map((n) => `redis://:cluster-secret-0123@${n}`), commandTimeoutMs: 2000 });
     cleanups.push(() => client.disconnect());
     const store = createQueueStore(client, createKeys(uniquePrefix('auth')), new VirtualClock());
-    const input = { queue: 'support', callSid: 'CA' + 'c'.repeat(32), contactId: 'k1', callerHash: 'h1', priority: 0, maxLength: 10, whenNoAgents: 'wait' as const, serviceLevelSeconds: 20 };
+    const input = {
+      queue: 'support',
+      callSid: 'CA' + 'c'.repeat(32),
+      contactId: 'k1',
+      callerHash: 'h1',
+      priority: 0,
+      maxLength: 10,
+      whenNoAgents: 'wait' as const,
+      serviceLevelSeconds: 20,
+    };
     expect((await store.enqueue(input)).result).toBe('queued');
     const claimed = await store.claimNext({ queue: 'support', offerId: 'of_auth0001', agentId: 'a', deadline: 1 });
     expect(claimed?.callSid).toBe(input.callSid);
     // A script's error reply is an answer: the cluster connection stays up and keeps serving.
-    await expect(store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_other0001' })).rejects.toBeInstanceOf(SwitchboardError);
+    await expect(store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_other0001' })).rejects.toBeInstanceOf(
+      SwitchboardError,
+    );
     expect(await store.markBridging({ queue: 'support', callSid: input.callSid, offerId: 'of_auth0001' })).toBe('bridging');
     expect((client as Cluster).status).toBe('ready');
   });

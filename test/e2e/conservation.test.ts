@@ -44,8 +44,19 @@ function center() {
   queues.support = { ...queues.support, maxWaitSeconds: 300, maxLength: 1000, whenNoAgents: 'wait' };
   queues.billing = { ...queues.billing, maxWaitSeconds: 200, maxLength: 1000, whenNoAgents: 'wait' };
   const agents = raw.agents!;
-  for (const [id, skills] of [['dave', ['support']], ['erin', ['support', 'billing']], ['frank', ['billing']], ['grace', ['support']]] as const) {
-    agents[id] = { name: id, team: (skills as readonly string[]).includes('support') ? 'tier1' : 'billing', skills: [...skills], contact: `client:${id}`, token: `${id}-demo-token` };
+  for (const [id, skills] of [
+    ['dave', ['support']],
+    ['erin', ['support', 'billing']],
+    ['frank', ['billing']],
+    ['grace', ['support']],
+  ] as const) {
+    agents[id] = {
+      name: id,
+      team: (skills as readonly string[]).includes('support') ? 'tier1' : 'billing',
+      skills: [...skills],
+      contact: `client:${id}`,
+      token: `${id}-demo-token`,
+    };
   }
   return parseCenterConfig(raw, 'conservation config');
 }
@@ -143,7 +154,10 @@ describe('conservation under faults', () => {
   it(`${CALLS} calls through two instances with REST, status-callback, webhook-retry and Redis faults: every count agrees`, async () => {
     const started = performance.now();
     const r = await startRedis();
-    closers.push(() => rmSync(r.dir, { recursive: true, force: true }), () => r.stop());
+    closers.push(
+      () => rmSync(r.dir, { recursive: true, force: true }),
+      () => r.stop(),
+    );
     const clock = new VirtualClock(OPEN_TIME);
     const cfg = center();
     const prefix = uniquePrefix('conserve');
@@ -163,17 +177,35 @@ describe('conservation under faults', () => {
     for (const id of ['a', 'b']) {
       const redis = connectRedis({ url: r.url, commandTimeoutMs: 1000 });
       const app = await buildApp(
-        { center: cfg, publicBaseUrl: PUBLIC_BASE, twilioAuthToken: AUTH_TOKEN, twilioAccountSid: ACCOUNT_SID, twilioApiBaseUrl: emu.restBaseUrl, callerHashKey: 'test-caller-hash-key-0123456789', redisPrefix: prefix, supervisorToken: SUPERVISOR_TOKEN, instanceId: id },
+        {
+          center: cfg,
+          publicBaseUrl: PUBLIC_BASE,
+          twilioAuthToken: AUTH_TOKEN,
+          twilioAccountSid: ACCOUNT_SID,
+          twilioApiBaseUrl: emu.restBaseUrl,
+          callerHashKey: 'test-caller-hash-key-0123456789',
+          redisPrefix: prefix,
+          supervisorToken: SUPERVISOR_TOKEN,
+          instanceId: id,
+        },
         { redis, clock, sweepEveryMs: 1000 },
       );
       const port = await freePort();
       await app.listen({ port, host: '127.0.0.1' });
-      closers.push(() => redis.disconnect(), () => app.close());
+      closers.push(
+        () => redis.disconnect(),
+        () => app.close(),
+      );
       apps.push({ app, redis, port });
     }
     const faultRand = new Random(23);
     const proxyCounts = { requests: 0, replayed: 0 };
-    const proxy = roundRobinProxy(apps.map((a) => a.port), 0.03, new Random(5), proxyCounts);
+    const proxy = roundRobinProxy(
+      apps.map((a) => a.port),
+      0.03,
+      new Random(5),
+      proxyCounts,
+    );
     await new Promise<void>((res) => proxy.listen(proxyPort, '127.0.0.1', res));
     closers.push(() => new Promise((res) => proxy.close(res)));
 
@@ -213,8 +245,19 @@ describe('conservation under faults', () => {
       if (!faulting) return;
       const t = faultRand.pick(targets);
       const kind = faultRand.pick(['500', '503', 'timeout', 'timeout-executed', '21220'] as const);
-      if (kind === '500' || kind === '503') emu.faults.failNextRest({ status: kind === '500' ? 500 : 503, count: 1 + Math.floor(faultRand.next() * 3), match: { method: 'POST', path: t.path } });
-      else if (kind === '21220') emu.faults.failNextRest({ status: 400, code: 21220, message: 'Call is not in-progress. Cannot redirect.', match: { method: 'POST', path: targets[1]!.path } });
+      if (kind === '500' || kind === '503')
+        emu.faults.failNextRest({
+          status: kind === '500' ? 500 : 503,
+          count: 1 + Math.floor(faultRand.next() * 3),
+          match: { method: 'POST', path: t.path },
+        });
+      else if (kind === '21220')
+        emu.faults.failNextRest({
+          status: 400,
+          code: 21220,
+          message: 'Call is not in-progress. Cannot redirect.',
+          match: { method: 'POST', path: targets[1]!.path },
+        });
       else emu.faults.timeoutNextRest({ afterMs: 4_000, execute: kind === 'timeout-executed', match: { method: 'POST', path: t.path } });
       note(`rest ${kind === '21220' ? 'dequeue' : t.name} ${kind}`);
       clock.setTimer(20_000, injectFault);
@@ -241,10 +284,32 @@ describe('conservation under faults', () => {
       numbers: { repeatProbability: 0.1 },
       gather: [
         { heard: 'For English, press 1', choices: [{ weight: 1, digits: '1' }], delayMs: [300, 1200] },
-        { heard: 'For technical support, press 2', choices: [{ weight: 7, digits: '2' }, { weight: 3, digits: '1' }], delayMs: [300, 1500] },
+        {
+          heard: 'For technical support, press 2',
+          choices: [
+            { weight: 7, digits: '2' },
+            { weight: 3, digits: '1' },
+          ],
+          delayMs: [300, 1500],
+        },
         { heard: 'To speak with billing, press 2', choices: [{ weight: 1, digits: '2' }], delayMs: [300, 1500] },
-        { heard: 'in line', attempt: 2, choices: [{ weight: 8, none: true }, { weight: 1, digits: '1' }, { weight: 1, digits: '2' }], delayMs: [500, 2000] },
-        { heard: 'how satisfied', choices: [{ weight: 1, digits: '5' }, { weight: 1, digits: '3' }] },
+        {
+          heard: 'in line',
+          attempt: 2,
+          choices: [
+            { weight: 8, none: true },
+            { weight: 1, digits: '1' },
+            { weight: 1, digits: '2' },
+          ],
+          delayMs: [500, 2000],
+        },
+        {
+          heard: 'how satisfied',
+          choices: [
+            { weight: 1, digits: '5' },
+            { weight: 1, digits: '3' },
+          ],
+        },
         { heard: 'recommend', choices: [{ weight: 1, digits: '9#' }] },
       ],
     });
@@ -268,7 +333,14 @@ describe('conservation under faults', () => {
     const report: Record<string, unknown> = {};
     for (const q of QUEUES) {
       const redisTally = await sb.queues.tally(q);
-      const fromRedis: Tally = { offered: redisTally.offered, answered: redisTally.answered, abandoned: redisTally.abandoned, overflow: redisTally.overflow, callback: redisTally.callback, waiting: redisTally.inQueue };
+      const fromRedis: Tally = {
+        offered: redisTally.offered,
+        answered: redisTally.answered,
+        abandoned: redisTally.abandoned,
+        overflow: redisTally.overflow,
+        callback: redisTally.callback,
+        waiting: redisTally.inQueue,
+      };
       const fromMetrics: Tally = {
         offered: sum('switchboard_calls_offered_total', { queue: q }),
         answered: sum('switchboard_calls_answered_total', { queue: q }),
@@ -279,7 +351,8 @@ describe('conservation under faults', () => {
       };
       report[q] = { emulator: fromEmu[q], redis: fromRedis, metrics: fromMetrics };
       // Conservation, exactly, on each side.
-      for (const t of [fromRedis, fromMetrics, fromEmu[q]!]) expect(t.offered).toBe(t.answered + t.abandoned + t.overflow + t.callback + t.waiting);
+      for (const t of [fromRedis, fromMetrics, fromEmu[q]!])
+        expect(t.offered).toBe(t.answered + t.abandoned + t.overflow + t.callback + t.waiting);
       // And the three agree on every term.
       expect({ queue: q, ...fromRedis }).toEqual({ queue: q, ...fromEmu[q] });
       expect({ queue: q, ...fromMetrics }).toEqual({ queue: q, ...fromEmu[q] });

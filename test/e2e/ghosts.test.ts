@@ -68,7 +68,10 @@ async function stackOnOwnRedis(): Promise<{ st: Stack; outage: (during: () => Pr
 }
 
 /** The ghost: a waiting caller hangs up during a Redis outage; afterwards Redis still has them waiting. */
-async function makeGhost(st: Stack, outage: (during: () => Promise<void>) => Promise<void>): Promise<{ ghost: Call; endedAt: number; enqueuedAt: number }> {
+async function makeGhost(
+  st: Stack,
+  outage: (during: () => Promise<void>) => Promise<void>,
+): Promise<{ ghost: Call; endedAt: number; enqueuedAt: number }> {
   const ghost = st.emu.placeCall({ from: '+15557771001', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000 }) });
   await st.emu.run(st.clock.sleep(30_000));
   const info = await st.app.sb.queues.callerInfo('support', ghost.sid);
@@ -105,14 +108,24 @@ async function leftEvents(st: Stack): Promise<Record<string, unknown>[]> {
     .map((f) => JSON.parse(f[f.indexOf('data') + 1]!) as Record<string, unknown>);
 }
 
-function conservation(t: { offered: number; answered: number; abandoned: number; overflow: number; callback: number; inQueue: number }): void {
+function conservation(t: {
+  offered: number;
+  answered: number;
+  abandoned: number;
+  overflow: number;
+  callback: number;
+  inQueue: number;
+}): void {
   expect(t.offered).toBe(t.answered + t.abandoned + t.overflow + t.callback + t.inQueue);
 }
 
 async function takeCall(st: Stack, a: TestAgent, offer: Record<string, unknown>): Promise<void> {
   const from = a.messages.length;
   a.send({ type: 'accept', offerId: offer.offerId });
-  await st.until(a.next('call', (m) => m.status === 'connected' && m.callSid === offer.callSid, from), { maxMs: 120_000 });
+  await st.until(
+    a.next('call', (m) => m.status === 'connected' && m.callSid === offer.callSid, from),
+    { maxMs: 120_000 },
+  );
   a.send({ type: 'hangup', callSid: offer.callSid });
   await st.until(a.next('wrap_up', (m) => m.callSid === offer.callSid, from));
   a.send({ type: 'wrap_up', callSid: offer.callSid, disposition: 'resolved', ref: `w-${String(offer.callSid)}` });
@@ -227,7 +240,10 @@ describe('ghost callers (hangup lost during a Redis outage)', () => {
     const restFrom = st.emu.log.rest.length;
     const due = enqueuedAt + (maxWait + 120) * 1000;
     const calls = () => st.emu.log.rest.slice(restFrom).filter((r) => r.method === 'GET' && r.path.includes('/Calls/'));
-    await st.until(poll(async () => (await st.app.sb.queues.callerInfo('support', ghost.sid)) === null), { maxMs: 900_000 });
+    await st.until(
+      poll(async () => (await st.app.sb.queues.callerInfo('support', ghost.sid)) === null),
+      { maxMs: 900_000 },
+    );
     expect(calls().map((r) => r.path)).toEqual([expect.stringContaining(`/Calls/${ghost.sid}.json`)]);
     expect(calls()[0]!.at).toBeGreaterThanOrEqual(due);
     const left = (await leftEvents(st)).filter((e) => e.callSid === ghost.sid);
@@ -271,7 +287,10 @@ describe('status callbacks while Redis is down', () => {
       ['/twilio/callback/status?queue=support&offer=of_x', { CallStatus: 'no-answer' }],
       ['/twilio/transfer/status?call=' + call, { CallStatus: 'completed' }],
       ['/twilio/monitor/status?call=' + call, { CallStatus: 'completed' }],
-      ['/twilio/conference/status', { ConferenceSid: 'CF' + '1'.repeat(32), FriendlyName: `sb-${call}`, StatusCallbackEvent: 'participant-join' }],
+      [
+        '/twilio/conference/status',
+        { ConferenceSid: 'CF' + '1'.repeat(32), FriendlyName: `sb-${call}`, StatusCallbackEvent: 'participant-join' },
+      ],
     ];
     // With Redis up each is a 200 (no status callback is refused for its own sake).
     for (const [path, extra] of routes) expect((await t.twilio(path, callParams(newCallSid(), extra))).status, path).toBe(200);

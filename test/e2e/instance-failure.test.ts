@@ -20,7 +20,15 @@ import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agents.j
 import { createTwilioEmulator, type Call, type GatherContext, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import { createKeys } from '../../src/store/keys.js';
 import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, SUPERVISOR_TOKEN } from '../helpers/app.js';
-import { agentToken, startInstance, startRoundRobin, tempDir, writeCenterFile, type Instance, type RoundRobin } from '../helpers/instances.js';
+import {
+  agentToken,
+  startInstance,
+  startRoundRobin,
+  tempDir,
+  writeCenterFile,
+  type Instance,
+  type RoundRobin,
+} from '../helpers/instances.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { clusterNodes, newRedis, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { NUMBER } from '../helpers/stack.js';
@@ -151,7 +159,13 @@ describe('an instance dies under load', () => {
     await sleep(8000);
     let heldOffer: { agentId: string; offerId: string; callSid: string } | undefined;
     for (let i = 0; i < 300 && !heldOffer; i++) {
-      const [state, instance, offerId, callSid] = await redis.hmget(keys.agents.agent(SLOW), 'state', 'instance', 'offerId', 'offerCallSid');
+      const [state, instance, offerId, callSid] = await redis.hmget(
+        keys.agents.agent(SLOW),
+        'state',
+        'instance',
+        'offerId',
+        'offerCallSid',
+      );
       if (state === 'reserved' && instance === victim!.id && offerId && callSid) heldOffer = { agentId: SLOW, offerId, callSid };
       else await sleep(20);
     }

@@ -23,7 +23,17 @@ describe('several instances', () => {
     s = await makeStack();
     const st = s;
     const b = await buildApp(
-      { center: await loadExample(), publicBaseUrl: PUBLIC_BASE, twilioAuthToken: AUTH_TOKEN, twilioAccountSid: ACCOUNT_SID, twilioApiBaseUrl: st.emu.restBaseUrl, callerHashKey: 'test-caller-hash-key-0123456789', redisPrefix: st.prefix, supervisorToken: SUPERVISOR_TOKEN, instanceId: 'b' },
+      {
+        center: await loadExample(),
+        publicBaseUrl: PUBLIC_BASE,
+        twilioAuthToken: AUTH_TOKEN,
+        twilioAccountSid: ACCOUNT_SID,
+        twilioApiBaseUrl: st.emu.restBaseUrl,
+        callerHashKey: 'test-caller-hash-key-0123456789',
+        redisPrefix: st.prefix,
+        supervisorToken: SUPERVISOR_TOKEN,
+        instanceId: 'b',
+      },
       { redis: st.redis.duplicate(), clock: st.clock, sweepEveryMs: 1000 },
     );
     await b.listen({ port: 0, host: '127.0.0.1' });
@@ -56,7 +66,9 @@ describe('several instances', () => {
     expect(offer.callSid).toBe(call.sid);
 
     const queuesA = await st.app.inject({ method: 'GET', url: '/api/queues', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
-    const support = (queuesA.json() as { queues: { name: string; waiting: number; offered: number }[] }).queues.find((q) => q.name === 'support');
+    const support = (queuesA.json() as { queues: { name: string; waiting: number; offered: number }[] }).queues.find(
+      (q) => q.name === 'support',
+    );
     expect(support).toMatchObject({ waiting: 1, offered: 1 });
     const agentsB = await b.inject({ method: 'GET', url: '/api/agents', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
     expect((agentsB.json() as { agents: { id: string; state: string }[] }).agents.find((a) => a.id === 'alice')?.state).toBe('reserved');
@@ -70,10 +82,18 @@ describe('capacity API', () => {
   it('answers Erlang C and A for supervisors and names a bad field', async () => {
     s = await makeStack();
     const auth = { authorization: `Bearer ${SUPERVISOR_TOKEN}` };
-    const c = await s.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&targetSeconds=20', headers: auth });
+    const c = await s.app.inject({
+      method: 'GET',
+      url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&targetSeconds=20',
+      headers: auth,
+    });
     // Same inputs as the CLI test: A = 10 Erlangs; 13 agents give 79.6 %, 14 give 88.8 % (see test/unit/capacity.test.ts).
     expect(c.json()).toMatchObject({ model: 'erlang_c', agents: 14, trafficErlangs: 10 });
-    const a = await s.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&agents=12&patienceSeconds=120', headers: auth });
+    const a = await s.app.inject({
+      method: 'GET',
+      url: '/api/capacity?arrivalsPerHour=200&ahtSeconds=180&agents=12&patienceSeconds=120',
+      headers: auth,
+    });
     const body = a.json() as { model: string; abandonProbability: number };
     expect(body.model).toBe('erlang_a');
     expect(body.abandonProbability).toBeGreaterThan(0);

@@ -4,7 +4,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
-import { callParams, CLOSED_TIME, HOLIDAY_TIME, makeApp, newCallSid, PUBLIC_BASE, sample, saysOf, SUPERVISOR_TOKEN, type TestApp } from '../helpers/app.js';
+import {
+  callParams,
+  CLOSED_TIME,
+  HOLIDAY_TIME,
+  makeApp,
+  newCallSid,
+  PUBLIC_BASE,
+  sample,
+  saysOf,
+  SUPERVISOR_TOKEN,
+  type TestApp,
+} from '../helpers/app.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -32,7 +43,10 @@ describe('IVR over HTTP', () => {
     expect(saysOf(r2.body)[0]).toContain('For billing, press 1');
     const r3 = await t.twilio('/twilio/ivr/gather?node=main-menu', callParams(sid, { Digits: '1' }));
     expect(saysOf(r3.body)[0]).toContain('balance options');
-    const r4 = await t.twilio('/twilio/ivr/gather?node=billing-menu', callParams(sid, { SpeechResult: 'my balance please', Confidence: '0.92' }));
+    const r4 = await t.twilio(
+      '/twilio/ivr/gather?node=billing-menu',
+      callParams(sid, { SpeechResult: 'my balance please', Confidence: '0.92' }),
+    );
     expect(saysOf(r4.body)[0]).toContain('pay online');
     expect(r4.body).toContain('<Hangup/>');
 
@@ -165,15 +179,30 @@ describe('webhook security and validation', () => {
     t = await makeApp();
     const sid = newCallSid();
     const body = new URLSearchParams(callParams(sid)).toString();
-    const unsigned = await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
+    const unsigned = await t.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: body,
+    });
     expect(unsigned.statusCode).toBe(400);
     expect(unsigned.json()).toMatchObject({ error: 'missing_signature' });
     const forgedSig = twilio.getExpectedTwilioSignature('wrong-token-123456', PUBLIC_BASE + '/twilio/voice', callParams(sid));
-    const forged = await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': forgedSig }, payload: body });
+    const forged = await t.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': forgedSig },
+      payload: body,
+    });
     expect(forged.statusCode).toBe(403);
     // Signed over other parameters than the ones sent (a tampered body).
     const sig = twilio.getExpectedTwilioSignature('test-auth-token-0123456789', PUBLIC_BASE + '/twilio/voice', callParams(sid));
-    const tampered = await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig }, payload: body + '&Digits=9' });
+    const tampered = await t.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig },
+      payload: body + '&Digits=9',
+    });
     expect(tampered.statusCode).toBe(403);
     const bad = await t.twilio('/twilio/voice', callParams('CA123'));
     expect(bad.status).toBe(400);

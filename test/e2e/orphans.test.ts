@@ -38,7 +38,12 @@ describe('work orphaned by a dead instance', () => {
     expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('waiting');
 
     // The dead router's last step: the caller is claimed for an offer no agent holds.
-    const claimed = await st.app.sb.queues.claimNext({ queue: 'support', offerId: 'of_deadrouter01', agentId: 'pending', deadline: st.clock.now() + 15_000 });
+    const claimed = await st.app.sb.queues.claimNext({
+      queue: 'support',
+      offerId: 'of_deadrouter01',
+      agentId: 'pending',
+      deadline: st.clock.now() + 15_000,
+    });
     expect(claimed?.callSid).toBe(call.sid);
     expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('offered');
 
@@ -76,7 +81,10 @@ describe('work orphaned by a dead instance', () => {
     const dialsBefore = st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length;
 
     // Released 120 s after the accept (the bridge check); big steps keep the real time short.
-    const failed = await st.until(alice.next('call', (m) => m.status === 'failed'), { maxMs: 200_000, stepMs: 5000 });
+    const failed = await st.until(
+      alice.next('call', (m) => m.status === 'failed'),
+      { maxMs: 200_000, stepMs: 5000 },
+    );
     expect(failed.callSid).toBe(call.sid);
     const again = await st.until(alice.next('offer', (m) => m.offerId !== offerId));
     expect(again.callSid).toBe(call.sid);

@@ -41,7 +41,12 @@ describe('queue and agents end to end', () => {
     const rest = stack.emu.log.rest.map((r) => ({ method: r.method, path: r.path, form: r.form }));
     const participant = rest.find((r) => /\/Conferences\/sb-CA[0-9a-f]{32}\/Participants\.json$/.test(r.path));
     expect(participant?.method).toBe('POST');
-    expect(participant?.form).toMatchObject({ To: 'client:alice', Label: 'agent', EndConferenceOnExit: 'true', StartConferenceOnEnter: 'true' });
+    expect(participant?.form).toMatchObject({
+      To: 'client:alice',
+      Label: 'agent',
+      EndConferenceOnExit: 'true',
+      StartConferenceOnEnter: 'true',
+    });
     expect(String(participant?.form.StatusCallback)).toContain('/twilio/agent/status?offer=');
     // The agent's leg creates the conference, so it asks for the conference's status callback (Twilio keeps
     // only the creating participant's).
@@ -134,8 +139,16 @@ describe('queue and agents end to end', () => {
   it('abandon with Twilio QueueTime, and a short abandon', async () => {
     s = await makeStack();
     const stack = s;
-    const long = stack.emu.placeCall({ from: '+15551230002', to: NUMBER, behaviour: supportCaller({ patienceMs: 70_000, csat: '5', nps: '9#' }) });
-    const quick = stack.emu.placeCall({ from: '+15551230003', to: NUMBER, behaviour: supportCaller({ patienceMs: 2_000, csat: '5', nps: '9#' }) });
+    const long = stack.emu.placeCall({
+      from: '+15551230002',
+      to: NUMBER,
+      behaviour: supportCaller({ patienceMs: 70_000, csat: '5', nps: '9#' }),
+    });
+    const quick = stack.emu.placeCall({
+      from: '+15551230003',
+      to: NUMBER,
+      behaviour: supportCaller({ patienceMs: 2_000, csat: '5', nps: '9#' }),
+    });
     await stack.emu.run(Promise.all([long.ended, quick.ended]));
     const m = await stack.metrics();
     expect(sample(m, 'switchboard_calls_offered_total', { queue: 'support' })).toBe(2);
@@ -177,7 +190,11 @@ describe('queue and agents end to end', () => {
     s = await makeStack();
     const stack = s;
     stack.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
-    const cb = stack.emu.placeCall({ from: '+15551230005', to: NUMBER, behaviour: { ...supportCaller({ keys: '1', csat: '5', nps: '9#' }), answerCallback: true } });
+    const cb = stack.emu.placeCall({
+      from: '+15551230005',
+      to: NUMBER,
+      behaviour: { ...supportCaller({ keys: '1', csat: '5', nps: '9#' }), answerCallback: true },
+    });
     const behind = stack.emu.placeCall({ from: '+15551230006', to: NUMBER, behaviour: supportCaller({ csat: '5', nps: '9#' }) });
     await stack.emu.run(cb.ended);
     const pos = await stack.app.sb.queues.position('support', behind.sid);
@@ -199,7 +216,11 @@ describe('queue and agents end to end', () => {
   it('overflow on max wait goes to voicemail', async () => {
     s = await makeStack();
     const stack = s;
-    const call = stack.emu.placeCall({ from: '+15551230007', to: NUMBER, behaviour: { ...supportCaller({ csat: '5', nps: '9#' }), record: { durationMs: 10_000 } } });
+    const call = stack.emu.placeCall({
+      from: '+15551230007',
+      to: NUMBER,
+      behaviour: { ...supportCaller({ csat: '5', nps: '9#' }), record: { durationMs: 10_000 } },
+    });
     const summary = await stack.emu.run(call.ended);
     expect(summary.heard.some((h) => /leave a message/i.test(h))).toBe(true);
     const m = await stack.metrics();

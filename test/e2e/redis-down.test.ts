@@ -47,9 +47,12 @@ describe('Redis down', () => {
     redis.disconnect();
   });
 
-  it('the number\'s fallback URL answers without Redis', async () => {
+  it("the number's fallback URL answers without Redis", async () => {
     t = await makeApp();
-    const res = await t.twilio('/twilio/fallback', callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: 'https://switchboard.example.com/twilio/voice' }));
+    const res = await t.twilio(
+      '/twilio/fallback',
+      callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: 'https://switchboard.example.com/twilio/voice' }),
+    );
     expect(res.status).toBe(200);
     expect(saysOf(res.body)[0]).toContain('technical difficulties');
   });

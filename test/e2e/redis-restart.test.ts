@@ -67,7 +67,12 @@ describe('Redis restart', () => {
       alice: (await st.app.sb.agents.get('alice'))?.state,
       bob: (await st.app.sb.agents.get('bob'))?.state,
     };
-    expect(before).toMatchObject({ alice: 'reserved', bob: 'break', snapshot: { waiting: 4, offered: 1 }, tally: { offered: 4, inQueue: 4 } });
+    expect(before).toMatchObject({
+      alice: 'reserved',
+      bob: 'break',
+      snapshot: { waiting: 4, offered: 1 },
+      tally: { offered: 4, inQueue: 4 },
+    });
 
     // ---- Redis dies.
     r1.proc.kill('SIGKILL');
@@ -77,7 +82,11 @@ describe('Redis restart', () => {
     expect(health.json()).toMatchObject({ status: 'degraded', redis: 'down' });
 
     // A new caller rings during the outage, and the waiting callers' waitUrls come round.
-    const lateCaller = st.emu.placeCall({ from: '+15557770009', to: NUMBER, behaviour: { ...supportCaller({ patienceMs: 60 * 60_000 }), record: { durationMs: 5_000 } } });
+    const lateCaller = st.emu.placeCall({
+      from: '+15557770009',
+      to: NUMBER,
+      behaviour: { ...supportCaller({ patienceMs: 60 * 60_000 }), record: { durationMs: 5_000 } },
+    });
     await st.emu.run(st.clock.sleep(10_000));
     const during: WebhookLogEntry[] = st.emu.log.webhooks.slice(outageFrom);
     const live = during.filter((w) => LIVE_ROUTES.test(w.path));
@@ -112,7 +121,10 @@ describe('Redis restart', () => {
     const handle = async (a: TestAgent, o: Record<string, unknown>) => {
       const from = a.messages.length;
       a.send({ type: 'accept', offerId: o.offerId });
-      const connected = await st.until(a.next('call', (m) => m.status === 'connected' && m.callSid === o.callSid, from), { maxMs: 120_000 });
+      const connected = await st.until(
+        a.next('call', (m) => m.status === 'connected' && m.callSid === o.callSid, from),
+        { maxMs: 120_000 },
+      );
       answeredOrder.push(connected.callSid as string);
       a.send({ type: 'hangup', callSid: o.callSid });
       await st.until(a.next('wrap_up', (m) => m.callSid === o.callSid, from));
@@ -151,10 +163,16 @@ describe('fallback URL for a waiting caller', () => {
     const { makeApp, callParams, newCallSid, saysOf, PUBLIC_BASE } = await import('../helpers/app.js');
     const t = await makeApp();
     cleanup.push(() => t.close());
-    const wait = await t.twilio('/twilio/fallback', callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: `${PUBLIC_BASE}/twilio/queue/wait?queue=support` }));
+    const wait = await t.twilio(
+      '/twilio/fallback',
+      callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: `${PUBLIC_BASE}/twilio/queue/wait?queue=support` }),
+    );
     expect(wait.status).toBe(200);
     expect(wait.body).toMatch(/<Response><Play loop="1">[^<]+<\/Play><\/Response>/);
-    const voice = await t.twilio('/twilio/fallback', callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: `${PUBLIC_BASE}/twilio/voice` }));
+    const voice = await t.twilio(
+      '/twilio/fallback',
+      callParams(newCallSid(), { ErrorCode: '11200', ErrorUrl: `${PUBLIC_BASE}/twilio/voice` }),
+    );
     expect(saysOf(voice.body)[0]).toContain('technical difficulties');
     expect(voice.body).toContain('<Record');
   });

@@ -25,7 +25,15 @@ const UNKNOWN_CALL = 'CA' + 'e'.repeat(32);
 
 async function emulator(): Promise<{ emu: TwilioEmulator; clock: VirtualClock }> {
   const clock = new VirtualClock();
-  const emu = await createTwilioEmulator({ clock, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookBase: 'http://127.0.0.1:9', publicBaseUrl: PUBLIC_BASE, numbers: {}, seed: 3 });
+  const emu = await createTwilioEmulator({
+    clock,
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    webhookBase: 'http://127.0.0.1:9',
+    publicBaseUrl: PUBLIC_BASE,
+    numbers: {},
+    seed: 3,
+  });
   cleanups.push(() => emu.close());
   return { emu, clock };
 }
@@ -54,7 +62,9 @@ describe('a REST request held open', () => {
     expect(o1.callSid).toBe(first.sid);
     const from = alice.messages.length;
     alice.send({ type: 'accept', offerId: o1.offerId });
-    const result = await st.until(alice.next('call', (m) => m.callSid === first.sid && (m.status === 'connected' || m.status === 'failed'), from));
+    const result = await st.until(
+      alice.next('call', (m) => m.callSid === first.sid && (m.status === 'connected' || m.status === 'failed'), from),
+    );
     expect(result.status).toBe('failed');
     st.emu.faults.clear();
 
@@ -76,7 +86,9 @@ describe('a REST request held open', () => {
     const o2 = await st.until(alice.next('offer', (x) => x.offerId !== o1.offerId && x.callSid === first.sid));
     const from2 = alice.messages.length;
     alice.send({ type: 'accept', offerId: o2.offerId });
-    const again = await st.until(alice.next('call', (x) => x.callSid === first.sid && (x.status === 'connected' || x.status === 'failed'), from2));
+    const again = await st.until(
+      alice.next('call', (x) => x.callSid === first.sid && (x.status === 'connected' || x.status === 'failed'), from2),
+    );
     expect(again.status).toBe('connected');
     const after = await st.app.inject({ method: 'GET', url: '/metrics' }).then((r) => r.body);
     expect(sample(after, 'switchboard_calls_answered_total', { queue: 'support' })).toBe(1);
@@ -113,7 +125,13 @@ describe('waits between attempts', () => {
       [0.5, [187.5, 375, 750]],
     ] as const) {
       const { emu, clock } = await emulator();
-      const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: emu.restBaseUrl, clock, random: () => r });
+      const rest = createTwilioRest({
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        apiBaseUrl: emu.restBaseUrl,
+        clock,
+        random: () => r,
+      });
       emu.faults.failNextRest({ status: 503, count: 4, match: { path: CALL } });
       await expect(emu.run(rest.hangup(UNKNOWN_CALL))).rejects.toMatchObject({ status: 503 });
       expect(gaps(emu, CALL)).toEqual(expected);

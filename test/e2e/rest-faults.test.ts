@@ -49,11 +49,21 @@ async function finishCall(st: Stack, a: TestAgent, call: Call, callSid = call.si
 
 /** A status callback delivered by hand (signed as Twilio signs), as a late or repeated delivery. */
 async function lateStatus(st: Stack, path: string, extra: Record<string, string>): Promise<number> {
-  const params = { AccountSid: ACCOUNT_SID, From: NUMBER, To: 'client:alice', Direction: 'outbound-api', ApiVersion: '2010-04-01', ...extra };
+  const params = {
+    AccountSid: ACCOUNT_SID,
+    From: NUMBER,
+    To: 'client:alice',
+    Direction: 'outbound-api',
+    ApiVersion: '2010-04-01',
+    ...extra,
+  };
   const res = await st.app.inject({
     method: 'POST',
     url: path,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + path, params) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + path, params),
+    },
     payload: new URLSearchParams(params).toString(),
   });
   return res.statusCode;
@@ -119,7 +129,12 @@ describe('Twilio REST faults while bridging', () => {
     // The agent is offered the same caller again; this time the dequeue says 21220 (the call is not
     // in progress): not retried, the agent's leg is hung up, the caller is still first.
     const membersBefore = rest(st, MEMBERS).length;
-    st.emu.faults.failNextRest({ status: 400, code: 21220, message: 'Call is not in-progress. Cannot redirect.', match: { path: MEMBERS } });
+    st.emu.faults.failNextRest({
+      status: 400,
+      code: 21220,
+      message: 'Call is not in-progress. Cannot redirect.',
+      match: { path: MEMBERS },
+    });
     const o2 = await st.until(alice.next('offer', (m) => m.offerId !== o1.offerId && m.callSid === first.sid));
     expect(await accept(st, alice, o2)).toBe('failed');
     expect(rest(st, MEMBERS).length - membersBefore).toBe(1);
@@ -134,7 +149,11 @@ describe('Twilio REST faults while bridging', () => {
     const o2Leg = rest(st, PARTICIPANTS).find((r) => String(r.form.StatusCallback).includes(String(o2.offerId)));
     const o2LegSid = (o2Leg?.response as { call_sid?: string } | undefined)?.call_sid;
     expect(o2LegSid).toMatch(/^CA/);
-    const late = await lateStatus(st, `/twilio/agent/status?offer=${String(o2.offerId)}`, { CallSid: o2LegSid!, CallStatus: 'completed', SequenceNumber: '99' });
+    const late = await lateStatus(st, `/twilio/agent/status?offer=${String(o2.offerId)}`, {
+      CallSid: o2LegSid!,
+      CallStatus: 'completed',
+      SequenceNumber: '99',
+    });
     expect(late).toBe(200);
     expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
     await st.emu.run(st.clock.sleep(10_000));
@@ -165,7 +184,12 @@ describe('Twilio REST faults while bridging', () => {
     expect(await accept(st, alice, offer)).toBe('connected');
     await st.emu.run(st.clock.sleep(20_000));
     const conf = st.emu.conference(`sb-${call.sid}`);
-    expect(conf?.connected().map((p) => p.call.sid).sort()).toEqual([call.sid, ...[...st.emu.calls.values()].filter((c) => c.to === 'client:alice' && c.live).map((c) => c.sid)].sort());
+    expect(
+      conf
+        ?.connected()
+        .map((p) => p.call.sid)
+        .sort(),
+    ).toEqual([call.sid, ...[...st.emu.calls.values()].filter((c) => c.to === 'client:alice' && c.live).map((c) => c.sid)].sort());
     await finishCall(st, alice, call);
     const m = await st.metrics();
     expect(sample(m, 'switchboard_calls_answered_total', { queue: 'support' })).toBe(1);
@@ -201,8 +225,16 @@ describe('Twilio REST faults while bridging', () => {
 describe('Twilio REST faults while calling back', () => {
   it('calls.create is retried on 5xx and a lost answer does not ring the caller twice', async () => {
     const st = await stack();
-    const a = st.emu.placeCall({ from: '+15556660011', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }) });
-    const b = st.emu.placeCall({ from: '+15556660012', to: NUMBER, behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }) });
+    const a = st.emu.placeCall({
+      from: '+15556660011',
+      to: NUMBER,
+      behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }),
+    });
+    const b = st.emu.placeCall({
+      from: '+15556660012',
+      to: NUMBER,
+      behaviour: supportCaller({ patienceMs: 60 * 60_000, keys: '1', extra: { answerCallback: true } }),
+    });
     await st.emu.run(Promise.all([a.ended, b.ended]));
     const alice = await st.agent('alice-demo-token');
 
@@ -230,7 +262,13 @@ describe('Twilio REST faults while calling back', () => {
     expect(sample(m, 'switchboard_callbacks_requested_total', { queue: 'support' })).toBe(2);
     expect(sample(m, 'switchboard_callback_attempts_total', { queue: 'support', result: 'connected' })).toBe(2);
     expect(sample(m, 'switchboard_calls_abandoned_total', { queue: 'support' })).toBe(0);
-    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 2, callback: 2, callbackConnected: 2, abandoned: 0, inQueue: 0 });
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({
+      offered: 2,
+      callback: 2,
+      callbackConnected: 2,
+      abandoned: 0,
+      inQueue: 0,
+    });
     alice.close();
   });
 });

@@ -22,7 +22,9 @@ afterEach(async () => {
 
 /** The example call center with the survey's questions replaced. */
 function centerWithQuestions(questions: { kind: string; enabled?: boolean }[]): CenterConfig {
-  const raw = parseYaml(readFileSync('config/switchboard.example.yaml', 'utf8')) as { survey: { questions: { kind: string; prompt: unknown }[] } };
+  const raw = parseYaml(readFileSync('config/switchboard.example.yaml', 'utf8')) as {
+    survey: { questions: { kind: string; prompt: unknown }[] };
+  };
   const prompts = Object.fromEntries(raw.survey.questions.map((q) => [q.kind, q.prompt]));
   raw.survey.questions = questions.map((q) => ({ ...q, prompt: prompts[q.kind] }));
   return parseCenterConfig(raw);
@@ -100,7 +102,10 @@ describe('post-call survey with CES', () => {
     const params = { CallSid: sid, AccountSid: ACCOUNT_SID, Digits: '7', CallStatus: 'in-progress', From: '+15551230077', To: NUMBER };
     const retry = await fetch(`http://127.0.0.1:${s.port}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + path, params) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + path, params),
+      },
       body: new URLSearchParams(params),
     });
     expect(retry.status).toBe(200);

@@ -67,7 +67,8 @@ async function ready(stack: Stack, token: string, contact: string): Promise<Test
   return a;
 }
 
-const restSince = (stack: Stack, from: number) => stack.emu.log.rest.slice(from).map((r) => ({ method: r.method, path: r.path, form: r.form, status: r.status }));
+const restSince = (stack: Stack, from: number) =>
+  stack.emu.log.rest.slice(from).map((r) => ({ method: r.method, path: r.path, form: r.form, status: r.status }));
 
 /** offered = answered once for the support queue, nothing counted in the others. */
 async function expectOneContact(stack: Stack, m: string): Promise<void> {
@@ -114,7 +115,10 @@ describe('transfers and monitoring on the call conference', () => {
     expect(await stack.app.sb.agents.get('bob')).toMatchObject({ state: 'on_call', callSid: call.sid });
     // Bob's clients were told: on the call (state) and the call connected once his phone answered.
     expect(bob.messages.some((m) => m.type === 'state' && m.state === 'on_call')).toBe(true);
-    expect(bob.messages.filter((m) => m.type === 'call' && m.callSid === call.sid).map((m) => m.status)).toEqual(['connecting', 'connected']);
+    expect(bob.messages.filter((m) => m.type === 'call' && m.callSid === call.sid).map((m) => m.status)).toEqual([
+      'connecting',
+      'connected',
+    ]);
 
     // The REST requests: hold the caller, keep the room when Alice leaves, dial Bob in, hand over, remove Alice.
     const rest = restSince(stack, mark);
@@ -123,7 +127,13 @@ describe('transfers and monitoring on the call conference', () => {
     expect(String(holdCaller?.form.HoldUrl)).toMatch(/^https:\/\/switchboard\.example\.com\/twilio\/hold$/);
     expect(rest.find((r) => r.path.endsWith(`/${aliceLeg}.json`) && r.method === 'POST')?.form).toEqual({ EndConferenceOnExit: 'false' });
     const dialBob = rest.find((r) => CF_PARTICIPANTS.test(r.path) && r.method === 'POST');
-    expect(dialBob?.form).toMatchObject({ To: 'client:bob', From: NUMBER, Label: 'agent', StartConferenceOnEnter: 'true', EndConferenceOnExit: 'false' });
+    expect(dialBob?.form).toMatchObject({
+      To: 'client:bob',
+      From: NUMBER,
+      Label: 'agent',
+      StartConferenceOnEnter: 'true',
+      EndConferenceOnExit: 'false',
+    });
     expect(String(dialBob?.form.StatusCallback)).toContain(`/twilio/agent/status?offer=${String(offer.offerId)}`);
     expect(rest.find((r) => r.path.endsWith(`/${bobLeg}.json`) && r.method === 'POST')?.form).toEqual({ EndConferenceOnExit: 'true' });
     expect(rest.find((r) => r.path.endsWith(`/${call.sid}.json`) && r.form.Hold === 'false')).toBeDefined();
@@ -350,23 +360,42 @@ describe('transfers and monitoring on the call conference', () => {
 
   it('supervisor listen, coach and barge (supervisor scope only), and stop', async () => {
     const lines: string[] = [];
-    s = await stackWithoutConferenceCallbacks({ logger: { ...(loggerOptions('info') as object), stream: { write: (l: string) => void lines.push(l) } } });
+    s = await stackWithoutConferenceCallbacks({
+      logger: { ...(loggerOptions('info') as object), stream: { write: (l: string) => void lines.push(l) } },
+    });
     const stack = s;
     const { call, alice, aliceLeg } = await connectToAlice(stack);
     stack.emu.registerEndpoint('client:sam', { answer: true, answerDelayMs: 1000 });
     const url = `/api/calls/${call.sid}/monitor`;
-    const asAgent = await stack.app.inject({ method: 'POST', url, headers: { authorization: 'Bearer alice-demo-token' }, payload: { mode: 'listen', to: 'client:sam' } });
+    const asAgent = await stack.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: 'Bearer alice-demo-token' },
+      payload: { mode: 'listen', to: 'client:sam' },
+    });
     expect(asAgent.statusCode).toBe(403);
     const anon = await stack.app.inject({ method: 'POST', url, payload: { mode: 'listen', to: 'client:sam' } });
     expect(anon.statusCode).toBe(401);
-    const bad = await stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` }, payload: { mode: 'shout', to: 'client:sam' } });
+    const bad = await stack.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` },
+      payload: { mode: 'shout', to: 'client:sam' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ field: 'mode' });
     const list = await stack.app.inject({ method: 'GET', url: '/api/calls', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
-    expect(list.json().calls).toEqual([expect.objectContaining({ callSid: call.sid, agentId: 'alice', queue: 'support', state: 'talking' })]);
+    expect(list.json().calls).toEqual([
+      expect.objectContaining({ callSid: call.sid, agentId: 'alice', queue: 'support', state: 'talking' }),
+    ]);
 
     const act = async (mode: string) => {
-      const r = await stack.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` }, payload: { mode, to: 'client:sam' } });
+      const r = await stack.app.inject({
+        method: 'POST',
+        url,
+        headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` },
+        payload: { mode, to: 'client:sam' },
+      });
       expect(r.statusCode).toBe(200);
       await stack.emu.run(stack.clock.sleep(3_000));
       return r.json() as { legSid: string | null };
@@ -379,7 +408,13 @@ describe('transfers and monitoring on the call conference', () => {
     expect(conf.canHear(sam, call.sid) && conf.canHear(sam, aliceLeg)).toBe(true);
     expect(conf.canHear(call.sid, sam) || conf.canHear(aliceLeg, sam)).toBe(false);
     const add = restSince(stack, mark).find((r) => CF_PARTICIPANTS.test(r.path));
-    expect(add?.form).toMatchObject({ To: 'client:sam', Label: 'supervisor', Muted: 'true', StartConferenceOnEnter: 'false', EndConferenceOnExit: 'false' });
+    expect(add?.form).toMatchObject({
+      To: 'client:sam',
+      Label: 'supervisor',
+      Muted: 'true',
+      StartConferenceOnEnter: 'false',
+      EndConferenceOnExit: 'false',
+    });
 
     await act('coach');
     const listed = await stack.app.inject({ method: 'GET', url: '/api/calls', headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` } });
@@ -400,7 +435,8 @@ describe('transfers and monitoring on the call conference', () => {
     expect(conf.status).toBe('in-progress');
     expect(conf.canHear(call.sid, aliceLeg)).toBe(true);
     const m = await stack.metrics();
-    for (const mode of ['listen', 'coach', 'barge', 'stop']) expect(sample(m, 'switchboard_supervisor_monitor_total', { queue: 'support', mode })).toBe(1);
+    for (const mode of ['listen', 'coach', 'barge', 'stop'])
+      expect(sample(m, 'switchboard_supervisor_monitor_total', { queue: 'support', mode })).toBe(1);
     // Each action is logged with who, which call and what; never the number or address dialed.
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'supervisor monitor');
     expect(logged.map((l) => l.mode)).toEqual(['listen', 'coach', 'barge', 'stop']);

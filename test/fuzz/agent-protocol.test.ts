@@ -42,7 +42,38 @@ const hostileJson: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 40 }).map((s) => JSON.stringify(s)),
   fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => JSON.stringify(s)),
   fc.string({ unit: 'binary', maxLength: 40 }).map((s) => JSON.stringify(s)),
-  fc.constantFrom('null', 'true', 'false', '0', '-1', '-0', '1e308', '1e309', '-1e309', '123456789012345678901234567890', '0.5', '[]', '{}', '[null]', '{"__proto__":{"admin":true}}', '{"kind":"queue","queue":"__proto__"}', '{"kind":"external","number":"+15551230001"}', '"NaN"', '""', '" "', '"\\u0000"', '"\\ud800"', '"of_"', '"of_abcd"', `"${'CA' + '0'.repeat(31)}"`, '"available"', '"offline"', '"resolved"', '"__proto__"', '"constructor"'),
+  fc.constantFrom(
+    'null',
+    'true',
+    'false',
+    '0',
+    '-1',
+    '-0',
+    '1e308',
+    '1e309',
+    '-1e309',
+    '123456789012345678901234567890',
+    '0.5',
+    '[]',
+    '{}',
+    '[null]',
+    '{"__proto__":{"admin":true}}',
+    '{"kind":"queue","queue":"__proto__"}',
+    '{"kind":"external","number":"+15551230001"}',
+    '"NaN"',
+    '""',
+    '" "',
+    '"\\u0000"',
+    '"\\ud800"',
+    '"of_"',
+    '"of_abcd"',
+    `"${'CA' + '0'.repeat(31)}"`,
+    '"available"',
+    '"offline"',
+    '"resolved"',
+    '"__proto__"',
+    '"constructor"',
+  ),
   fc.integer({ min: 100, max: 15_000 }).map((n) => JSON.stringify('x'.repeat(n))),
 );
 
@@ -53,7 +84,11 @@ const toText = (entries: [string, string][]) => `{${entries.map(([k, v]) => `${J
 
 function frames(base: Record<string, unknown>): fc.Arbitrary<string> {
   const fields = [...Object.keys(base), 'ref', 'type'];
-  const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...fields) }, { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+  const key = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...fields) },
+    { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  );
   const m: fc.Arbitrary<Mutation> = fc.oneof(
     fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom(...fields) }),
     fc.record({ kind: fc.constant('set' as const), key, raw: hostileJson }),
@@ -69,7 +104,23 @@ function frames(base: Record<string, unknown>): fc.Arbitrary<string> {
     return toText(entries);
   });
   const broken = fc.oneof(
-    fc.constantFrom('', ' ', '{', '}', '[]', 'null', '1', '"hello"', '{"type":', '{"type":"ping",}', "{'type':'ping'}", '{"type":NaN}', '{"type":"ping"}{"type":"ping"}', '\u0000', '\uFEFF{"type":"ping"}'),
+    fc.constantFrom(
+      '',
+      ' ',
+      '{',
+      '}',
+      '[]',
+      'null',
+      '1',
+      '"hello"',
+      '{"type":',
+      '{"type":"ping",}',
+      "{'type':'ping'}",
+      '{"type":NaN}',
+      '{"type":"ping"}{"type":"ping"}',
+      '\u0000',
+      '\uFEFF{"type":"ping"}',
+    ),
     fc.string({ maxLength: 60 }),
     mutated.map((t) => t.slice(0, Math.max(1, t.length - 1))),
   );
@@ -90,7 +141,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
-  console.log(`agent protocol fuzz: ${figures.frames} frames (${figures.errors} errors, ${figures.acks} acks/pongs), ${figures.binary} binary, ${figures.oversized} oversized`);
+  console.log(
+    `agent protocol fuzz: ${figures.frames} frames (${figures.errors} errors, ${figures.acks} acks/pongs), ${figures.binary} binary, ${figures.oversized} oversized`,
+  );
 });
 
 async function signedIn(token = 'alice-demo-token'): Promise<Sock> {
@@ -172,7 +225,10 @@ describe('agent protocol: hostile frames', () => {
       s.ws.send(JSON.stringify({ type: 'set_state', state: 'break', reason: 'x'.repeat(size) }));
       expect((await s.whenClosed()).code).toBe(1009);
       const again = await signedIn();
-      expect((await again.request(JSON.stringify({ type: 'set_state', state: 'available', ref: 'r1' })))).toMatchObject({ type: 'ack', ref: 'r1' });
+      expect(await again.request(JSON.stringify({ type: 'set_state', state: 'available', ref: 'r1' }))).toMatchObject({
+        type: 'ack',
+        ref: 'r1',
+      });
       again.close();
     }
   });

@@ -27,7 +27,12 @@ interface RouteCase {
 }
 
 const keysOf = (schema: { shape: Record<string, unknown> }) => Object.keys(schema.shape);
-const REC = { RecordingSid: 'RE' + '1'.repeat(32), RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1', RecordingDuration: '12', RecordingStatus: 'completed' };
+const REC = {
+  RecordingSid: 'RE' + '1'.repeat(32),
+  RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1',
+  RecordingDuration: '12',
+  RecordingStatus: 'completed',
+};
 const STATUS = { CallStatus: 'completed', SequenceNumber: '3', CallDuration: '42', Timestamp: 'Mon, 05 Jan 2026 14:00:00 +0000' };
 const OFFER = 'of_' + 'a1b2c3d4e5f6';
 
@@ -38,27 +43,59 @@ const CASES: Record<string, RouteCase> = {
   '/twilio/ivr/recorded': { query: { node: 'support-voicemail' }, extra: REC, fields: keysOf(params.recordingParams) },
   '/twilio/recording': { query: { node: 'queue:support' }, extra: REC, fields: keysOf(params.recordingParams) },
   '/twilio/status': { query: {}, extra: STATUS, fields: keysOf(params.statusParams) },
-  '/twilio/fallback': { query: {}, extra: { ErrorCode: '11200', ErrorUrl: PUBLIC_BASE + '/twilio/voice' }, fields: keysOf(params.baseParams) },
+  '/twilio/fallback': {
+    query: {},
+    extra: { ErrorCode: '11200', ErrorUrl: PUBLIC_BASE + '/twilio/voice' },
+    fields: keysOf(params.baseParams),
+  },
   '/twilio/fallback/recorded': { query: {}, extra: REC, fields: keysOf(params.recordingParams) },
-  '/twilio/queue/wait': { query: { queue: 'support' }, extra: { QueuePosition: '1', QueueSid: 'QU' + '2'.repeat(32), QueueTime: '30', AvgQueueTime: '20', CurrentQueueSize: '1' }, fields: keysOf(params.queueWaitParams) },
+  '/twilio/queue/wait': {
+    query: { queue: 'support' },
+    extra: { QueuePosition: '1', QueueSid: 'QU' + '2'.repeat(32), QueueTime: '30', AvgQueueTime: '20', CurrentQueueSize: '1' },
+    fields: keysOf(params.queueWaitParams),
+  },
   '/twilio/queue/keys': { query: { queue: 'support' }, extra: { Digits: '1' }, fields: keysOf(params.gatherParams) },
-  '/twilio/queue/result': { query: { queue: 'support' }, extra: { QueueResult: 'hangup', QueueSid: 'QU' + '2'.repeat(32), QueueTime: '75' }, fields: keysOf(params.queueResultParams) },
+  '/twilio/queue/result': {
+    query: { queue: 'support' },
+    extra: { QueueResult: 'hangup', QueueSid: 'QU' + '2'.repeat(32), QueueTime: '75' },
+    fields: keysOf(params.queueResultParams),
+  },
   '/twilio/queue/enter': { query: { queue: 'billing' }, extra: {}, fields: keysOf(params.baseParams) },
   '/twilio/queue/voicemail': { query: { queue: 'support' }, extra: REC, fields: keysOf(params.recordingParams) },
   '/twilio/queue/connect': { query: { queue: 'support', offer: OFFER }, extra: {}, fields: keysOf(params.baseParams) },
-  '/twilio/call/after': { query: { queue: 'support' }, extra: { DialCallStatus: 'completed', DialCallSid: 'CA' + '3'.repeat(32), DialCallDuration: '60' }, fields: keysOf(params.dialResultParams) },
+  '/twilio/call/after': {
+    query: { queue: 'support' },
+    extra: { DialCallStatus: 'completed', DialCallSid: 'CA' + '3'.repeat(32), DialCallDuration: '60' },
+    fields: keysOf(params.dialResultParams),
+  },
   '/twilio/survey': { query: { step: 'csat' }, extra: { Digits: '5' }, fields: keysOf(params.gatherParams) },
   '/twilio/agent/status': { query: { offer: OFFER }, extra: { ...STATUS, CallStatus: 'in-progress' }, fields: keysOf(params.statusParams) },
   '/twilio/callback/leg': { query: { queue: 'support', offer: OFFER }, extra: {}, fields: keysOf(params.baseParams) },
-  '/twilio/callback/status': { query: { queue: 'support', offer: OFFER }, extra: { ...STATUS, CallStatus: 'no-answer' }, fields: keysOf(params.statusParams) },
+  '/twilio/callback/status': {
+    query: { queue: 'support', offer: OFFER },
+    extra: { ...STATUS, CallStatus: 'no-answer' },
+    fields: keysOf(params.statusParams),
+  },
   '/twilio/conference/status': {
     query: {},
-    extra: { ConferenceSid: 'CF' + '4'.repeat(32), FriendlyName: 'sb-CA' + '0'.repeat(32), StatusCallbackEvent: 'participant-join', SequenceNumber: '2', Hold: 'false', Muted: 'false', Coaching: 'false' },
+    extra: {
+      ConferenceSid: 'CF' + '4'.repeat(32),
+      FriendlyName: 'sb-CA' + '0'.repeat(32),
+      StatusCallbackEvent: 'participant-join',
+      SequenceNumber: '2',
+      Hold: 'false',
+      Muted: 'false',
+      Coaching: 'false',
+    },
     fields: keysOf(params.conferenceStatusParams),
   },
   '/twilio/hold': { query: {}, extra: {}, fields: keysOf(params.baseParams) },
   '/twilio/transfer/queue': { query: { queue: 'billing', from: 'support' }, extra: {}, fields: keysOf(params.baseParams) },
-  '/twilio/transfer/status': { query: { call: 'CA' + '0'.repeat(32) }, extra: { ...STATUS, CallStatus: 'in-progress' }, fields: keysOf(params.statusParams) },
+  '/twilio/transfer/status': {
+    query: { call: 'CA' + '0'.repeat(32) },
+    extra: { ...STATUS, CallStatus: 'in-progress' },
+    fields: keysOf(params.statusParams),
+  },
   '/twilio/monitor/status': { query: { call: 'CA' + '0'.repeat(32) }, extra: STATUS, fields: keysOf(params.statusParams) },
 };
 
@@ -66,13 +103,67 @@ const CASES: Record<string, RouteCase> = {
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'then'];
 const SPECIAL_VALUES = [
-  '', ' ', 'NaN', '-1', '-0', '0', '1e309', '-1e309', 'Infinity', '-Infinity', '9'.repeat(40), '0x1F', '1.5', '1e3', ' 1', '1 ',
-  'null', 'undefined', 'true', 'false', '[]', '{}', '{"$gt":""}', '__proto__', 'constructor', '%00', '\u0000', '\r\n', '\uFEFF', '\u202E',
-  '<Say>hi</Say>', ']]>', '<?xml version="1.0"?>', "'; DROP TABLE calls; --", '${7*7}', '{{7*7}}', '../../etc/passwd', 'javascript:alert(1)',
-  'CA' + 'g'.repeat(32), 'CA' + '0'.repeat(31), 'CA' + '0'.repeat(33), 'AC' + 'a'.repeat(32), 'ca' + '0'.repeat(32), '+15551230001', 'client:alice',
-  'queue:support', 'queue:__proto__', 'completed', 'hangup', 'leave', 'bridged', 'csat', 'nps', '*', '#', '1'.repeat(64), '1'.repeat(65),
+  '',
+  ' ',
+  'NaN',
+  '-1',
+  '-0',
+  '0',
+  '1e309',
+  '-1e309',
+  'Infinity',
+  '-Infinity',
+  '9'.repeat(40),
+  '0x1F',
+  '1.5',
+  '1e3',
+  ' 1',
+  '1 ',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '[]',
+  '{}',
+  '{"$gt":""}',
+  '__proto__',
+  'constructor',
+  '%00',
+  '\u0000',
+  '\r\n',
+  '\uFEFF',
+  '\u202E',
+  '<Say>hi</Say>',
+  ']]>',
+  '<?xml version="1.0"?>',
+  "'; DROP TABLE calls; --",
+  '${7*7}',
+  '{{7*7}}',
+  '../../etc/passwd',
+  'javascript:alert(1)',
+  'CA' + 'g'.repeat(32),
+  'CA' + '0'.repeat(31),
+  'CA' + '0'.repeat(33),
+  'AC' + 'a'.repeat(32),
+  'ca' + '0'.repeat(32),
+  '+15551230001',
+  'client:alice',
+  'queue:support',
+  'queue:__proto__',
+  'completed',
+  'hangup',
+  'leave',
+  'bridged',
+  'csat',
+  'nps',
+  '*',
+  '#',
+  '1'.repeat(64),
+  '1'.repeat(65),
 ];
-const loneSurrogates = fc.array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 4 }).map((a) => String.fromCharCode(...a));
+const loneSurrogates = fc
+  .array(fc.integer({ min: 0xd800, max: 0xdfff }), { minLength: 1, maxLength: 4 })
+  .map((a) => String.fromCharCode(...a));
 const hostileValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...SPECIAL_VALUES) },
   { weight: 2, arbitrary: fc.string({ maxLength: 40 }) },
@@ -85,11 +176,16 @@ const hostileValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: FORM_LIMIT - 2_000, max: FORM_LIMIT + 8_000 }).map((n) => 'A'.repeat(n)) },
 );
 
-type Mutation = { kind: 'delete'; key: string } | { kind: 'set'; key: string; value: string } | { kind: 'repeat'; key: string; value: string };
+type Mutation =
+  { kind: 'delete'; key: string } | { kind: 'set'; key: string; value: string } | { kind: 'repeat'; key: string; value: string };
 
 function mutations(fields: string[]): fc.Arbitrary<Mutation[]> {
   const field = fc.constantFrom(...fields);
-  const anyKey = fc.oneof({ weight: 4, arbitrary: field }, { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) });
+  const anyKey = fc.oneof(
+    { weight: 4, arbitrary: field },
+    { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+  );
   const m: fc.Arbitrary<Mutation> = fc.oneof(
     fc.record({ kind: fc.constant('delete' as const), key: field }),
     fc.record({ kind: fc.constant('set' as const), key: anyKey, value: hostileValue }),
@@ -103,15 +199,45 @@ function queries(base: Record<string, string>): fc.Arbitrary<string> {
   const keys = [...new Set([...Object.keys(base), 'queue', 'node', 'offer', 'step', 'noInput'])];
   // Percent-encode everything outside unreserved characters, as the URLs we hand Twilio are (so the
   // request line arrives exactly as signed).
-  const enc = (s: string) => encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, '?')).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  const enc = (s: string) =>
+    encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, '?')).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
   const baseQs = Object.entries(base).map(([k, v]) => `${enc(k)}=${enc(v)}`);
   const piece = fc.oneof(
-    fc.tuple(fc.constantFrom(...keys, ...HOSTILE_KEYS), fc.oneof(hostileValue.filter((v) => v.length < 2_000), fc.constantFrom('support', 'billing', 'main-menu', '1'))).map(([k, v]) => `${enc(k)}=${enc(v)}`),
-    fc.constantFrom('queue=support&queue=billing', 'queue=support%26offer%3Dof_xxxx', 'queue=', 'queue', '=support', '&&', 'queue=support%00', 'node=..%2F..%2F', 'queue[]=support', 'queue[__proto__]=x', '__proto__[polluted]=1', 'constructor[prototype][polluted]=1', 'step=csat&step=nps', 'noInput=1&noInput=0', 'a=%E0%A4%A', 'x=%ZZ', 'offer=of_' + 'a'.repeat(80)),
+    fc
+      .tuple(
+        fc.constantFrom(...keys, ...HOSTILE_KEYS),
+        fc.oneof(
+          hostileValue.filter((v) => v.length < 2_000),
+          fc.constantFrom('support', 'billing', 'main-menu', '1'),
+        ),
+      )
+      .map(([k, v]) => `${enc(k)}=${enc(v)}`),
+    fc.constantFrom(
+      'queue=support&queue=billing',
+      'queue=support%26offer%3Dof_xxxx',
+      'queue=',
+      'queue',
+      '=support',
+      '&&',
+      'queue=support%00',
+      'node=..%2F..%2F',
+      'queue[]=support',
+      'queue[__proto__]=x',
+      '__proto__[polluted]=1',
+      'constructor[prototype][polluted]=1',
+      'step=csat&step=nps',
+      'noInput=1&noInput=0',
+      'a=%E0%A4%A',
+      'x=%ZZ',
+      'offer=of_' + 'a'.repeat(80),
+    ),
   );
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant(baseQs.join('&')) },
-    { weight: 3, arbitrary: fc.tuple(fc.subarray(baseQs), fc.array(piece, { maxLength: 3 })).map(([b, extra]) => [...b, ...extra].join('&')) },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(fc.subarray(baseQs), fc.array(piece, { maxLength: 3 })).map(([b, extra]) => [...b, ...extra].join('&')),
+    },
   );
 }
 
@@ -142,7 +268,9 @@ const logLines: string[] = [];
 const stats = { requests: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
-  t = await makeApp({ deps: { logger: { ...(loggerOptions('warn') as object), stream: { write: (s: string) => void logLines.push(s) } } } });
+  t = await makeApp({
+    deps: { logger: { ...(loggerOptions('warn') as object), stream: { write: (s: string) => void logLines.push(s) } } },
+  });
 });
 afterAll(async () => {
   await t.close();
@@ -150,9 +278,15 @@ afterAll(async () => {
   console.log(`webhook fuzz: ${stats.requests} signed requests, statuses ${JSON.stringify(Object.fromEntries(stats.byStatus))}`);
 });
 
-async function send(path: string, qs: string, entries: Entries, signature?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+async function send(
+  path: string,
+  qs: string,
+  entries: Entries,
+  signature?: string,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const url = qs ? `${path}?${qs}` : path;
-  const sig = signature ?? twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + url, signingParams(entries) as Record<string, string>);
+  const sig =
+    signature ?? twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + url, signingParams(entries) as Record<string, string>);
   const res = await t.app.inject({
     method: 'POST',
     url,
@@ -230,7 +364,10 @@ describe('signed hostile input on every webhook', () => {
       );
       const m = await t.metrics();
       expect(fallbacksForErrors(m), 'an internal error was hidden behind fallback TwiML').toBe(0);
-      expect(logLines.slice(logFrom).filter((l) => (JSON.parse(l) as { level: number }).level >= 50), 'errors were logged').toEqual([]);
+      expect(
+        logLines.slice(logFrom).filter((l) => (JSON.parse(l) as { level: number }).level >= 50),
+        'errors were logged',
+      ).toEqual([]);
     });
   }
 });
@@ -253,7 +390,14 @@ describe('unsigned, forged and malformed requests', () => {
           // Right algorithm, wrong key / wrong URL / other parameters.
           fc.constantFrom('wrong-token', 'other-url', 'other-params'),
         ),
-        fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded; charset=utf-16', ''),
+        fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'application/json',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded; charset=utf-16',
+          '',
+        ),
         async (path, ms, sig, contentType) => {
           n++;
           const entries = applyMutations({ ...callParams(sid), ...CASES[path]!.extra }, ms);
@@ -264,7 +408,11 @@ describe('unsigned, forged and malformed requests', () => {
             sig === 'wrong-token'
               ? twilio.getExpectedTwilioSignature('not-' + AUTH_TOKEN, PUBLIC_BASE + url, p)
               : sig === 'other-url'
-                ? twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + (path === '/twilio/voice' ? '/twilio/status' : '/twilio/voice'), p)
+                ? twilio.getExpectedTwilioSignature(
+                    AUTH_TOKEN,
+                    PUBLIC_BASE + (path === '/twilio/voice' ? '/twilio/status' : '/twilio/voice'),
+                    p,
+                  )
                 : sig === 'other-params'
                   ? twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE + url, { ...p, Digits: '9' })
                   : sig;
@@ -272,13 +420,17 @@ describe('unsigned, forged and malformed requests', () => {
           const res = await t.app.inject({
             method: 'POST',
             url,
-            headers: { ...(contentType ? { 'content-type': contentType } : {}), ...(signature !== undefined ? { 'x-twilio-signature': signature } : {}) },
+            headers: {
+              ...(contentType ? { 'content-type': contentType } : {}),
+              ...(signature !== undefined ? { 'x-twilio-signature': signature } : {}),
+            },
             payload: json ? JSON.stringify(Object.fromEntries(entries)) : new URLSearchParams(entries).toString(),
           });
           expect(res.statusCode).toBeLessThan(500);
           expect([400, 403, 413, 415]).toContain(res.statusCode);
           if (!contentType.startsWith('application/x-www-form-urlencoded')) expect([413, 415]).toContain(res.statusCode);
-          else if (Buffer.byteLength(new URLSearchParams(entries).toString()) <= FORM_LIMIT) expect(res.statusCode).toBe(signature ? 403 : 400);
+          else if (Buffer.byteLength(new URLSearchParams(entries).toString()) <= FORM_LIMIT)
+            expect(res.statusCode).toBe(signature ? 403 : 400);
         },
       ),
       { numRuns: 300 },
@@ -298,7 +450,12 @@ describe('unsigned, forged and malformed requests', () => {
       { ct: 'application/x-www-form-urlencoded', body: '&&&===&' },
     ];
     for (const c of cases) {
-      const res = await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': c.ct, 'x-twilio-signature': 'AAAA' }, payload: c.body });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/twilio/voice',
+        headers: { 'content-type': c.ct, 'x-twilio-signature': 'AAAA' },
+        payload: c.body,
+      });
       expect(res.statusCode, c.body).toBeGreaterThanOrEqual(400);
       expect(res.statusCode, c.body).toBeLessThan(500);
     }
@@ -309,7 +466,9 @@ describe('unsigned, forged and malformed requests', () => {
 
 /** What a refused request must not change: the call counters on /metrics and the keys in Redis. */
 async function snapshot(): Promise<{ metrics: string[]; keys: number }> {
-  const m = (await t.metrics()).split('\n').filter((l) => l.startsWith('switchboard_') && !/^switchboard_(webhook_|queue_|agents_|staffing_|up)/.test(l));
+  const m = (await t.metrics())
+    .split('\n')
+    .filter((l) => l.startsWith('switchboard_') && !/^switchboard_(webhook_|queue_|agents_|staffing_|up)/.test(l));
   let keys = 0;
   let cursor = '0';
   do {
@@ -319,5 +478,3 @@ async function snapshot(): Promise<{ metrics: string[]; keys: number }> {
   } while (cursor !== '0');
   return { metrics: m, keys };
 }
-
-

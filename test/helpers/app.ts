@@ -33,7 +33,11 @@ export interface TestApp {
   center: CenterConfig;
   prefix: string;
   /** POST signed form parameters to a path (with query), as Twilio would. */
-  twilio(path: string, params: Record<string, string>, headers?: Record<string, string>): Promise<{ status: number; body: string; json: () => unknown }>;
+  twilio(
+    path: string,
+    params: Record<string, string>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: string; json: () => unknown }>;
   metrics(): Promise<string>;
   close(): Promise<void>;
 }
@@ -51,7 +55,14 @@ export async function loadExampleWith(sections: Record<string, unknown>): Promis
 
 /** Build an app on the example config (or a given one) with a virtual clock at `now`. */
 export async function makeApp(
-  opts: { now?: number; center?: CenterConfig | unknown; redis?: RedisClient; budgetMs?: number; deps?: Partial<AppDeps>; config?: Partial<AppConfig> } = {},
+  opts: {
+    now?: number;
+    center?: CenterConfig | unknown;
+    redis?: RedisClient;
+    budgetMs?: number;
+    deps?: Partial<AppDeps>;
+    config?: Partial<AppConfig>;
+  } = {},
 ): Promise<TestApp> {
   const center = opts.center ? (isCenter(opts.center) ? opts.center : parseCenterConfig(opts.center)) : await loadExample();
   const redis = opts.redis ?? newRedis();

@@ -86,7 +86,11 @@ class Histo {
   }
   lines(name: string, labels: string, ts: number): string {
     const out = this.bounds.map((b, i) => `${name}_bucket{${labels},le="${b.toFixed(1)}"} ${this.counts[i]} ${ts}`);
-    out.push(`${name}_bucket{${labels},le="+Inf"} ${this.count} ${ts}`, `${name}_count{${labels}} ${this.count} ${ts}`, `${name}_sum{${labels}} ${this.sum.toFixed(3)} ${ts}`);
+    out.push(
+      `${name}_bucket{${labels},le="+Inf"} ${this.count} ${ts}`,
+      `${name}_count{${labels}} ${this.count} ${ts}`,
+      `${name}_sum{${labels}} ${this.sum.toFixed(3)} ${ts}`,
+    );
     return out.join('\n');
   }
 }
@@ -131,7 +135,10 @@ export function generateOpenMetrics(m: CallModel): { text: string; offered: numb
     answered.push(`switchboard_calls_answered_total{${q}} ${nAnswered} ${t}`);
     abandoned.push(`switchboard_calls_abandoned_total{${q}} ${nAbandoned} ${t}`);
     handle.push(h.lines('switchboard_handle_seconds', q, t));
-    wait.push(wAnswered.lines('switchboard_queue_wait_seconds', `${q},outcome="answered"`, t), wAbandoned.lines('switchboard_queue_wait_seconds', `${q},outcome="abandoned"`, t));
+    wait.push(
+      wAnswered.lines('switchboard_queue_wait_seconds', `${q},outcome="answered"`, t),
+      wAbandoned.lines('switchboard_queue_wait_seconds', `${q},outcome="abandoned"`, t),
+    );
   }
   const text = [
     '# HELP switchboard_calls_offered Calls that entered a queue.',
@@ -165,11 +172,17 @@ export async function backfill(text: string, file: string, tsdbDir: string): Pro
   await writeFile(file, text);
   await new Promise<void>((resolve, reject) => {
     // Blocks of up to ~12 weeks, so Prometheus opens a handful of blocks rather than one per 2 hours.
-    const p = spawn(promtoolBinary(), ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=2016h', file, tsdbDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      promtoolBinary(),
+      ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=2016h', file, tsdbDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`promtool create-blocks-from openmetrics exited ${code}:\n${out.slice(-4000)}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`promtool create-blocks-from openmetrics exited ${code}:\n${out.slice(-4000)}`)),
+    );
   });
 }

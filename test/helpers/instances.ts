@@ -32,7 +32,9 @@ const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('
  * Returns its path.
  */
 export function writeExampleCenterFile(dir: string): string {
-  const raw = parseYaml(readFileSync(join(REPO_ROOT, 'config/switchboard.example.yaml'), 'utf8')) as { agents: Record<string, { token?: string; tokenSha256?: string }> };
+  const raw = parseYaml(readFileSync(join(REPO_ROOT, 'config/switchboard.example.yaml'), 'utf8')) as {
+    agents: Record<string, { token?: string; tokenSha256?: string }>;
+  };
   for (const a of Object.values(raw.agents)) {
     if (a.token) a.tokenSha256 = sha256Hex(a.token);
     delete a.token;
@@ -61,7 +63,10 @@ export function writeCenterFile(dir: string, o: CenterFileOptions): string {
     q.survey = false;
   }
   raw.agents = Object.fromEntries(
-    o.agents.map((id) => [id, { name: id, team: 'tier1', skills: ['support', 'billing'], contact: `client:${id}`, tokenSha256: sha256Hex(agentToken(id)) }]),
+    o.agents.map((id) => [
+      id,
+      { name: id, team: 'tier1', skills: ['support', 'billing'], contact: `client:${id}`, tokenSha256: sha256Hex(agentToken(id)) },
+    ]),
   );
   const path = join(dir, 'center.yaml');
   writeFileSync(path, stringifyYaml(raw));
@@ -86,7 +91,11 @@ export interface Instance {
  * Start `src/main.ts` (or, with `opts.main`, another entry such as the built `dist/main.js`, run with
  * plain `node` from `opts.cwd`) in a child process and wait until /ready answers 200.
  */
-export async function startInstance(id: string, env: Record<string, string>, opts: { main?: string; cwd?: string } = {}): Promise<Instance> {
+export async function startInstance(
+  id: string,
+  env: Record<string, string>,
+  opts: { main?: string; cwd?: string } = {},
+): Promise<Instance> {
   const port = await freePort();
   const argv = opts.main ? [opts.main] : ['--import', 'tsx', 'src/main.ts'];
   const proc = spawn(process.execPath, argv, {

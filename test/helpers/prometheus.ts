@@ -163,7 +163,8 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<RunningP
       body: params,
     });
     const body = (await r.json()) as { status: string; data?: { resultType: string; result: unknown }; errorType?: string; error?: string };
-    if (body.status !== 'success' || !body.data) throw new Error(`query failed (${body.errorType ?? r.status}): ${body.error ?? ''}\n  ${expr}`);
+    if (body.status !== 'success' || !body.data)
+      throw new Error(`query failed (${body.errorType ?? r.status}): ${body.error ?? ''}\n  ${expr}`);
     return body.data as { resultType: string; result: VectorSample[] | unknown };
   };
 

@@ -74,7 +74,11 @@ export function ruleExpressions(): RuleExpression[] {
 
 /** Names of the series the recording rules define. */
 export function recordingRuleNames(): Set<string> {
-  return new Set(ruleExpressions().filter((r) => r.kind === 'record').map((r) => r.name));
+  return new Set(
+    ruleExpressions()
+      .filter((r) => r.kind === 'record')
+      .map((r) => r.name),
+  );
 }
 
 export interface GrafanaTarget {
@@ -169,16 +173,30 @@ export function dashboardExpressions(vars: Readonly<Record<string, string>> = DE
       const m = /^\s*label_values\(\s*(.+?)\s*,\s*(\w+)\s*\)\s*$/s.exec(q);
       const expr = m ? m[1]! : q;
       out.push({
-        file, dashboardUid: uid, source: 'variable', panelId: undefined, panelTitle: `$${v.name}`, refId: v.name,
-        instant: true, expr, promql: substituteGrafanaVariables(expr, vars),
+        file,
+        dashboardUid: uid,
+        source: 'variable',
+        panelId: undefined,
+        panelTitle: `$${v.name}`,
+        refId: v.name,
+        instant: true,
+        expr,
+        promql: substituteGrafanaVariables(expr, vars),
       });
     }
     for (const p of allPanels(dashboard)) {
       for (const t of p.targets ?? []) {
         if (typeof t.expr !== 'string') continue;
         out.push({
-          file, dashboardUid: uid, source: 'panel', panelId: p.id, panelTitle: p.title ?? '', refId: t.refId ?? '',
-          instant: t.instant === true, expr: t.expr, promql: substituteGrafanaVariables(t.expr, vars),
+          file,
+          dashboardUid: uid,
+          source: 'panel',
+          panelId: p.id,
+          panelTitle: p.title ?? '',
+          refId: t.refId ?? '',
+          instant: t.instant === true,
+          expr: t.expr,
+          promql: substituteGrafanaVariables(t.expr, vars),
         });
       }
     }
@@ -187,7 +205,19 @@ export function dashboardExpressions(vars: Readonly<Record<string, string>> = DE
 }
 
 const KEYWORDS = new Set([
-  'and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan',
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'inf',
+  'nan',
 ]);
 
 /**
@@ -197,19 +227,19 @@ const KEYWORDS = new Set([
  */
 export function metricNamesIn(expr: string): string[] {
   let s = expr
-    .replace(/\$\{[^}]*\}|\$\w+/g, ' ')                               // Grafana variables
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')     // string literals (label values)
-    .replace(/#[^\n]*/g, ' ');                                        // comments
+    .replace(/\$\{[^}]*\}|\$\w+/g, ' ') // Grafana variables
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""') // string literals (label values)
+    .replace(/#[^\n]*/g, ' '); // comments
   // {name="x"} selectors: keep a name given as {__name__="..."}? Values are gone already, so just drop the block.
   s = s.replace(/\{[^{}]*\}/g, ' ');
-  s = s.replace(/\[[^\]]*\]/g, ' ');                                  // ranges and subqueries
+  s = s.replace(/\[[^\]]*\]/g, ' '); // ranges and subqueries
   s = s.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)/g, ' '); // label lists
   const names = new Set<string>();
   const re = /(?<![\w.:])[A-Za-z_:][A-Za-z0-9_:]*/g;
   for (let m = re.exec(s); m; m = re.exec(s)) {
     const word = m[0];
     const rest = s.slice(m.index + word.length);
-    if (/^\s*\(/.test(rest)) continue;                                // function or aggregation call
+    if (/^\s*\(/.test(rest)) continue; // function or aggregation call
     if (KEYWORDS.has(word.toLowerCase())) continue;
     names.add(word);
   }
@@ -240,7 +270,12 @@ export function documentedSeries(): Map<string, { histogram: boolean }> {
  * True when `name` is a documented series, a histogram's _bucket/_sum/_count of one, or a recording rule.
  * `extra` allows series Prometheus itself adds (up, scrape_*).
  */
-export function isKnownSeries(name: string, documented: Map<string, { histogram: boolean }>, recorded: Set<string>, extra: ReadonlySet<string> = new Set()): boolean {
+export function isKnownSeries(
+  name: string,
+  documented: Map<string, { histogram: boolean }>,
+  recorded: Set<string>,
+  extra: ReadonlySet<string> = new Set(),
+): boolean {
   if (recorded.has(name) || extra.has(name) || documented.has(name)) return true;
   const base = /^(.*)_(bucket|sum|count)$/.exec(name)?.[1];
   return base !== undefined && documented.get(base)?.histogram === true;

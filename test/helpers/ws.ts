@@ -28,7 +28,9 @@ export class Sock {
       const ws = new WebSocket(url, { headers });
       const s = new Sock(ws);
       ws.once('open', () => resolve(s));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { statusCode: res.statusCode, headers: res.headers })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { statusCode: res.statusCode, headers: res.headers })),
+      );
       ws.once('error', reject);
     });
   }

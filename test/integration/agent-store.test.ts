@@ -102,7 +102,9 @@ async function onCall(id: string) {
 describe('records', () => {
   it('creates agents offline, keeps state on a second upsert, and reads them typed', async () => {
     const t0 = clock.now();
-    expect(await store.upsertAgent({ id: 'ann', team: 'red', skills: ['billing', 'es'], contact: 'client:ann' })).toEqual({ created: true });
+    expect(await store.upsertAgent({ id: 'ann', team: 'red', skills: ['billing', 'es'], contact: 'client:ann' })).toEqual({
+      created: true,
+    });
     expect(await store.get('ann')).toMatchObject({
       id: 'ann',
       team: 'red',
@@ -122,7 +124,14 @@ describe('records', () => {
     await clock.advance(5000);
     await signIn('ann');
     expect(await store.upsertAgent({ id: 'ann', team: 'blue', skills: ['billing'], contact: '+15550001111' })).toEqual({ created: false });
-    expect(await store.get('ann')).toMatchObject({ state: 'available', stateSince: t0 + 5000, idleSince: t0 + 5000, team: 'blue', skills: ['billing'], contact: '+15550001111' });
+    expect(await store.get('ann')).toMatchObject({
+      state: 'available',
+      stateSince: t0 + 5000,
+      idleSince: t0 + 5000,
+      team: 'blue',
+      skills: ['billing'],
+      contact: '+15550001111',
+    });
     expect(await store.get('nobody')).toBeNull();
   });
 
@@ -193,7 +202,7 @@ describe('setState', () => {
 
     await clock.advance(2000);
     await signIn('ann');
-    expect((await store.get('ann'))).toMatchObject({ state: 'available', idleSince: clock.now(), breakReason: null });
+    expect(await store.get('ann')).toMatchObject({ state: 'available', idleSince: clock.now(), breakReason: null });
     const out = await store.setState({ agentId: 'ann', to: 'offline' });
     expect(out.events[0]).toMatchObject({ from: 'available', to: 'offline', secondsInFrom: 0 });
     expect(await availableIds()).toEqual([]);
@@ -342,7 +351,14 @@ describe('offers', () => {
       { type: 'offer.result', at: clock.now(), agentId: 'ann', callSid: o.callSid, queue: Q, result: 'accepted' },
       { type: 'agent.state', at: clock.now(), agentId: 'ann', team: 'red', from: 'reserved', to: 'on_call', secondsInFrom: 3 },
     ]);
-    expect(await store.get('ann')).toMatchObject({ state: 'on_call', callSid: o.callSid, callQueue: Q, talkStartedAt: clock.now(), offerDeadline: null, offerResult: 'accepted' });
+    expect(await store.get('ann')).toMatchObject({
+      state: 'on_call',
+      callSid: o.callSid,
+      callQueue: Q,
+      talkStartedAt: clock.now(),
+      offerDeadline: null,
+      offerResult: 'accepted',
+    });
     expect(await redis.zcard(keys.agents.offerDeadlines)).toBe(0);
     const retry = await store.acceptOffer({ agentId: 'ann', offerId: o.offerId });
     expect(retry).toEqual({ callSid: o.callSid, queue: Q, events: [] });
@@ -390,9 +406,23 @@ describe('offers', () => {
     expect(r.expired).toEqual([{ agentId: 'a', offerId: o.offerId, callSid: o.callSid, queue: Q }]);
     expect(r.events).toEqual([
       { type: 'offer.result', at: deadline, agentId: 'a', callSid: o.callSid, queue: Q, result: 'timeout' },
-      { type: 'agent.state', at: deadline, agentId: 'a', team: 'red', from: 'reserved', to: 'break', secondsInFrom: 15, reason: 'missed_offer' },
+      {
+        type: 'agent.state',
+        at: deadline,
+        agentId: 'a',
+        team: 'red',
+        from: 'reserved',
+        to: 'break',
+        secondsInFrom: 15,
+        reason: 'missed_offer',
+      },
     ]);
-    expect(await store.get('a')).toMatchObject({ state: 'break', breakReason: 'missed_offer', stateSince: deadline, offerResult: 'timeout' });
+    expect(await store.get('a')).toMatchObject({
+      state: 'break',
+      breakReason: 'missed_offer',
+      stateSince: deadline,
+      offerResult: 'timeout',
+    });
     expect(await availableIds()).toEqual(['b']);
     expect(await store.staffedFor([])).toEqual({ staffed: 2, available: 1 });
     expect((await store.expireOffers({ limit: 10 })).expired).toEqual([]);
@@ -472,7 +502,10 @@ describe('calls: hold, end, wrap-up', () => {
       { type: 'agent.state', at: endedAt, agentId: 'ann', team: 'red', from: 'on_call', to: 'wrap_up', secondsInFrom: 72.251 },
     ]);
     expect(await store.get('ann')).toMatchObject({ state: 'wrap_up', callEndedAt: endedAt, holdSeconds: 22.001, holdStartedAt: null });
-    expect(await store.endCall({ agentId: 'ann', callSid: c.callSid, wrapUpSeconds: 60 })).toEqual({ wrapDeadline: endedAt + 60_000, events: [] });
+    expect(await store.endCall({ agentId: 'ann', callSid: c.callSid, wrapUpSeconds: 60 })).toEqual({
+      wrapDeadline: endedAt + 60_000,
+      events: [],
+    });
     expect((await store.hold({ agentId: 'ann', callSid: c.callSid, on: true })).events).toEqual([]);
     await expectError(
       store.wrapUp({ agentId: 'ann', callSid: 'CAother', disposition: 'resolved', code: 'x' }),
@@ -512,7 +545,10 @@ describe('calls: hold, end, wrap-up', () => {
     expect(await availableIds()).toEqual(['ann']);
 
     // Retries after the fact change nothing.
-    expect(await store.wrapUp({ agentId: 'ann', callSid: c.callSid, disposition: 'resolved', code: 'x' })).toEqual({ handled: null, events: [] });
+    expect(await store.wrapUp({ agentId: 'ann', callSid: c.callSid, disposition: 'resolved', code: 'x' })).toEqual({
+      handled: null,
+      events: [],
+    });
     expect(await store.endCall({ agentId: 'ann', callSid: c.callSid, wrapUpSeconds: 60 })).toEqual({ wrapDeadline: null, events: [] });
     expect((await store.hold({ agentId: 'ann', callSid: c.callSid, on: false })).events).toEqual([]);
   });
@@ -535,7 +571,11 @@ describe('calls: hold, end, wrap-up', () => {
     await staff(['a']);
     const c = await onCall('a');
     await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'resolved', code: '' }), 'conflict', /BAD_STATE/);
-    await expectError(store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'maybe' as never, code: '' }), 'invalid_params', /disposition/);
+    await expectError(
+      store.wrapUp({ agentId: 'a', callSid: c.callSid, disposition: 'maybe' as never, code: '' }),
+      'invalid_params',
+      /disposition/,
+    );
     await expectError(store.endCall({ agentId: 'a', callSid: 'CAother', wrapUpSeconds: 5 }), 'not_your_call', /WRONG_CALL/);
   });
 
@@ -545,7 +585,12 @@ describe('calls: hold, end, wrap-up', () => {
     await clock.advance(90_000);
     const end = await store.endCall({ agentId: 'a', callSid: c.callSid, wrapUpSeconds: 0 });
     expect(end.wrapDeadline).toBeNull();
-    expect(only(end.events, 'call.handled')[0]).toMatchObject({ talkSeconds: 90, wrapupSeconds: 0, disposition: 'not_resolved', code: 'no_wrapup' });
+    expect(only(end.events, 'call.handled')[0]).toMatchObject({
+      talkSeconds: 90,
+      wrapupSeconds: 0,
+      disposition: 'not_resolved',
+      code: 'no_wrapup',
+    });
     expect(only(end.events, 'agent.state')[0]).toMatchObject({ from: 'on_call', to: 'available', secondsInFrom: 90 });
     expect(await availableIds()).toEqual(['a']);
     expect(await store.endCall({ agentId: 'a', callSid: c.callSid, wrapUpSeconds: 0 })).toEqual({ wrapDeadline: null, events: [] });
@@ -563,11 +608,25 @@ describe('calls: hold, end, wrap-up', () => {
     await clock.advance(10_001); // ten seconds after a's deadline
     const r = await store.expireWrapUps({ limit: 10 });
     expect(r.done).toEqual([{ agentId: 'a', callSid: ca.callSid, queue: Q, handleSeconds: 130 }]);
-    expect(only(r.events, 'call.handled')[0]).toMatchObject({ agentId: 'a', talkSeconds: 100, wrapupSeconds: 30, disposition: 'not_resolved', code: 'auto_wrapup' });
-    expect(only(r.events, 'agent.state')[0]).toMatchObject({ from: 'wrap_up', to: 'available', secondsInFrom: 30, at: clock.now() - 10_000 });
+    expect(only(r.events, 'call.handled')[0]).toMatchObject({
+      agentId: 'a',
+      talkSeconds: 100,
+      wrapupSeconds: 30,
+      disposition: 'not_resolved',
+      code: 'auto_wrapup',
+    });
+    expect(only(r.events, 'agent.state')[0]).toMatchObject({
+      from: 'wrap_up',
+      to: 'available',
+      secondsInFrom: 30,
+      at: clock.now() - 10_000,
+    });
     expect(await store.get('a')).toMatchObject({ state: 'available', idleSince: clock.now() - 10_000 });
     expect((await store.get('b'))?.state).toBe('wrap_up');
-    expect(await store.wrapUp({ agentId: 'a', callSid: ca.callSid, disposition: 'resolved', code: '' })).toEqual({ handled: null, events: [] });
+    expect(await store.wrapUp({ agentId: 'a', callSid: ca.callSid, disposition: 'resolved', code: '' })).toEqual({
+      handled: null,
+      events: [],
+    });
 
     // An explicit auto wrap-up after the deadline is also accounted at the deadline.
     await clock.advance(100_000);
@@ -632,7 +691,12 @@ describe('connection and grace', () => {
     await clock.advance(10_000);
     const r = await store.expireGrace({ limit: 10 });
     expect(r.signedOut).toEqual(['a']);
-    expect(only(r.events, 'call.handled')[0]).toMatchObject({ talkSeconds: 15, wrapupSeconds: 10, code: 'auto_wrapup', disposition: 'not_resolved' });
+    expect(only(r.events, 'call.handled')[0]).toMatchObject({
+      talkSeconds: 15,
+      wrapupSeconds: 10,
+      code: 'auto_wrapup',
+      disposition: 'not_resolved',
+    });
     expect(only(r.events, 'agent.state')[0]).toMatchObject({ from: 'wrap_up', to: 'offline', reason: 'disconnected' });
     expect(await store.get('a')).toMatchObject({ state: 'offline', callsHandled: 1, wrapDeadline: null });
     expect(await redis.zcard(keys.agents.wrapDeadlines)).toBe(0);
@@ -651,10 +715,28 @@ describe('event stream', () => {
     keep(await store.setState({ agentId: 'a', to: 'available' }));
     keep(await store.setState({ agentId: 'b', to: 'available' }));
     await clock.advance(1000);
-    const r1 = keep(await store.reserve({ offerId: 'of_1', queue: Q, callSid: 'CA1', requiredSkills: [], strategy: 'longest_idle', deadline: clock.now() + 5000 }));
+    const r1 = keep(
+      await store.reserve({
+        offerId: 'of_1',
+        queue: Q,
+        callSid: 'CA1',
+        requiredSkills: [],
+        strategy: 'longest_idle',
+        deadline: clock.now() + 5000,
+      }),
+    );
     expect(r1?.agentId).toBe('a');
     keep(await store.rejectOffer({ agentId: 'a', offerId: 'of_1' }));
-    keep(await store.reserve({ offerId: 'of_2', queue: Q, callSid: 'CA1', requiredSkills: [], strategy: 'longest_idle', deadline: clock.now() + 5000 }));
+    keep(
+      await store.reserve({
+        offerId: 'of_2',
+        queue: Q,
+        callSid: 'CA1',
+        requiredSkills: [],
+        strategy: 'longest_idle',
+        deadline: clock.now() + 5000,
+      }),
+    );
     keep(await store.acceptOffer({ agentId: 'b', offerId: 'of_2' }));
     await clock.advance(2000);
     keep(await store.hold({ agentId: 'b', callSid: 'CA1', on: true }));
@@ -663,12 +745,23 @@ describe('event stream', () => {
     keep(await store.endCall({ agentId: 'b', callSid: 'CA1', wrapUpSeconds: 5 }));
     await clock.advance(6000);
     keep(await store.expireWrapUps({ limit: 5 }));
-    keep(await store.reserve({ offerId: 'of_3', queue: Q, callSid: 'CA2', requiredSkills: [], strategy: 'longest_idle', deadline: clock.now() + 5000 }));
+    keep(
+      await store.reserve({
+        offerId: 'of_3',
+        queue: Q,
+        callSid: 'CA2',
+        requiredSkills: [],
+        strategy: 'longest_idle',
+        deadline: clock.now() + 5000,
+      }),
+    );
     await clock.advance(6000);
     keep(await store.expireOffers({ limit: 5 }));
     keep(await store.setState({ agentId: 'a', to: 'offline' }));
 
-    const types = returned.map((e) => (e.type === 'agent.state' ? `${e.from}>${e.to}` : e.type === 'offer.result' ? `offer:${e.result}` : e.type));
+    const types = returned.map((e) =>
+      e.type === 'agent.state' ? `${e.from}>${e.to}` : e.type === 'offer.result' ? `offer:${e.result}` : e.type,
+    );
     expect(types).toEqual([
       'offline>available',
       'offline>available',
@@ -704,7 +797,9 @@ describe('concurrency and scale', () => {
   async function addMany(n: number, skills: (i: number) => string[] = () => []): Promise<string[]> {
     const ids = Array.from({ length: n }, (_, i) => `ag${String(i).padStart(4, '0')}`);
     for (let i = 0; i < n; i += 100) {
-      await Promise.all(ids.slice(i, i + 100).map((id, j) => store.upsertAgent({ id, team: 'default', skills: skills(i + j), contact: `client:${id}` })));
+      await Promise.all(
+        ids.slice(i, i + 100).map((id, j) => store.upsertAgent({ id, team: 'default', skills: skills(i + j), contact: `client:${id}` })),
+      );
     }
     // Sign in one millisecond apart, in id order: ag0000 is the longest idle.
     for (const id of ids) {
@@ -833,7 +928,8 @@ describe('Redis Cluster readiness', () => {
     const original = client.sendCommand.bind(redis);
     client.sendCommand = (cmd: Command, ...rest: unknown[]) => {
       const first = String(cmd.args[0]);
-      const name = cmd.name === 'evalsha' ? (bySha.get(first) ?? 'evalsha') : cmd.name === 'eval' ? (byText.get(first) ?? 'eval') : cmd.name;
+      const name =
+        cmd.name === 'evalsha' ? (bySha.get(first) ?? 'evalsha') : cmd.name === 'eval' ? (byText.get(first) ?? 'eval') : cmd.name;
       seen.push({ name, keys: cmd.getKeys().map(String) });
       return original(cmd, ...rest);
     };
@@ -874,7 +970,11 @@ describe('Redis Cluster readiness', () => {
     const withKeys = seen.filter((s) => s.keys.length > 0);
     expect(withKeys.length).toBeGreaterThan(30);
     // Plain reads (pipelined for list and counts) are checked too.
-    for (const cmd of ['hgetall', 'hmget', 'smembers']) expect(seen.some((x) => x.name === cmd), cmd).toBe(true);
+    for (const cmd of ['hgetall', 'hmget', 'smembers'])
+      expect(
+        seen.some((x) => x.name === cmd),
+        cmd,
+      ).toBe(true);
     const slot = keySlot(keys.agents.available);
     for (const s of withKeys) {
       expect(new Set(s.keys.map(hashTag)), `${s.name}: ${s.keys.join(' ')}`).toEqual(new Set(['agents']));

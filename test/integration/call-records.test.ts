@@ -34,12 +34,46 @@ function answered(callSid: string, at: number, o: { agent?: string; wait?: numbe
   const agentId = o.agent ?? 'alice';
   return [
     { type: 'call.started', at, callSid, flow: 'main', callerHash: 'ab'.repeat(16), calledNumber: '+18005550100', language: 'en' },
-    { type: 'ivr.exit', at: at + 4_000, callSid, flow: 'main', exit: 'queue', contained: false, path: ['language', 'main-menu', 'support-queue'], language: 'es' },
+    {
+      type: 'ivr.exit',
+      at: at + 4_000,
+      callSid,
+      flow: 'main',
+      exit: 'queue',
+      contained: false,
+      path: ['language', 'main-menu', 'support-queue'],
+      language: 'es',
+    },
     { type: 'queue.offered', at: at + 4_000, callSid, queue: 'support', contactId: callSid, priority: 0 },
-    { type: 'queue.left', at: at + 34_000, callSid, queue: 'support', contactId: callSid, outcome: 'answered', waitSeconds: o.wait ?? 30, short: false, serviceLevelSeconds: 20, agentId, team: 'default' },
+    {
+      type: 'queue.left',
+      at: at + 34_000,
+      callSid,
+      queue: 'support',
+      contactId: callSid,
+      outcome: 'answered',
+      waitSeconds: o.wait ?? 30,
+      short: false,
+      serviceLevelSeconds: 20,
+      agentId,
+      team: 'default',
+    },
     { type: 'survey.response', at: at + 100_000, callSid, survey: 'csat', score: 5 },
     { type: 'call.ended', at: at + 110_000, callSid, status: 'completed', durationSeconds: 110 },
-    { type: 'call.handled', at: at + 120_000, callSid, contactId: callSid, queue: 'support', agentId, team: 'default', talkSeconds: 55.5, holdSeconds: 10, wrapupSeconds: 20, disposition: 'resolved', code: 'fixed' },
+    {
+      type: 'call.handled',
+      at: at + 120_000,
+      callSid,
+      contactId: callSid,
+      queue: 'support',
+      agentId,
+      team: 'default',
+      talkSeconds: 55.5,
+      holdSeconds: 10,
+      wrapupSeconds: 20,
+      disposition: 'resolved',
+      code: 'fixed',
+    },
   ];
 }
 
@@ -83,7 +117,14 @@ describe('call records in Redis', () => {
     expect((await store.list({}, { limit: 10 })).records).toEqual(first);
 
     // The same call's events in reverse order (two instances racing) fold to the same facts.
-    const other = createRecordStore({ redis, keys: createKeys(uniquePrefix('records-rev')), scripts: defineScripts(redis), now: () => now, retentionDays: 30, workingTtlSeconds: 3600 });
+    const other = createRecordStore({
+      redis,
+      keys: createKeys(uniquePrefix('records-rev')),
+      scripts: defineScripts(redis),
+      now: () => now,
+      retentionDays: 30,
+      workingTtlSeconds: 3600,
+    });
     for (const e of [...events].reverse()) await other.fold(e);
     const [rev] = (await other.list({}, { limit: 10 })).records;
     const facts = (r: object) => Object.fromEntries(Object.entries(r).filter(([k]) => !['revision', 'updatedAt'].includes(k)));
@@ -98,7 +139,17 @@ describe('call records in Redis', () => {
     await foldAll([
       { type: 'call.started', at: T0 + 400_000, callSid: sid(3), flow: 'main', callerHash: 'cd'.repeat(16), language: 'en' },
       { type: 'queue.offered', at: T0 + 401_000, callSid: sid(3), queue: 'billing', contactId: sid(3), priority: 0 },
-      { type: 'queue.left', at: T0 + 476_000, callSid: sid(3), queue: 'billing', contactId: sid(3), outcome: 'abandoned', waitSeconds: 75, short: false, serviceLevelSeconds: 20 },
+      {
+        type: 'queue.left',
+        at: T0 + 476_000,
+        callSid: sid(3),
+        queue: 'billing',
+        contactId: sid(3),
+        outcome: 'abandoned',
+        waitSeconds: 75,
+        short: false,
+        serviceLevelSeconds: 20,
+      },
       { type: 'call.ended', at: T0 + 476_000, callSid: sid(3), status: 'completed', durationSeconds: 76 },
     ]);
     const entries = await redis.xrange(keys.records.stream, '-', '+');
@@ -132,16 +183,29 @@ describe('call records in Redis', () => {
   it('the audit stream appends who did what, trims by time and lists newest first', async () => {
     const audit = createAuditLog({ redis, keys, now: () => now, retentionDays: 1 });
     await redis.xadd(keys.audit, '1000-1', 'supervisor', 'ancient');
-    await audit.append({ id: 'sam', name: 'Sam Lee', role: 'supervisor' }, { action: 'monitor.listen', callSid: sid(1), queue: 'support', result: 'ok' });
+    await audit.append(
+      { id: 'sam', name: 'Sam Lee', role: 'supervisor' },
+      { action: 'monitor.listen', callSid: sid(1), queue: 'support', result: 'ok' },
+    );
     now = T0 + 60_000;
-    await audit.append({ id: 'admin', name: 'SUPERVISOR_TOKEN', role: 'admin' }, { action: 'records.export', result: 'ok', detail: '3 records' });
+    await audit.append(
+      { id: 'admin', name: 'SUPERVISOR_TOKEN', role: 'admin' },
+      { action: 'records.export', result: 'ok', detail: '3 records' },
+    );
     const { entries, nextCursor } = await audit.list({ limit: 10 });
     expect(nextCursor).toBeNull();
     expect(entries.map((e) => [e.supervisor, e.action])).toEqual([
       ['admin', 'records.export'],
       ['sam', 'monitor.listen'],
     ]);
-    expect(entries[1]).toMatchObject({ name: 'Sam Lee', role: 'supervisor', callSid: sid(1), queue: 'support', result: 'ok', at: new Date(T0).toISOString() });
+    expect(entries[1]).toMatchObject({
+      name: 'Sam Lee',
+      role: 'supervisor',
+      callSid: sid(1),
+      queue: 'support',
+      result: 'ok',
+      at: new Date(T0).toISOString(),
+    });
     expect((await audit.list({ limit: 10, supervisor: 'sam' })).entries).toHaveLength(1);
     const page1 = await audit.list({ limit: 1 });
     expect(page1.entries.map((e) => e.supervisor)).toEqual(['admin']);

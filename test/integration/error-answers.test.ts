@@ -41,26 +41,59 @@ describe('error answers', () => {
     expectError(anon, 'unauthorized');
     expect(anon.headers['www-authenticate']).toBe('Bearer');
     expectError(await t.app.inject({ method: 'GET', url: '/api/queues', headers: bearer('alice-demo-token') }), 'forbidden');
-    const bad = await t.app.inject({ method: 'GET', url: '/api/capacity?arrivalsPerHour=lots&ahtSeconds=180', headers: bearer(SUPERVISOR_TOKEN) });
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/api/capacity?arrivalsPerHour=lots&ahtSeconds=180',
+      headers: bearer(SUPERVISOR_TOKEN),
+    });
     expectError(bad, 'invalid_params', 'arrivalsPerHour');
-    expectError(await t.app.inject({ method: 'GET', url: '/api/voicemails?limit=0', headers: bearer(SUPERVISOR_TOKEN) }), 'invalid_params', 'limit');
+    expectError(
+      await t.app.inject({ method: 'GET', url: '/api/voicemails?limit=0', headers: bearer(SUPERVISOR_TOKEN) }),
+      'invalid_params',
+      'limit',
+    );
   });
 
   it('the monitor API: invalid_params for the path and the body, not_found for a call nobody is on, invalid_json for a body that does not parse', async () => {
     const url = (sid: string) => `/api/calls/${sid}/monitor`;
     const headers = { ...bearer(SUPERVISOR_TOKEN), 'content-type': 'application/json' };
-    expectError(await t.app.inject({ method: 'POST', url: url('CAnope'), headers, payload: { mode: 'listen', to: '+15551230000' } }), 'invalid_params', 'callSid');
-    expectError(await t.app.inject({ method: 'POST', url: url(newCallSid()), headers, payload: { mode: 'shout', to: '+15551230000' } }), 'invalid_params', 'mode');
-    expectError(await t.app.inject({ method: 'POST', url: url(newCallSid()), headers, payload: { mode: 'listen', to: '+15551230000' } }), 'not_found', 'callSid');
+    expectError(
+      await t.app.inject({ method: 'POST', url: url('CAnope'), headers, payload: { mode: 'listen', to: '+15551230000' } }),
+      'invalid_params',
+      'callSid',
+    );
+    expectError(
+      await t.app.inject({ method: 'POST', url: url(newCallSid()), headers, payload: { mode: 'shout', to: '+15551230000' } }),
+      'invalid_params',
+      'mode',
+    );
+    expectError(
+      await t.app.inject({ method: 'POST', url: url(newCallSid()), headers, payload: { mode: 'listen', to: '+15551230000' } }),
+      'not_found',
+      'callSid',
+    );
     expectError(await t.app.inject({ method: 'POST', url: url(newCallSid()), headers, payload: '{"mode":' }), 'invalid_json', '(body)');
   });
 
   it('webhooks: missing_signature, invalid_params naming the field, unsupported_media_type, payload_too_large', async () => {
-    expectError(await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'CallSid=x' }), 'missing_signature');
+    expectError(
+      await t.app.inject({
+        method: 'POST',
+        url: '/twilio/voice',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'CallSid=x',
+      }),
+      'missing_signature',
+    );
     const bad = await t.twilio('/twilio/voice', callParams('CAnot-a-sid'));
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ error: 'invalid_params', field: 'CallSid' });
-    const json = await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/json', 'x-twilio-signature': 'x' }, payload: '{}' });
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: { 'content-type': 'application/json', 'x-twilio-signature': 'x' },
+      payload: '{}',
+    });
     expectError(json, 'unsupported_media_type');
     const huge = await t.app.inject({
       method: 'POST',

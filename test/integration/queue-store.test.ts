@@ -260,7 +260,14 @@ describe('leave', () => {
     for (const sid of ['c1', 'c2', 'c3']) await store.enqueue(input(sid));
     const a = await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'abandoned', waitSeconds: 3 });
     const b = await store.leave({ ...leaveArgs, callSid: 'c2', outcome: 'abandoned', waitSeconds: 5 });
-    const c = await store.leave({ ...leaveArgs, callSid: 'c3', outcome: 'overflow', waitSeconds: 1, overflowReason: 'max_wait', overflowTarget: 'queue' });
+    const c = await store.leave({
+      ...leaveArgs,
+      callSid: 'c3',
+      outcome: 'overflow',
+      waitSeconds: 1,
+      overflowReason: 'max_wait',
+      overflowTarget: 'queue',
+    });
     expect(left(a.events)).toMatchObject({ short: true, outcome: 'abandoned', serviceLevelSeconds: SL, contactId: 'contact-c1' });
     expect(left(b.events).short).toBe(false);
     expect(left(c.events)).toMatchObject({ short: false, overflowReason: 'max_wait', overflowTarget: 'queue' });
@@ -334,7 +341,10 @@ describe('callbacks', () => {
 
     await expect(store.callbackFinished({ queue: Q, callSid: 'c1', result: 'connected' })).rejects.toMatchObject({ code: 'conflict' });
     const done = await store.callbackFinished({ queue: Q, callSid: 'c2', result: 'connected' });
-    expect(done).toEqual({ result: 'removed', events: [{ type: 'callback.attempt', at: clock.now(), callSid: 'c2', queue: Q, result: 'connected' }] });
+    expect(done).toEqual({
+      result: 'removed',
+      events: [{ type: 'callback.attempt', at: clock.now(), callSid: 'c2', queue: Q, result: 'connected' }],
+    });
     expect(await store.callbackFinished({ queue: Q, callSid: 'c2', result: 'connected' })).toEqual({ result: 'gone', events: [] });
     expect(await store.position(Q, 'c3')).toMatchObject({ position: 2 });
     expect(await store.tally(Q)).toMatchObject({ offered: 3, callback: 1, abandoned: 0, inQueue: 2, callbackConnected: 1 });
@@ -587,7 +597,12 @@ describe('events, tallies and side lists', () => {
           }),
         );
       } else if (op < 0.4) {
-        await store.leave({ ...leaveArgs, callSid: sid, outcome: 'abandoned', waitSeconds: rnd() < 0.5 ? Math.floor(rnd() * 60) : undefined });
+        await store.leave({
+          ...leaveArgs,
+          callSid: sid,
+          outcome: 'abandoned',
+          waitSeconds: rnd() < 0.5 ? Math.floor(rnd() * 60) : undefined,
+        });
       } else if (op < 0.45) {
         await store.leave({ ...leaveArgs, callSid: sid, outcome: 'overflow', overflowReason: 'max_wait' });
       } else if (op < 0.52) {

@@ -16,10 +16,13 @@ afterEach(async () => {
 });
 
 describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () => {
-  it('spend from one bucket per key across holders; fall back to memory (with this holder\'s spends) when the client fails', async () => {
+  it("spend from one bucket per key across holders; fall back to memory (with this holder's spends) when the client fails", async () => {
     const c = newRedis();
     cleanup.push(() => c.disconnect());
-    const scripts = defineScripts(c, loadScripts().filter((d) => d.name === 'rateLimit'));
+    const scripts = defineScripts(
+      c,
+      loadScripts().filter((d) => d.name === 'rateLimit'),
+    );
     const keys = createKeys(uniquePrefix('rl'));
     let ms = 5_000_000;
     const errors: unknown[] = [];
@@ -45,7 +48,12 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
     expect(await one.take('x')).toEqual({ ok: false, retryAfterSeconds: 2 });
     expect(errors).toEqual([]);
     // Costs above one and the Redis clock (no `now`): a fresh bucket grants a burst of exactly the capacity.
-    const wall = createSharedTokenBuckets({ capacity: 5, refillPerSecond: 0.001, run: (key, args) => scripts.rateLimit!([key], args), keyOf: (client) => keys.rateLimit('wall', client) });
+    const wall = createSharedTokenBuckets({
+      capacity: 5,
+      refillPerSecond: 0.001,
+      run: (key, args) => scripts.rateLimit!([key], args),
+      keyOf: (client) => keys.rateLimit('wall', client),
+    });
     expect(await wall.take('y', 3)).toEqual({ ok: true });
     expect((await wall.take('y', 3)).ok).toBe(false);
     expect(await wall.take('y', 2)).toEqual({ ok: true });

@@ -19,7 +19,10 @@ afterEach(async () => {
 describe('Redis connection options', () => {
   it('a script error reply does not reconnect the shared connection', async () => {
     const r = await startRedis();
-    cleanup.push(() => r.stop(), () => rmSync(r.dir, { recursive: true, force: true }));
+    cleanup.push(
+      () => r.stop(),
+      () => rmSync(r.dir, { recursive: true, force: true }),
+    );
     const c: RedisClient = connectRedis({ url: r.url });
     cleanup.push(() => c.disconnect());
     let reconnects = 0;
@@ -34,7 +37,10 @@ describe('Redis connection options', () => {
   it('reconnects by itself after a SIGKILL and runs scripts again with an empty script cache', async () => {
     const r1 = await startRedis({ appendonly: true });
     let current = r1;
-    cleanup.push(() => current.stop(), () => rmSync(r1.dir, { recursive: true, force: true }));
+    cleanup.push(
+      () => current.stop(),
+      () => rmSync(r1.dir, { recursive: true, force: true }),
+    );
     const c: RedisClient = connectRedis({ url: r1.url, commandTimeoutMs: 300 });
     cleanup.push(() => c.disconnect());
     const scripts = defineScripts(c, [{ name: 'bump', numberOfKeys: 1, lua: "return redis.call('INCR', KEYS[1])" }]);

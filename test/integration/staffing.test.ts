@@ -36,8 +36,26 @@ afterEach(async () => {
 
 /** A caller enters at `at` and leaves `waitS` later with `outcome` (the wait is what Twilio reports). */
 async function visit(callSid: string, at: number, waitS: number, outcome: 'answered' | 'abandoned' | 'overflow'): Promise<void> {
-  await queues.enqueue({ queue: Q, callSid, contactId: `k-${callSid}`, callerHash: `h-${callSid}`, priority: 0, maxLength: 1000, whenNoAgents: 'wait', serviceLevelSeconds: 20, at });
-  await queues.leave({ queue: Q, callSid, outcome, waitSeconds: waitS, shortAbandonSeconds: 5, serviceLevelSeconds: 20, at: at + waitS * 1000 });
+  await queues.enqueue({
+    queue: Q,
+    callSid,
+    contactId: `k-${callSid}`,
+    callerHash: `h-${callSid}`,
+    priority: 0,
+    maxLength: 1000,
+    whenNoAgents: 'wait',
+    serviceLevelSeconds: 20,
+    at,
+  });
+  await queues.leave({
+    queue: Q,
+    callSid,
+    outcome,
+    waitSeconds: waitS,
+    shortAbandonSeconds: 5,
+    serviceLevelSeconds: 20,
+    at: at + waitS * 1000,
+  });
 }
 
 describe('caller patience estimate', () => {
@@ -99,7 +117,9 @@ describe('staffing rows', () => {
     const now = t0 + 40 * 60_000;
 
     const row = (await staffingRows({ center, queues, agents, now })).find((r) => r.queue === Q)!;
-    const inWindow = Array.from({ length: 40 }, (_, i) => i).filter((i) => t0 + i * 60_000 + (i % 4 === 0 ? 100_000 : 20_000) >= now - windowMs);
+    const inWindow = Array.from({ length: 40 }, (_, i) => i).filter(
+      (i) => t0 + i * 60_000 + (i % 4 === 0 ? 100_000 : 20_000) >= now - windowMs,
+    );
     const abandons = inWindow.filter((i) => i % 4 === 0).length;
     const waits = inWindow.reduce((s, i) => s + (i % 4 === 0 ? 100 : 20), 0);
     expect(abandons).toBeGreaterThanOrEqual(MIN_ABANDONS);
@@ -107,16 +127,29 @@ describe('staffing rows', () => {
     expect(row.ahtSeconds).toBe(240);
     expect(row.staffed).toBe(1);
 
-    const base = { arrivalsPerHour: row.arrivalsPerHour, ahtSeconds: 240, targetSeconds: 20, targetServiceLevel: center.thresholds.serviceLevelTarget };
+    const base = {
+      arrivalsPerHour: row.arrivalsPerHour,
+      ahtSeconds: 240,
+      targetSeconds: 20,
+      targetServiceLevel: center.thresholds.serviceLevelTarget,
+    };
     const a = agentsForServiceLevel({ ...base, patienceSeconds: waits / abandons });
     expect(row.requiredErlangA).toBe(a.agents);
     expect(row.requiredErlangC).toBe(agentsForServiceLevel(base).agents);
     // Impatient callers leave, so Erlang A never needs more agents than Erlang C, and its answer meets the target.
     expect(row.requiredErlangA!).toBeLessThanOrEqual(row.requiredErlangC);
-    expect(erlangA({ arrivalsPerHour: row.arrivalsPerHour, ahtSeconds: 240, targetSeconds: 20, agents: row.requiredErlangA!, patienceSeconds: row.patienceSeconds! }).serviceLevel).toBeGreaterThanOrEqual(0.8);
+    expect(
+      erlangA({
+        arrivalsPerHour: row.arrivalsPerHour,
+        ahtSeconds: 240,
+        targetSeconds: 20,
+        agents: row.requiredErlangA!,
+        patienceSeconds: row.patienceSeconds!,
+      }).serviceLevel,
+    ).toBeGreaterThanOrEqual(0.8);
   });
 
-  it('uses the queue\'s expectedHandleSeconds before any call was handled', async () => {
+  it("uses the queue's expectedHandleSeconds before any call was handled", async () => {
     const custom = { ...center, queues: { ...center.queues, support: { ...center.queues.support!, expectedHandleSeconds: 95 } } };
     const row = (await staffingRows({ center: custom, queues, agents, now: clock.now() })).find((r) => r.queue === Q)!;
     expect(row.ahtSeconds).toBe(95);

@@ -79,7 +79,9 @@ describe('GET /api/agent/voice-token', () => {
       "connect-src 'self' ws://desk.example wss://desk.example wss://voice-js.roaming.twilio.com https://eventgw.twilio.com;",
     );
     // Only the desk: the other pages stay on this origin.
-    expect(String((await on.app.inject({ method: 'GET', url: '/wallboard' })).headers['content-security-policy'])).not.toContain('twilio.com');
+    expect(String((await on.app.inject({ method: 'GET', url: '/wallboard' })).headers['content-security-policy'])).not.toContain(
+      'twilio.com',
+    );
     const off = await app({});
     expect(String((await off.app.inject({ method: 'GET', url: '/desk' })).headers['content-security-policy'])).not.toContain('twilio.com');
   });

@@ -25,7 +25,15 @@ async function app(opts: Parameters<typeof makeApp>[0] = {}): Promise<TestApp> {
 }
 
 /** A WebSocket client that records every message. */
-async function client(port: number, path: string): Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>; closed: Promise<number> }> {
+async function client(
+  port: number,
+  path: string,
+): Promise<{
+  ws: WebSocket;
+  messages: Record<string, unknown>[];
+  next: (pred: (m: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
+  closed: Promise<number>;
+}> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
   sockets.push(ws);
   const messages: Record<string, unknown>[] = [];
@@ -84,7 +92,7 @@ describe('pages', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:\/\/|\*/);
     // A forged Host header cannot widen the policy.
-    const forged = await t.app.inject({ method: 'GET', url: '/desk', headers: { host: "evil.example; script-src *" } });
+    const forged = await t.app.inject({ method: 'GET', url: '/desk', headers: { host: 'evil.example; script-src *' } });
     expect(String(forged.headers['content-security-policy'])).toContain("connect-src 'self'; ");
 
     const wall = await t.app.inject({ method: 'GET', url: '/wallboard' });
@@ -144,7 +152,14 @@ describe("today's counters", () => {
       ...base,
     });
     const events: DomainEvent[] = [
-      ...[1, 2, 3, 4, 5].map((i): DomainEvent => ({ type: 'queue.offered', at: OPEN_TIME, callSid: sid(i), queue: 'support', contactId: 'k', priority: 0 })),
+      ...[1, 2, 3, 4, 5].map((i): DomainEvent => ({
+        type: 'queue.offered',
+        at: OPEN_TIME,
+        callSid: sid(i),
+        queue: 'support',
+        contactId: 'k',
+        priority: 0,
+      })),
       left(1, 'answered', 10),
       left(2, 'answered', 20), // exactly T: within
       left(3, 'answered', 25),
@@ -154,7 +169,10 @@ describe("today's counters", () => {
     t.app.sb.bus.publish(events);
     // 15 hours later it is the next day in New York (09:00 → 00:00).
     const tomorrow = OPEN_TIME + 15 * 3600_000;
-    t.app.sb.bus.publish([{ type: 'queue.offered', at: tomorrow, callSid: sid(6), queue: 'support', contactId: 'k', priority: 0 }, left(6, 'answered', 5, false, tomorrow)]);
+    t.app.sb.bus.publish([
+      { type: 'queue.offered', at: tomorrow, callSid: sid(6), queue: 'support', contactId: 'k', priority: 0 },
+      left(6, 'answered', 5, false, tomorrow),
+    ]);
 
     const port = await listen(t);
     const sup = await client(port, '/supervisor/ws');
@@ -179,7 +197,13 @@ describe("today's counters", () => {
     // Grafana's "today" is this same tally: /metrics exports it per count, with the center's time zone.
     const counts = ['offered', 'answered', 'answered_within_sl', 'abandoned', 'short_abandoned', 'overflow', 'callback'];
     expect(Object.fromEntries(counts.map((count) => [count, sample(m, 'switchboard_calls_today', { queue: 'support', count })]))).toEqual({
-      offered: 5, answered: 3, answered_within_sl: 2, abandoned: 2, short_abandoned: 1, overflow: 0, callback: 0,
+      offered: 5,
+      answered: 3,
+      answered_within_sl: 2,
+      abandoned: 2,
+      short_abandoned: 1,
+      overflow: 0,
+      callback: 0,
     });
     expect(sample(m, 'switchboard_center_time_zone_info', { time_zone: 'America/New_York' })).toBe(1);
     expect(sample(m, 'switchboard_center_utc_offset_seconds')).toBe(-5 * 3600); // January: EST
@@ -189,7 +213,10 @@ describe("today's counters", () => {
     expect(sample(next, 'switchboard_calls_today', { queue: 'support', count: 'answered_within_sl' })).toBe(1);
 
     expect(dayOf(tomorrow, 'America/New_York')).toBe('2026-01-06');
-    expect(dayRates({ offered: 2, answered: 0, answeredWithinSl: 0, abandoned: 2, shortAbandoned: 2, overflow: 0, callback: 0 })).toEqual({ serviceLevel: null, abandonment: null });
+    expect(dayRates({ offered: 2, answered: 0, answeredWithinSl: 0, abandoned: 2, shortAbandoned: 2, overflow: 0, callback: 0 })).toEqual({
+      serviceLevel: null,
+      abandonment: null,
+    });
   });
 });
 
@@ -223,7 +250,8 @@ describe('supervisor socket', () => {
       const wallA = await client(portA, '/supervisor/ws');
       const wallB = await client(portB, '/supervisor/ws');
       for (const w of [wallA, wallB]) w.ws.send(JSON.stringify({ type: 'hello', token: SUPERVISOR_TOKEN }));
-      for (const w of [wallA, wallB]) expect(((await w.next((m) => m.type === 'snapshot')) as unknown as Snapshot).agentsByState.available).toBe(0);
+      for (const w of [wallA, wallB])
+        expect(((await w.next((m) => m.type === 'snapshot')) as unknown as Snapshot).agentsByState.available).toBe(0);
 
       // Alice signs in on instance A and becomes available: both wallboards follow.
       const agent = await client(portA, '/agent/ws');
@@ -232,14 +260,17 @@ describe('supervisor socket', () => {
       agent.ws.send(JSON.stringify({ type: 'set_state', state: 'available' }));
       await agent.next((m) => m.type === 'ack');
       for (const w of [wallA, wallB]) {
-        const s = (await w.next((m) => m.type === 'snapshot' && (m as unknown as Snapshot).agentsByState.available === 1)) as unknown as Snapshot;
+        const s = (await w.next(
+          (m) => m.type === 'snapshot' && (m as unknown as Snapshot).agentsByState.available === 1,
+        )) as unknown as Snapshot;
         expect(s.agentsByState.offline).toBe(2);
       }
 
       // A burst of events gives at most one snapshot per 500 ms (upper bound only: a slow machine sends fewer).
       const before = wallA.messages.length;
       const t0 = Date.now();
-      for (let i = 0; i < 50; i++) a.app.sb.bus.publish([{ type: 'hold', at: a.clock.now(), callSid: 'CA' + '0'.repeat(32), queue: 'support', on: i % 2 === 0 }]);
+      for (let i = 0; i < 50; i++)
+        a.app.sb.bus.publish([{ type: 'hold', at: a.clock.now(), callSid: 'CA' + '0'.repeat(32), queue: 'support', on: i % 2 === 0 }]);
       await wallA.next((m) => wallA.messages.indexOf(m) >= before && m.type === 'snapshot');
       await new Promise((r) => setTimeout(r, 1200));
       const elapsed = Date.now() - t0;

@@ -49,7 +49,12 @@ function mounts(s: Service): { source: string; target: string; bind: boolean; re
       return { source: source!, target: target!, bind: /^[./~]/.test(source!), readOnly: mode === 'ro' };
     }
     // `${VAR:-default}`: the default, which is what runs when the variable is not set.
-    return { source: (v.source ?? '').replace(/^\$\{[A-Z_]+:-(.+)\}$/, '$1'), target: v.target, bind: v.type === 'bind', readOnly: v.read_only === true };
+    return {
+      source: (v.source ?? '').replace(/^\$\{[A-Z_]+:-(.+)\}$/, '$1'),
+      target: v.target,
+      bind: v.type === 'bind',
+      readOnly: v.read_only === true,
+    };
   });
 }
 
@@ -65,7 +70,15 @@ function containerPorts(s: Service): number[] {
   const out: number[] = [];
   for (const p of s.ports ?? []) {
     if (typeof p === 'number') out.push(p);
-    else if (typeof p === 'string') out.push(Number(p.replace(/\/(tcp|udp)$/, '').split(':').pop()));
+    else if (typeof p === 'string')
+      out.push(
+        Number(
+          p
+            .replace(/\/(tcp|udp)$/, '')
+            .split(':')
+            .pop(),
+        ),
+      );
     else out.push(Number(p.target));
   }
   for (const p of s.expose ?? []) out.push(Number(p));
@@ -151,10 +164,15 @@ describe('docker-compose.yml', () => {
     expect(hostConfig).toBe(join(REPO_ROOT, 'alertmanager/alertmanager.yml'));
     const out = execFileSync('amtool', ['check-config', hostConfig!], { encoding: 'utf8' });
     expect(out).toContain('SUCCESS');
-    const cfg = parseYaml(readFileSync(hostConfig!, 'utf8')) as { route: { receiver: string }; receivers: { name: string; webhook_configs?: { url: string }[] }[] };
+    const cfg = parseYaml(readFileSync(hostConfig!, 'utf8')) as {
+      route: { receiver: string };
+      receivers: { name: string; webhook_configs?: { url: string }[] }[];
+    };
     expect(cfg.receivers.map((r) => r.name)).toContain(cfg.route.receiver);
     expect(cfg.receivers[0]!.webhook_configs?.[0]?.url).toMatch(/\.invalid\//);
-    expect(execFileSync('promtool', ['check', 'config', join(REPO_ROOT, 'prometheus.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS: .*prometheus\.yml is valid/);
+    expect(execFileSync('promtool', ['check', 'config', join(REPO_ROOT, 'prometheus.yml')], { encoding: 'utf8' })).toMatch(
+      /SUCCESS: .*prometheus\.yml is valid/,
+    );
   });
 
   it('mounts only host paths that exist in the repository, and declares every named volume', () => {
@@ -215,7 +233,8 @@ describe('docker-compose.yml', () => {
   it('gives Prometheus its config and the rule files at the paths the config names', () => {
     const p = svc('prometheus');
     const cmd = Array.isArray(p.command) ? p.command : (p.command ?? '').split(/\s+/);
-    const configInContainer = cmd.find((a) => a.startsWith('--config.file='))?.slice('--config.file='.length) ?? '/etc/prometheus/prometheus.yml';
+    const configInContainer =
+      cmd.find((a) => a.startsWith('--config.file='))?.slice('--config.file='.length) ?? '/etc/prometheus/prometheus.yml';
     const hostConfig = hostPathOf(p, configInContainer);
     expect(hostConfig, `${configInContainer} is not mounted`).toBe(join(REPO_ROOT, 'prometheus.yml'));
     const cfg = parseYaml(readFileSync(hostConfig!, 'utf8')) as { rule_files: string[] };
@@ -231,7 +250,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('points the Grafana datasource at the prometheus service and port, and mounts the dashboards where the provider reads them', () => {
-    const ds = parseYaml(read('grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; type: string; url: string }[] };
+    const ds = parseYaml(read('grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
     const prom = ds.datasources.find((d) => d.uid === 'prometheus');
     expect(prom?.type).toBe('prometheus');
     const { host, port } = hostPort(prom!.url);
@@ -241,8 +262,12 @@ describe('docker-compose.yml', () => {
     expect(port).toBe(listen ? hostPort(listen.split('=')[1]!).port : 9090);
 
     const g = svc('grafana');
-    expect(hostPathOf(g, '/etc/grafana/provisioning/datasources/prometheus.yml')).toBe(join(REPO_ROOT, 'grafana/provisioning/datasources/prometheus.yml'));
-    const prov = parseYaml(read('grafana/provisioning/dashboards/switchboard.yml')) as { providers: { type: string; options: { path: string } }[] };
+    expect(hostPathOf(g, '/etc/grafana/provisioning/datasources/prometheus.yml')).toBe(
+      join(REPO_ROOT, 'grafana/provisioning/datasources/prometheus.yml'),
+    );
+    const prov = parseYaml(read('grafana/provisioning/dashboards/switchboard.yml')) as {
+      providers: { type: string; options: { path: string } }[];
+    };
     const dashboardsPath = prov.providers[0]!.options.path;
     expect(dashboardsPath).toBe('/var/lib/grafana/dashboards');
     expect(hostPathOf(g, dashboardsPath)).toBe(join(REPO_ROOT, 'grafana/dashboards'));

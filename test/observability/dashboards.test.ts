@@ -19,7 +19,13 @@ import {
 } from '../helpers/promql.js';
 
 /** Series Prometheus adds itself for every target (not exported by the app, so not in docs/metrics.md). */
-const PROMETHEUS_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added']);
+const PROMETHEUS_SERIES = new Set([
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+]);
 const PANEL_TYPES = new Set(['timeseries', 'stat', 'gauge', 'bargauge', 'table']);
 /** Every panel, target and variable names the data source through the dashboard's `datasource` variable. */
 const DS_UID = '${datasource}';
@@ -35,7 +41,9 @@ describe('metricNamesIn', () => {
         'queue_after:abandoned_after_offered:ratio_rate1h / on (queue) group_left () (sum(rate(foo_total[$__range] offset 1h)) > 0) or vector(0.35)',
       ).sort(),
     ).toEqual(['foo_total', 'queue_after:abandoned_after_offered:ratio_rate1h']);
-    expect(metricNamesIn('histogram_quantile(0.9, sum without (instance) (rate(x_bucket[1h]))) and on () (hour(vector(time() - 60)) == 9)')).toEqual(['x_bucket']);
+    expect(
+      metricNamesIn('histogram_quantile(0.9, sum without (instance) (rate(x_bucket[1h]))) and on () (hour(vector(time() - 60)) == 9)'),
+    ).toEqual(['x_bucket']);
     expect(metricNamesIn('1e-9 + Inf - NaN + avg_over_time((a:b:c > bool d)[7d:1h])').sort()).toEqual(['a:b:c', 'd']);
   });
 });
@@ -69,7 +77,10 @@ describe('grafana dashboards', () => {
       const raw = readFileSync(join(REPO_ROOT, file), 'utf8');
       const uids = [...raw.matchAll(/"uid":\s*"([^"]*)"/g)].map((m) => m[1]).filter((u) => u !== d.uid);
       expect(uids.length, file).toBeGreaterThan(10);
-      expect(uids.filter((u) => u !== DS_UID), file).toEqual([]);
+      expect(
+        uids.filter((u) => u !== DS_UID),
+        file,
+      ).toEqual([]);
     }
   });
 
@@ -105,7 +116,9 @@ describe('grafana dashboards', () => {
         expect(PANEL_TYPES.has(p.type ?? ''), `${where}: type ${p.type}`).toBe(true);
         // The description says which definition the panel shows.
         expect(p.description ?? '', `${where}: description`).toMatch(/\S{3,}/);
-        expect(p.description, `${where}: description cites docs/definitions.md or docs/metrics.md`).toMatch(/docs\/(definitions|metrics)\.md/);
+        expect(p.description, `${where}: description cites docs/definitions.md or docs/metrics.md`).toMatch(
+          /docs\/(definitions|metrics)\.md/,
+        );
         expect(p.datasource?.uid, `${where}: datasource`).toBe(DS_UID);
         expect((p.targets ?? []).length, `${where}: targets`).toBeGreaterThan(0);
         const refIds = new Set<string>();
@@ -137,7 +150,9 @@ describe('grafana dashboards', () => {
   it('show the configured target and the labelled 35 % / 67 % caller-patience reference lines', () => {
     const quality = dashboardExpressions().filter((e) => e.file.endsWith('service-quality.json'));
     const raw = loadDashboards().find((d) => d.file.endsWith('service-quality.json'))!.dashboard;
-    const legends = allPanels(raw).flatMap((p) => (p.targets ?? []).map((t) => ({ expr: String(t.expr), legend: String(t.legendFormat ?? '') })));
+    const legends = allPanels(raw).flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ expr: String(t.expr), legend: String(t.legendFormat ?? '') })),
+    );
     expect(quality.some((e) => metricNamesIn(e.expr).includes('queue:service_level_target:max'))).toBe(true);
     for (const v of ['0.35', '0.67']) {
       const line = legends.find((l) => l.expr.replace(/\s/g, '') === `vector(${v})`);
@@ -162,10 +177,13 @@ describe('grafana dashboards', () => {
         }
         // Panels colouring a service level do it against the exported target, not a fixed step.
         const showsServiceLevel = (p.targets ?? []).some((t) => /service_level(_asterisk|_connect)?[a-z0-9_]*:ratio_/.test(String(t.expr)));
-        const steps = ((p.fieldConfig as { defaults?: { thresholds?: { mode?: string; steps?: { value: number | null }[] } } } | undefined)?.defaults?.thresholds);
+        const steps = (p.fieldConfig as { defaults?: { thresholds?: { mode?: string; steps?: { value: number | null }[] } } } | undefined)
+          ?.defaults?.thresholds;
         if (showsServiceLevel && (steps?.steps ?? []).length > 1) {
           expect(steps!.mode, `${where}: thresholds relative to the target`).toBe('percentage');
-          const cfg = (p.transformations as { id: string; options: { configRefId: string } }[] | undefined)?.find((x) => x.id === 'configFromData');
+          const cfg = (p.transformations as { id: string; options: { configRefId: string } }[] | undefined)?.find(
+            (x) => x.id === 'configFromData',
+          );
           expect(cfg, `${where}: target from query results`).toBeDefined();
           const t = (p.targets ?? []).find((x) => x.refId === cfg!.options.configRefId);
           expect(metricNamesIn(String(t?.expr))).toEqual(['queue:service_level_target:max']);
@@ -189,7 +207,12 @@ describe('grafana dashboards', () => {
         if (/today/i.test(p.title ?? '')) {
           expect(p.title, where).toContain('$center_tz');
           expect(p.description, where).toContain('docs/definitions.md#today');
-          expect((p.targets ?? []).every((t) => metricNamesIn(String(t.expr)).some((n) => /[:_]today$/.test(n) || n === 'queue:service_level_target:max')), where).toBe(true);
+          expect(
+            (p.targets ?? []).every((t) =>
+              metricNamesIn(String(t.expr)).some((n) => /[:_]today$/.test(n) || n === 'queue:service_level_target:max'),
+            ),
+            where,
+          ).toBe(true);
         }
         if (/\$center_tz/.test(`${p.title}`)) expect(vars.has('center_tz'), `${where}: $center_tz variable`).toBe(true);
       }
@@ -206,20 +229,48 @@ describe('grafana dashboards', () => {
     expect(row).toBeDefined();
     const below = panels.filter((p) => p.type !== 'row' && p.gridPos!.y > row!.gridPos!.y);
     const names = below.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNamesIn(String(t.expr))));
-    for (const n of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'switchboard_build_info']) expect(names).toContain(n);
-    for (const p of below) for (const t of p.targets ?? []) expect(String(t.legendFormat), `${p.title}: per instance`).toContain('{{instance}}');
+    for (const n of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'switchboard_build_info',
+    ])
+      expect(names).toContain(n);
+    for (const p of below)
+      for (const t of p.targets ?? []) expect(String(t.legendFormat), `${p.title}: per instance`).toContain('{{instance}}');
   });
 
   it('use the recording rules for the measures that have one', () => {
     const used = new Set(dashboardExpressions().flatMap((e) => metricNamesIn(e.expr)));
     for (const name of [
-      'queue:service_level:ratio_rate1h', 'queue:service_level_asterisk:ratio_rate1h', 'queue:service_level_asterisk_sl2:ratio_rate1h',
-      'queue:service_level_connect:ratio_rate1h', 'queue:asa_seconds:mean1h', 'queue:abandonment:ratio_rate1h',
-      'queue_after:abandoned_after_offered:ratio_rate1h', 'queue_after:abandoned_after_reached:ratio_rate1h', 'queue:aht_seconds:mean1h',
-      'queue:talk_seconds:mean1h', 'queue:hold_seconds:mean1h', 'queue:wrapup_seconds:mean1h', 'team:occupancy:ratio_rate1h',
-      'queue:fcr_claimed:ratio_rate1d', 'queue:fcr_verified:ratio_rate1d', 'queue:overclaimed:ratio_rate1d', 'flow:ivr_containment:ratio_rate1h',
-      'center:csat:ratio_rate1d', 'center:nps:score_rate1d', 'center:ces:mean_rate1d', 'center:ces_easy:ratio_rate1d', 'survey:responses:ratio_rate1d', 'queue:ewt_error_seconds:mean1h', 'queue:arrivals_per_hour:rate1h',
-      'queue:calls_waiting:max', 'queue:longest_wait_seconds:max', 'team_state:agents:max', 'queue:agents_staffed:max',
+      'queue:service_level:ratio_rate1h',
+      'queue:service_level_asterisk:ratio_rate1h',
+      'queue:service_level_asterisk_sl2:ratio_rate1h',
+      'queue:service_level_connect:ratio_rate1h',
+      'queue:asa_seconds:mean1h',
+      'queue:abandonment:ratio_rate1h',
+      'queue_after:abandoned_after_offered:ratio_rate1h',
+      'queue_after:abandoned_after_reached:ratio_rate1h',
+      'queue:aht_seconds:mean1h',
+      'queue:talk_seconds:mean1h',
+      'queue:hold_seconds:mean1h',
+      'queue:wrapup_seconds:mean1h',
+      'team:occupancy:ratio_rate1h',
+      'queue:fcr_claimed:ratio_rate1d',
+      'queue:fcr_verified:ratio_rate1d',
+      'queue:overclaimed:ratio_rate1d',
+      'flow:ivr_containment:ratio_rate1h',
+      'center:csat:ratio_rate1d',
+      'center:nps:score_rate1d',
+      'center:ces:mean_rate1d',
+      'center:ces_easy:ratio_rate1d',
+      'survey:responses:ratio_rate1d',
+      'queue:ewt_error_seconds:mean1h',
+      'queue:arrivals_per_hour:rate1h',
+      'queue:calls_waiting:max',
+      'queue:longest_wait_seconds:max',
+      'team_state:agents:max',
+      'queue:agents_staffed:max',
       'queue_model:staffing_required_agents:max',
     ]) {
       expect(used.has(name), name).toBe(true);

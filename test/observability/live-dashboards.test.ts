@@ -38,7 +38,11 @@ describe('dashboards and rules against a live Prometheus scraping the app', () =
     await s.until(alice.next('ack', (m) => m.for === 'wrap_up'));
     await s.emu.run(answered.ended);
     const text = await s.metrics();
-    exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
+    exported = new Set(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) =>
+        m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!],
+      ),
+    );
     exported.add('up');
     // Let Prometheus scrape the new values a few times and evaluate the rules.
     await prom.waitForSeries('switchboard_calls_answered_total{queue="support"} > 0', 20_000);
@@ -70,10 +74,25 @@ describe('dashboards and rules against a live Prometheus scraping the app', () =
 
   it('panels fed by this traffic have data', async () => {
     const empty: string[] = [];
-    const mustHave = ['switchboard_calls_offered_total', 'switchboard_calls_answered_total', 'switchboard_queue_wait_seconds_bucket', 'switchboard_agents', 'switchboard_queue_waiting', 'queue:calls_waiting:max', 'team_state:agents:max', 'queue:arrivals_per_hour:rate5m', 'queue:abandonment:ratio_rate5m',
+    const mustHave = [
+      'switchboard_calls_offered_total',
+      'switchboard_calls_answered_total',
+      'switchboard_queue_wait_seconds_bucket',
+      'switchboard_agents',
+      'switchboard_queue_waiting',
+      'queue:calls_waiting:max',
+      'team_state:agents:max',
+      'queue:arrivals_per_hour:rate5m',
+      'queue:abandonment:ratio_rate5m',
       // today in the center's time zone, the configured target, the Server row
-      'queue:calls_offered:today', 'queue:service_level:ratio_today', 'queue:service_level_target:max',
-      'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'switchboard_build_info'];
+      'queue:calls_offered:today',
+      'queue:service_level:ratio_today',
+      'queue:service_level_target:max',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'switchboard_build_info',
+    ];
     const panels = dashboardExpressions().filter((e) => e.source === 'panel' && metricNamesIn(e.expr).some((n) => mustHave.includes(n)));
     expect(panels.length).toBeGreaterThan(5);
     for (const e of panels) {

@@ -90,7 +90,8 @@ function noiseModel(first: number, weeks: number, target: number): { truth: numb
     const t = target + s * INTERVAL;
     const lambda = rate(t + INTERVAL / 2) > 0 ? expectedCalls(model, t, t + INTERVAL) : 0;
     let seen = 0;
-    for (let w = 0; w < weeks; w++) if (usable(w0 + w, s)) seen += expectedCalls(model, first + w * WEEK + s * INTERVAL, first + w * WEEK + (s + 1) * INTERVAL);
+    for (let w = 0; w < weeks; w++)
+      if (usable(w0 + w, s)) seen += expectedCalls(model, first + w * WEEK + s * INTERVAL, first + w * WEEK + (s + 1) * INTERVAL);
     truth.push(lambda);
     sd.push(lambda * Math.sqrt(1 / seen + levelRelVar));
   }
@@ -101,7 +102,10 @@ function noiseModel(first: number, weeks: number, target: number): { truth: numb
 function runPlanThroughJq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const p = spawn('bash', ['-o', 'pipefail', '-c', `npm run -s plan -- ${quoted} | jq -c .`], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('bash', ['-o', 'pipefail', '-c', `npm run -s plan -- ${quoted} | jq -c .`], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -124,7 +128,22 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
   let prom: RunningPrometheus;
   let cliPlan: Plan | undefined;
   const startIso = new Date(PLAN_START * 1000).toISOString();
-  const common = () => ['--prometheus', prom.url, '--queue', 'support', '--interval-minutes', '30', '--target-seconds', '20', '--target-service-level', '0.8', '--shrinkage', '0.3', '--start', startIso];
+  const common = () => [
+    '--prometheus',
+    prom.url,
+    '--queue',
+    'support',
+    '--interval-minutes',
+    '30',
+    '--target-seconds',
+    '20',
+    '--target-service-level',
+    '0.8',
+    '--shrinkage',
+    '0.3',
+    '--start',
+    startIso,
+  ];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-plan-'));
@@ -148,7 +167,14 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(plan.queue).toBe('support');
     expect(plan.intervalMinutes).toBe(30);
     expect(plan.intervals).toHaveLength(SLOTS);
-    expect(Object.keys(plan.intervals[0]!).sort()).toEqual(['agents', 'ahtSeconds', 'arrivals', 'patienceSeconds', 'scheduledAgents', 'start']);
+    expect(Object.keys(plan.intervals[0]!).sort()).toEqual([
+      'agents',
+      'ahtSeconds',
+      'arrivals',
+      'patienceSeconds',
+      'scheduledAgents',
+      'start',
+    ]);
     expect(plan.intervals[0]!.start).toBe(startIso);
 
     // Forecast against the truth.
@@ -156,7 +182,10 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     const err = plan.intervals.map((i, s) => i.arrivals - truth[s]!);
     const z = err.map((e, s) => Math.abs(e) / sd[s]!);
     const worst = z.indexOf(Math.max(...z));
-    expect(z[worst], `interval ${plan.intervals[worst]!.start}: forecast ${plan.intervals[worst]!.arrivals}, truth ${truth[worst]!.toFixed(2)}`).toBeLessThan(4.5);
+    expect(
+      z[worst],
+      `interval ${plan.intervals[worst]!.start}: forecast ${plan.intervals[worst]!.arrivals}, truth ${truth[worst]!.toFixed(2)}`,
+    ).toBeLessThan(4.5);
     const totalTruth = truth.reduce((a, x) => a + x, 0);
     const wapeTruth = err.reduce((a, e) => a + Math.abs(e), 0) / totalTruth;
     const wapeExpected = sd.reduce((a, x) => a + Math.sqrt(2 / Math.PI) * x, 0) / totalTruth;
@@ -172,20 +201,30 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     expect(plan.backtest.weeks).toBe(WEEKS - 1);
     expect(plan.backtest.wape).toBeGreaterThan(0.75 * btExpected);
     expect(plan.backtest.wape).toBeLessThan(1.25 * btExpected);
-    const btBiasSd = Math.sqrt(btTotal + bt.levelRelVar * btTotal ** 2 + bt.truth.reduce((a, x, s) => a + bt.sd[s]! ** 2 - x * x * bt.levelRelVar, 0)) / btTotal;
+    const btBiasSd =
+      Math.sqrt(btTotal + bt.levelRelVar * btTotal ** 2 + bt.truth.reduce((a, x, s) => a + bt.sd[s]! ** 2 - x * x * bt.levelRelVar, 0)) /
+      btTotal;
     expect(Math.abs(plan.backtest.bias!)).toBeLessThan(4 * btBiasSd);
 
     // Staffing against Erlang A on the true rate, handle time and patience.
     const off: string[] = [];
     for (const [s, i] of plan.intervals.entries()) {
-      const need = agentsForServiceLevel({ arrivalsPerHour: truth[s]! * 2, ahtSeconds: AHT, targetSeconds: 20, targetServiceLevel: 0.8, patienceSeconds: PATIENCE }).agents;
+      const need = agentsForServiceLevel({
+        arrivalsPerHour: truth[s]! * 2,
+        ahtSeconds: AHT,
+        targetSeconds: 20,
+        targetServiceLevel: 0.8,
+        patienceSeconds: PATIENCE,
+      }).agents;
       if (Math.abs(i.agents - need) > 1) off.push(`${i.start}: ${i.agents} planned, ${need} on the truth`);
       expect(i.scheduledAgents).toBe(Math.max(0, Math.ceil(i.agents / 0.7 - 1e-9)));
       expect(i.patienceSeconds).not.toBeNull();
     }
     expect(off).toEqual([]);
     // Patience and AHT come from the history (true values 90 s and 120 s; ±4 SE of the estimates).
-    expect(Math.abs(plan.intervals[0]!.patienceSeconds! - PATIENCE)).toBeLessThan(4 * PATIENCE / Math.sqrt(totalTruth * WEEKS * (25 / (25 + PATIENCE))));
+    expect(Math.abs(plan.intervals[0]!.patienceSeconds! - PATIENCE)).toBeLessThan(
+      (4 * PATIENCE) / Math.sqrt(totalTruth * WEEKS * (25 / (25 + PATIENCE))),
+    );
 
     console.info(
       `[plan accuracy] forecast vs truth: WAPE ${(100 * wapeTruth).toFixed(2)} % (noise allows ${(100 * 1.25 * wapeExpected).toFixed(2)} %), ` +
@@ -214,7 +253,15 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
     const [down, unknown, young] = await Promise.all([
       runPlan(['--prometheus', nobody, '--queue', 'support', '--json']),
       runPlan([...common().map((a) => (a === 'support' ? 'sales' : a)), '--json']),
-      runPlan(['--prometheus', prom.url, '--queue', 'support', '--start', new Date((HISTORY_START + 9 * DAY + 4 * 3600) * 1000).toISOString(), '--json']),
+      runPlan([
+        '--prometheus',
+        prom.url,
+        '--queue',
+        'support',
+        '--start',
+        new Date((HISTORY_START + 9 * DAY + 4 * 3600) * 1000).toISOString(),
+        '--json',
+      ]),
     ]);
     expect(down.code).toBe(3);
     expect(down.stdout).toBe('');
@@ -241,7 +288,8 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
 
     it('answers the same plan as the CLI, and names what is wrong otherwise', async () => {
       const a = await app({ prometheusUrl: prom.url });
-      const get = (query: string, headers: Record<string, string> = auth) => a.app.inject({ method: 'GET', url: `/api/plan?${query}`, headers });
+      const get = (query: string, headers: Record<string, string> = auth) =>
+        a.app.inject({ method: 'GET', url: `/api/plan?${query}`, headers });
       const q = `queue=support&weeks=${WEEKS}&intervalMinutes=30&targetSeconds=20&targetServiceLevel=0.8&shrinkage=0.3&start=${startIso}`;
       const ok = await get(q);
       expect(ok.statusCode).toBe(200);
@@ -262,7 +310,9 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
       expect(unset.statusCode).toBe(503);
       expect(unset.json()).toMatchObject({ field: 'PROMETHEUS_URL' });
       const nobody = `http://127.0.0.1:${await freePort()}`;
-      const down = await (await app({ prometheusUrl: nobody })).app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth });
+      const down = await (
+        await app({ prometheusUrl: nobody })
+      ).app.inject({ method: 'GET', url: '/api/plan?queue=support', headers: auth });
       expect(down.statusCode).toBe(503);
       expect(down.json().message).toContain(`cannot reach Prometheus at ${nobody}`);
     }, 120_000);
@@ -284,7 +334,9 @@ describe('plan against a Prometheus backfilled with ten weeks of known history',
       // Another instance on the same Redis, without PROMETHEUS_URL, reads the stored plan.
       const b = await app({ redisPrefix: a.prefix });
       const other = await b.metrics();
-      expect(sample(other, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' })).toBe(sample(text, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' }));
+      expect(sample(other, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' })).toBe(
+        sample(text, 'switchboard_forecast_arrivals_per_hour', { queue: 'support' }),
+      );
       expect(sample(other, 'switchboard_staffing_planned_agents', { queue: 'support' })).toBe(first.agents);
       // Once the interval is over, a stale plan is not exported.
       const later = await app({ redisPrefix: a.prefix }, NOW + 30 * 60_000);

@@ -50,11 +50,15 @@ describe('startPrometheus', () => {
     const r = await fetch(`${prom!.url}/api/v1/rules`);
     const body = (await r.json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
     const loaded = body.data.groups.flatMap((g) => g.rules);
-    expect(loaded.map((x) => x.name).sort()).toEqual(ruleExpressions().map((x) => x.name).sort());
+    expect(loaded.map((x) => x.name).sort()).toEqual(
+      ruleExpressions()
+        .map((x) => x.name)
+        .sort(),
+    );
     expect(loaded.filter((x) => x.health === 'err').map((x) => `${x.name}: ${x.lastError}`)).toEqual([]);
   });
 
-  it('reports a query error with Prometheus\' message', async () => {
+  it("reports a query error with Prometheus' message", async () => {
     await expect(prom!.query('sum(')).rejects.toThrow(/bad_data/);
   });
 });

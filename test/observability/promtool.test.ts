@@ -15,7 +15,8 @@ const TESTS_DIR = join(REPO_ROOT, 'prometheus/tests');
 
 function promtool(...args: string[]): { status: number | null; output: string } {
   const r = spawnSync(process.env.PROMTOOL_BIN ?? 'promtool', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (r.error) return { status: null, output: `promtool ${args.join(' ')}: ${r.error.message} (is promtool installed? scripts/setup.sh installs it)` };
+  if (r.error)
+    return { status: null, output: `promtool ${args.join(' ')}: ${r.error.message} (is promtool installed? scripts/setup.sh installs it)` };
   return { status: r.status, output: `$ promtool ${args.join(' ')}\n${r.stdout}${r.stderr}` };
 }
 
@@ -77,8 +78,14 @@ describe('rule unit tests cover every rule', () => {
     const cases = units.flatMap((u) => u.tests.flatMap((t) => t.alert_rule_test ?? []));
     for (const alert of rules.filter((r) => r.kind === 'alert')) {
       const mine = cases.filter((c) => c.alertname === alert.name);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${alert.name} never expected to fire`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${alert.name} never expected to stay quiet`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${alert.name} never expected to fire`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${alert.name} never expected to stay quiet`,
+      ).toBe(true);
     }
   });
 
@@ -109,7 +116,11 @@ describe('prometheus/prometheus.local.yml', () => {
     const main = testPrometheusConfig({ targets: ['x:1'], baseConfig: join(REPO_ROOT, 'prometheus.yml') });
     const local = testPrometheusConfig({ targets: ['x:1'], baseConfig: join(REPO_ROOT, 'prometheus/prometheus.local.yml') });
     expect(local).toEqual(main);
-    const raw = (f: string) => parseYaml(readFileSync(join(REPO_ROOT, f), 'utf8')) as { global: unknown; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const raw = (f: string) =>
+      parseYaml(readFileSync(join(REPO_ROOT, f), 'utf8')) as {
+        global: unknown;
+        scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      };
     expect(raw('prometheus/prometheus.local.yml').global).toEqual(raw('prometheus.yml').global);
     expect(raw('prometheus.yml').scrape_configs[0]!.static_configs[0]!.targets).toEqual(['app:3000']);
   });

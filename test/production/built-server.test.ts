@@ -106,7 +106,9 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     await request(server.base).post('/twilio/voice').type('form').send(call()).expect(400);
     await request(server.base).post('/twilio/voice').type('form').set('x-twilio-signature', 'forged').send(call()).expect(403);
 
-    const voice = await twilioPost(`${PUBLIC}/twilio/voice`, call({ CallStatus: 'ringing' })).expect(200).expect('content-type', /xml/);
+    const voice = await twilioPost(`${PUBLIC}/twilio/voice`, call({ CallStatus: 'ringing' }))
+      .expect(200)
+      .expect('content-type', /xml/);
     expect(voice.text).toContain('For English, press 1');
     const menu = await twilioPost(attr(voice.text, 'Gather', 'action'), call({ Digits: '1' })).expect(200);
     expect(menu.text).toContain('For technical support, press 2');
@@ -145,7 +147,11 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     const version = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' });
     expect(version.status).toBe(0);
     expect(version.stdout).toBe(`${pkg.version}\n`);
-    const run = spawnSync(process.execPath, [cli, '--arrivals-per-hour', '200', '--aht-seconds', '180', '--target-seconds', '20', '--json'], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [cli, '--arrivals-per-hour', '200', '--aht-seconds', '180', '--target-seconds', '20', '--json'],
+      { encoding: 'utf8' },
+    );
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ agents: expect.any(Number) });
     // npm with -s prints no banner, so `npm run -s capacity -- … --json | jq` gets JSON only.
@@ -158,7 +164,10 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     const desk = await request(server.base).get('/desk').expect(200).expect('content-type', /html/);
     const script = /<script[^>]*src="([^"]+)"/.exec(desk.text)?.[1];
     expect(script).toBeDefined();
-    await request(server.base).get(new URL(script!, `${server.base}/desk`).pathname).expect(200).expect('content-type', /javascript/);
+    await request(server.base)
+      .get(new URL(script!, `${server.base}/desk`).pathname)
+      .expect(200)
+      .expect('content-type', /javascript/);
     const health = await request(server.base).get('/health').expect(200);
     expect(JSON.stringify(health.body)).toMatch(/redis/i);
   });

@@ -76,13 +76,22 @@ async function start(env: Record<string, string>, preload?: string): Promise<Ser
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = spawn(process.execPath, [...(preload ? ['--import', preload] : []), join(build, 'main.js')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   cleanups.push(() => void (proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL')));
   return { proc, port, out: () => out, exited };
 }
@@ -107,14 +116,22 @@ function dataDir(): { data: string; redisDir: string } {
   return { data, redisDir: join(data, 'redis') };
 }
 
-const lock = (redisDir: string) => JSON.parse(readFileSync(join(redisDir, 'switchboard.lock'), 'utf8')) as { serverPid: number; redisPid: number; port: number };
+const lock = (redisDir: string) =>
+  JSON.parse(readFileSync(join(redisDir, 'switchboard.lock'), 'utf8')) as { serverPid: number; redisPid: number; port: number };
 
 describe('start-up', { timeout: 120_000 }, () => {
   it('a public PUBLIC_BASE_URL with development secrets exits 78 naming each setting, and starts no Redis', async () => {
     const { data, redisDir } = dataDir();
     const s = await start({ PUBLIC_BASE_URL: 'https://switchboard.example.com', DATA_DIR: data });
     expect((await s.exited).code).toBe(78);
-    for (const name of ['TWILIO_AUTH_TOKEN', 'TWILIO_ACCOUNT_SID', 'CALLER_HASH_KEY', 'SUPERVISOR_TOKEN', 'agents.alice.token', 'agents.bob.token']) {
+    for (const name of [
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_ACCOUNT_SID',
+      'CALLER_HASH_KEY',
+      'SUPERVISOR_TOKEN',
+      'agents.alice.token',
+      'agents.bob.token',
+    ]) {
       expect(s.out()).toMatch(new RegExp(`^${name.replace(/\./g, '\\.')}: `, 'm'));
     }
     expect(existsSync(redisDir)).toBe(false);

@@ -20,7 +20,12 @@ const CALLER = '+15559871234';
 const VM_CALLER = '+15559875678';
 
 const caller = (o: { voicemail?: boolean } = {}) =>
-  supportCaller({ menu: o.voicemail ? '4' : '2', csat: '4', nps: '8#', ...(o.voicemail ? { extra: { record: { durationMs: 9000, hangup: true } } } : {}) });
+  supportCaller({
+    menu: o.voicemail ? '4' : '2',
+    csat: '4',
+    nps: '8#',
+    ...(o.voicemail ? { extra: { record: { durationMs: 9000, hangup: true } } } : {}),
+  });
 
 describe('privacy', () => {
   it('a full call flow writes no phone number to any log line or /metrics', async () => {

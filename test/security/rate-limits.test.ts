@@ -37,7 +37,12 @@ async function limited(o: { api?: number; signIn?: number }) {
 }
 
 const get = (app: FastifyInstance, url: string, token: string | undefined, ip = '203.0.113.10', peer = '127.0.0.1') =>
-  app.inject({ method: 'GET', url, remoteAddress: peer, headers: { 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  app.inject({
+    method: 'GET',
+    url,
+    remoteAddress: peer,
+    headers: { 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
 
 describe('rate limits', () => {
   it('supervisor API: 429 with Retry-After after the burst, per client, refills, counted', async () => {
@@ -52,7 +57,8 @@ describe('rate limits', () => {
     // Another client behind the same proxy is not affected.
     expect((await get(t.app, '/api/queues', SUPERVISOR_TOKEN, '203.0.113.11')).statusCode).toBe(200);
     // A client talking to us directly cannot dodge its limit by writing X-Forwarded-For.
-    for (let i = 0; i < 5; i++) expect((await get(t.app, '/api/queues', SUPERVISOR_TOKEN, `198.51.100.${i}`, '192.0.2.50')).statusCode).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await get(t.app, '/api/queues', SUPERVISOR_TOKEN, `198.51.100.${i}`, '192.0.2.50')).statusCode).toBe(200);
     expect((await get(t.app, '/api/queues', SUPERVISOR_TOKEN, '198.51.100.99', '192.0.2.50')).statusCode).toBe(429);
     advance(1000);
     expect((await get(t.app, '/api/queues', SUPERVISOR_TOKEN)).statusCode).toBe(200);
@@ -87,7 +93,11 @@ describe('rate limits', () => {
     // A supervisor token is not an agent token; nor is a guess.
     for (const token of [SUPERVISOR_TOKEN, 'guess-1', 'guess-2']) {
       const s = await Sock.open(url, from);
-      expect(await s.request(JSON.stringify({ type: 'hello', token }))).toMatchObject({ type: 'error', code: 'unauthorized', field: 'token' });
+      expect(await s.request(JSON.stringify({ type: 'hello', token }))).toMatchObject({
+        type: 'error',
+        code: 'unauthorized',
+        field: 'token',
+      });
       expect((await s.whenClosed()).code).toBe(4401);
     }
     const refused = await Sock.open(url, from).then(
@@ -112,7 +122,8 @@ describe('rate limits', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const addr = t.app.server.address();
     const s = await Sock.open(`ws://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/agent/ws`);
-    for (let i = 0; i < 15; i++) expect(await s.request(JSON.stringify({ type: 'set_state', state: 'available' }))).toMatchObject({ code: 'unauthorized' });
+    for (let i = 0; i < 15; i++)
+      expect(await s.request(JSON.stringify({ type: 'set_state', state: 'available' }))).toMatchObject({ code: 'unauthorized' });
     expect(await s.request(JSON.stringify({ type: 'set_state', state: 'available' }))).toMatchObject({ code: 'unauthorized' });
     expect((await s.whenClosed()).code).toBe(4401);
   });
@@ -192,7 +203,10 @@ describe('rate limits shared by instances (Redis)', () => {
 
   it('a Redis blip (the server stopped) answers from memory: no 5xx, no refusal it caused; the limit still holds per instance', async () => {
     const r = await startRedis();
-    cleanup.push(() => r.stop(), () => rmSync(r.dir, { recursive: true, force: true }));
+    cleanup.push(
+      () => r.stop(),
+      () => rmSync(r.dir, { recursive: true, force: true }),
+    );
     const redis = connectRedis({ url: r.url, commandTimeoutMs: 2000 });
     cleanup.push(() => redis.disconnect());
     const ms = 1_000_000;

@@ -14,13 +14,22 @@ afterEach(async () => {
   t = undefined;
 });
 
-const REC = (n: string) => ({ RecordingSid: 'RE' + n.repeat(32), RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE${n}`, RecordingDuration: '14', RecordingStatus: 'completed' });
+const REC = (n: string) => ({
+  RecordingSid: 'RE' + n.repeat(32),
+  RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE${n}`,
+  RecordingDuration: '14',
+  RecordingStatus: 'completed',
+});
 
 /** Counters that describe calls (not webhook traffic, which a replay is allowed to count). */
 async function counts(t: TestApp): Promise<{ metrics: string[]; tally: unknown; voicemails: number }> {
-  const metrics = (await t.metrics()).split('\n').filter((l) => l.startsWith('switchboard_') && !/^switchboard_(webhook_|up |queue_longest|agents_|staffing_)/.test(l));
+  const metrics = (await t.metrics())
+    .split('\n')
+    .filter((l) => l.startsWith('switchboard_') && !/^switchboard_(webhook_|up |queue_longest|agents_|staffing_)/.test(l));
   const tally = await t.app.sb.queues.tally('support');
-  const voicemails = (await t.app.inject({ method: 'GET', url: '/api/voicemails', headers: { authorization: 'Bearer test-supervisor-token-0123' } })).json<{ voicemails: unknown[] }>().voicemails.length;
+  const voicemails = (
+    await t.app.inject({ method: 'GET', url: '/api/voicemails', headers: { authorization: 'Bearer test-supervisor-token-0123' } })
+  ).json<{ voicemails: unknown[] }>().voicemails.length;
   return { metrics, tally, voicemails };
 }
 
@@ -55,7 +64,7 @@ describe('replayed webhooks', () => {
     await send('/twilio/status', callParams(b, { CallStatus: 'completed', SequenceNumber: '3', CallDuration: '40' }, '+15550002222'));
 
     const before = await counts(app);
-    expect(sample((await app.metrics()), 'switchboard_calls_abandoned_total', { queue: 'support' })).toBe(1);
+    expect(sample(await app.metrics(), 'switchboard_calls_abandoned_total', { queue: 'support' })).toBe(1);
     expect(before.voicemails).toBe(1);
 
     // Replays: in order, in reverse order, and with an idempotency token, each at least twice.

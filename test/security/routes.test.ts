@@ -105,7 +105,10 @@ describe('every route has an access rule that the server enforces', () => {
         const none = await probe('POST', url, undefined, { 'content-type': 'application/x-www-form-urlencoded' });
         expect(none.statusCode, what).toBe(400);
         expect(none.json(), what).toMatchObject({ error: 'missing_signature' });
-        const forged = await probe('POST', url, undefined, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'bm90IGEgc2lnbmF0dXJl' });
+        const forged = await probe('POST', url, undefined, {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': 'bm90IGEgc2lnbmF0dXJl',
+        });
         expect(forged.statusCode, what).toBe(403);
         // A bearer token is no substitute for Twilio's signature.
         const bearer = await probe('POST', url, SUPERVISOR_TOKEN, { 'content-type': 'application/x-www-form-urlencoded' });
@@ -139,9 +142,16 @@ describe('every route has an access rule that the server enforces', () => {
     await probe('GET', '/no-such-route');
     await probe('GET', '/api/capacity?arrivalsPerHour=-1', SUPERVISOR_TOKEN);
     await probe('POST', '/twilio/voice', undefined, { 'content-type': 'application/json' });
-    await t.app.inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'text/plain' }, payload: 'x' }).then((res) => responses.push({ what: 'text/plain', res }));
     await t.app
-      .inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=' + 'x'.repeat(70 * 1024) })
+      .inject({ method: 'POST', url: '/twilio/voice', headers: { 'content-type': 'text/plain' }, payload: 'x' })
+      .then((res) => responses.push({ what: 'text/plain', res }));
+    await t.app
+      .inject({
+        method: 'POST',
+        url: '/twilio/voice',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'a=' + 'x'.repeat(70 * 1024),
+      })
       .then((res) => responses.push({ what: 'oversized form', res }));
     const statuses = new Set(responses.map((r) => r.res.statusCode));
     for (const s of [200, 400, 401, 403, 404, 413, 415]) expect([...statuses], `a ${s} was probed`).toContain(s);

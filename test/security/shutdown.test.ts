@@ -98,10 +98,19 @@ describe('graceful shutdown', () => {
     const port = await freePort();
     const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: {
-        ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: rs.url, REDIS_PREFIX: 'sbt:shutdown:', PUBLIC_BASE_URL: PUBLIC_BASE,
-        TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, CALLER_HASH_KEY: 'test-caller-hash-key-0123456789', SUPERVISOR_TOKEN,
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: rs.url,
+        REDIS_PREFIX: 'sbt:shutdown:',
+        PUBLIC_BASE_URL: PUBLIC_BASE,
+        TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        CALLER_HASH_KEY: 'test-caller-hash-key-0123456789',
+        SUPERVISOR_TOKEN,
         // A public PUBLIC_BASE_URL refuses plain agent tokens: the example with them stored as tokenSha256.
-        SWITCHBOARD_CONFIG: writeExampleCenterFile(rs.dir), LOG_LEVEL: 'debug',
+        SWITCHBOARD_CONFIG: writeExampleCenterFile(rs.dir),
+        LOG_LEVEL: 'debug',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -132,6 +141,7 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
     expect(await refused(port)).toBe(true);
     expect(out).toContain('shutting down');
-    for (const n of [CALLER, CALLER.slice(1), '+18005550100', '18005550100']) expect(out.includes(n), `${n} in the process log`).toBe(false);
+    for (const n of [CALLER, CALLER.slice(1), '+18005550100', '18005550100'])
+      expect(out.includes(n), `${n} in the process log`).toBe(false);
   });
 });

@@ -79,7 +79,16 @@ function nextOfType(s: Sock, type: string): Promise<Record<string, unknown>> {
 describe('WebSocket upgrades', () => {
   it('an upgrade to an unknown path is answered 404 and closed; the two endpoints still answer, query strings included', async () => {
     const { port, base } = await listening();
-    for (const path of ['/nope', '/', '/agent/wsx', '/agent/ws/', '/supervisor', '/supervisor/ws/extra', '/AGENT/WS', '/api/queues?x=/agent/ws']) {
+    for (const path of [
+      '/nope',
+      '/',
+      '/agent/wsx',
+      '/agent/ws/',
+      '/supervisor',
+      '/supervisor/ws/extra',
+      '/AGENT/WS',
+      '/api/queues?x=/agent/ws',
+    ]) {
       const r = await rawUpgrade(port, path);
       expect(r.hanging, path).toBe(false);
       expect(r.text, path).toMatch(/^HTTP\/1\.1 404 /);
@@ -94,7 +103,10 @@ describe('WebSocket upgrades', () => {
     expect((await nextOfType(agent, 'welcome')).agentId).toBe('alice');
     agent.close();
     const other = await Sock.open(`${base}/agent/ws?client=desk&v=2`);
-    expect(await other.request(JSON.stringify({ type: 'hello', token: 'bob-demo-token' }))).toMatchObject({ type: 'welcome', agentId: 'bob' });
+    expect(await other.request(JSON.stringify({ type: 'hello', token: 'bob-demo-token' }))).toMatchObject({
+      type: 'welcome',
+      agentId: 'bob',
+    });
     other.close();
     const wall = await Sock.open(`${base}/supervisor/ws?view=tv`);
     wall.ws.send(JSON.stringify({ type: 'hello', token: SUPERVISOR_TOKEN }));
@@ -108,7 +120,11 @@ describe('WebSocket upgrades', () => {
     const from = { 'x-forwarded-for': '203.0.113.60' };
     for (const token of ['guess-1', 'alice-demo-token']) {
       const s = await Sock.open(`${base}/supervisor/ws`, from);
-      expect(await s.request(JSON.stringify({ type: 'hello', token }))).toMatchObject({ type: 'error', code: 'unauthorized', field: 'token' });
+      expect(await s.request(JSON.stringify({ type: 'hello', token }))).toMatchObject({
+        type: 'error',
+        code: 'unauthorized',
+        field: 'token',
+      });
       expect((await s.whenClosed()).code).toBe(4401);
     }
     for (const path of ['/supervisor/ws', '/agent/ws']) {

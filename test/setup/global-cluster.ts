@@ -34,14 +34,33 @@ export async function startRedisCluster(masters = 3, opts: { password?: string }
     for (let i = 0; i < masters; i++) {
       const busPort = await freePort();
       busPorts.push(busPort);
-      servers.push(await startRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', ...auth] }));
+      servers.push(
+        await startRedis({
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-port',
+            String(busPort),
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '5000',
+            ...auth,
+          ],
+        }),
+      );
     }
-    const admins = servers.map((s) => new Redis(s.port, '127.0.0.1', { maxRetriesPerRequest: 1, ...(opts.password ? { password: opts.password } : {}) }));
+    const admins = servers.map(
+      (s) => new Redis(s.port, '127.0.0.1', { maxRetriesPerRequest: 1, ...(opts.password ? { password: opts.password } : {}) }),
+    );
     try {
       const per = Math.ceil(16384 / masters);
-      await Promise.all(admins.map((a, i) => a.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))));
+      await Promise.all(
+        admins.map((a, i) => a.call('CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min(16383, (i + 1) * per - 1)))),
+      );
       // The bus port is not port + 10000 here, so MEET names it.
-      for (let i = 1; i < masters; i++) await admins[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(servers[i]!.port), String(busPorts[i]));
+      for (let i = 1; i < masters; i++)
+        await admins[0]!.call('CLUSTER', 'MEET', '127.0.0.1', String(servers[i]!.port), String(busPorts[i]));
       const deadline = Date.now() + 30_000;
       for (;;) {
         const infos = await Promise.all(admins.map((a) => a.call('CLUSTER', 'INFO') as Promise<string>));
@@ -67,7 +86,9 @@ export async function startRedisCluster(masters = 3, opts: { password?: string }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const given = process.env.REDIS_CLUSTER_NODES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const given = process.env.REDIS_CLUSTER_NODES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (given?.length) {
     project.provide('redisClusterNodes', given);
     return async () => {};

@@ -68,7 +68,10 @@ describe('conferences (virtual time)', () => {
     const live = await client.conferences.list({ friendlyName: 'room-1', status: 'in-progress' });
     expect(live.map((c) => c.sid)).toEqual([conf.sid]);
 
-    const held = await client.conferences(conf.sid).participants(caller.sid).update({ hold: true, holdUrl: `${PUBLIC_BASE}/twilio/hold` });
+    const held = await client
+      .conferences(conf.sid)
+      .participants(caller.sid)
+      .update({ hold: true, holdUrl: `${PUBLIC_BASE}/twilio/hold` });
     expect(held.hold).toBe(true);
     await clock.advance(20_000, () => emu.settle());
     expect(srv.hitsTo('/twilio/hold')[0]!.method).toBe('GET');
@@ -132,10 +135,19 @@ describe('conferences (virtual time)', () => {
     expect(events[0]).toMatchObject({ CallSid: caller.sid, Hold: 'false', Muted: 'false', Coaching: 'false' });
     expect(events[3]).toMatchObject({ CallSid: caller.sid, Hold: 'true' });
     expect(events[5]).toMatchObject({ CallSid: sup, Coaching: 'true', CallSidToCoach: agentSid });
-    expect(events[11]).toMatchObject({ ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left', CallSidEndingConference: agentSid });
+    expect(events[11]).toMatchObject({
+      ReasonConferenceEnded: 'participant-with-end-conference-on-exit-left',
+      CallSidEndingConference: agentSid,
+    });
     expect(srv.hits.every((h) => h.signatureOk)).toBe(true);
     const add = emu.log.rest.find((r) => r.method === 'POST' && r.path.endsWith('/Conferences/room-1/Participants.json'))!;
-    expect(add.form).toMatchObject({ From: OUR_NUMBER, To: 'client:agent', Label: 'agent', StartConferenceOnEnter: 'true', EndConferenceOnExit: 'true' });
+    expect(add.form).toMatchObject({
+      From: OUR_NUMBER,
+      To: 'client:agent',
+      Label: 'agent',
+      StartConferenceOnEnter: 'true',
+      EndConferenceOnExit: 'true',
+    });
   });
 
   it('removing participants over REST: a TwiML participant continues with its Dial action, a REST one hangs up', async () => {
@@ -205,7 +217,10 @@ describe('conferences (virtual time)', () => {
     await clock.advance(5000, () => emu.settle());
     const conf = emu.conference('room-4')!;
     expect(conf.status).toBe('in-progress');
-    await client.conferences(conf.sid).participants(a.sid).update({ announceUrl: `${PUBLIC_BASE}/twilio/announce-one` });
+    await client
+      .conferences(conf.sid)
+      .participants(a.sid)
+      .update({ announceUrl: `${PUBLIC_BASE}/twilio/announce-one` });
     await client.conferences(conf.sid).update({ announceUrl: `${PUBLIC_BASE}/twilio/announce-all` });
     await emu.settle();
     expect(a.heard).toEqual(['Only for you.', 'This call may be recorded.']);
@@ -221,10 +236,7 @@ describe('conferences (virtual time)', () => {
   // create, conferenceStatusCallback); the emulator keeps the creating participant's callback only.
   const roomDoc = (room: string) => () =>
     twiml((r) => {
-      r.dial().conference(
-        { statusCallback: '/twilio/caller-conf-status', statusCallbackEvent: ['start', 'end', 'join', 'leave'] },
-        room,
-      );
+      r.dial().conference({ statusCallback: '/twilio/caller-conf-status', statusCallbackEvent: ['start', 'end', 'join', 'leave'] }, room);
     });
   const ok = () => ({ status: 200, body: '', contentType: 'text/plain' });
 
@@ -265,7 +277,14 @@ describe('conferences (virtual time)', () => {
     const caller = emu.placeCall({ from: '+15551230001', to: OUR_NUMBER });
     await emu.run(caller.ended);
     const conf = emu.conference('room-6')!;
-    expect(conf.eventNames()).toEqual(['participant-join', 'participant-join', 'conference-start', 'participant-leave', 'participant-leave', 'conference-end']);
+    expect(conf.eventNames()).toEqual([
+      'participant-join',
+      'participant-join',
+      'conference-start',
+      'participant-leave',
+      'participant-leave',
+      'conference-end',
+    ]);
     expect(conf.events.every((e) => !e.sent)).toBe(true);
     expect(srv.hitsTo('/twilio/caller-conf-status')).toEqual([]);
   });

@@ -31,7 +31,10 @@ describe('demo (npm run demo)', () => {
       DEMO_WPM: '400',
     };
     delete env.REDIS_URL; // the no-configuration path: the demo starts its own redis-server
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/demo.ts', '--duration', '25'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/demo.ts', '--duration', '25'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

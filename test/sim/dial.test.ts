@@ -81,7 +81,11 @@ describe('dial (virtual time)', () => {
     expect(s.endedBy).toBe('caller');
     const leg = [...emu.calls.values()].find((c) => c.parentCallSid === call.sid)!;
     expect((await leg.ended).endedBy).toBe('twilio');
-    expect(srv.hitsTo('/twilio/dial-action')[0]!.params).toMatchObject({ DialCallStatus: 'completed', DialCallDuration: '10', CallStatus: 'completed' });
+    expect(srv.hitsTo('/twilio/dial-action')[0]!.params).toMatchObject({
+      DialCallStatus: 'completed',
+      DialCallDuration: '10',
+      CallStatus: 'completed',
+    });
     expect(s.heard).toEqual([]);
   });
 
@@ -127,7 +131,12 @@ describe('dial (virtual time)', () => {
     expect(sc.heard).toEqual(['You are being connected to an agent.', 'Queue result bridged']);
     expect(srv.hitsTo('/twilio/queue-action')[0]!.params).toMatchObject({ QueueResult: 'bridged' });
     const done = srv.hitsTo('/twilio/agent-done')[0]!;
-    expect(done.params).toMatchObject({ DialCallStatus: 'completed', DialCallSid: caller.sid, DialBridged: 'true', DialCallDuration: '120' });
+    expect(done.params).toMatchObject({
+      DialCallStatus: 'completed',
+      DialCallSid: caller.sid,
+      DialBridged: 'true',
+      DialCallDuration: '120',
+    });
     expect(sa.endedBy).toBe('caller'); // the agent's talkMs ended the bridge; its Dial action was a notification
     expect(done.params.CallStatus).toBe('completed');
     const agentStatus = srv.hitsTo('/twilio/status').filter((h) => h.params.CallSid === agent.sid);
@@ -159,7 +168,12 @@ describe('dial (virtual time)', () => {
     });
     cleanup = close;
     let accept = true;
-    emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000, talkMs: 5000, gather: () => ({ digits: accept ? '1' : '2' }) });
+    emu.registerEndpoint('client:alice', {
+      answer: true,
+      answerDelayMs: 1000,
+      talkMs: 5000,
+      gather: () => ({ digits: accept ? '1' : '2' }),
+    });
     const s1 = await emu.run(emu.placeCall({ from: '+15551230001', to: OUR_NUMBER }).ended);
     accept = false;
     const s2 = await emu.run(emu.placeCall({ from: '+15551230002', to: OUR_NUMBER }).ended);

@@ -81,19 +81,44 @@ const TOL_ABANDON = 0.02;
 const TOL_ASA = 0.18;
 /** Against Erlang A at the nominal parameters: this many SD of the reference simulation. */
 const NOMINAL_SDS = 3.3;
-const REFERENCE = { agents: AGENTS, arrivalsPerHour: ARRIVALS_PER_HOUR, ahtSeconds: AHT_S, patienceSeconds: PATIENCE_S, targetSeconds: SL_T, calls: CALLS, warmupCalls: 120 };
+const REFERENCE = {
+  agents: AGENTS,
+  arrivalsPerHour: ARRIVALS_PER_HOUR,
+  ahtSeconds: AHT_S,
+  patienceSeconds: PATIENCE_S,
+  targetSeconds: SL_T,
+  calls: CALLS,
+  warmupCalls: 120,
+};
 
 function center(): CenterConfig {
   const agents: Record<string, unknown> = {};
-  for (let i = 1; i <= AGENTS; i++) agents[`a${i}`] = { name: `Agent ${i}`, skills: ['line'], contact: `client:a${i}`, token: `erlang-agent-token-${i}` };
+  for (let i = 1; i <= AGENTS; i++)
+    agents[`a${i}`] = { name: `Agent ${i}`, skills: ['line'], contact: `client:a${i}`, token: `erlang-agent-token-${i}` };
   return parseCenterConfig({
     name: 'Erlang A check',
-    thresholds: { serviceLevelSeconds: SL_T, serviceLevelTarget: 0.8, shortAbandonSeconds: 0, repeatWindowSeconds: 604_800, capacityWindowSeconds: 3600 },
+    thresholds: {
+      serviceLevelSeconds: SL_T,
+      serviceLevelTarget: 0.8,
+      shortAbandonSeconds: 0,
+      repeatWindowSeconds: 604_800,
+      capacityWindowSeconds: 3600,
+    },
     fallback: { prompt: 'Sorry, please call again later.' },
     holdMusic: { url: HOLD, segmentSeconds: 600 },
     numbers: { [NUMBER]: { flow: 'main' } },
     flows: { main: { start: 'line', nodes: { line: { type: 'queue', queue: Q } } } },
-    queues: { [Q]: { skills: ['line'], maxWaitSeconds: 86_400, maxLength: 5000, announceEverySeconds: 600, offerTimeoutSeconds: 15, wrapUpSeconds: 60, survey: false } },
+    queues: {
+      [Q]: {
+        skills: ['line'],
+        maxWaitSeconds: 86_400,
+        maxLength: 5000,
+        announceEverySeconds: 600,
+        offerTimeoutSeconds: 15,
+        wrapUpSeconds: 60,
+        survey: false,
+      },
+    },
     agents,
   });
 }
@@ -160,7 +185,14 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
       authToken: AUTH_TOKEN,
       webhookBase: `http://127.0.0.1:${port}`,
       publicBaseUrl: PUBLIC_BASE,
-      numbers: { [NUMBER]: { voiceUrl: '/twilio/voice', fallbackUrl: '/twilio/fallback', statusCallback: '/twilio/status', statusCallbackEvents: ['completed'] } },
+      numbers: {
+        [NUMBER]: {
+          voiceUrl: '/twilio/voice',
+          fallbackUrl: '/twilio/fallback',
+          statusCallback: '/twilio/status',
+          statusCallbackEvents: ['completed'],
+        },
+      },
       seed: 11,
       settleTurns: Number(process.env.ERLANG_SETTLE_TURNS ?? 10),
       playDurationMs: (url) => (url === HOLD ? 600_000 : 8000),
@@ -183,7 +215,8 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
     );
     const tracker = trackRedis(redis, () => emu.inflight.begin(), app.sb.keys.agentChannel);
     app.sb.bus.onDomain((e: DomainEvent) => {
-      if (e.type === 'queue.left' && e.outcome === 'answered' && e.ewtToldSeconds !== undefined) ewt.push({ told: e.ewtToldSeconds, actual: e.waitSeconds, at: e.at });
+      if (e.type === 'queue.left' && e.outcome === 'answered' && e.ewtToldSeconds !== undefined)
+        ewt.push({ told: e.ewtToldSeconds, actual: e.waitSeconds, at: e.at });
     });
     await app.listen({ port, host: '127.0.0.1' });
 
@@ -238,7 +271,12 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
   });
 
   it('measures service level, abandonment and ASA within tolerance of Erlang A (M/M/N+M)', { timeout: 900_000 }, async () => {
-    const pop = new CallerPopulation({ seed: 5, ratePerHour: ARRIVALS_PER_HOUR, meanPatienceMs: PATIENCE_S * 1000, numbers: { repeatProbability: 0 } });
+    const pop = new CallerPopulation({
+      seed: 5,
+      ratePerHour: ARRIVALS_PER_HOUR,
+      meanPatienceMs: PATIENCE_S * 1000,
+      numbers: { repeatProbability: 0 },
+    });
     const warmupCalls = Math.round((ARRIVALS_PER_HOUR * WARMUP_MS) / 3_600_000);
     const arrivals: number[] = [];
     const traffic = startTraffic(emu, pop, { to: NUMBER, maxCalls: CALLS + warmupCalls, onCall: () => arrivals.push(clock.now()) });
@@ -272,7 +310,13 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
       ahtSeconds: m.handleSum / m.handleCount,
       patienceSeconds: patience.reduce((a, b) => a + b, 0) / patience.length,
     };
-    const nominal = erlangA({ arrivalsPerHour: ARRIVALS_PER_HOUR, ahtSeconds: AHT_S, agents: AGENTS, targetSeconds: SL_T, patienceSeconds: PATIENCE_S });
+    const nominal = erlangA({
+      arrivalsPerHour: ARRIVALS_PER_HOUR,
+      ahtSeconds: AHT_S,
+      agents: AGENTS,
+      targetSeconds: SL_T,
+      patienceSeconds: PATIENCE_S,
+    });
     const atRealised = erlangA({ ...realised, agents: AGENTS, targetSeconds: SL_T });
 
     const errs = ewt.map((x) => x.told - x.actual);
@@ -283,15 +327,45 @@ describe('Erlang A check: real server, Redis, emulator and agents in virtual tim
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
     const report = {
-      agents: AGENTS, ahtSeconds: AHT_S, patienceSeconds: PATIENCE_S, arrivalsPerHour: ARRIVALS_PER_HOUR, slSeconds: SL_T,
-      realised: { arrivalsPerHour: r4(realised.arrivalsPerHour), ahtSeconds: r4(realised.ahtSeconds), patienceSeconds: r4(realised.patienceSeconds) },
-      callsPlaced: traffic.calls.length, offeredAfterWarmup: m.offered, answered: m.answered, abandoned: m.abandoned,
-      virtualHours: r4((clock.now() - OPEN_TIME) / 3_600_000), realSeconds: r4(realS), callsPerRealSecond: r4(traffic.calls.length / realS),
-      settles, cpuSeconds: r4((cpu.user + cpu.system) / 1e6),
-      webhooksPerCall: r4(emu.log.webhooks.length / traffic.calls.length), restPerCall: r4(emu.log.rest.length / traffic.calls.length),
-      serviceLevel: { measured: r4(got.serviceLevel), erlangARealised: r4(atRealised.serviceLevel), erlangANominal: r4(nominal.serviceLevel), refSd: r4(spread.nominal.serviceLevel.sd) },
-      abandonment: { measured: r4(got.abandonment), erlangARealised: r4(atRealised.abandonProbability), erlangANominal: r4(nominal.abandonProbability), refSd: r4(spread.nominal.abandonment.sd) },
-      asaSeconds: { measured: r4(got.asaSeconds), erlangARealised: r4(atRealised.asaSeconds), erlangANominal: r4(nominal.asaSeconds), refSdRelative: r4(spread.nominal.asaRelative.sd) },
+      agents: AGENTS,
+      ahtSeconds: AHT_S,
+      patienceSeconds: PATIENCE_S,
+      arrivalsPerHour: ARRIVALS_PER_HOUR,
+      slSeconds: SL_T,
+      realised: {
+        arrivalsPerHour: r4(realised.arrivalsPerHour),
+        ahtSeconds: r4(realised.ahtSeconds),
+        patienceSeconds: r4(realised.patienceSeconds),
+      },
+      callsPlaced: traffic.calls.length,
+      offeredAfterWarmup: m.offered,
+      answered: m.answered,
+      abandoned: m.abandoned,
+      virtualHours: r4((clock.now() - OPEN_TIME) / 3_600_000),
+      realSeconds: r4(realS),
+      callsPerRealSecond: r4(traffic.calls.length / realS),
+      settles,
+      cpuSeconds: r4((cpu.user + cpu.system) / 1e6),
+      webhooksPerCall: r4(emu.log.webhooks.length / traffic.calls.length),
+      restPerCall: r4(emu.log.rest.length / traffic.calls.length),
+      serviceLevel: {
+        measured: r4(got.serviceLevel),
+        erlangARealised: r4(atRealised.serviceLevel),
+        erlangANominal: r4(nominal.serviceLevel),
+        refSd: r4(spread.nominal.serviceLevel.sd),
+      },
+      abandonment: {
+        measured: r4(got.abandonment),
+        erlangARealised: r4(atRealised.abandonProbability),
+        erlangANominal: r4(nominal.abandonProbability),
+        refSd: r4(spread.nominal.abandonment.sd),
+      },
+      asaSeconds: {
+        measured: r4(got.asaSeconds),
+        erlangARealised: r4(atRealised.asaSeconds),
+        erlangANominal: r4(nominal.asaSeconds),
+        refSdRelative: r4(spread.nominal.asaRelative.sd),
+      },
       ewtErrorSeconds: {
         metricMean: r4(m.ewtErrorSum / m.ewtErrorCount),
         all: { n: errs.length, mean: r4(mean(errs)), meanAbs: r4(mean(errs.map(Math.abs))) },

@@ -23,9 +23,20 @@ describe('errors and fallbacks', () => {
     const call = emu.placeCall({ from: '+15551230001', to: OUR_NUMBER });
     const s = await emu.run(call.ended);
     expect(emu.errors).toHaveLength(1);
-    expect(emu.errors[0]).toMatchObject({ code: 11200, callSid: call.sid, kind: 'http', url: `${PUBLIC_BASE}/twilio/voice`, document: 'boom' });
+    expect(emu.errors[0]).toMatchObject({
+      code: 11200,
+      callSid: call.sid,
+      kind: 'http',
+      url: `${PUBLIC_BASE}/twilio/voice`,
+      document: 'boom',
+    });
     const fb = srv.hitsTo('/twilio/fallback')[0]!;
-    expect(fb.params).toMatchObject({ ErrorCode: '11200', ErrorUrl: `${PUBLIC_BASE}/twilio/voice`, CallStatus: 'ringing', CallSid: call.sid });
+    expect(fb.params).toMatchObject({
+      ErrorCode: '11200',
+      ErrorUrl: `${PUBLIC_BASE}/twilio/voice`,
+      CallStatus: 'ringing',
+      CallSid: call.sid,
+    });
     expect(fb.signatureOk).toBe(true);
     expect(s.heard).toEqual(['We are having trouble.']);
     expect(s.endedBy).toBe('server');
@@ -60,7 +71,10 @@ describe('errors and fallbacks', () => {
       emu.setNumber(`+1800555${k.charCodeAt(1)}`, { voiceUrl: `/twilio${k}` });
       const call = emu.placeCall({ from: '+15551230001', to: `+1800555${k.charCodeAt(1)}` });
       const s = await emu.run(call.ended);
-      expect(s.errors.map((e) => e.code), k).toEqual([12100]);
+      expect(
+        s.errors.map((e) => e.code),
+        k,
+      ).toEqual([12100]);
       expect(s.errors[0]!.document).toBe(docs[k]);
       expect(s.heard).toEqual([APP_ERROR_TEXT]);
     }

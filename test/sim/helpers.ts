@@ -50,7 +50,9 @@ export async function startTwimlServer(routes: Record<string, Handler> = {}, clo
     const url = req.url;
     const route = url.split('?')[0] ?? url;
     const params: Record<string, string> =
-      req.method === 'POST' ? ((req.body as Record<string, string> | undefined) ?? {}) : Object.fromEntries(new URL(url, 'http://x').searchParams);
+      req.method === 'POST'
+        ? ((req.body as Record<string, string> | undefined) ?? {})
+        : Object.fromEntries(new URL(url, 'http://x').searchParams);
     const sig = String(req.headers['x-twilio-signature'] ?? '');
     const hit: Hit = {
       path: url,

@@ -52,15 +52,32 @@ const rate = (ms: number): number => {
 
 function center(): CenterConfig {
   const agents: Record<string, unknown> = {};
-  for (let i = 1; i <= AGENTS; i++) agents[`a${i}`] = { name: `Agent ${i}`, skills: ['line'], contact: `client:a${i}`, token: `plan-agent-token-${i}` };
+  for (let i = 1; i <= AGENTS; i++)
+    agents[`a${i}`] = { name: `Agent ${i}`, skills: ['line'], contact: `client:a${i}`, token: `plan-agent-token-${i}` };
   return parseCenterConfig({
     name: 'Planner history',
-    thresholds: { serviceLevelSeconds: 20, serviceLevelTarget: 0.8, shortAbandonSeconds: 0, repeatWindowSeconds: 3600, capacityWindowSeconds: 3600 },
+    thresholds: {
+      serviceLevelSeconds: 20,
+      serviceLevelTarget: 0.8,
+      shortAbandonSeconds: 0,
+      repeatWindowSeconds: 3600,
+      capacityWindowSeconds: 3600,
+    },
     fallback: { prompt: 'Sorry, please call again later.' },
     holdMusic: { url: HOLD, segmentSeconds: 600 },
     numbers: { [NUMBER]: { flow: 'main' } },
     flows: { main: { start: 'line', nodes: { line: { type: 'queue', queue: Q } } } },
-    queues: { [Q]: { skills: ['line'], maxWaitSeconds: 86_400, maxLength: 5000, announceEverySeconds: 600, offerTimeoutSeconds: 15, wrapUpSeconds: 60, survey: false } },
+    queues: {
+      [Q]: {
+        skills: ['line'],
+        maxWaitSeconds: 86_400,
+        maxLength: 5000,
+        announceEverySeconds: 600,
+        offerTimeoutSeconds: 15,
+        wrapUpSeconds: 60,
+        survey: false,
+      },
+    },
     agents,
   });
 }
@@ -77,7 +94,9 @@ function collect(text: string, ts: number, into: Map<string, string[]>): void {
   for (const line of text.split('\n')) {
     const name = /^([a-z_]+)[{ ]/.exec(line)?.[1];
     if (!name) continue;
-    const family = Object.keys(FAMILIES).find((f) => (FAMILIES[f] === 'counter' ? name === `${f}_total` : [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(name)));
+    const family = Object.keys(FAMILIES).find((f) =>
+      FAMILIES[f] === 'counter' ? name === `${f}_total` : [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(name),
+    );
     if (family) into.get(family)!.push(`${line} ${ts}`);
   }
 }
@@ -101,15 +120,29 @@ describe('plan from history the emulator made in virtual time', () => {
       authToken: AUTH_TOKEN,
       webhookBase: `http://127.0.0.1:${port}`,
       publicBaseUrl: PUBLIC_BASE,
-      numbers: { [NUMBER]: { voiceUrl: '/twilio/voice', fallbackUrl: '/twilio/fallback', statusCallback: '/twilio/status', statusCallbackEvents: ['completed'] } },
+      numbers: {
+        [NUMBER]: {
+          voiceUrl: '/twilio/voice',
+          fallbackUrl: '/twilio/fallback',
+          statusCallback: '/twilio/status',
+          statusCallbackEvents: ['completed'],
+        },
+      },
       seed: 16,
       playDurationMs: (url) => (url === HOLD ? 600_000 : 8000),
     });
     const cfg = center();
     app = await buildApp(
       {
-        center: cfg, publicBaseUrl: PUBLIC_BASE, twilioAuthToken: AUTH_TOKEN, twilioAccountSid: ACCOUNT_SID, twilioApiBaseUrl: emu.restBaseUrl,
-        callerHashKey: 'test-caller-hash-key-0123456789', redisPrefix: uniquePrefix('plan'), supervisorToken: 'plan-supervisor-token-0123456', instanceId: 'plan',
+        center: cfg,
+        publicBaseUrl: PUBLIC_BASE,
+        twilioAuthToken: AUTH_TOKEN,
+        twilioAccountSid: ACCOUNT_SID,
+        twilioApiBaseUrl: emu.restBaseUrl,
+        callerHashKey: 'test-caller-hash-key-0123456789',
+        redisPrefix: uniquePrefix('plan'),
+        supervisorToken: 'plan-supervisor-token-0123456',
+        instanceId: 'plan',
       },
       // Routing is event-driven; the sweeper (timeouts) need not run often over two virtual weeks.
       { redis, clock, sweepEveryMs: 3_600_000 },
@@ -122,8 +155,13 @@ describe('plan from history the emulator made in virtual time', () => {
       const r = rand.fork();
       agents.push(
         startSimulatedAgent({
-          wsUrl: `ws://127.0.0.1:${port}/agent/ws`, token: a.token!, clock, acceptDelayMs: 0,
-          handleTimeMs: () => Math.max(1, Math.round(r.exponential(AHT_S * 1000))), wrapUpMs: () => 0, disposition: () => 'resolved',
+          wsUrl: `ws://127.0.0.1:${port}/agent/ws`,
+          token: a.token!,
+          clock,
+          acceptDelayMs: 0,
+          handleTimeMs: () => Math.max(1, Math.round(r.exponential(AHT_S * 1000))),
+          wrapUpMs: () => 0,
+          disposition: () => 'resolved',
           track: () => emu.inflight.begin(),
           onFrame: (m) => {
             if (!['ack', 'error', 'welcome', 'pong'].includes(m.type)) tracker.pushed();
@@ -149,7 +187,13 @@ describe('plan from history the emulator made in virtual time', () => {
   });
 
   it('plans the third week from two weeks the system ran, within the noise of the truth', { timeout: 600_000 }, async () => {
-    const pop = new CallerPopulation({ seed: 16, ratePerHour: rate, maxRatePerHour: 3, meanPatienceMs: PATIENCE_S * 1000, numbers: { repeatProbability: 0 } });
+    const pop = new CallerPopulation({
+      seed: 16,
+      ratePerHour: rate,
+      maxRatePerHour: 3,
+      meanPatienceMs: PATIENCE_S * 1000,
+      numbers: { repeatProbability: 0 },
+    });
     const end = T0 + WEEKS * WEEK * 1000;
     const traffic = startTraffic(emu, pop, { to: NUMBER, durationMs: end - T0 - 30 * 60_000 });
     const lines = new Map(Object.keys(FAMILIES).map((f) => [f, [] as string[]]));
@@ -179,7 +223,19 @@ describe('plan from history the emulator made in virtual time', () => {
     let out = '';
     let err = '';
     const code = await planMain(
-      ['--prometheus', prom.url, '--queue', Q, '--weeks', String(WEEKS), '--interval-minutes', String(INTERVAL_MIN), '--start', new Date(end).toISOString(), '--json'],
+      [
+        '--prometheus',
+        prom.url,
+        '--queue',
+        Q,
+        '--weeks',
+        String(WEEKS),
+        '--interval-minutes',
+        String(INTERVAL_MIN),
+        '--start',
+        new Date(end).toISOString(),
+        '--json',
+      ],
       { out: (t) => (out += t), err: (t) => (err += t) },
     );
     expect(err).toBe('');
@@ -215,7 +271,13 @@ describe('plan from history the emulator made in virtual time', () => {
       absErr += Math.abs(i.arrivals - truth);
       expAbs += Math.sqrt(2 / Math.PI) * sd;
       total += truth;
-      const need = agentsForServiceLevel({ arrivalsPerHour: truth, ahtSeconds: AHT_S, targetSeconds: 20, targetServiceLevel: 0.8, patienceSeconds: PATIENCE_S }).agents;
+      const need = agentsForServiceLevel({
+        arrivalsPerHour: truth,
+        ahtSeconds: AHT_S,
+        targetSeconds: 20,
+        targetServiceLevel: 0.8,
+        patienceSeconds: PATIENCE_S,
+      }).agents;
       if (Math.abs(i.agents - need) > 1) off.push(`${i.start}: ${i.agents} planned, ${need} on the truth`);
     }
     expect(absErr / total).toBeLessThan(1.25 * (expAbs / total));

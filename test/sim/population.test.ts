@@ -11,7 +11,15 @@ describe('caller population', () => {
         seed: 3,
         ratePerHour: 360,
         numbers: { poolSize: 100_000, repeatProbability: 0.2 },
-        gather: [{ path: '/menu', choices: [{ weight: 3, digits: '1' }, { weight: 1, digits: '2' }] }],
+        gather: [
+          {
+            path: '/menu',
+            choices: [
+              { weight: 3, digits: '1' },
+              { weight: 1, digits: '2' },
+            ],
+          },
+        ],
       });
     const pop = mk();
     let t = 0;
@@ -26,7 +34,18 @@ describe('caller population', () => {
     const repeats = callers.filter((c) => c.repeat).length / callers.length;
     expect(repeats).toBeGreaterThan(0.17);
     expect(repeats).toBeLessThan(0.23);
-    const ctx = { callSid: 'CA', docUrl: 'https://x/menu', path: '/menu', heard: [], allHeard: [], attempt: 1, input: ['dtmf' as const], finishOnKey: '#', timeoutS: 5, context: 'top' as const };
+    const ctx = {
+      callSid: 'CA',
+      docUrl: 'https://x/menu',
+      path: '/menu',
+      heard: [],
+      allHeard: [],
+      attempt: 1,
+      input: ['dtmf' as const],
+      finishOnKey: '#',
+      timeoutS: 5,
+      context: 'top' as const,
+    };
     const ones = callers.filter((c) => {
       const a = c.behaviour.gather!(ctx);
       return a && a !== 'hangup' && a.digits === '1';
@@ -62,20 +81,24 @@ describe('load in virtual time', () => {
 
   it('hundreds of simultaneous callers abandon with exponential patience; mean wait ≈ mean patience', async () => {
     const clock = new VirtualClock();
-    const { emu, srv, close } = await setup(clock, {
-      '/twilio/voice': () =>
-        twiml((r) => {
-          r.gather({ numDigits: 1, action: '/twilio/menu', timeout: 3 }).say('Press 1 for support.');
-          r.redirect('/twilio/voice');
-        }),
-      '/twilio/menu': () => twiml((r) => r.enqueue({ waitUrl: '/twilio/wait', action: '/twilio/queue-action' }, 'support')),
-      '/twilio/wait': (p) =>
-        twiml((r) => {
-          r.say(`Position ${p.QueuePosition}.`);
-          r.play('https://cdn.example.com/hold.mp3');
-        }),
-      '/twilio/queue-action': () => twiml((r) => r.hangup()),
-    }, { playDurationMs: () => 60_000, maxLogEntries: 100_000 });
+    const { emu, srv, close } = await setup(
+      clock,
+      {
+        '/twilio/voice': () =>
+          twiml((r) => {
+            r.gather({ numDigits: 1, action: '/twilio/menu', timeout: 3 }).say('Press 1 for support.');
+            r.redirect('/twilio/voice');
+          }),
+        '/twilio/menu': () => twiml((r) => r.enqueue({ waitUrl: '/twilio/wait', action: '/twilio/queue-action' }, 'support')),
+        '/twilio/wait': (p) =>
+          twiml((r) => {
+            r.say(`Position ${p.QueuePosition}.`);
+            r.play('https://cdn.example.com/hold.mp3');
+          }),
+        '/twilio/queue-action': () => twiml((r) => r.hangup()),
+      },
+      { playDurationMs: () => 60_000, maxLogEntries: 100_000 },
+    );
     cleanup = close;
     const pop = new CallerPopulation({
       seed: 11,

@@ -89,7 +89,10 @@ describe('queues (virtual time)', () => {
     const members = await client.queues(q.sid).members.list();
     expect(members.map((m) => m.callSid)).toEqual([call.sid]);
     expect(members[0]!.position).toBe(1);
-    const m = await client.queues(q.sid).members('Front').update({ url: `${PUBLIC_BASE}/twilio/connect`, method: 'POST' });
+    const m = await client
+      .queues(q.sid)
+      .members('Front')
+      .update({ url: `${PUBLIC_BASE}/twilio/connect`, method: 'POST' });
     expect(m.callSid).toBe(call.sid);
     const s = await emu.run(call.ended);
     const act = srv.hitsTo('/twilio/queue-action');
@@ -109,8 +112,7 @@ describe('queues (virtual time)', () => {
     const clock = new VirtualClock();
     const { emu, srv, close } = await setup(clock, {
       '/twilio/voice': enqueueDoc,
-      '/twilio/wait': (p) =>
-        Number(p.QueueTime) >= 30 ? twiml((r) => r.leave()) : twiml((r) => r.pause({ length: 10 })),
+      '/twilio/wait': (p) => (Number(p.QueueTime) >= 30 ? twiml((r) => r.leave()) : twiml((r) => r.pause({ length: 10 }))),
       '/twilio/queue-action': (p) => twiml((r) => r.say(`Result ${p.QueueResult}`)),
     });
     cleanup = close;
@@ -124,8 +126,7 @@ describe('queues (virtual time)', () => {
   it('default waitUrl plays hold music without requests; queue-full is reported without QueueSid', async () => {
     const clock = new VirtualClock();
     const { emu, srv, close } = await setup(clock, {
-      '/twilio/voice': () =>
-        twiml((r) => r.enqueue({ action: '/twilio/queue-action' }, 'tiny')),
+      '/twilio/voice': () => twiml((r) => r.enqueue({ action: '/twilio/queue-action' }, 'tiny')),
       '/twilio/queue-action': (p) => twiml((r) => r.say(`Result ${p.QueueResult}`)),
     });
     cleanup = close;

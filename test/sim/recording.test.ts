@@ -41,7 +41,10 @@ describe('conference recordings (virtual time)', () => {
       endConferenceOnExit: true,
     });
     const create = emu.log.rest.find((e) => e.method === 'POST' && e.path.endsWith('/Participants.json'))!;
-    expect(create.form).toMatchObject({ ConferenceRecord: 'record-from-start', ConferenceRecordingStatusCallbackEvent: ['in-progress', 'completed'] });
+    expect(create.form).toMatchObject({
+      ConferenceRecord: 'record-from-start',
+      ConferenceRecordingStatusCallbackEvent: ['in-progress', 'completed'],
+    });
     await clock.advance(3_000, () => emu.settle());
     const conf = emu.conference('room-r')!;
     expect(conf.recordings).toEqual([]); // nobody to talk to yet: no start, no recording
@@ -55,7 +58,12 @@ describe('conference recordings (virtual time)', () => {
     const started = srv.hitsTo('/twilio/rec-agent');
     expect(started.map((h) => h.params.RecordingStatus)).toEqual(['in-progress']);
     expect(started[0]!.signatureOk).toBe(true);
-    expect(started[0]!.params).toMatchObject({ ConferenceSid: conf.sid, RecordingSid: rec.sid, RecordingSource: 'Conference', CallSid: agentP.callSid });
+    expect(started[0]!.params).toMatchObject({
+      ConferenceSid: conf.sid,
+      RecordingSid: rec.sid,
+      RecordingSource: 'Conference',
+      CallSid: agentP.callSid,
+    });
     expect(srv.hitsTo('/twilio/rec-caller')).toEqual([]);
 
     await clock.advance(10_000, () => emu.settle());
@@ -89,12 +97,27 @@ describe('conference recordings (virtual time)', () => {
 
     // Reads: the account's list, the conference's, the call's, and one recording.
     const fetched = await client.recordings(rec.sid).fetch();
-    expect(fetched).toMatchObject({ sid: rec.sid, status: 'completed', conferenceSid: conf.sid, callSid: agentP.callSid, source: 'Conference', duration: String(secs) });
+    expect(fetched).toMatchObject({
+      sid: rec.sid,
+      status: 'completed',
+      conferenceSid: conf.sid,
+      callSid: agentP.callSid,
+      source: 'Conference',
+      duration: String(secs),
+    });
     expect((await client.conferences(conf.sid).recordings.list()).map((r) => r.sid)).toEqual([rec.sid]);
     expect((await client.calls(agentP.callSid).recordings.list()).map((r) => r.sid)).toEqual([rec.sid]);
     // A stopped recording cannot be paused any more: 400 naming the status.
-    await expect(client.conferences(conf.sid).recordings(rec.sid).update({ status: 'paused' })).rejects.toMatchObject({ status: 400, code: 21220 });
-    await expect(client.conferences(conf.sid).recordings(rec.sid).update({ status: 'bogus' as 'paused' })).rejects.toMatchObject({ status: 400 });
+    await expect(client.conferences(conf.sid).recordings(rec.sid).update({ status: 'paused' })).rejects.toMatchObject({
+      status: 400,
+      code: 21220,
+    });
+    await expect(
+      client
+        .conferences(conf.sid)
+        .recordings(rec.sid)
+        .update({ status: 'bogus' as 'paused' }),
+    ).rejects.toMatchObject({ status: 400 });
     expect(emu.errors).toEqual([]);
   });
 
@@ -106,7 +129,12 @@ describe('conference recordings (virtual time)', () => {
         twiml((r) => {
           r.dial().conference(
             record
-              ? { record: 'record-from-start', recordingStatusCallback: '/twilio/rec', recordingStatusCallbackEvent: ['completed'], endConferenceOnExit: true }
+              ? {
+                  record: 'record-from-start',
+                  recordingStatusCallback: '/twilio/rec',
+                  recordingStatusCallbackEvent: ['completed'],
+                  endConferenceOnExit: true,
+                }
               : { endConferenceOnExit: true },
             'room-s',
           );

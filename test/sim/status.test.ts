@@ -35,11 +35,7 @@ describe('status callbacks', () => {
 
   it('shuffle delivers out of order, duplicate delivers twice; (CallSid, SequenceNumber) recovers the truth', async () => {
     const clock = new VirtualClock();
-    const { emu, srv, close } = await setup(
-      clock,
-      { '/twilio/voice': () => twiml((r) => r.say('Hi.')) },
-      { statusShuffleMaxMs: 3000 },
-    );
+    const { emu, srv, close } = await setup(clock, { '/twilio/voice': () => twiml((r) => r.say('Hi.')) }, { statusShuffleMaxMs: 3000 });
     cleanup = close;
     emu.faults.statusCallbacks.shuffle = true;
     emu.faults.statusCallbacks.duplicate = 0.5;
@@ -113,7 +109,11 @@ describe('status callbacks', () => {
       ['completed', '1'],
     ]);
     expect(st.get(no.sid)!.map((h) => h.params.CallStatus)).toEqual(['no-answer']);
-    expect(srv.hitsTo('/twilio/callback')[0]!.params).toMatchObject({ Direction: 'outbound-api', CallStatus: 'in-progress', To: '+15551230001' });
+    expect(srv.hitsTo('/twilio/callback')[0]!.params).toMatchObject({
+      Direction: 'outbound-api',
+      CallStatus: 'in-progress',
+      To: '+15551230001',
+    });
     const rest = emu.log.rest.find((r) => r.method === 'POST' && r.path.endsWith('/Calls.json'))!;
     expect(rest.form.StatusCallbackEvent).toEqual(['answered', 'completed']);
   });

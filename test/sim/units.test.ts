@@ -1,16 +1,7 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { interpretGather } from '../../src/sim/twilio/gather.js';
-import {
-  checkBasicAuth,
-  parseTwiml,
-  parseXml,
-  Random,
-  signingUrl,
-  signRequest,
-  TwimlError,
-  XmlError,
-} from '../../src/sim/twilio/index.js';
+import { checkBasicAuth, parseTwiml, parseXml, Random, signingUrl, signRequest, TwimlError, XmlError } from '../../src/sim/twilio/index.js';
 import type { GatherVerb } from '../../src/sim/twilio/twiml.js';
 
 describe('signing', () => {
@@ -81,8 +72,17 @@ describe('TwiML validation', () => {
   };
 
   it('applies Twilio defaults', () => {
-    const { verbs } = ok('<Response><Gather><Say>x</Say></Gather><Dial><Client>alice</Client></Dial><Pause/><Enqueue>q</Enqueue></Response>');
-    expect(verbs[0]).toMatchObject({ kind: 'Gather', timeoutS: 5, finishOnKey: '#', method: 'POST', input: ['dtmf'], actionOnEmptyResult: false });
+    const { verbs } = ok(
+      '<Response><Gather><Say>x</Say></Gather><Dial><Client>alice</Client></Dial><Pause/><Enqueue>q</Enqueue></Response>',
+    );
+    expect(verbs[0]).toMatchObject({
+      kind: 'Gather',
+      timeoutS: 5,
+      finishOnKey: '#',
+      method: 'POST',
+      input: ['dtmf'],
+      actionOnEmptyResult: false,
+    });
     expect(verbs[1]).toMatchObject({ kind: 'Dial', timeoutS: 30, nouns: [{ kind: 'Client', address: 'client:alice' }] });
     expect(verbs[2]).toMatchObject({ kind: 'Pause', lengthS: 1 });
     expect(verbs[3]).toMatchObject({ kind: 'Enqueue', name: 'q', waitUrlMethod: 'POST' });
@@ -107,7 +107,9 @@ describe('TwiML validation', () => {
   it('requires absolute URLs in TwiML given over REST', () => {
     bad('<Response><Gather action="/x"/></Response>', 'top', /absolute URLs/, true);
     bad('<Response><Redirect>next</Redirect></Response>', 'top', /absolute URLs/, true);
-    expect(parseTwiml('<Response><Gather action="https://a.example/x"/></Response>', { context: 'top', requireAbsoluteUrls: true }).verbs).toHaveLength(1);
+    expect(
+      parseTwiml('<Response><Gather action="https://a.example/x"/></Response>', { context: 'top', requireAbsoluteUrls: true }).verbs,
+    ).toHaveLength(1);
   });
 
   it('warns about unknown attributes and invalid values, using the default', () => {
@@ -127,7 +129,9 @@ describe('TwiML validation', () => {
     const { verbs, warnings } = ok(v.toString());
     expect(warnings).toEqual([]);
     expect(verbs.map((x) => x.kind)).toEqual(['Gather', 'Enqueue', 'Dial']);
-    expect(verbs[2]).toMatchObject({ nouns: [{ kind: 'Conference', startConferenceOnEnter: false, statusCallbackEvents: ['start', 'join'] }] });
+    expect(verbs[2]).toMatchObject({
+      nouns: [{ kind: 'Conference', startConferenceOnEnter: false, statusCallbackEvents: ['start', 'join'] }],
+    });
   });
 });
 
@@ -144,7 +148,12 @@ describe('gather input', () => {
     ...o,
   });
   it('stops at numDigits or the finish key, else waits the timeout after the last key', () => {
-    expect(interpretGather(g({ numDigits: 1 }), { digits: '23' })).toMatchObject({ kind: 'digits', digits: '2', finishedOnKey: '', ms: 1250 });
+    expect(interpretGather(g({ numDigits: 1 }), { digits: '23' })).toMatchObject({
+      kind: 'digits',
+      digits: '2',
+      finishedOnKey: '',
+      ms: 1250,
+    });
     expect(interpretGather(g(), { digits: '12#9' })).toMatchObject({ kind: 'digits', digits: '12', finishedOnKey: '#', ms: 1750 });
     expect(interpretGather(g(), { digits: '12' })).toMatchObject({ kind: 'digits', digits: '12', ms: 1500 + 5000 });
     expect(interpretGather(g(), { digits: '#' })).toMatchObject({ kind: 'none' });
@@ -172,7 +181,13 @@ describe('Random', () => {
     expect(sum / n).toBeGreaterThan(9.5);
     expect(sum / n).toBeLessThan(10.5);
     const counts = { x: 0, y: 0 };
-    for (let i = 0; i < n; i++) counts[r.weighted([{ weight: 3, value: 'x' as const }, { weight: 1, value: 'y' as const }])]++;
+    for (let i = 0; i < n; i++)
+      counts[
+        r.weighted([
+          { weight: 3, value: 'x' as const },
+          { weight: 1, value: 'y' as const },
+        ])
+      ]++;
     expect(counts.x / n).toBeGreaterThan(0.72);
     expect(counts.x / n).toBeLessThan(0.78);
   });

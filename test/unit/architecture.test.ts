@@ -97,13 +97,25 @@ describe('architecture', () => {
     // Each module of src/queue has a level; it may import (values or types) only modules of lower levels, so
     // the parts of the queue service cannot call back into each other in a cycle. A new module gets a level here.
     const level: Record<string, number> = {
-      'store-types.ts': 0, 'offers.ts': 0, 'contacts.ts': 0, 'estimate.ts': 0, 'twilio-rest.ts': 0,
+      'store-types.ts': 0,
+      'offers.ts': 0,
+      'contacts.ts': 0,
+      'estimate.ts': 0,
+      'twilio-rest.ts': 0,
       'store.ts': 1,
-      'staffing.ts': 2, 'context.ts': 2, 'offer-kind.ts': 2,
-      'router.ts': 3, 'transfer.ts': 3, 'monitor.ts': 3,
-      'ghosts.ts': 4, 'caller.ts': 4,
+      'staffing.ts': 2,
+      'context.ts': 2,
+      'offer-kind.ts': 2,
+      'router.ts': 3,
+      'transfer.ts': 3,
+      'monitor.ts': 3,
+      'ghosts.ts': 4,
+      'caller.ts': 4,
       'bridge.ts': 5,
-      'callbacks.ts': 6, 'transfer-offer.ts': 6, 'commands.ts': 6, 'sweeper.ts': 6,
+      'callbacks.ts': 6,
+      'transfer-offer.ts': 6,
+      'commands.ts': 6,
+      'sweeper.ts': 6,
       'service.ts': 7,
     };
     const queueFiles = files(join(SRC, 'queue')).map((f) => relative(join(SRC, 'queue'), f));
@@ -115,8 +127,22 @@ describe('architecture', () => {
       .map((e) => `${e.from} → ${e.to}`);
     expect(upward).toEqual([]);
     // Outside src/queue, the service is used through its facade (and the stores and REST client they hand it).
-    const facadeOnly = ['context.ts', 'router.ts', 'caller.ts', 'bridge.ts', 'callbacks.ts', 'transfer-offer.ts', 'commands.ts', 'sweeper.ts', 'ghosts.ts', 'monitor.ts', 'offer-kind.ts'];
-    expect(all.filter((e) => !inQueue(e.from) && inQueue(e.to) && facadeOnly.includes(name(e.to))).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+    const facadeOnly = [
+      'context.ts',
+      'router.ts',
+      'caller.ts',
+      'bridge.ts',
+      'callbacks.ts',
+      'transfer-offer.ts',
+      'commands.ts',
+      'sweeper.ts',
+      'ghosts.ts',
+      'monitor.ts',
+      'offer-kind.ts',
+    ];
+    expect(
+      all.filter((e) => !inQueue(e.from) && inQueue(e.to) && facadeOnly.includes(name(e.to))).map((e) => `${e.from} → ${e.to}`),
+    ).toEqual([]);
   });
 
   it('nothing but app.ts imports metrics', () => {

@@ -30,7 +30,9 @@ describe('browser code is checked', () => {
     const { ESLint } = await import('eslint');
     const eslint = new ESLint();
     for (const f of scripts) expect(await eslint.isPathIgnored(join(STATIC, f)), f).toBe(false);
-    const config = (await eslint.calculateConfigForFile(join(STATIC, 'desk.js'))) as { languageOptions: { globals: Record<string, unknown> } };
+    const config = (await eslint.calculateConfigForFile(join(STATIC, 'desk.js'))) as {
+      languageOptions: { globals: Record<string, unknown> };
+    };
     expect(config.languageOptions.globals).toHaveProperty('document');
     expect(config.languageOptions.globals).toHaveProperty('WebSocket');
   });

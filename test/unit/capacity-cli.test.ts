@@ -12,7 +12,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BASE = ['--arrivals-per-hour', '200', '--aht-seconds', '180', '--target-seconds', '20'];
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/capacity/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/capacity/cli.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +39,15 @@ describe('parseCapacityArgs', () => {
     const r = parseCapacityArgs(['--json', '--patience-seconds=300', '--agents', '14', '--target-service-level', '0.9', ...BASE]);
     expect(r).toEqual({
       kind: 'run',
-      options: { arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 0.9, agents: 14, patienceSeconds: 300, json: true },
+      options: {
+        arrivalsPerHour: 200,
+        ahtSeconds: 180,
+        targetSeconds: 20,
+        targetServiceLevel: 0.9,
+        agents: 14,
+        patienceSeconds: 300,
+        json: true,
+      },
     });
   });
 
@@ -149,7 +161,7 @@ describe('capacity CLI (spawned)', () => {
     expect(r.stderr).toContain('usage: npm run -s capacity --');
   });
 
-  it('does not run main when imported (this file imports it; main would have failed on vitest\'s argv)', () => {
+  it("does not run main when imported (this file imports it; main would have failed on vitest's argv)", () => {
     expect(process.exitCode ?? 0).toBe(0);
   });
 });

@@ -79,7 +79,12 @@ describe('erlangB', () => {
     // Erlang B table; also every call-centre Erlang B table): at 1% grade of service, 10 lines carry
     // 4.461 E, 20 lines 12.031 E, 50 lines 37.901 E, 100 lines 84.064 E. Re-derived exactly: the blocking at
     // those (3-decimal) traffic values is 0.9998%, 1.0003%, 0.9999%, 1.0000%.
-    const table: [number, bigint][] = [[10, 4461n], [20, 12031n], [50, 37901n], [100, 84064n]];
+    const table: [number, bigint][] = [
+      [10, 4461n],
+      [20, 12031n],
+      [50, 37901n],
+      [100, 84064n],
+    ];
     for (const [n, milliErlangs] of table) {
       const b = erlangB(n, Number(milliErlangs) / 1000);
       expect(rel(b, exactErlangB(n, milliErlangs, 1000n))).toBeLessThan(1e-12);
@@ -125,9 +130,9 @@ describe('erlangC', () => {
     //   14 0.174132  0.888350  (meets 80%)               7.84 s
     const expected: Record<number, [number, number, number]> = {
       11: [0.6821182046893, 0.3896138117292, 122.7812768441],
-      12: [0.4493882242983, 0.6401580403740, 40.44494018684],
+      12: [0.4493882242983, 0.640158040374, 40.44494018684],
       13: [0.2852704530365, 0.7955947884178, 17.11622718219],
-      14: [0.1741319335950, 0.8883500191795, 7.835937011777],
+      14: [0.174131933595, 0.8883500191795, 7.835937011777],
     };
     for (const n of [11, 12, 13, 14]) {
       const r = erlangC({ arrivalsPerHour: 200, ahtSeconds: 180, agents: n, targetSeconds: 20 });
@@ -154,7 +159,7 @@ describe('erlangC', () => {
     const r = erlangC({ arrivalsPerHour: 720, ahtSeconds: 240, agents: 55, targetSeconds: 15 });
     expect(r.trafficErlangs).toBe(48);
     expect(rel(r.probabilityOfWaiting, exactErlangC(55, 48n, 1n))).toBeLessThan(1e-13);
-    expect(r.probabilityOfWaiting).toBeCloseTo(0.2387009363780, 12);
+    expect(r.probabilityOfWaiting).toBeCloseTo(0.238700936378, 12);
     expect(r.asaSeconds).toBeCloseTo(8.184032104389, 9);
     expect(r.serviceLevel).toBeCloseTo(0.8458830921706, 12);
     expect(r.occupancy).toBeCloseTo(0.8727, 4);
@@ -166,7 +171,12 @@ describe('erlangC', () => {
   });
 
   it('matches exact arithmetic on a grid of small cases, including non-integer traffic', () => {
-    for (const [p, q] of [[1n, 2n], [7n, 3n], [25n, 4n], [10n, 1n]] as const) {
+    for (const [p, q] of [
+      [1n, 2n],
+      [7n, 3n],
+      [25n, 4n],
+      [10n, 1n],
+    ] as const) {
       const a = Number(p) / Number(q);
       for (let n = Math.floor(a) + 1; n <= Math.floor(a) + 8; n++) {
         const aht = 100;
@@ -186,7 +196,11 @@ describe('erlangC', () => {
 
   it('is exact with no traffic', () => {
     expect(erlangC({ arrivalsPerHour: 0, ahtSeconds: 180, agents: 2, targetSeconds: 20 })).toMatchObject({
-      stable: true, probabilityOfWaiting: 0, serviceLevel: 1, asaSeconds: 0, occupancy: 0,
+      stable: true,
+      probabilityOfWaiting: 0,
+      serviceLevel: 1,
+      asaSeconds: 0,
+      occupancy: 0,
     });
   });
 
@@ -221,7 +235,12 @@ describe('agentsForServiceLevel', () => {
   const grid: (StaffingInput & { patienceSeconds?: undefined })[] = [];
   for (const arrivalsPerHour of [12, 200, 1_000, 5_760]) {
     for (const ahtSeconds of [60, 300]) {
-      for (const [targetSeconds, targetServiceLevel] of [[20, 0.8], [0, 0.5], [60, 0.95], [10, 0.99]] as const) {
+      for (const [targetSeconds, targetServiceLevel] of [
+        [20, 0.8],
+        [0, 0.5],
+        [60, 0.95],
+        [10, 0.99],
+      ] as const) {
         grid.push({ arrivalsPerHour, ahtSeconds, targetSeconds, targetServiceLevel });
       }
     }
@@ -264,8 +283,12 @@ describe('agentsForServiceLevel', () => {
 
   it('needs nobody without traffic, and refuses impossible targets', () => {
     expect(agentsForServiceLevel({ arrivalsPerHour: 0, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 0.8 }).agents).toBe(0);
-    expect(() => agentsForServiceLevel({ arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 1 })).toThrow(RangeError);
-    expect(() => agentsForServiceLevel({ arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 0 })).toThrow(RangeError);
+    expect(() => agentsForServiceLevel({ arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 1 })).toThrow(
+      RangeError,
+    );
+    expect(() => agentsForServiceLevel({ arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 0 })).toThrow(
+      RangeError,
+    );
     expect(() =>
       agentsForServiceLevel({ arrivalsPerHour: 200, ahtSeconds: 180, targetSeconds: 20, targetServiceLevel: 0.8, maxAgents: 13 }),
     ).toThrow(/maxAgents=13/);
@@ -289,7 +312,15 @@ describe('incomplete gamma and log-gamma', () => {
   });
 
   it('matches the Poisson identity Q(n, x) = P(Poisson(x) < n) on both sides of x = n + 1', () => {
-    for (const [n, x] of [[5, 3], [5, 9], [50, 40], [50, 60], [200, 170], [200, 240], [1000, 1000]] as const) {
+    for (const [n, x] of [
+      [5, 3],
+      [5, 9],
+      [50, 40],
+      [50, 60],
+      [200, 170],
+      [200, 240],
+      [1000, 1000],
+    ] as const) {
       const q = poissonBelow(n, x);
       expect(rel(regularizedGammaQ(n, x), q)).toBeLessThan(1e-11);
       expect(rel(regularizedGammaP(n, x), 1 - q)).toBeLessThan(1e-11);
@@ -498,7 +529,14 @@ describe('erlangA', () => {
     for (let agents = 400; agents <= 620; agents += 5) {
       for (const patienceSeconds of [30, 300, 1e6]) {
         const r = erlangA({ arrivalsPerHour, ahtSeconds: aht, agents, targetSeconds: 20, patienceSeconds });
-        for (const v of [r.probabilityOfWaiting, r.abandonProbability, r.serviceLevel, r.serviceLevelOfAnswered, r.probabilityWaitExceeds, r.occupancy]) {
+        for (const v of [
+          r.probabilityOfWaiting,
+          r.abandonProbability,
+          r.serviceLevel,
+          r.serviceLevelOfAnswered,
+          r.probabilityWaitExceeds,
+          r.occupancy,
+        ]) {
           expect(Number.isFinite(v)).toBe(true);
           expect(v).toBeGreaterThanOrEqual(0);
           expect(v).toBeLessThanOrEqual(1);
@@ -519,10 +557,16 @@ describe('erlangA', () => {
 
   it('handles no agents and no traffic', () => {
     expect(erlangA({ arrivalsPerHour: 200, ahtSeconds: 180, agents: 0, targetSeconds: 20, patienceSeconds: 60 })).toMatchObject({
-      probabilityOfWaiting: 1, abandonProbability: 1, serviceLevel: 0, asaSeconds: Infinity,
+      probabilityOfWaiting: 1,
+      abandonProbability: 1,
+      serviceLevel: 0,
+      asaSeconds: Infinity,
     });
     expect(erlangA({ arrivalsPerHour: 0, ahtSeconds: 180, agents: 3, targetSeconds: 20, patienceSeconds: 60 })).toMatchObject({
-      probabilityOfWaiting: 0, abandonProbability: 0, serviceLevel: 1, asaSeconds: 0,
+      probabilityOfWaiting: 0,
+      abandonProbability: 0,
+      serviceLevel: 1,
+      asaSeconds: 0,
     });
     expect(() => erlangA({ arrivalsPerHour: 200, ahtSeconds: 180, agents: 3, targetSeconds: 20, patienceSeconds: 0 })).toThrow(RangeError);
   });

@@ -5,22 +5,25 @@ import { VirtualClock } from '../../src/clock.js';
 describe('VirtualClock', () => {
   it('fires timers in (time, creation) order, skips cancelled ones, and counts the pending', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ delay: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 60 }), async (specs) => {
-        const clock = new VirtualClock(0);
-        const fired: { i: number; at: number }[] = [];
-        const cancels = specs.map((s, i) => clock.setTimer(s.delay, () => fired.push({ i, at: clock.now() })));
-        specs.forEach((s, i) => s.cancel && cancels[i]!());
-        expect(clock.pending()).toBe(specs.filter((s) => !s.cancel).length);
-        await clock.advance(100, async () => {});
-        const expected = specs
-          .map((s, i) => ({ i, at: s.delay, cancel: s.cancel }))
-          .filter((x) => !x.cancel)
-          .sort((a, b) => a.at - b.at || a.i - b.i)
-          .map(({ i, at }) => ({ i, at }));
-        expect(fired).toEqual(expected);
-        expect(clock.pending()).toBe(0);
-        expect(clock.now()).toBe(100);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ delay: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), { maxLength: 60 }),
+        async (specs) => {
+          const clock = new VirtualClock(0);
+          const fired: { i: number; at: number }[] = [];
+          const cancels = specs.map((s, i) => clock.setTimer(s.delay, () => fired.push({ i, at: clock.now() })));
+          specs.forEach((s, i) => s.cancel && cancels[i]!());
+          expect(clock.pending()).toBe(specs.filter((s) => !s.cancel).length);
+          await clock.advance(100, async () => {});
+          const expected = specs
+            .map((s, i) => ({ i, at: s.delay, cancel: s.cancel }))
+            .filter((x) => !x.cancel)
+            .sort((a, b) => a.at - b.at || a.i - b.i)
+            .map(({ i, at }) => ({ i, at }));
+          expect(fired).toEqual(expected);
+          expect(clock.pending()).toBe(0);
+          expect(clock.now()).toBe(100);
+        },
+      ),
     );
   });
 

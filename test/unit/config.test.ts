@@ -23,11 +23,18 @@ describe('environment', () => {
 
   it('takes the softphone API key as a pair, and names the half that is missing or wrong', () => {
     const sid = 'SK' + 'a'.repeat(32);
-    expect(loadEnv({ TWILIO_API_KEY_SID: sid, TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toMatchObject({ twilioApiKeySid: sid, twilioApiKeySecret: 'a-secret-of-16-chars' });
+    expect(loadEnv({ TWILIO_API_KEY_SID: sid, TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toMatchObject({
+      twilioApiKeySid: sid,
+      twilioApiKeySecret: 'a-secret-of-16-chars',
+    });
     expect(loadEnv({})).toMatchObject({ twilioApiKeySid: undefined, twilioApiKeySecret: undefined });
     expect(() => loadEnv({ TWILIO_API_KEY_SID: sid })).toThrow(/TWILIO_API_KEY_SECRET: must be set with TWILIO_API_KEY_SID/);
-    expect(() => loadEnv({ TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(/TWILIO_API_KEY_SID: must be set with TWILIO_API_KEY_SECRET/);
-    expect(() => loadEnv({ TWILIO_API_KEY_SID: 'AK123', TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(/TWILIO_API_KEY_SID: must be SK followed by 32 hex digits/);
+    expect(() => loadEnv({ TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(
+      /TWILIO_API_KEY_SID: must be set with TWILIO_API_KEY_SECRET/,
+    );
+    expect(() => loadEnv({ TWILIO_API_KEY_SID: 'AK123', TWILIO_API_KEY_SECRET: 'a-secret-of-16-chars' })).toThrow(
+      /TWILIO_API_KEY_SID: must be SK followed by 32 hex digits/,
+    );
   });
 });
 
@@ -53,7 +60,12 @@ describe('call-center file', () => {
         fallback: { prompt: 'sorry' },
         holdMusic: { url: 'https://x.example/m.mp3' },
         numbers: { '+18005550100': { flow: 'nope' } },
-        flows: { main: { start: 'h', nodes: { h: { type: 'hours', hours: 'missing', open: 'q', closed: 'gone' }, q: { type: 'queue', queue: 'sales' } } } },
+        flows: {
+          main: {
+            start: 'h',
+            nodes: { h: { type: 'hours', hours: 'missing', open: 'q', closed: 'gone' }, q: { type: 'queue', queue: 'sales' } },
+          },
+        },
       });
       expect.unreachable();
     } catch (e) {
@@ -77,10 +89,21 @@ describe('survey questions', () => {
 
   it('the shipped example asks CSAT, NPS and CES', async () => {
     const c = await loadCenterConfigFile('config/switchboard.example.yaml');
-    expect(c.survey?.questions.map((q) => [q.kind, q.enabled])).toEqual([['csat', true], ['nps', true], ['ces', true]]);
+    expect(c.survey?.questions.map((q) => [q.kind, q.enabled])).toEqual([
+      ['csat', true],
+      ['nps', true],
+      ['ces', true],
+    ]);
   });
   it('takes a list in the order to ask, each on by default or turned off', () => {
-    expect(survey({ questions: [{ kind: 'ces', prompt: 'easy?' }, { kind: 'csat', enabled: false, prompt: 'ok?' }] })?.questions).toEqual([
+    expect(
+      survey({
+        questions: [
+          { kind: 'ces', prompt: 'easy?' },
+          { kind: 'csat', enabled: false, prompt: 'ok?' },
+        ],
+      })?.questions,
+    ).toEqual([
       { kind: 'ces', enabled: true, prompt: 'easy?' },
       { kind: 'csat', enabled: false, prompt: 'ok?' },
     ]);
@@ -93,7 +116,14 @@ describe('survey questions', () => {
   });
   it('names a wrong question by its path', () => {
     expect(() => survey({ questions: [{ kind: 'effort', prompt: 'x' }] })).toThrow(/survey\.questions\.0\.kind/);
-    expect(() => survey({ questions: [{ kind: 'ces', prompt: 'x' }, { kind: 'ces', prompt: 'y' }] })).toThrow(/survey\.questions\.1\.kind: "ces" is asked once/);
+    expect(() =>
+      survey({
+        questions: [
+          { kind: 'ces', prompt: 'x' },
+          { kind: 'ces', prompt: 'y' },
+        ],
+      }),
+    ).toThrow(/survey\.questions\.1\.kind: "ces" is asked once/);
     expect(() => survey({ questions: [{ kind: 'ces' }] })).toThrow(/survey\.questions\.0\.prompt/);
     expect(() => survey({ questions: [] })).toThrow(/survey\.questions/);
   });

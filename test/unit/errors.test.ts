@@ -84,7 +84,13 @@ describe('error catalogue', () => {
     const e = sbError('not_your_call', 'callSid', 'not a call you are talking on');
     expect(e).toBeInstanceOf(SwitchboardError);
     expect(httpBody(e)).toEqual({ error: 'not_your_call', field: 'callSid', message: 'callSid: not a call you are talking on' });
-    expect(socketError(e, 'r1')).toEqual({ type: 'error', code: 'not_your_call', field: 'callSid', message: 'callSid: not a call you are talking on', ref: 'r1' });
+    expect(socketError(e, 'r1')).toEqual({
+      type: 'error',
+      code: 'not_your_call',
+      field: 'callSid',
+      message: 'callSid: not a call you are talking on',
+      ref: 'r1',
+    });
     expect(e.statusCode).toBe(409);
     // Without a field or detail: the catalogue's message.
     expect(httpBody(sbError('unauthorized'))).toEqual({ error: 'unauthorized', message: ERRORS.unauthorized.message });
@@ -94,7 +100,10 @@ describe('error catalogue', () => {
     const bad = sbError('invalid_params', 'disposition', 'must be one of resolved, not_resolved, escalated');
     expect(socketError(bad)).toMatchObject({ code: 'invalid_message', field: 'disposition' });
     expect(httpBody(bad)).toMatchObject({ error: 'invalid_params', field: 'disposition' });
-    const limited = sbError('rate_limited', 'token', 'too many failed sign-ins; retry after 6 s', { limiter: 'sign_in', retryAfterSeconds: 6 });
+    const limited = sbError('rate_limited', 'token', 'too many failed sign-ins; retry after 6 s', {
+      limiter: 'sign_in',
+      retryAfterSeconds: 6,
+    });
     expect(httpBody(limited)).toMatchObject({ error: 'rate_limited', limiter: 'sign_in', retryAfterSeconds: 6 });
     expect(socketError(limited)).toMatchObject({ code: 'rate_limited', retryAfterMs: 6000 });
     expect(socketError(limited)).not.toHaveProperty('limiter');
@@ -104,8 +113,14 @@ describe('error catalogue', () => {
     const schema = z.object({ to: z.object({ queue: z.string().min(1) }), n: z.number() });
     const nested = schema.safeParse({ to: { queue: '' }, n: 1 });
     expect(nested.success).toBe(false);
-    if (!nested.success) expect(httpBody(fromZod(nested.error))).toMatchObject({ error: 'invalid_params', field: 'to.queue', message: expect.stringMatching(/^to\.queue: /) });
+    if (!nested.success)
+      expect(httpBody(fromZod(nested.error))).toMatchObject({
+        error: 'invalid_params',
+        field: 'to.queue',
+        message: expect.stringMatching(/^to\.queue: /),
+      });
     const whole = z.string().safeParse(5);
-    if (!whole.success) expect(fromZod(whole.error, 'callSid')).toMatchObject({ field: 'callSid', message: expect.stringMatching(/^callSid: /) });
+    if (!whole.success)
+      expect(fromZod(whole.error, 'callSid')).toMatchObject({ field: 'callSid', message: expect.stringMatching(/^callSid: /) });
   });
 });

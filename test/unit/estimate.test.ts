@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { announcedWait, cappedMeanHandleTimeSeconds, estimateWaitSeconds, robustHandleTimeSeconds, roundForAnnouncement } from '../../src/queue/estimate.js';
+import {
+  announcedWait,
+  cappedMeanHandleTimeSeconds,
+  estimateWaitSeconds,
+  robustHandleTimeSeconds,
+  roundForAnnouncement,
+} from '../../src/queue/estimate.js';
 import { Random } from '../../src/sim/twilio/index.js';
 
 const many = (n: number, x: number): number[] => Array.from({ length: n }, () => x);
@@ -57,7 +63,7 @@ describe('handle-time estimator: bias on skewed handle times, robustness to one 
   const REPS = 20_000;
   type Draw = (r: Random) => number;
   const distributions: Record<string, Draw> = {
-    'exponential': (r) => r.exponential(MEAN),
+    exponential: (r) => r.exponential(MEAN),
     'lognormal CV 1 (σ 0.83)': (r) => r.logNormal(MEAN, 1),
     'lognormal CV 1.31 (σ 1)': (r) => r.logNormal(MEAN, 1.31),
   };
@@ -81,7 +87,9 @@ describe('handle-time estimator: bias on skewed handle times, robustness to one 
     for (const n of SIZES) measured[name][n] = bias(draw, n, seed++);
   }
   const pct = (x: number): number => Math.round(x * 1000) / 10;
-  console.log(`estimator relative bias % (capped / old) ${JSON.stringify(Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, b]) => [`n${n}`, `${pct(b.capped)} / ${pct(b.old)}`]))])))}`);
+  console.log(
+    `estimator relative bias % (capped / old) ${JSON.stringify(Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([n, b]) => [`n${n}`, `${pct(b.capped)} / ${pct(b.old)}`]))])))}`,
+  );
 
   it('is nearly unbiased for the mean of exponential and CV-1 lognormal handle times, the old one 15–17 % low', () => {
     // Standard error of these means: 0.4 % at n = 3, 0.1 % at n = 50. Measured (capped): -0.5 to -4.3 %.
@@ -162,7 +170,9 @@ describe('estimateWaitSeconds', () => {
   });
 
   it('uses the default AHT before there is history', () => {
-    expect(estimateWaitSeconds({ position: 4, agentsStaffed: 2, agentsAvailable: 0, recentHandleTimesSeconds: [], defaultAhtSeconds: 240 })).toBe(480);
+    expect(
+      estimateWaitSeconds({ position: 4, agentsStaffed: 2, agentsAvailable: 0, recentHandleTimesSeconds: [], defaultAhtSeconds: 240 }),
+    ).toBe(480);
   });
 
   it('gives no estimate when nobody is staffed, and clamps odd inputs', () => {
@@ -256,8 +266,18 @@ describe('estimateWaitSeconds with caller patience (M/M/N+M wait of a caller who
         agentsFree = [];
       }
       const simulated = total / runs;
-      const formula = estimateWaitSeconds({ agentsStaffed: N, agentsAvailable: 0, position: k, recentHandleTimesSeconds: many(50, aht), defaultAhtSeconds: aht, patienceSeconds: theta })!;
-      expect(Math.abs(formula - simulated) / simulated, `k=${k}: formula ${formula.toFixed(1)} s, simulated ${simulated.toFixed(1)} s`).toBeLessThan(0.03);
+      const formula = estimateWaitSeconds({
+        agentsStaffed: N,
+        agentsAvailable: 0,
+        position: k,
+        recentHandleTimesSeconds: many(50, aht),
+        defaultAhtSeconds: aht,
+        patienceSeconds: theta,
+      })!;
+      expect(
+        Math.abs(formula - simulated) / simulated,
+        `k=${k}: formula ${formula.toFixed(1)} s, simulated ${simulated.toFixed(1)} s`,
+      ).toBeLessThan(0.03);
     }
   });
 });

@@ -14,7 +14,8 @@ const shape = (s: number) => {
   return (day >= 5 ? 0.3 : 1) * (hour >= 8 && hour < 18 ? 10 : 1);
 };
 /** Weeks of exact values: level × (1 + trend·week) × shape. */
-const exact = (weeks: number, trend: number) => Array.from({ length: weeks * S }, (_, i) => 10 * (1 + trend * Math.floor(i / S)) * shape(i % S));
+const exact = (weeks: number, trend: number) =>
+  Array.from({ length: weeks * S }, (_, i) => 10 * (1 + trend * Math.floor(i / S)) * shape(i % S));
 
 describe('forecast methods', () => {
   it('Theil–Sen ignores one outlier', () => {
@@ -84,7 +85,9 @@ describe('plan CLI arguments', () => {
   it('defaults to 8 weeks of 30-minute intervals, 80/20, 30 % shrinkage, from now', () => {
     const r = parsePlanArgs(['--', '--prometheus=http://p:9090', '--queue', 'support'], now);
     expect(r).toEqual({
-      kind: 'run', prometheus: 'http://p:9090', format: 'table',
+      kind: 'run',
+      prometheus: 'http://p:9090',
+      format: 'table',
       options: { queue: 'support', weeks: 8, intervalMinutes: 30, targetSeconds: 20, targetServiceLevel: 0.8, shrinkage: 0.3, start: now },
     });
   });

@@ -11,6 +11,8 @@ describe('Lua includes', () => {
     expect(endCall?.lua).toContain('local function emit(');
   });
   it('names a missing include', () => {
-    expect(() => expandIncludes('-- @include "nope"\nreturn 1\n', 'src/store/lua', 'x-1.lua')).toThrow(/x-1\.lua: include "nope" not found/);
+    expect(() => expandIncludes('-- @include "nope"\nreturn 1\n', 'src/store/lua', 'x-1.lua')).toThrow(
+      /x-1\.lua: include "nope" not found/,
+    );
   });
 });

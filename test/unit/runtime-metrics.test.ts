@@ -31,13 +31,21 @@ describe('runtime and configuration series', () => {
     const now = Date.UTC(2026, 6, 1, 12);
     const m = createMetrics({ center, bus: createEventBus(() => {}), now: () => now });
     const text = await m.registry.metrics();
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+    ]) {
       expect(sample(text, name), name).toBeGreaterThanOrEqual(0);
     }
     expect(sample(text, 'switchboard_build_info', { version: pkg.version, nodejs: process.versions.node })).toBe(1);
     for (const queue of Object.keys(center.queues)) {
       expect(sample(text, 'switchboard_service_level_target', { queue })).toBe(center.thresholds.serviceLevelTarget);
-      expect(sample(text, 'switchboard_service_level_seconds', { queue })).toBe(center.queues[queue]!.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds);
+      expect(sample(text, 'switchboard_service_level_seconds', { queue })).toBe(
+        center.queues[queue]!.serviceLevelSeconds ?? center.thresholds.serviceLevelSeconds,
+      );
     }
     expect(sample(text, 'switchboard_short_abandon_seconds')).toBe(center.thresholds.shortAbandonSeconds);
     expect(sample(text, 'switchboard_repeat_window_seconds')).toBe(center.thresholds.repeatWindowSeconds);

@@ -33,8 +33,16 @@ function refusal(env: Record<string, string>, agents: Record<string, { token?: s
 
 describe('loopback addresses', () => {
   it('tells this machine from the outside', () => {
-    for (const u of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://127.1.2.3', 'http://[::1]:3000', 'http://desk.localhost']) expect(isLoopbackUrl(u), u).toBe(true);
-    for (const u of ['https://switchboard.example.com', 'http://10.0.0.5:3000', 'http://0.0.0.0:3000', 'http://[2001:db8::1]', 'http://localhost.example.com', 'http://128.0.0.1']) {
+    for (const u of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://127.1.2.3', 'http://[::1]:3000', 'http://desk.localhost'])
+      expect(isLoopbackUrl(u), u).toBe(true);
+    for (const u of [
+      'https://switchboard.example.com',
+      'http://10.0.0.5:3000',
+      'http://0.0.0.0:3000',
+      'http://[2001:db8::1]',
+      'http://localhost.example.com',
+      'http://128.0.0.1',
+    ]) {
       expect(isLoopbackUrl(u), u).toBe(false);
     }
   });
@@ -44,7 +52,8 @@ describe('a public PUBLIC_BASE_URL', () => {
   it('refuses every development secret by name, left unset or set to the development value', async () => {
     const example = await loadCenterConfigFile('config/switchboard.example.yaml');
     const msg = refusal({ PUBLIC_BASE_URL: 'https://switchboard.example.com', SUPERVISOR_TOKEN: DEV_SUPERVISOR_TOKEN }, example.agents);
-    for (const name of ['TWILIO_AUTH_TOKEN', 'TWILIO_ACCOUNT_SID', 'CALLER_HASH_KEY', 'SUPERVISOR_TOKEN']) expect(msg).toMatch(new RegExp(`^${name}: the development value`, 'm'));
+    for (const name of ['TWILIO_AUTH_TOKEN', 'TWILIO_ACCOUNT_SID', 'CALLER_HASH_KEY', 'SUPERVISOR_TOKEN'])
+      expect(msg).toMatch(new RegExp(`^${name}: the development value`, 'm'));
     for (const agent of Object.keys(example.agents)) expect(msg).toMatch(new RegExp(`^agents\\.${agent}\\.token: a plain demo token`, 'm'));
   });
   it('names only what is left: one development secret, one agent with a plain token', () => {

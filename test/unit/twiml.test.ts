@@ -26,7 +26,16 @@ const documents: Record<string, Build> = {
     r.hangup();
   },
   'gather menu': (r) => {
-    const g = r.gather({ input: ['dtmf', 'speech'], numDigits: 1, action: 'https://x.example/twilio/ivr/gather?node=a&b=1', method: 'POST', timeout: 4, hints: 'billing, support', language: 'en-US', actionOnEmptyResult: true });
+    const g = r.gather({
+      input: ['dtmf', 'speech'],
+      numDigits: 1,
+      action: 'https://x.example/twilio/ivr/gather?node=a&b=1',
+      method: 'POST',
+      timeout: 4,
+      hints: 'billing, support',
+      language: 'en-US',
+      actionOnEmptyResult: true,
+    });
     g.say({ voice: 'Polly.Joanna' }, 'For billing, press 1.');
     g.play({}, 'https://x.example/a.mp3');
     g.pause({ length: 1 });
@@ -37,22 +46,57 @@ const documents: Record<string, Build> = {
   },
   enqueue: (r) => {
     r.say({}, 'Please hold.');
-    r.enqueue({ action: 'https://x.example/twilio/queue/result?queue=support', method: 'POST', waitUrl: 'https://x.example/twilio/queue/wait?queue=support', waitUrlMethod: 'POST' }, 'support');
+    r.enqueue(
+      {
+        action: 'https://x.example/twilio/queue/result?queue=support',
+        method: 'POST',
+        waitUrl: 'https://x.example/twilio/queue/wait?queue=support',
+        waitUrlMethod: 'POST',
+      },
+      'support',
+    );
   },
   'wait: gather + play loop': (r) => {
-    const g = r.gather({ input: ['dtmf'], numDigits: 1, action: 'https://x.example/twilio/queue/keys?queue=support', method: 'POST', timeout: 3 });
+    const g = r.gather({
+      input: ['dtmf'],
+      numDigits: 1,
+      action: 'https://x.example/twilio/queue/keys?queue=support',
+      method: 'POST',
+      timeout: 3,
+    });
     g.say({ voice: 'Polly.Lupe', language: 'es-US' }, 'Usted es el número 3. Espera: 2 minutos.');
     r.play({ loop: 1 }, 'http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3');
     r.play({ loop: 0 }, 'http://h.example/hold.mp3');
   },
   'leave, record, reject': (r) => {
     r.leave();
-    r.record({ action: 'https://x.example/r', method: 'POST', maxLength: 120, playBeep: true, finishOnKey: '#', recordingStatusCallback: 'https://x.example/s?node=queue:support' });
+    r.record({
+      action: 'https://x.example/r',
+      method: 'POST',
+      maxLength: 120,
+      playBeep: true,
+      finishOnKey: '#',
+      recordingStatusCallback: 'https://x.example/s?node=queue:support',
+    });
     r.reject({ reason: 'busy' });
   },
   dial: (r) => {
-    const d = r.dial({ action: 'https://x.example/twilio/call/after?queue=support', method: 'POST', timeout: 20, callerId: '+18005550100' });
-    d.conference({ startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: 'https://x.example/hold', statusCallbackEvent: ['start', 'end', 'join'] }, 'sb-CA0123');
+    const d = r.dial({
+      action: 'https://x.example/twilio/call/after?queue=support',
+      method: 'POST',
+      timeout: 20,
+      callerId: '+18005550100',
+    });
+    d.conference(
+      {
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        beep: 'false',
+        waitUrl: 'https://x.example/hold',
+        statusCallbackEvent: ['start', 'end', 'join'],
+      },
+      'sb-CA0123',
+    );
     r.dial({}).client({}, 'alice');
     r.dial({}).sip({}, 'sip:bob@example.com');
     r.dial({}).number({ sendDigits: 'ww12' }, '+15551230001');
@@ -94,7 +138,9 @@ describe('TwiML writer', () => {
       fc.constant(null),
       fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
     );
-    const attrs = fc.dictionary(fc.constantFrom('voice', 'language', 'loop', 'action', 'method', 'timeout', 'input', 'digits'), value, { maxKeys: 4 });
+    const attrs = fc.dictionary(fc.constantFrom('voice', 'language', 'loop', 'action', 'method', 'timeout', 'input', 'digits'), value, {
+      maxKeys: 4,
+    });
     // eslint-disable-next-line no-control-regex -- texts without the characters XML refuses
     const legal = fc.string({ unit: 'grapheme' }).filter((s) => !/[\0-\x08\x0B\f\x0E-\x1F\uFFFE\uFFFF]/.test(s));
     fc.assert(

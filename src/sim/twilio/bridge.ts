@@ -32,8 +32,7 @@ export class Bridge {
     if (this.connectedAt !== undefined || this.ended.settled) return;
     this.connectedAt = this.clock.now();
     this.cancels.push(this.a.startTalkTimer(), this.b.startTalkTimer());
-    if (this.timeLimitMs !== undefined)
-      this.cancels.push(this.clock.setTimer(this.timeLimitMs, () => this.b.hangup('twilio')));
+    if (this.timeLimitMs !== undefined) this.cancels.push(this.clock.setTimer(this.timeLimitMs, () => this.b.hangup('twilio')));
   }
 
   leave(c: Call): void {

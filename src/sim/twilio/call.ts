@@ -386,9 +386,7 @@ export class Call {
       params.CallDuration = String(Math.round(ms / 1000));
       params.Duration = String(Math.ceil(ms / 60_000));
     }
-    this.core.sendStatusCallback({ kind: 'status', url: cb.url, method: cb.method, params, callSid: this.sid }, (p) =>
-      this.track(p),
-    );
+    this.core.sendStatusCallback({ kind: 'status', url: cb.url, method: cb.method, params, callSid: this.sid }, (p) => this.track(p));
   }
 
   recordError(e: Omit<ErrorInput, 'callSid'>): void {

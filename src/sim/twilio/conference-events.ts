@@ -55,10 +55,7 @@ export function emitConferenceEvent(core: Core, conf: Conference, event: string,
     if (conf.reasonConferenceEnded) params.ReasonConferenceEnded = conf.reasonConferenceEnded;
   }
   const track = p ? (x: Promise<unknown>) => p.call.track(x) : () => {};
-  core.sendStatusCallback(
-    { kind: 'conference-status', url: cb.url, method: cb.method, params, callSid: p?.callSid },
-    track,
-  );
+  core.sendStatusCallback({ kind: 'conference-status', url: cb.url, method: cb.method, params, callSid: p?.callSid }, track);
 }
 
 /** Parse `StatusCallbackEvent`-style values: repeated fields and/or space-separated lists. */
@@ -67,4 +64,3 @@ export function eventList(v: string | string[] | undefined, dflt: string[]): str
   const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/[\s,]+/)).filter(Boolean);
   return parts.length ? parts : dflt;
 }
-

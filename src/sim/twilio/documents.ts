@@ -89,8 +89,7 @@ async function execTarget(call: Call, target: DocTarget, scope: Scope): Promise<
   if (call.answeredAt === undefined) {
     const first = doc.verbs[0];
     // <Reject> first: Twilio never answers (busy → busy, rejected → no-answer).
-    if (first?.kind === 'Reject')
-      return { kind: 'end', by: 'server', status: first.reason === 'busy' ? 'busy' : 'no-answer' };
+    if (first?.kind === 'Reject') return { kind: 'end', by: 'server', status: first.reason === 'busy' ? 'busy' : 'no-answer' };
     call.answer();
   }
   const flow = await runVerbs(call, doc.verbs, { docUrl: doc.url, context: 'top' }, scope);
@@ -137,8 +136,7 @@ async function fetchDoc(
   if (target.kind === 'twiml') {
     try {
       const parsed = parseTwiml(target.xml, { context, requireAbsoluteUrls: true });
-      for (const w of parsed.warnings)
-        call.recordError({ code: 12200, level: 'warning', kind: 'twiml', message: w, document: target.xml });
+      for (const w of parsed.warnings) call.recordError({ code: 12200, level: 'warning', kind: 'twiml', message: w, document: target.xml });
       return { ok: true, doc: { url: '', verbs: parsed.verbs } };
     } catch (e) {
       if (!(e instanceof TwimlError)) throw e;
@@ -164,13 +162,13 @@ async function fetchDoc(
     return { ok: false as const, code, url };
   };
   if (!res.ok) return fail(res.failure === 'timeout' ? 11200 : 11205, 'http', `${target.webhookKind} ${url}: ${res.message}`);
-  if (res.status < 200 || res.status > 299)
-    return fail(11200, 'http', `HTTP retrieval failure: ${url} answered ${res.status}`, res.body);
+  if (res.status < 200 || res.status > 299) return fail(11200, 'http', `HTTP retrieval failure: ${url} answered ${res.status}`, res.body);
   const mime = (res.contentType.split(';')[0] ?? '').trim().toLowerCase();
   if (!ACCEPTED_TYPES.has(mime)) return fail(12300, 'content-type', `invalid Content-Type "${res.contentType}" from ${url}`, res.body);
   try {
     const parsed = parseTwiml(res.body, { context });
-    for (const w of parsed.warnings) call.recordError({ code: 12200, level: 'warning', kind: 'twiml', url, message: w, document: res.body });
+    for (const w of parsed.warnings)
+      call.recordError({ code: 12200, level: 'warning', kind: 'twiml', url, message: w, document: res.body });
     return { ok: true, doc: { url, verbs: parsed.verbs } };
   } catch (e) {
     if (!(e instanceof TwimlError)) throw e;

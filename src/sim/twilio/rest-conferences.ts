@@ -42,7 +42,12 @@ export function conferenceRoutes(emu: TwilioEmulator, verb: string, path: string
     if (f('Muted') !== undefined) ps = ps.filter((p) => p.muted === f('Muted'));
     if (f('Hold') !== undefined) ps = ps.filter((p) => p.hold === f('Hold'));
     if (f('Coaching') !== undefined) ps = ps.filter((p) => p.coaching === f('Coaching'));
-    return page(path, query, 'participants', ps.map((p) => participantJson(emu.accountSid, p)));
+    return page(
+      path,
+      query,
+      'participants',
+      ps.map((p) => participantJson(emu.accountSid, p)),
+    );
   }
   const p = id1 ? conf.find(id1) : undefined;
   if (n === 4 && p) {
@@ -70,7 +75,12 @@ function listConferences(emu: TwilioEmulator, path: string, query: Form): Reply 
   if (name !== undefined) cs = cs.filter((c) => c.friendlyName === name);
   if (st !== undefined) cs = cs.filter((c) => c.status === st);
   cs.reverse();
-  return page(path, query, 'conferences', cs.map((c) => conferenceJson(emu.accountSid, c)));
+  return page(
+    path,
+    query,
+    'conferences',
+    cs.map((c) => conferenceJson(emu.accountSid, c)),
+  );
 }
 
 function updateConference(emu: TwilioEmulator, conf: Conference, form: Form): Reply {
@@ -78,8 +88,7 @@ function updateConference(emu: TwilioEmulator, conf: Conference, form: Form): Re
   const announce = absUrl(form, 'AnnounceUrl');
   if (st === 'completed') emu.conferenceRegistry.end(conf, 'conference-ended-via-api');
   else if (st !== undefined) throw new RestError(400, 21218, `Invalid Status: ${st}`);
-  if (announce && conf.status !== 'completed')
-    void emu.conferenceRegistry.announce(conf, announce, method(form.AnnounceMethod, 'POST'));
+  if (announce && conf.status !== 'completed') void emu.conferenceRegistry.announce(conf, announce, method(form.AnnounceMethod, 'POST'));
   return { status: 200, body: conferenceJson(emu.accountSid, conf) };
 }
 

@@ -29,7 +29,12 @@ export function recordingRoutes(
     if (callSid !== undefined) recs = recs.filter((r) => r.callSid === callSid);
     if (conferenceSid !== undefined) recs = recs.filter((r) => r.conference.sid === conferenceSid);
     recs.reverse();
-    return page(path, query, 'recordings', recs.map((r) => recordingJson(emu.accountSid, r, now)));
+    return page(
+      path,
+      query,
+      'recordings',
+      recs.map((r) => recordingJson(emu.accountSid, r, now)),
+    );
   }
   const rec = sid === 'Twilio.CURRENT' ? [...pool].reverse().find((r) => r.live) : pool.find((r) => r.sid === sid);
   if (!rec) throw notFound(path);

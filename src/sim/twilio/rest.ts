@@ -24,18 +24,7 @@ import type { TwilioEmulator } from './emulator.js';
 import { callJson, memberJson, queueJson, restError } from './resources.js';
 import { conferenceRoutes } from './rest-conferences.js';
 import { recordingRoutes } from './rest-recordings.js';
-import {
-  absUrl,
-  method,
-  notFound,
-  one,
-  page,
-  parseForm,
-  RestError,
-  statusEvents,
-  type Form,
-  type Reply,
-} from './rest-form.js';
+import { absUrl, method, notFound, one, page, parseForm, RestError, statusEvents, type Form, type Reply } from './rest-form.js';
 import { checkBasicAuth } from './signing.js';
 import type { DocTarget } from './target.js';
 import type { RestLogEntry } from './types.js';
@@ -189,7 +178,12 @@ export class RestServer {
     }
     if (r0 === 'Queues') {
       if (n === 1 && verb === 'GET')
-        return page(path, query, 'queues', emu.queueRegistry.list().map((q) => queueJson(emu.accountSid, q, emu.clock.now())));
+        return page(
+          path,
+          query,
+          'queues',
+          emu.queueRegistry.list().map((q) => queueJson(emu.accountSid, q, emu.clock.now())),
+        );
       if (n === 1 && verb === 'POST') return this.createQueue(form);
       const q = id0 ? emu.queueRegistry.get(id0) : undefined;
       if (!q) throw notFound(path);
@@ -208,7 +202,12 @@ export class RestServer {
       if (r1 === 'Members') {
         const now = emu.clock.now();
         if (n === 3 && verb === 'GET')
-          return page(path, query, 'queue_members', q.members.map((x, i) => memberJson(emu.accountSid, q, x, i + 1, now)));
+          return page(
+            path,
+            query,
+            'queue_members',
+            q.members.map((x, i) => memberJson(emu.accountSid, q, x, i + 1, now)),
+          );
         if (n === 4 && id1) {
           const member = id1 === 'Front' ? q.members.find((x) => x.call.live) : q.find(id1);
           if (!member) throw notFound(path);
@@ -279,7 +278,12 @@ export class RestServer {
     if (from) calls = calls.filter((c) => c.from === from);
     if (parent) calls = calls.filter((c) => c.parentCallSid === parent);
     calls.reverse();
-    return page(path, query, 'calls', calls.map((c) => callJson(emu.accountSid, c)));
+    return page(
+      path,
+      query,
+      'calls',
+      calls.map((c) => callJson(emu.accountSid, c)),
+    );
   }
 
   private updateCall(call: Call, form: Form): Reply {

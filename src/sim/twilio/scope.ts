@@ -9,9 +9,7 @@ import type { EndedBy, TerminalStatus } from './types.js';
 import type { DocTarget } from './target.js';
 
 export type Interrupt =
-  | { type: 'hangup'; by: EndedBy; status: TerminalStatus }
-  | { type: 'redirect'; target: DocTarget }
-  | { type: 'stop'; why: string };
+  { type: 'hangup'; by: EndedBy; status: TerminalStatus } | { type: 'redirect'; target: DocTarget } | { type: 'stop'; why: string };
 
 export class Aborted extends Error {
   constructor(readonly reason: Interrupt) {

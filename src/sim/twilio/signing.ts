@@ -32,12 +32,7 @@ export function signRequest(authToken: string, url: string, params: Record<strin
   return twilio.getExpectedTwilioSignature(authToken, signingUrl(url), params);
 }
 
-export function validateSignature(
-  authToken: string,
-  signature: string,
-  url: string,
-  params: Record<string, string | string[]>,
-): boolean {
+export function validateSignature(authToken: string, signature: string, url: string, params: Record<string, string | string[]>): boolean {
   return twilio.validateRequest(authToken, signature, url, params);
 }
 

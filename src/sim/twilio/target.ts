@@ -16,9 +16,7 @@ export type DocTarget =
   | { kind: 'twiml'; xml: string }
   | { kind: 'internal'; name: string; run: (scope: Scope) => Promise<Step> };
 
-export type Step =
-  | { kind: 'next'; target: DocTarget }
-  | { kind: 'end'; by: EndedBy; status?: TerminalStatus };
+export type Step = { kind: 'next'; target: DocTarget } | { kind: 'end'; by: EndedBy; status?: TerminalStatus };
 
 /** How a run of verbs ended: ran out, goes on at another document, or stopped the call / the wait. */
 export type Flow =

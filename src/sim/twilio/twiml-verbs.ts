@@ -132,21 +132,21 @@ export interface DialVerb {
   nouns: DialNoun[];
 }
 export type Verb =
-  | SayVerb
-  | PlayVerb
-  | PauseVerb
-  | GatherVerb
-  | RedirectVerb
-  | RecordVerb
-  | HangupVerb
-  | RejectVerb
-  | LeaveVerb
-  | EnqueueVerb
-  | DialVerb;
+  SayVerb | PlayVerb | PauseVerb | GatherVerb | RedirectVerb | RecordVerb | HangupVerb | RejectVerb | LeaveVerb | EnqueueVerb | DialVerb;
 export type VerbName = Verb['kind'];
 
 export const TOP: readonly VerbName[] = [
-  'Say', 'Play', 'Gather', 'Record', 'Dial', 'Enqueue', 'Leave', 'Hangup', 'Redirect', 'Reject', 'Pause',
+  'Say',
+  'Play',
+  'Gather',
+  'Record',
+  'Dial',
+  'Enqueue',
+  'Leave',
+  'Hangup',
+  'Redirect',
+  'Reject',
+  'Pause',
 ];
 export const ALLOWED: Record<DocContext, readonly VerbName[]> = {
   top: TOP,
@@ -161,7 +161,18 @@ export const ALLOWED: Record<DocContext, readonly VerbName[]> = {
 export const NOT_EMULATED = ['Connect', 'Start', 'Stop', 'Pay', 'Prompt', 'Refer', 'Sms', 'Message', 'Echo', 'Siprec', 'Stream'];
 
 export const SSML = new Set([
-  'break', 'emphasis', 'lang', 'p', 'phoneme', 'prosody', 's', 'say-as', 'sub', 'w', 'amazon:domain', 'amazon:effect',
+  'break',
+  'emphasis',
+  'lang',
+  'p',
+  'phoneme',
+  'prosody',
+  's',
+  'say-as',
+  'sub',
+  'w',
+  'amazon:domain',
+  'amazon:effect',
 ]);
 
 export const ATTRS: Record<string, readonly string[]> = {
@@ -169,13 +180,38 @@ export const ATTRS: Record<string, readonly string[]> = {
   Play: ['loop', 'digits'],
   Pause: ['length'],
   Gather: [
-    'action', 'method', 'timeout', 'finishOnKey', 'numDigits', 'input', 'hints', 'language', 'speechTimeout',
-    'speechModel', 'profanityFilter', 'partialResultCallback', 'partialResultCallbackMethod', 'actionOnEmptyResult',
-    'enhanced', 'bargeIn', 'debug', 'maxSpeechTime',
+    'action',
+    'method',
+    'timeout',
+    'finishOnKey',
+    'numDigits',
+    'input',
+    'hints',
+    'language',
+    'speechTimeout',
+    'speechModel',
+    'profanityFilter',
+    'partialResultCallback',
+    'partialResultCallbackMethod',
+    'actionOnEmptyResult',
+    'enhanced',
+    'bargeIn',
+    'debug',
+    'maxSpeechTime',
   ],
   Record: [
-    'action', 'method', 'timeout', 'finishOnKey', 'maxLength', 'playBeep', 'trim', 'recordingStatusCallback',
-    'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'transcribe', 'transcribeCallback',
+    'action',
+    'method',
+    'timeout',
+    'finishOnKey',
+    'maxLength',
+    'playBeep',
+    'trim',
+    'recordingStatusCallback',
+    'recordingStatusCallbackMethod',
+    'recordingStatusCallbackEvent',
+    'transcribe',
+    'transcribeCallback',
   ],
   Redirect: ['method'],
   Hangup: [],
@@ -183,25 +219,73 @@ export const ATTRS: Record<string, readonly string[]> = {
   Leave: [],
   Enqueue: ['action', 'method', 'waitUrl', 'waitUrlMethod', 'workflowSid', 'maxQueueSize'],
   Dial: [
-    'action', 'method', 'timeout', 'hangupOnStar', 'timeLimit', 'callerId', 'record', 'trim',
-    'recordingStatusCallback', 'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'answerOnBridge',
-    'ringTone', 'recordingTrack', 'sequential', 'referUrl', 'referMethod', 'events',
+    'action',
+    'method',
+    'timeout',
+    'hangupOnStar',
+    'timeLimit',
+    'callerId',
+    'record',
+    'trim',
+    'recordingStatusCallback',
+    'recordingStatusCallbackMethod',
+    'recordingStatusCallbackEvent',
+    'answerOnBridge',
+    'ringTone',
+    'recordingTrack',
+    'sequential',
+    'referUrl',
+    'referMethod',
+    'events',
   ],
   Number: [
-    'sendDigits', 'url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod', 'byoc',
-    'machineDetection', 'amdStatusCallback', 'amdStatusCallbackMethod', 'machineDetectionTimeout',
+    'sendDigits',
+    'url',
+    'method',
+    'statusCallbackEvent',
+    'statusCallback',
+    'statusCallbackMethod',
+    'byoc',
+    'machineDetection',
+    'amdStatusCallback',
+    'amdStatusCallbackMethod',
+    'machineDetectionTimeout',
   ],
   Client: ['url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod'],
   Sip: [
-    'username', 'password', 'url', 'method', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod',
-    'machineDetection', 'amdStatusCallback', 'amdStatusCallbackMethod', 'machineDetectionTimeout',
+    'username',
+    'password',
+    'url',
+    'method',
+    'statusCallbackEvent',
+    'statusCallback',
+    'statusCallbackMethod',
+    'machineDetection',
+    'amdStatusCallback',
+    'amdStatusCallbackMethod',
+    'machineDetectionTimeout',
   ],
   Conference: [
-    'muted', 'beep', 'startConferenceOnEnter', 'endConferenceOnExit', 'waitUrl', 'waitMethod', 'maxParticipants',
-    'record', 'region', 'coach', 'trim', 'statusCallbackEvent', 'statusCallback', 'statusCallbackMethod',
-    'recordingStatusCallback', 'recordingStatusCallbackMethod', 'recordingStatusCallbackEvent', 'eventCallbackUrl',
-    'jitterBufferSize', 'participantLabel',
+    'muted',
+    'beep',
+    'startConferenceOnEnter',
+    'endConferenceOnExit',
+    'waitUrl',
+    'waitMethod',
+    'maxParticipants',
+    'record',
+    'region',
+    'coach',
+    'trim',
+    'statusCallbackEvent',
+    'statusCallback',
+    'statusCallbackMethod',
+    'recordingStatusCallback',
+    'recordingStatusCallbackMethod',
+    'recordingStatusCallbackEvent',
+    'eventCallbackUrl',
+    'jitterBufferSize',
+    'participantLabel',
   ],
   Queue: ['url', 'method', 'reservationSid', 'postWorkActivitySid'],
 };
-

@@ -306,7 +306,10 @@ class Builder {
     const v = el.attrs.statusCallbackEvent;
     if (v === undefined) return ['completed'];
     const out: StatusEvent[] = [];
-    for (const p of v.trim().split(/[\s,]+/).filter(Boolean)) {
+    for (const p of v
+      .trim()
+      .split(/[\s,]+/)
+      .filter(Boolean)) {
       if (p === 'initiated' || p === 'ringing' || p === 'answered' || p === 'completed') out.push(p);
       else this.warn(`<${el.name}>: invalid statusCallbackEvent "${p}"`);
     }
@@ -345,7 +348,9 @@ class Builder {
   }
 
   /** `<Conference>` record and its recording status callback (https://www.twilio.com/docs/voice/twiml/conference). */
-  private conferenceRecording(c: XmlElement): Pick<
+  private conferenceRecording(
+    c: XmlElement,
+  ): Pick<
     ConferenceNoun,
     'recordFromStart' | 'recordingStatusCallback' | 'recordingStatusCallbackMethod' | 'recordingStatusCallbackEvents'
   > {
@@ -356,7 +361,13 @@ class Builder {
       recordFromStart: rec === 'record-from-start',
       recordingStatusCallback: this.url(c, 'recordingStatusCallback', c.attrs.recordingStatusCallback),
       recordingStatusCallbackMethod: this.method(c, 'recordingStatusCallbackMethod', 'POST'),
-      recordingStatusCallbackEvents: evs === undefined ? ['completed'] : evs.trim().split(/[\s,]+/).filter(Boolean),
+      recordingStatusCallbackEvents:
+        evs === undefined
+          ? ['completed']
+          : evs
+              .trim()
+              .split(/[\s,]+/)
+              .filter(Boolean),
     };
   }
 
@@ -396,7 +407,13 @@ class Builder {
             coach: c.attrs.coach?.trim() || undefined,
             statusCallback: this.url(c, 'statusCallback', c.attrs.statusCallback),
             statusCallbackMethod: this.method(c, 'statusCallbackMethod', 'POST'),
-            statusCallbackEvents: evs === undefined ? ['start', 'end'] : evs.trim().split(/[\s,]+/).filter(Boolean),
+            statusCallbackEvents:
+              evs === undefined
+                ? ['start', 'end']
+                : evs
+                    .trim()
+                    .split(/[\s,]+/)
+                    .filter(Boolean),
             participantLabel: c.attrs.participantLabel,
             ...this.conferenceRecording(c),
           });
@@ -426,8 +443,7 @@ class Builder {
     }
     if (nouns.length === 0) throw new TwimlError('<Dial> has nothing to dial');
     const exclusive = nouns.filter((n) => n.kind === 'Conference' || n.kind === 'Queue');
-    if (exclusive.length > 0 && nouns.length > 1)
-      throw new TwimlError('<Conference> and <Queue> must be the only noun inside <Dial>');
+    if (exclusive.length > 0 && nouns.length > 1) throw new TwimlError('<Conference> and <Queue> must be the only noun inside <Dial>');
     return {
       kind: 'Dial',
       action: this.url(el, 'action', el.attrs.action),

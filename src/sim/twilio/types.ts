@@ -9,16 +9,7 @@ export type HttpMethod = 'GET' | 'POST';
 /** A number, or a function drawn afresh each time (e.g. an agent's talk time per call). */
 export type Sampled = number | (() => number);
 
-export type CallStatus =
-  | 'queued'
-  | 'initiated'
-  | 'ringing'
-  | 'in-progress'
-  | 'completed'
-  | 'busy'
-  | 'failed'
-  | 'no-answer'
-  | 'canceled';
+export type CallStatus = 'queued' | 'initiated' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
 
 export type TerminalStatus = 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
 

@@ -223,12 +223,7 @@ export class WebhookClient {
     }
   }
 
-  private once(
-    target: string,
-    method: HttpMethod,
-    headers: Record<string, string>,
-    body: string | undefined,
-  ): Promise<OnceResult> {
+  private once(target: string, method: HttpMethod, headers: Record<string, string>, body: string | undefined): Promise<OnceResult> {
     return new Promise((resolve) => {
       let finished = false;
       let timedOut = false;
@@ -268,9 +263,7 @@ export class WebhookClient {
             body: Buffer.concat(chunks).toString('utf8'),
           }),
         );
-        res.on('error', (e: Error) =>
-          finish({ ok: false, failure: 'connection', retry: false, message: `response error: ${e.message}` }),
-        );
+        res.on('error', (e: Error) => finish({ ok: false, failure: 'connection', retry: false, message: `response error: ${e.message}` }));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (timedOut) return;

@@ -98,7 +98,12 @@ function row(c) {
   if (found instanceof HTMLTableRowElement) return found;
   const tr = document.createElement('tr');
   tr.id = id;
-  tr.append(el('th', { scope: 'row', id: `${id}-agent` }), el('td', { class: 'queue-name' }), el('td', { class: 'status' }), el('td', { class: 'timer' }));
+  tr.append(
+    el('th', { scope: 'row', id: `${id}-agent` }),
+    el('td', { class: 'queue-name' }),
+    el('td', { class: 'status' }),
+    el('td', { class: 'timer' }),
+  );
   const actions = el('td');
   const group = el('div', { role: 'group', class: 'group', 'aria-labelledby': `calls-monitor ${id}-agent` });
   for (const [mode, label] of MODES) {
@@ -106,7 +111,11 @@ function row(c) {
     b.addEventListener('click', () => void act(c.callSid, mode));
     group.append(b);
   }
-  const stop = el('button', { type: 'button', class: 'danger', 'data-mode': 'stop', 'aria-disabled': 'true', 'aria-describedby': `${id}-agent` }, 'Stop');
+  const stop = el(
+    'button',
+    { type: 'button', class: 'danger', 'data-mode': 'stop', 'aria-disabled': 'true', 'aria-describedby': `${id}-agent` },
+    'Stop',
+  );
   stop.addEventListener('click', () => void act(c.callSid, 'stop'));
   group.append(stop);
   actions.append(group);
@@ -218,7 +227,10 @@ async function act(callSid, mode) {
     return;
   }
   busy.add(callSid);
-  notes.set(callSid, { text: mode === 'stop' ? 'Hanging up your line…' : line ? `Switching to ${mode}…` : `Dialing ${to} to ${mode}…`, error: false });
+  notes.set(callSid, {
+    text: mode === 'stop' ? 'Hanging up your line…' : line ? `Switching to ${mode}…` : `Dialing ${to} to ${mode}…`,
+    error: false,
+  });
   render();
   try {
     const res = await fetch(`/api/calls/${encodeURIComponent(callSid)}/monitor`, {
@@ -258,7 +270,11 @@ function onMessage(msg) {
     for (const q of msg.queues ?? []) queueNames.set(q.id, q.name);
     void refresh();
   } else if (msg.type === 'error' && (msg.code === 'unauthorized' || msg.code === 'rate_limited')) {
-    showSignIn(msg.code === 'rate_limited' ? `Too many failed sign-ins from here: ${msg.message}` : 'That token was not accepted (a supervisor token is needed).');
+    showSignIn(
+      msg.code === 'rate_limited'
+        ? `Too many failed sign-ins from here: ${msg.message}`
+        : 'That token was not accepted (a supervisor token is needed).',
+    );
   }
 }
 

@@ -37,7 +37,13 @@ export const control = (id) => {
   throw new Error(`#${id}: expected a form control`);
 };
 /** @type {Record<string, string>} */
-export const CALL_LABELS = { connecting: 'Connecting your phone…', connected: 'Connected', on_hold: 'On hold', ended: 'Ended', failed: 'Your phone did not answer' };
+export const CALL_LABELS = {
+  connecting: 'Connecting your phone…',
+  connected: 'Connected',
+  on_hold: 'On hold',
+  ended: 'Ended',
+  failed: 'Your phone did not answer',
+};
 
 /** What the desk shows now; every module reads and writes it here. */
 export const desk = {

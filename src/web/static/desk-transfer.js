@@ -15,7 +15,12 @@ const ACTIVE_TRANSFER = new Set(['sending', 'ringing', 'consulting']);
 /** @type {Record<string, string>} */
 const KIND_WORDS = { queue: 'queue', agent: 'agent', external: 'outside number' };
 /** @type {Record<string, string>} a field an error names → the control to mark */
-const FIELD_CONTROLS = { 'to.queue': 'transfer-queue', 'to.agentId': 'transfer-agent', 'to.number': 'transfer-number', warm: 'transfer-warm' };
+const FIELD_CONTROLS = {
+  'to.queue': 'transfer-queue',
+  'to.agentId': 'transfer-agent',
+  'to.number': 'transfer-number',
+  warm: 'transfer-warm',
+};
 
 /** @param {string} id */
 export function agentName(id) {
@@ -30,12 +35,14 @@ export function agentName(id) {
  */
 export function fillSelect(el, items, label) {
   const keep = el.value;
-  el.replaceChildren(...items.map((it) => {
-    const o = document.createElement('option');
-    o.value = it.id;
-    o.textContent = label(it);
-    return o;
-  }));
+  el.replaceChildren(
+    ...items.map((it) => {
+      const o = document.createElement('option');
+      o.value = it.id;
+      o.textContent = label(it);
+      return o;
+    }),
+  );
   if (items.some((it) => it.id === keep)) el.value = keep;
 }
 
@@ -51,9 +58,12 @@ export function renderTransferKind() {
   $('transfer-queue-group').hidden = kind !== 'queue';
   $('transfer-agent-group').hidden = kind !== 'agent';
   $('transfer-number-group').hidden = kind !== 'external';
-  setText('transfer-warm-hint', kind === 'queue'
-    ? 'Warm: you consult the agent that queue would pick now (someone must be free). Cold: the caller goes to the front of the queue.'
-    : 'Warm: you talk to them first while the caller holds. Cold: you leave at once.');
+  setText(
+    'transfer-warm-hint',
+    kind === 'queue'
+      ? 'Warm: you consult the agent that queue would pick now (someone must be free). Cold: the caller goes to the front of the queue.'
+      : 'Warm: you talk to them first while the caller holds. Cold: you leave at once.',
+  );
 }
 
 export function clearTransferError() {
@@ -150,17 +160,26 @@ function targetLabel(msg) {
 function transferNote(t) {
   const who = t.label;
   switch (t.status) {
-    case 'sending': return `Transferring to ${who}…`;
-    case 'ringing': return t.mode === 'warm'
-      ? `Ringing ${who}. The caller is on hold; you can talk to ${who} when they answer.`
-      : `Ringing ${who}. The caller is on hold until they answer.`;
-    case 'consulting': return `${who} answered: you are talking to them while the caller holds. Complete the transfer to hand the caller over, or cancel it.`;
-    case 'completed': return t.kind === 'queue' && t.mode === 'cold' ? `Transferred to ${who}: the caller is at the front of the queue.` : `Transfer to ${who} completed: the caller is theirs.`;
-    case 'cancelled': return `Transfer to ${who} cancelled: the caller is back with you.`;
-    case 'failed': return t.back
-      ? `${who} did not take the call: the caller is back with you.`
-      : `${who} did not take the call: the caller went back to the front of the queue.`;
-    default: return `Transfer: ${t.status}`;
+    case 'sending':
+      return `Transferring to ${who}…`;
+    case 'ringing':
+      return t.mode === 'warm'
+        ? `Ringing ${who}. The caller is on hold; you can talk to ${who} when they answer.`
+        : `Ringing ${who}. The caller is on hold until they answer.`;
+    case 'consulting':
+      return `${who} answered: you are talking to them while the caller holds. Complete the transfer to hand the caller over, or cancel it.`;
+    case 'completed':
+      return t.kind === 'queue' && t.mode === 'cold'
+        ? `Transferred to ${who}: the caller is at the front of the queue.`
+        : `Transfer to ${who} completed: the caller is theirs.`;
+    case 'cancelled':
+      return `Transfer to ${who} cancelled: the caller is back with you.`;
+    case 'failed':
+      return t.back
+        ? `${who} did not take the call: the caller is back with you.`
+        : `${who} did not take the call: the caller went back to the front of the queue.`;
+    default:
+      return `Transfer: ${t.status}`;
   }
 }
 
@@ -198,7 +217,8 @@ for (const radio of document.querySelectorAll('#transfer-form input[name="transf
     renderTransferKind();
   });
 }
-for (const id of ['transfer-queue', 'transfer-agent', 'transfer-number', 'transfer-warm']) control(id).addEventListener('change', clearTransferError);
+for (const id of ['transfer-queue', 'transfer-agent', 'transfer-number', 'transfer-warm'])
+  control(id).addEventListener('change', clearTransferError);
 $('transfer-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   if (!desk.call || (desk.transfer && desk.transfer.callSid === desk.call.callSid && ACTIVE_TRANSFER.has(desk.transfer.status))) return;

@@ -3,7 +3,15 @@
 import { clearFragment, duration, element, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
 import { createSoftphone } from './softphone.js';
 import { $, button, command, desk, form, input, say } from './desk-state.js';
-import { agentName, fillSelect, onTransfer, renderTransfer, renderTransferKind, resetTransfer, showTransferError } from './desk-transfer.js';
+import {
+  agentName,
+  fillSelect,
+  onTransfer,
+  renderTransfer,
+  renderTransferKind,
+  resetTransfer,
+  showTransferError,
+} from './desk-transfer.js';
 
 /**
  * @typedef {import('./desk-state.js').ServerMessage} ServerMessage
@@ -81,7 +89,9 @@ function showCall(msg) {
   if (desk.offer && desk.offer.callSid === msg.callSid) hideOffer();
   const fresh = !desk.call || desk.call.callSid !== msg.callSid;
   // The timer counts the talk: from `talkStartedAt` when the server knows it (a desk that reconnects mid-call).
-  const since = msg.talkStartedAt ?? (!desk.call || fresh || (msg.status === 'connected' && desk.call.status === 'connecting') ? msg.since : desk.call.since);
+  const since =
+    msg.talkStartedAt ??
+    (!desk.call || fresh || (msg.status === 'connected' && desk.call.status === 'connecting') ? msg.since : desk.call.since);
   desk.call = { callSid: msg.callSid, queue: msg.queue, status: msg.status, since };
   // "Accepted: your phone will ring." is done once the phone answered (or did not).
   if (desk.accepting && msg.status !== 'connecting') {
@@ -115,7 +125,8 @@ function showWrapUp(msg) {
   desk.call = null;
   $('call').hidden = true;
   // The call left this desk (a transfer completed, or a cold one is on its way): say how it went.
-  if (desk.transfer && desk.transfer.callSid === msg.callSid && desk.transfer.note) say(desk.transfer.note, desk.transfer.status === 'failed');
+  if (desk.transfer && desk.transfer.callSid === msg.callSid && desk.transfer.note)
+    say(desk.transfer.note, desk.transfer.status === 'failed');
   resetTransfer({ keep: true });
   form('wrapup-form').reset();
   button('btn-wrapup').disabled = false;
@@ -221,7 +232,12 @@ function onMessage(msg) {
     case 'error':
       if (msg.code === 'unauthorized' || msg.code === 'rate_limited') {
         sessionStorage.removeItem(TOKEN_KEY);
-        setText('signin-error', msg.code === 'rate_limited' ? `Too many failed sign-ins from here: ${msg.message}` : 'That token was not accepted. Check it and try again.');
+        setText(
+          'signin-error',
+          msg.code === 'rate_limited'
+            ? `Too many failed sign-ins from here: ${msg.message}`
+            : 'That token was not accepted. Check it and try again.',
+        );
         $('signin').hidden = false;
         $('desk').hidden = true;
         $('token').focus();
@@ -300,7 +316,9 @@ $('signin-form').addEventListener('submit', (ev) => {
   if (token) signIn(token);
 });
 $('btn-available').addEventListener('click', () => command({ type: 'set_state', state: 'available' }));
-$('btn-break').addEventListener('click', () => command({ type: 'set_state', state: 'break', reason: element('break-reason', HTMLSelectElement).value }));
+$('btn-break').addEventListener('click', () =>
+  command({ type: 'set_state', state: 'break', reason: element('break-reason', HTMLSelectElement).value }),
+);
 $('btn-signout').addEventListener('click', () => {
   if (desk.state.state === 'offline') {
     finishSignOut();
@@ -345,7 +363,8 @@ $('wrapup-form').addEventListener('submit', (ev) => {
   button('btn-wrapup').disabled = true;
   // The server checks the disposition (one of the form's radio values).
   const chosen = /** @type {Disposition} */ (disposition);
-  if (!command({ type: 'wrap_up', callSid: desk.wrap.callSid, disposition: chosen, code: String(data.get('code') ?? '').trim() })) button('btn-wrapup').disabled = false;
+  if (!command({ type: 'wrap_up', callSid: desk.wrap.callSid, disposition: chosen, code: String(data.get('code') ?? '').trim() }))
+    button('btn-wrapup').disabled = false;
 });
 
 $('btn-sp-answer').addEventListener('click', () => softphone.answer());

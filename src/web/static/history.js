@@ -92,7 +92,10 @@ async function refusal(res) {
   if (res.status === 403) return 'That is not a supervisor token: call history needs a supervisor token.';
   if (res.status === 429) {
     /** @type {ErrorBody} */
-    const b = await res.clone().json().catch(() => ({}));
+    const b = await res
+      .clone()
+      .json()
+      .catch(() => ({}));
     return `Too many requests from here: ${b.message ?? 'try again later'}`;
   }
   return null;
@@ -110,8 +113,15 @@ const secs = (s) => (s === null ? '—' : duration(s));
 function row(r) {
   const tr = el('tr', { 'data-call': r.callSid });
   const outcome = r.outcome ? (OUTCOME_LABEL[r.outcome] ?? r.outcome) : '—';
-  const detail = r.outcome === 'overflow' && r.overflowTarget ? ` → ${r.overflowTarget}` : r.outcome === 'callback' && r.callbackResult ? ` (${r.callbackResult})` : '';
-  const survey = [r.csat !== null ? `CSAT ${r.csat}` : '', r.nps !== null ? `NPS ${r.nps}` : '', r.ces !== null ? `CES ${r.ces}` : ''].filter(Boolean).join(', ');
+  const detail =
+    r.outcome === 'overflow' && r.overflowTarget
+      ? ` → ${r.overflowTarget}`
+      : r.outcome === 'callback' && r.callbackResult
+        ? ` (${r.callbackResult})`
+        : '';
+  const survey = [r.csat !== null ? `CSAT ${r.csat}` : '', r.nps !== null ? `NPS ${r.nps}` : '', r.ces !== null ? `CES ${r.ces}` : '']
+    .filter(Boolean)
+    .join(', ');
   const transfers = r.transfers.map((t) => `${t.mode} to ${t.target ?? 'an outside number'} (${t.result})`).join('; ');
   tr.append(
     el('th', { scope: 'row' }, when(r.startedAt)),
@@ -124,7 +134,11 @@ function row(r) {
     el('td', {}, transfers || '—'),
     el('td', {}, r.disposition ? `${r.disposition.replace('_', ' ')}${r.dispositionCode ? ` · ${r.dispositionCode}` : ''}` : '—'),
     el('td', {}, survey || '—'),
-    el('td', {}, r.recordingSid ? `${r.recordingSid}${r.recordingDurationSeconds !== null ? ` (${secs(r.recordingDurationSeconds)})` : ''}` : '—'),
+    el(
+      'td',
+      {},
+      r.recordingSid ? `${r.recordingSid}${r.recordingDurationSeconds !== null ? ` (${secs(r.recordingDurationSeconds)})` : ''}` : '—',
+    ),
   );
   return tr;
 }
@@ -166,7 +180,10 @@ async function load(more) {
     next = page.nextCursor;
     $('older').hidden = !next;
     const n = body.rows.length;
-    setText('records-caption', n === 0 ? 'No calls match these filters' : `${n} call${n === 1 ? '' : 's'}${next ? ', more older' : ''}, newest first`);
+    setText(
+      'records-caption',
+      n === 0 ? 'No calls match these filters' : `${n} call${n === 1 ? '' : 's'}${next ? ', more older' : ''}, newest first`,
+    );
     setText('conn', 'Signed in');
     // After "Older calls", focus the first new row's heading cell so keyboard users continue there.
     if (more && body.rows[first]) {
@@ -206,7 +223,10 @@ async function downloadCsv() {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    setText('download-status', `Downloaded ${rows} call record${rows === 1 ? '' : 's'}${res.headers.get('x-next-cursor') ? ' (the newest 10,000; narrow the filters for older ones)' : ''}.`);
+    setText(
+      'download-status',
+      `Downloaded ${rows} call record${rows === 1 ? '' : 's'}${res.headers.get('x-next-cursor') ? ' (the newest 10,000; narrow the filters for older ones)' : ''}.`,
+    );
   } catch {
     setText('download-status', 'The server did not answer; try again.');
   }

@@ -177,7 +177,9 @@ export function createSoftphone(o) {
       if (mine !== generation) return;
       if ('refused' in t || !Device) {
         element('softphone', HTMLElement).hidden = true;
-        o.onNote(`Audio: calls ring on your phone or SIP endpoint; accept here, talk there. (No softphone: ${'refused' in t ? t.refused : 'the voice library did not load'}.)`);
+        o.onNote(
+          `Audio: calls ring on your phone or SIP endpoint; accept here, talk there. (No softphone: ${'refused' in t ? t.refused : 'the voice library did not load'}.)`,
+        );
         return;
       }
       element('softphone', HTMLElement).hidden = false;
@@ -185,7 +187,12 @@ export function createSoftphone(o) {
       problem('');
       status('Connecting…');
       // The `roaming` edge pins the signalling host the desk's CSP allows; no ring sounds from Twilio's CDN.
-      const d = new Device(t.token, { edge: 'roaming', closeProtection: true, codecPreferences: ['opus', 'pcmu'], tokenRefreshMs: REFRESH_BEFORE_MS });
+      const d = new Device(t.token, {
+        edge: 'roaming',
+        closeProtection: true,
+        codecPreferences: ['opus', 'pcmu'],
+        tokenRefreshMs: REFRESH_BEFORE_MS,
+      });
       device = d;
       d.audio?.incoming(false);
       d.audio?.outgoing(false);

@@ -39,7 +39,10 @@ let receivedAt = 0; // browser ms when `snap` arrived: ticking values move from 
  */
 function tile(id, label, note) {
   const t = el('div', { class: 'tile', id: `${id}-tile` });
-  t.append(el('div', { class: 'label', id: `${id}-label` }, label), el('div', { class: 'value', id, 'aria-labelledby': `${id}-label` }, '—'));
+  t.append(
+    el('div', { class: 'label', id: `${id}-label` }, label),
+    el('div', { class: 'value', id, 'aria-labelledby': `${id}-label` }, '—'),
+  );
   if (note) t.append(el('div', { class: 'note' }, note));
   return t;
 }
@@ -88,7 +91,16 @@ function render() {
   for (const [st] of STATES) setText(`agents-${st}`, String(byState[st] ?? 0));
 
   const body = element('agents', HTMLTableSectionElement);
-  const rows = snap.agents.map((a) => [a.name, a.team, STATE_LABEL[a.state] + (a.reason ? ` (${a.reason.replace(/_/g, ' ')})` : '') + (a.connected || a.state === 'offline' ? '' : ' · no desk'), duration((now - a.since) / 1000), a.id, a.state]);
+  const rows = snap.agents.map((a) => [
+    a.name,
+    a.team,
+    STATE_LABEL[a.state] +
+      (a.reason ? ` (${a.reason.replace(/_/g, ' ')})` : '') +
+      (a.connected || a.state === 'offline' ? '' : ' · no desk'),
+    duration((now - a.since) / 1000),
+    a.id,
+    a.state,
+  ]);
   while (body.rows.length > rows.length) body.deleteRow(-1);
   rows.forEach((r, i) => {
     let tr = body.rows[i];
@@ -124,7 +136,12 @@ function onMessage(msg) {
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
   } else if (msg.type === 'error' && (msg.code === 'unauthorized' || msg.code === 'rate_limited')) {
     sessionStorage.removeItem(TOKEN_KEY);
-    setText('signin-error', msg.code === 'rate_limited' ? `Too many failed sign-ins from here: ${msg.message}` : 'That token was not accepted (a supervisor token is needed).');
+    setText(
+      'signin-error',
+      msg.code === 'rate_limited'
+        ? `Too many failed sign-ins from here: ${msg.message}`
+        : 'That token was not accepted (a supervisor token is needed).',
+    );
     $('signin').hidden = false;
     $('board').hidden = true;
     $('token').focus();
