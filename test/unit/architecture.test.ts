@@ -162,6 +162,18 @@ describe('architecture', () => {
     expect(readers.filter((f) => !entries.has(f))).toEqual([]);
   });
 
+  it("no source file over 500 lines (TypeScript, and the pages' JavaScript; Lua scripts aside)", () => {
+    const code = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => {
+        const p = join(dir, f);
+        return statSync(p).isDirectory() ? code(p) : /\.(ts|js)$/.test(p) ? [p] : [];
+      });
+    const long = code(SRC)
+      .map((f) => ({ f, lines: readFileSync(f, 'utf8').split('\n').length }))
+      .filter((x) => x.lines > 500);
+    expect(long).toEqual([]);
+  });
+
   it('has no `any` in src/', () => {
     const offenders = files(SRC).filter((f) => /(:\s*any\b|as\s+any\b|<any>)/.test(readFileSync(f, 'utf8')));
     expect(offenders).toEqual([]);
