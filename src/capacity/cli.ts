@@ -7,10 +7,8 @@
  * evaluates that count. --patience-seconds switches from Erlang C to Erlang A (callers abandon).
  * Exit codes: 0 ok, 1 no agent count found, 2 bad arguments (usage on stderr).
  */
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { agentsForServiceLevel, erlangA, erlangC, type ErlangAResult, type ErlangCResult } from './erlang.js';
+import { isEntryPoint } from './entry.js';
 import { packageVersion } from '../version.js';
 
 export const USAGE = `usage: npm run -s capacity -- --arrivals-per-hour N --aht-seconds S --target-seconds T
@@ -236,16 +234,4 @@ export function main(argv: readonly string[], io: CapacityIo = processIo): numbe
   return 0;
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  if (import.meta.url === pathToFileURL(resolve(script)).href) return true;
-  try {
-    // Symlinked checkouts (or a script path given through a link) differ only after resolving links.
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) process.exitCode = main(process.argv.slice(2));

@@ -5,10 +5,8 @@
  * Exit codes: 0 ok, 2 bad arguments, 3 Prometheus unreachable or failing, 4 unknown queue,
  * 5 too little history.
  */
-import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makePlan, type Plan, type PlanOptions, type PlanReport } from './plan.js';
+import { isEntryPoint } from './entry.js';
 import { PlanError, type PlanErrorKind } from './plan-error.js';
 import { createPrometheusClient } from './prometheus.js';
 
@@ -203,18 +201,7 @@ export async function planMain(argv: readonly string[], io: PlanIo, now = Date.n
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  if (import.meta.url === pathToFileURL(resolve(script)).href) return true;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   void planMain(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
     process.exitCode = code;
   });
