@@ -23,8 +23,8 @@ import {
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { createCallStore, type CallStore } from './store/calls.js';
 import { createKeys, type Keys } from './store/keys.js';
-import { defineScripts, type RedisClient, type ScriptRunner } from './store/redis.js';
-import { createScripts } from './store/scripts.js';
+import type { RedisClient } from './store/redis.js';
+import { createScripts, type Scripts } from './store/scripts.js';
 import { installWebhookInfra, type WebhookCore } from './webhooks/plugin.js';
 import { registerIvrRoutes } from './webhooks/ivr-routes.js';
 import { registerQueueRoutes } from './webhooks/queue-routes.js';
@@ -91,7 +91,7 @@ export interface AppContext {
   bus: EventBus;
   keys: Keys;
   urls: Urls;
-  scripts: Record<string, ScriptRunner>;
+  scripts: Scripts;
   calls: CallStore;
   metrics: Metrics;
   auth: Authenticator;
@@ -163,10 +163,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   const bus = createEventBus((err) => app.log.error({ err }, 'event subscriber failed'));
   const keys = createKeys(config.redisPrefix);
   const urls = createUrls(config.publicBaseUrl);
-  const scripts = defineScripts(deps.redis);
-  // The typed script methods (src/store/scripts.ts); `scripts` keeps the by-name runners its other users still take.
-  const typedScripts = createScripts(deps.redis);
-  const calls = createCallStore(deps.redis, keys, typedScripts, config.center.callTtlSeconds);
+  const scripts = createScripts(deps.redis);
+  const calls = createCallStore(deps.redis, keys, scripts, config.center.callTtlSeconds);
   const metrics = createMetrics({ center: config.center, bus, now: () => clock.now() });
   const records = createRecordStore({
     redis: deps.redis,
@@ -194,7 +192,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
         ? {}
         : {
             shared: {
-              run: (key, args) => scripts.rateLimit!([key], args),
+              run: (key, args) => scripts.rateLimit([key], args),
               keyOf: keys.rateLimit,
               onError: () => bus.service({ type: 'redis.error', op: 'rate_limit' }),
             },
@@ -222,7 +220,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     bus,
     queues,
     agents,
-    contacts: createContactStore(deps.redis, keys, typedScripts),
+    contacts: createContactStore(deps.redis, keys, scripts),
     offers: createOfferStore(deps.redis, keys),
     rest,
     redis: deps.redis,

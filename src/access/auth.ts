@@ -17,6 +17,7 @@ import {
   createSharedTokenBuckets,
   createTokenBuckets,
   type BucketOptions,
+  type RateLimitArgs,
   type TokenBuckets,
 } from './rate-limit.js';
 
@@ -52,7 +53,7 @@ export interface AuthLimitOptions {
   onLimited?: (limiter: Limiter) => void;
   /** Keep the buckets in Redis, shared by every instance (src/store/lua/rateLimit-1.lua). */
   shared?: {
-    run(key: string, args: (string | number)[]): Promise<unknown>;
+    run(key: string, args: RateLimitArgs): Promise<readonly [number, number]>;
     keyOf(limiter: Limiter, client: string): string;
     /** Redis failed or was slow: the answer came from this instance's memory. */
     onError?: (err: unknown) => void;

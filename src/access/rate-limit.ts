@@ -76,9 +76,15 @@ export function asyncBuckets(local: LocalTokenBuckets): TokenBuckets {
   };
 }
 
+/** The bucket script's ARGV, in its header's order. */
+export type RateLimitArgs = readonly [capacity: number, perSecond: number, cost: number, mode: 'take' | 'check', now: number | ''];
+
 export interface SharedBucketOptions extends BucketOptions {
-  /** Runs the bucket script (rateLimit-1.lua) on one key: resolves to `[ok 0|1, retryAfterMs]`. */
-  run(key: string, args: (string | number)[]): Promise<unknown>;
+  /**
+   * Runs the bucket script on one key (the `rateLimit` method of src/store/scripts.ts, rateLimit-1.lua):
+   * resolves to `[ok 0|1, retryAfterMs]`. `now` is '' to use Redis's own clock.
+   */
+  run(key: string, args: RateLimitArgs): Promise<readonly [number, number]>;
   /** The Redis key of one client's bucket. */
   keyOf(client: string): string;
   /** Give up on Redis after this long and answer from memory (default 250 ms). */

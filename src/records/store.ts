@@ -10,7 +10,8 @@
  */
 import type { DomainEvent } from '../events.js';
 import type { Keys } from '../store/keys.js';
-import type { RedisClient, ScriptRunner } from '../store/redis.js';
+import type { RedisClient } from '../store/redis.js';
+import type { Scripts } from '../store/scripts.js';
 import { eventId, foldOps } from './fold.js';
 import { fromEntry, type CallRecord, type RecordOutcome } from './record.js';
 
@@ -46,14 +47,12 @@ export const isCursor = (s: string): boolean => CURSOR.test(s);
 export function createRecordStore(o: {
   redis: RedisClient;
   keys: Keys;
-  scripts: Record<string, ScriptRunner>;
+  scripts: Pick<Scripts, 'recordFold'>;
   now: () => number;
   retentionDays: number;
   /** How long a call's working record lives after its last event (its wrap-up and survey must fit). */
   workingTtlSeconds: number;
 }): RecordStore {
-  const run = o.scripts.recordFold;
-  if (!run) throw new Error('recordFold script missing');
   const stream = o.keys.records.stream;
   const retentionMs = Math.round(o.retentionDays * 86_400_000);
 
@@ -61,7 +60,7 @@ export function createRecordStore(o: {
     async fold(e) {
       const f = foldOps(e);
       if (!f) return null;
-      const id = await run(
+      const id = await o.scripts.recordFold(
         [o.keys.records.call(f.callSid), stream],
         [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds],
       );

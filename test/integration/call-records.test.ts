@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/events.js';
 import { createAuditLog, createRecordStore, csvToRecords, recordsToCsv, type RecordStore } from '../../src/records/index.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
-import { defineScripts, type RedisClient } from '../../src/store/redis.js';
+import type { RedisClient } from '../../src/store/redis.js';
+import { createScripts } from '../../src/store/scripts.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
 
 let redis: RedisClient;
@@ -23,7 +24,7 @@ beforeEach(() => {
   redis = newRedis();
   keys = createKeys(uniquePrefix('records'));
   now = T0;
-  store = createRecordStore({ redis, keys, scripts: defineScripts(redis), now: () => now, retentionDays: 30, workingTtlSeconds: 3600 });
+  store = createRecordStore({ redis, keys, scripts: createScripts(redis), now: () => now, retentionDays: 30, workingTtlSeconds: 3600 });
 });
 afterEach(async () => {
   await redis.quit();
@@ -120,7 +121,7 @@ describe('call records in Redis', () => {
     const other = createRecordStore({
       redis,
       keys: createKeys(uniquePrefix('records-rev')),
-      scripts: defineScripts(redis),
+      scripts: createScripts(redis),
       now: () => now,
       retentionDays: 30,
       workingTtlSeconds: 3600,

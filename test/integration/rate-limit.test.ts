@@ -1,5 +1,5 @@
 /**
- * The shared rate-limit bucket (src/store/lua/rateLimit-1.lua through createSharedTokenBuckets) on the
+ * The shared rate-limit bucket (src/store/lua/rateLimit-1.lua, through its typed method and createSharedTokenBuckets) on the
  * test's Redis, standalone or Cluster (one key per limiter and client, so any slot will do): two holders
  * spend from one bucket, refill follows the clock handed in or the Redis server's own, and when the
  * client fails each holder answers from memory, which knows that holder's own spends.
@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSharedTokenBuckets } from '../../src/access/rate-limit.js';
 import { createKeys } from '../../src/store/keys.js';
-import { defineScripts, loadScripts } from '../../src/store/redis.js';
+import { createScripts } from '../../src/store/scripts.js';
 import { newRedis, uniquePrefix } from '../helpers/redis.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -19,10 +19,7 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
   it("spend from one bucket per key across holders; fall back to memory (with this holder's spends) when the client fails", async () => {
     const c = newRedis();
     cleanup.push(() => c.disconnect());
-    const scripts = defineScripts(
-      c,
-      loadScripts().filter((d) => d.name === 'rateLimit'),
-    );
+    const scripts = createScripts(c);
     const keys = createKeys(uniquePrefix('rl'));
     let ms = 5_000_000;
     const errors: unknown[] = [];
@@ -31,7 +28,7 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
         capacity: 2,
         refillPerSecond: 0.5,
         now: () => ms,
-        run: (key, args) => scripts.rateLimit!([key], args),
+        run: (key, args) => scripts.rateLimit([key], args),
         keyOf: (client) => keys.rateLimit('test', client),
         backoffMs: 0,
         onError: (e) => errors.push(e),
@@ -51,7 +48,7 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
     const wall = createSharedTokenBuckets({
       capacity: 5,
       refillPerSecond: 0.001,
-      run: (key, args) => scripts.rateLimit!([key], args),
+      run: (key, args) => scripts.rateLimit([key], args),
       keyOf: (client) => keys.rateLimit('wall', client),
     });
     expect(await wall.take('y', 3)).toEqual({ ok: true });
