@@ -5,7 +5,8 @@
  *   router.ts      offering waiting callers to free agents
  *   bridge.ts      the agent's leg and the dequeue of an accepted offer (offer kind `waiting`)
  *   callbacks.ts   calling back a caller who kept their place (offer kind `callback`)
- *   transfer.ts    transfers of connected calls; transfer-offer.ts the offer kind `transfer`
+ *   transfer.ts    transfers of connected calls (transfer-start.ts, transfer-record.ts); transfer-offer.ts the
+ *                  offer kind `transfer`
  *   monitor.ts     supervisor listen / coach / barge
  *   commands.ts    what an agent's desk asks
  *   sweeper.ts     timeouts, recovery of work left by a dead instance; ghosts.ts, callers whose hangup was lost

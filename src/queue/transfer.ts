@@ -1,5 +1,7 @@
 /**
- * Transfers of connected calls, on the call's own conference (supervisor monitoring: monitor.ts).
+ * Transfers of connected calls, on the call's own conference (supervisor monitoring: monitor.ts). This module
+ * holds the rules below and what happens after the start; transfer-start.ts starts one, transfer-record.ts
+ * stores it and ends it.
  *
  * Every connected call is a conference `sb-<caller CallSid>` with the caller (joined from TwiML when
  * dequeued, endConferenceOnExit) and the agent (dialed in over REST, endConferenceOnExit). From there:
@@ -36,53 +38,13 @@
  * answered; transfers are counted in switchboard_transfers_total{kind,mode,result}.
  */
 import { callHasEnded } from '../call-status.js';
-import type { Clock } from '../clock.js';
-import type { CenterConfig } from '../config/callcenter.js';
 import { sbError } from '../errors.js';
-import type { DomainEvent, TransferResult } from '../events.js';
-import type { ServerMessage, TransferStatus, TransferTarget } from '../agents/protocol.js';
-import type { AgentStore } from '../agents/store.js';
-import type { Keys } from '../store/keys.js';
-import type { RedisClient } from '../store/redis.js';
-import type { Urls } from '../urls.js';
-import { newOfferId } from './context.js';
-import type { OfferRecord, OfferStore } from './offers.js';
-import type { TwilioRest } from './twilio-rest.js';
+import type { TransferTarget } from '../agents/protocol.js';
+import type { OfferRecord } from './offers.js';
+import { handOver, isActive, loadTransfer, saveTransfer, tell, undo, type TransferDeps, type TransferRecord } from './transfer-record.js';
+import { startTransfer } from './transfer-start.js';
 
-export interface TransferRecord {
-  callSid: string;
-  queue: string;
-  kind: TransferTarget['kind'];
-  mode: 'cold' | 'warm';
-  target: TransferTarget;
-  fromAgentId: string;
-  fromOfferId: string;
-  fromLegSid: string;
-  /** The transferring agent's leg has left the conference. */
-  fromGone: boolean;
-  conferenceSid: string;
-  state: 'offering' | 'dialing' | 'consulting' | 'completed' | 'cancelled' | 'failed';
-  targetOfferId?: string;
-  targetLegSid?: string;
-  startedAt: number;
-}
-
-export interface TransferDeps {
-  center: CenterConfig;
-  urls: Urls;
-  clock: Clock;
-  redis: RedisClient;
-  keys: Keys;
-  agents: AgentStore;
-  offers: OfferStore;
-  rest: TwilioRest;
-  /** The number legs we dial show (context.ts). */
-  callerId(calledNumber: string): string;
-  log: { warn(o: object, m: string): void; info(o: object, m: string): void };
-  publish(events: DomainEvent[]): void;
-  send(agentId: string, msg: ServerMessage): Promise<void>;
-  pushState(agentId: string): Promise<void>;
-}
+export type { TransferDeps, TransferRecord } from './transfer-record.js';
 
 export interface Transfers {
   start(agentId: string, callSid: string, to: TransferTarget, warm: boolean): Promise<void>;
@@ -99,340 +61,117 @@ export interface Transfers {
   get(callSid: string): Promise<TransferRecord | null>;
 }
 
-const TTL_SECONDS = 6 * 3600;
-const ACTIVE = new Set<TransferRecord['state']>(['offering', 'dialing', 'consulting']);
-
-/** The target named in the transfer event: a queue or an agent id; an outside number is never named. */
-function transferTarget(t: TransferTarget): { target?: string } {
-  return t.kind === 'queue' ? { target: t.queue } : t.kind === 'agent' ? { target: t.agentId } : {};
-}
-
 /** Build the transfer logic. */
 export function createTransfers(d: TransferDeps): Transfers {
-  const { center, urls, clock, redis, keys, agents, offers, rest } = d;
-  const k = keys.offers;
-
-  const get = async (callSid: string): Promise<TransferRecord | null> => {
-    const raw = await redis.get(k.transfer(callSid));
-    return raw ? (JSON.parse(raw) as TransferRecord) : null;
+  return {
+    start: (agentId, callSid, to, warm) => startTransfer(d, agentId, callSid, to, warm),
+    complete: (agentId, callSid) => complete(d, agentId, callSid),
+    cancel: (agentId, callSid) => cancel(d, agentId, callSid),
+    targetLegStatus: (callSid, legSid, status) => targetLegStatus(d, callSid, legSid, status),
+    fromLegEnded: (callSid, agentId) => fromLegEnded(d, callSid, agentId),
+    targetOfferEnded: (offer, reason) => targetOfferEnded(d, offer, reason),
+    dialTargetAgent: (offer, contact) => dialTargetAgent(d, offer, contact),
+    get: (callSid) => loadTransfer(d, callSid),
   };
-  const save = async (t: TransferRecord) => {
-    await redis.set(k.transfer(t.callSid), JSON.stringify(t), 'EX', TTL_SECONDS);
-  };
-  const tell = (t: TransferRecord, status: TransferStatus, reason?: string) =>
-    d.send(t.fromAgentId, { type: 'transfer', callSid: t.callSid, status, kind: t.kind, mode: t.mode, ...(reason ? { reason } : {}) });
-  const counted = (t: TransferRecord, result: TransferResult) =>
-    d.publish([
-      {
-        type: 'transfer',
-        at: clock.now(),
-        callSid: t.callSid,
-        queue: t.queue,
-        kind: t.kind,
-        mode: t.mode,
-        result,
-        fromAgentId: t.fromAgentId,
-        ...transferTarget(t.target),
-      },
-    ]);
+}
 
-  /** The transferring agent's connected call: its offer (with the conference and the agent's leg). */
-  async function ownCall(agentId: string, callSid: string): Promise<OfferRecord> {
-    const a = await agents.get(agentId);
-    if (!a || a.state !== 'on_call' || a.callSid !== callSid) throw sbError('conflict', 'callSid', 'not a call you are talking on');
-    const offer = a.offerId ? await offers.get(a.offerId) : null;
-    if (!offer || offer.callSid !== callSid || !offer.conferenceSid || !offer.agentLegSid)
-      throw sbError('unavailable', 'callSid', 'the call is not connected yet');
-    return offer;
-  }
+/** The transfer of this call the agent started and that is still under way, or a conflict. */
+async function ownTransfer(d: TransferDeps, agentId: string, callSid: string): Promise<TransferRecord> {
+  const t = await loadTransfer(d, callSid);
+  if (!t || t.fromAgentId !== agentId || !isActive(t)) throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
+  return t;
+}
 
-  /** Hold the caller and keep the room open when the transferring agent leaves. */
-  async function prepare(offer: OfferRecord): Promise<void> {
-    const cs = offer.conferenceSid!;
-    await rest.updateParticipant(cs, offer.callSid, { hold: true, holdUrl: urls.holdMusic });
-    await rest.updateParticipant(cs, offer.agentLegSid!, { endConferenceOnExit: false });
-  }
+async function complete(d: TransferDeps, agentId: string, callSid: string): Promise<void> {
+  const t = await ownTransfer(d, agentId, callSid);
+  if (t.state !== 'consulting')
+    throw sbError('conflict', 'callSid', 'the target has not answered yet; cancel, or hang up to complete when they answer');
+  await handOver(d, t);
+}
 
-  /** Undo `prepare` for a warm transfer that did not happen (the agent is still on the call). */
-  async function resume(t: TransferRecord): Promise<void> {
-    await rest
-      .updateParticipant(t.conferenceSid, t.callSid, { hold: false })
-      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
-    if (!t.fromGone) {
-      await rest.updateParticipant(t.conferenceSid, t.fromLegSid, { endConferenceOnExit: true }).catch(() => undefined);
-      d.publish(
-        (await agents.hold({ agentId: t.fromAgentId, callSid: t.callSid, on: false }).catch(() => ({ events: [] as DomainEvent[] })))
-          .events,
-      );
-      const from = await offers.get(t.fromOfferId);
-      if (from) await offers.pointCall(from);
-      await d.send(t.fromAgentId, { type: 'call', callSid: t.callSid, queue: t.queue, status: 'connected', since: clock.now() });
+async function cancel(d: TransferDeps, agentId: string, callSid: string): Promise<void> {
+  const { agents, offers, rest } = d;
+  const t = await ownTransfer(d, agentId, callSid);
+  if (t.fromGone) throw sbError('conflict', 'callSid', 'a cold transfer cannot be cancelled');
+  const targetOffer = t.targetOfferId ? await offers.get(t.targetOfferId) : null;
+  await undo(d, t, 'cancelled', 'agent');
+  if (targetOffer) {
+    const b = await agents.get(targetOffer.agentId);
+    if (b?.state === 'reserved' && b.offerId === targetOffer.offerId) {
+      d.publish((await agents.cancelOffer({ agentId: b.id, offerId: targetOffer.offerId, reason: 'withdrawn' })).events);
+      await d.send(b.id, { type: 'offer_cancelled', offerId: targetOffer.offerId, reason: 'withdrawn' });
+      await d.pushState(b.id);
     }
   }
+  if (t.targetLegSid) await rest.removeParticipant(t.conferenceSid, t.targetLegSid).catch(() => undefined);
+}
 
-  /** The caller goes back to the front of the queue they came from (a cold transfer nobody took). */
-  async function requeue(t: TransferRecord): Promise<void> {
-    await rest
-      .redirect(t.callSid, urls.transferQueue(t.queue, t.queue))
-      .catch((err: unknown) => d.log.info({ err: (err as Error).message }, 'could not requeue the caller (the call may have ended)'));
+async function targetAnswered(d: TransferDeps, t: TransferRecord): Promise<void> {
+  if (t.mode === 'cold' || t.fromGone) {
+    await handOver(d, t);
+    return;
   }
+  t.state = 'consulting';
+  await saveTransfer(d, t);
+  await tell(d, t, 'consulting');
+}
 
-  async function start(agentId: string, callSid: string, to: TransferTarget, warm: boolean): Promise<void> {
-    const offer = await ownCall(agentId, callSid);
-    const cur = await get(callSid);
-    if (cur && ACTIVE.has(cur.state)) throw sbError('conflict', 'callSid', 'a transfer of this call is already in progress');
-    const t: TransferRecord = {
-      callSid,
-      queue: offer.queue,
-      kind: to.kind,
-      mode: warm ? 'warm' : 'cold',
-      target: to,
-      fromAgentId: agentId,
-      fromOfferId: offer.offerId,
-      fromLegSid: offer.agentLegSid!,
-      fromGone: false,
-      conferenceSid: offer.conferenceSid!,
-      state: 'offering',
-      startedAt: clock.now(),
-    };
-    if (to.kind === 'queue' && !warm) {
-      if (!center.queues[to.queue]) throw sbError('not_found', 'to.queue', `no queue ${to.queue}`);
-      await rest.redirect(callSid, urls.transferQueue(to.queue, offer.queue)).catch(() => {
-        throw sbError('unavailable', 'callSid', 'Twilio did not take the transfer; the call is unchanged');
-      });
-      t.state = 'completed';
-      await save(t);
-      counted(t, 'completed');
-      await tell(t, 'completed');
-      return;
-    }
-    if (to.kind === 'queue' || to.kind === 'agent') {
-      // A named agent, or (warm to a queue) the agent that queue's routing would pick now, to consult.
-      const targetQueue = to.kind === 'queue' ? to.queue : offer.queue;
-      const q = center.queues[targetQueue];
-      if (to.kind === 'queue' && !q) throw sbError('not_found', 'to.queue', `no queue ${to.queue}`);
-      if (to.kind === 'agent' && to.agentId === agentId)
-        throw sbError('invalid_params', 'to.agentId', 'you cannot transfer a call to yourself');
-      if (to.kind === 'agent' && !center.agents[to.agentId]) throw sbError('not_found', 'to.agentId', `no agent ${to.agentId}`);
-      const offerId = newOfferId();
-      const deadline = clock.now() + (q?.offerTimeoutSeconds ?? 20) * 1000;
-      const base = { offerId, queue: targetQueue, callSid, contactId: offer.contactId, deadline };
-      const r =
-        to.kind === 'agent'
-          ? await agents.reserve({ ...base, requiredSkills: [], strategy: 'longest_idle', onlyAgent: to.agentId })
-          : await agents.reserve({ ...base, requiredSkills: q!.skills, strategy: q!.strategy, excludeAgents: [agentId] });
-      if (!r) {
-        if (to.kind === 'agent') throw sbError('conflict', 'to.agentId', `${to.agentId} is not available`);
-        throw sbError('conflict', 'to.queue', `no agent of ${to.queue} is free to consult; transfer cold to put the caller in line`);
-      }
-      d.publish(r.events);
-      const targetAgent = r.agentId;
-      t.targetOfferId = offerId;
-      await save(t);
-      const target: OfferRecord = {
-        offerId,
-        agentId: targetAgent,
-        queue: targetQueue,
-        callSid,
-        kind: 'transfer',
-        queueSid: null,
-        contactId: offer.contactId,
-        callerHash: offer.callerHash,
-        calledNumber: offer.calledNumber,
-        callbackTo: '',
-        conferenceSid: offer.conferenceSid!,
-        transferFrom: agentId,
-      };
-      await offers.save(target);
-      try {
-        await prepare(offer);
-      } catch (err) {
-        // Twilio did not take the hold: nothing changed for the caller; the target is free again.
-        d.publish((await agents.cancelOffer({ agentId: targetAgent, offerId, reason: 'withdrawn' })).events);
-        await d.pushState(targetAgent);
-        await finish(t, 'failed');
-        await offers.pointCall(offer);
-        throw sbError('unavailable', 'callSid', `could not hold the caller (${(err as Error).message})`);
-      }
-      if (warm) d.publish((await agents.hold({ agentId, callSid, on: true })).events);
-      else await leave(t);
-      await d.send(targetAgent, {
-        type: 'offer',
-        offerId,
-        callSid,
-        queue: targetQueue,
-        queueName: q?.name ?? targetQueue,
-        waitSeconds: 0,
-        ivrPath: [],
-        language: center.defaultLanguage,
-        repeatCount: 0,
-        callback: false,
-        deadline,
-        transferFrom: agentId,
-      });
-      await d.pushState(targetAgent);
-      await tell(t, 'ringing');
-      return;
-    }
-    // An outside number, dialed into the conference.
-    await prepare(offer).catch((err: unknown) => {
-      throw sbError('unavailable', 'callSid', `could not hold the caller (${(err as Error).message})`);
+async function targetLegStatus(d: TransferDeps, callSid: string, legSid: string, status: string): Promise<boolean> {
+  const t = await loadTransfer(d, callSid);
+  if (!t || t.targetLegSid !== legSid) return false;
+  if (status === 'in-progress' || status === 'answered') {
+    if (t.state === 'offering' || t.state === 'dialing') await targetAnswered(d, t);
+    return true;
+  }
+  if (!callHasEnded(status)) return true;
+  if (isActive(t)) {
+    await undo(d, t, t.state === 'consulting' ? 'cancelled' : 'failed', `target leg ${status}`);
+    return true;
+  }
+  // After completion the target is the talking agent: their leg ending is an ordinary call end.
+  return t.state !== 'completed';
+}
+
+async function fromLegEnded(d: TransferDeps, callSid: string, agentId: string): Promise<void> {
+  const t = await loadTransfer(d, callSid);
+  if (!t || t.fromAgentId !== agentId || !isActive(t)) return;
+  t.fromGone = true;
+  await saveTransfer(d, t);
+  // Hanging up during a consultation completes a warm transfer (the usual desk-phone habit).
+  if (t.state === 'consulting') await handOver(d, t);
+}
+
+async function targetOfferEnded(d: TransferDeps, offer: OfferRecord, reason: string): Promise<void> {
+  const t = await loadTransfer(d, offer.callSid);
+  if (!t || t.targetOfferId !== offer.offerId) return;
+  await undo(d, t, 'failed', reason);
+}
+
+/** The target agent accepted: dial them into the conference. */
+async function dialTargetAgent(d: TransferDeps, offer: OfferRecord, contact: string): Promise<void> {
+  const { agents, offers, rest, urls } = d;
+  const t = await loadTransfer(d, offer.callSid);
+  if (!t || t.targetOfferId !== offer.offerId || !isActive(t))
+    throw sbError('conflict', 'offerId', 'this transfer is no longer in progress');
+  t.state = 'dialing';
+  try {
+    const added = await rest.addParticipant(t.conferenceSid, {
+      from: d.callerId(offer.calledNumber),
+      to: contact,
+      label: 'agent',
+      statusCallback: urls.agentStatus(offer.offerId),
+      startConferenceOnEnter: true,
+      endConferenceOnExit: false,
+      timeoutSeconds: 20,
     });
-    t.state = 'dialing';
-    await save(t);
-    try {
-      const added = await rest.addParticipant(t.conferenceSid, {
-        from: d.callerId(offer.calledNumber),
-        to: to.number,
-        label: 'transfer',
-        statusCallback: urls.transferStatus(callSid),
-        startConferenceOnEnter: true,
-        endConferenceOnExit: false,
-        timeoutSeconds: 30,
-      });
-      t.targetLegSid = added.callSid;
-    } catch (err) {
-      d.log.warn({ err: (err as Error).message }, 'could not dial the transfer target');
-      await resume(t);
-      await finish(t, 'failed');
-      throw sbError('unavailable', 'to.number', 'Twilio could not dial this number; the caller is back with you');
-    }
-    await save(t);
-    if (warm) d.publish((await agents.hold({ agentId, callSid, on: true })).events);
-    else await leave(t);
-    await tell(t, 'ringing');
+    t.targetLegSid = added.callSid;
+  } catch (err) {
+    await saveTransfer(d, t);
+    d.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
+    await d.pushState(offer.agentId);
+    await undo(d, t, 'failed', `dial failed: ${(err as Error).message}`);
+    throw sbError('unavailable', 'offerId', 'your phone could not be dialed');
   }
-
-  /** The transferring agent leaves the conference (cold now, or warm on completion). */
-  async function leave(t: TransferRecord): Promise<void> {
-    if (t.fromGone) return;
-    t.fromGone = true;
-    await save(t);
-    await rest
-      .removeParticipant(t.conferenceSid, t.fromLegSid)
-      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not remove the transferring agent'));
-  }
-
-  async function finish(t: TransferRecord, result: TransferResult): Promise<void> {
-    t.state = result;
-    await save(t);
-    counted(t, result);
-    await tell(t, result);
-  }
-
-  /** The target is on the line and the caller is theirs. */
-  async function handOver(t: TransferRecord): Promise<void> {
-    if (t.targetLegSid) await rest.updateParticipant(t.conferenceSid, t.targetLegSid, { endConferenceOnExit: true }).catch(() => undefined);
-    await rest
-      .updateParticipant(t.conferenceSid, t.callSid, { hold: false })
-      .catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not resume the caller'));
-    await finish(t, 'completed');
-    await leave(t);
-  }
-
-  async function complete(agentId: string, callSid: string): Promise<void> {
-    const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state))
-      throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
-    if (t.state !== 'consulting')
-      throw sbError('conflict', 'callSid', 'the target has not answered yet; cancel, or hang up to complete when they answer');
-    await handOver(t);
-  }
-
-  /** A transfer that did not happen: warm, back to the agent; cold, back to the queue's front. */
-  async function undo(t: TransferRecord, result: 'cancelled' | 'failed', reason: string): Promise<void> {
-    if (!ACTIVE.has(t.state)) return;
-    await finish(t, result);
-    if (t.fromGone) await requeue(t);
-    else await resume(t);
-    d.log.info({ callSid: t.callSid, kind: t.kind, mode: t.mode, reason }, `transfer ${result}`);
-  }
-
-  async function cancel(agentId: string, callSid: string): Promise<void> {
-    const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state))
-      throw sbError('conflict', 'callSid', 'no transfer of this call in progress');
-    if (t.fromGone) throw sbError('conflict', 'callSid', 'a cold transfer cannot be cancelled');
-    const targetOffer = t.targetOfferId ? await offers.get(t.targetOfferId) : null;
-    await undo(t, 'cancelled', 'agent');
-    if (targetOffer) {
-      const b = await agents.get(targetOffer.agentId);
-      if (b?.state === 'reserved' && b.offerId === targetOffer.offerId) {
-        d.publish((await agents.cancelOffer({ agentId: b.id, offerId: targetOffer.offerId, reason: 'withdrawn' })).events);
-        await d.send(b.id, { type: 'offer_cancelled', offerId: targetOffer.offerId, reason: 'withdrawn' });
-        await d.pushState(b.id);
-      }
-    }
-    if (t.targetLegSid) await rest.removeParticipant(t.conferenceSid, t.targetLegSid).catch(() => undefined);
-  }
-
-  async function targetAnswered(t: TransferRecord): Promise<void> {
-    if (t.mode === 'cold' || t.fromGone) {
-      await handOver(t);
-      return;
-    }
-    t.state = 'consulting';
-    await save(t);
-    await tell(t, 'consulting');
-  }
-
-  async function targetLegStatus(callSid: string, legSid: string, status: string): Promise<boolean> {
-    const t = await get(callSid);
-    if (!t || t.targetLegSid !== legSid) return false;
-    if (status === 'in-progress' || status === 'answered') {
-      if (t.state === 'offering' || t.state === 'dialing') await targetAnswered(t);
-      return true;
-    }
-    if (!callHasEnded(status)) return true;
-    if (ACTIVE.has(t.state)) {
-      await undo(t, t.state === 'consulting' ? 'cancelled' : 'failed', `target leg ${status}`);
-      return true;
-    }
-    // After completion the target is the talking agent: their leg ending is an ordinary call end.
-    return t.state !== 'completed';
-  }
-
-  async function fromLegEnded(callSid: string, agentId: string): Promise<void> {
-    const t = await get(callSid);
-    if (!t || t.fromAgentId !== agentId || !ACTIVE.has(t.state)) return;
-    t.fromGone = true;
-    await save(t);
-    // Hanging up during a consultation completes a warm transfer (the usual desk-phone habit).
-    if (t.state === 'consulting') await handOver(t);
-  }
-
-  async function targetOfferEnded(offer: OfferRecord, reason: string): Promise<void> {
-    const t = await get(offer.callSid);
-    if (!t || t.targetOfferId !== offer.offerId) return;
-    await undo(t, 'failed', reason);
-  }
-
-  async function dialTargetAgent(offer: OfferRecord, contact: string): Promise<void> {
-    const t = await get(offer.callSid);
-    if (!t || t.targetOfferId !== offer.offerId || !ACTIVE.has(t.state))
-      throw sbError('conflict', 'offerId', 'this transfer is no longer in progress');
-    t.state = 'dialing';
-    try {
-      const added = await rest.addParticipant(t.conferenceSid, {
-        from: d.callerId(offer.calledNumber),
-        to: contact,
-        label: 'agent',
-        statusCallback: urls.agentStatus(offer.offerId),
-        startConferenceOnEnter: true,
-        endConferenceOnExit: false,
-        timeoutSeconds: 20,
-      });
-      t.targetLegSid = added.callSid;
-    } catch (err) {
-      await save(t);
-      d.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
-      await d.pushState(offer.agentId);
-      await undo(t, 'failed', `dial failed: ${(err as Error).message}`);
-      throw sbError('unavailable', 'offerId', 'your phone could not be dialed');
-    }
-    await save(t);
-    await offers.save({ ...offer, agentLegSid: t.targetLegSid });
-  }
-
-  return { start, complete, cancel, targetLegStatus, fromLegEnded, targetOfferEnded, dialTargetAgent, get };
+  await saveTransfer(d, t);
+  await offers.save({ ...offer, agentLegSid: t.targetLegSid });
 }
