@@ -36,7 +36,6 @@ const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/app.ts:buildApp': 'fns',
   'src/queue/bridge.ts:createBridge': 'fns',
   'src/queue/commands.ts:createAgentCommands': 'fns',
-  'src/queue/twilio-rest.ts:createTwilioRest': 'fns',
   'src/sim/agents.ts:startSimulatedAgent': 'fns',
   'src/sim/demo.ts:main': 'fns',
   'src/web/static/softphone.js:createSoftphone': 'fns',
@@ -162,6 +161,7 @@ describe('architecture', () => {
     // Each module of src/queue has a level; it may import (values or types) only modules of lower levels, so
     // the parts of the queue service cannot call back into each other in a cycle. A new module gets a level here.
     const level: Record<string, number> = {
+      'twilio-client.ts': -1,
       'store-types.ts': 0,
       'offers.ts': 0,
       'contacts.ts': 0,
