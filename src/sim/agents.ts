@@ -81,9 +81,14 @@ interface ServerFrame {
 const REPLIES = new Set(['ack', 'error', 'welcome', 'pong']);
 
 export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
-  const rng = o.rng ?? Math.random;
-  const log = o.log ?? (() => {});
-  const stats: SimulatedAgentStats = {
+  const agent = new Desk(o);
+  agent.connect();
+  return agent;
+}
+
+/** One simulated agent: its socket (reconnecting, round robin over its URLs) and what it does with each frame. */
+class Desk implements SimulatedAgent {
+  readonly stats: SimulatedAgentStats = {
     connects: 0,
     reconnects: 0,
     instances: [],
@@ -95,50 +100,60 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
     breaks: 0,
     errors: 0,
   };
-  const timers = new Set<() => void>();
-  let stopped = false;
-  let ws: WebSocket | undefined;
-  let name = '?';
-  const urls = [o.wsUrl, ...(o.otherWsUrls ?? [])];
-  let urlAt = 0;
-  let welcomed = 0;
-
-  const pendingAccepts = new Map<string, () => void>();
+  private readonly rng: () => number;
+  private readonly log: (line: string) => void;
+  private readonly timers = new Set<() => void>();
+  private stopped = false;
+  private ws: WebSocket | undefined;
+  private name = '?';
+  private readonly urls: string[];
+  private urlAt = 0;
+  private welcomed = 0;
+  private readonly pendingAccepts = new Map<string, () => void>();
   // A desk that reconnects is told its current offer, call and wrap-up again: each is acted on once.
-  const accepted = new Set<string>();
-  const talking = new Set<string>();
-  const wrapping = new Set<string>();
-  const later = (ms: number, fn: () => void): (() => void) => {
-    const cancel = o.clock.setTimer(Math.max(0, ms), () => {
-      timers.delete(cancel);
-      if (!stopped) fn();
+  private readonly accepted = new Set<string>();
+  private readonly talking = new Set<string>();
+  private readonly wrapping = new Set<string>();
+  // Replies the server owes us on the open socket, oldest first (it answers one socket's commands in order).
+  private readonly owed: (() => void)[] = [];
+
+  constructor(private readonly o: SimulatedAgentOptions) {
+    this.rng = o.rng ?? Math.random;
+    this.log = o.log ?? (() => {});
+    this.urls = [o.wsUrl, ...(o.otherWsUrls ?? [])];
+  }
+
+  private later(ms: number, fn: () => void): () => void {
+    const cancel = this.o.clock.setTimer(Math.max(0, ms), () => {
+      this.timers.delete(cancel);
+      if (!this.stopped) fn();
     });
-    timers.add(cancel);
+    this.timers.add(cancel);
     return () => {
-      timers.delete(cancel);
+      this.timers.delete(cancel);
       cancel();
     };
-  };
-  // Replies the server owes us on the open socket, oldest first (it answers one socket's commands in order).
-  const owed: (() => void)[] = [];
-  const settleOwed = (): void => {
-    for (const done of owed.splice(0)) done();
-  };
-  /** Send on the socket open now (commands are about the agent, not about the socket they were decided on). */
-  const send = (msg: Record<string, unknown>): void => {
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      if (o.track) owed.push(o.track());
-      ws.send(JSON.stringify(msg));
-    }
-  };
+  }
 
-  const connect = (): void => {
-    if (stopped) return;
-    const sock = new WebSocket(urls[urlAt % urls.length]!);
-    ws = sock;
+  private settleOwed(): void {
+    for (const done of this.owed.splice(0)) done();
+  }
+
+  /** Send on the socket open now (commands are about the agent, not about the socket they were decided on). */
+  private send(msg: Record<string, unknown>): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      if (this.o.track) this.owed.push(this.o.track());
+      this.ws.send(JSON.stringify(msg));
+    }
+  }
+
+  connect(): void {
+    if (this.stopped) return;
+    const sock = new WebSocket(this.urls[this.urlAt % this.urls.length]!);
+    this.ws = sock;
     sock.on('open', () => {
-      stats.connects++;
-      send({ type: 'hello', token: o.token });
+      this.stats.connects++;
+      this.send({ type: 'hello', token: this.o.token });
     });
     sock.on('message', (data: WebSocket.RawData) => {
       let m: ServerFrame;
@@ -147,133 +162,139 @@ export function startSimulatedAgent(o: SimulatedAgentOptions): SimulatedAgent {
       } catch {
         return;
       }
-      if (sock !== ws) return;
-      handle(m);
-      if (REPLIES.has(m.type)) owed.shift()?.();
-      o.onFrame?.(m);
+      if (sock !== this.ws) return;
+      this.handle(m);
+      if (REPLIES.has(m.type)) this.owed.shift()?.();
+      this.o.onFrame?.(m);
     });
     sock.on('error', (e: Error) => {
-      stats.errors++;
-      stats.lastError = e.message;
+      this.stats.errors++;
+      this.stats.lastError = e.message;
     });
     sock.on('close', () => {
-      if (ws !== sock) return;
-      ws = undefined;
-      settleOwed();
+      if (this.ws !== sock) return;
+      this.ws = undefined;
+      this.settleOwed();
       // Offers shown on this socket are gone with it; the server's offer deadline takes care of them.
-      for (const cancel of pendingAccepts.values()) cancel();
-      pendingAccepts.clear();
-      if (urls.length > 1) urlAt++;
-      if (!stopped) later(o.reconnectDelayMs ?? 1000, connect);
+      for (const cancel of this.pendingAccepts.values()) cancel();
+      this.pendingAccepts.clear();
+      if (this.urls.length > 1) this.urlAt++;
+      if (!this.stopped) this.later(this.o.reconnectDelayMs ?? 1000, () => this.connect());
     });
-  };
+  }
 
-  const handle = (m: ServerFrame): void => {
+  private handle(m: ServerFrame): void {
     switch (m.type) {
       case 'welcome':
-        name = m.agentId ?? name;
-        if (welcomed++ > 0) stats.reconnects++;
-        stats.instances.push(m.instance ?? '?');
-        log(`${name}: signed in${m.instance ? ` on ${m.instance}` : ''}`);
-        // Back after a lost connection while holding an offer, on a call or in wrap-up: carry on (the
-        // timers for the call keep running); otherwise go available.
-        if (m.state !== 'reserved' && m.state !== 'on_call' && m.state !== 'wrap_up') send({ type: 'set_state', state: 'available' });
-        break;
-      case 'offer': {
-        const offerId = m.offerId;
-        if (!offerId || accepted.has(offerId) || pendingAccepts.has(offerId)) break;
-        stats.offers++;
-        pendingAccepts.set(
-          offerId,
-          later(o.acceptDelayMs, () => {
-            pendingAccepts.delete(offerId);
-            accepted.add(offerId);
-            stats.accepted++;
-            send({ type: 'accept', offerId });
-          }),
-        );
-        break;
-      }
+        return this.welcome(m);
+      case 'offer':
+        return this.offer(m);
       case 'offer_cancelled': {
         // The caller hung up or the offer timed out: do not accept it any more.
-        const cancel = m.offerId ? pendingAccepts.get(m.offerId) : undefined;
+        const cancel = m.offerId ? this.pendingAccepts.get(m.offerId) : undefined;
         if (cancel && m.offerId) {
           cancel();
-          pendingAccepts.delete(m.offerId);
+          this.pendingAccepts.delete(m.offerId);
         }
-        break;
+        return;
       }
-      case 'call': {
-        const callSid = m.callSid;
-        if (m.status === 'connected' && callSid) {
-          if (talking.has(callSid)) break;
-          talking.add(callSid);
-          stats.connected++;
-          log(`${name}: talking on ${callSid.slice(0, 10)}…`);
-          later(o.handleTimeMs(), () => {
-            stats.hungUp++;
-            send({ type: 'hangup', callSid });
-          });
-        } else if (m.status === 'failed') log(`${name}: phone did not connect on ${callSid ?? '?'}`);
-        break;
-      }
-      case 'wrap_up': {
-        const callSid = m.callSid;
-        if (!callSid || wrapping.has(callSid)) break;
-        talking.delete(callSid);
-        wrapping.add(callSid);
-        later(o.wrapUpMs(), () => {
-          wrapping.delete(callSid);
-          stats.wrapUps++;
-          send({ type: 'wrap_up', callSid, disposition: o.disposition() });
-          if (o.breakEvery && rng() < 1 / o.breakEvery) {
-            stats.breaks++;
-            send({ type: 'set_state', state: 'break', reason: 'coffee' });
-            later(o.breakMs ?? 10_000, () => send({ type: 'set_state', state: 'available' }));
-          }
-        });
-        break;
-      }
+      case 'call':
+        return this.call(m);
+      case 'wrap_up':
+        return this.wrapUp(m);
       case 'state':
         // Moved to break by the server (a missed offer): come back after a moment.
-        if (m.state === 'break' && m.reason === 'missed_offer') later(2000, () => send({ type: 'set_state', state: 'available' }));
-        break;
+        if (m.state === 'break' && m.reason === 'missed_offer')
+          this.later(2000, () => this.send({ type: 'set_state', state: 'available' }));
+        return;
       case 'error':
-        stats.errors++;
-        stats.lastError = `${m.code ?? 'error'}: ${m.message ?? ''}`;
-        log(`${name}: error ${stats.lastError}`);
-        break;
+        this.stats.errors++;
+        this.stats.lastError = `${m.code ?? 'error'}: ${m.message ?? ''}`;
+        this.log(`${this.name}: error ${this.stats.lastError}`);
+        return;
       case 'reconnect':
-        ws?.close();
-        break;
+        this.ws?.close();
+        return;
       default:
-        break;
+        return;
     }
-  };
+  }
 
-  connect();
-  return {
-    stats,
-    stop: async () => {
-      stopped = true;
-      for (const cancel of timers) cancel();
-      timers.clear();
-      pendingAccepts.clear();
-      settleOwed();
-      const sock = ws;
-      ws = undefined;
-      if (!sock || sock.readyState === WebSocket.CLOSED) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          sock.terminate();
-          resolve();
-        }, 2000);
-        sock.once('close', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        sock.close(1000, 'stopped');
+  private welcome(m: ServerFrame): void {
+    this.name = m.agentId ?? this.name;
+    if (this.welcomed++ > 0) this.stats.reconnects++;
+    this.stats.instances.push(m.instance ?? '?');
+    this.log(`${this.name}: signed in${m.instance ? ` on ${m.instance}` : ''}`);
+    // Back after a lost connection while holding an offer, on a call or in wrap-up: carry on (the
+    // timers for the call keep running); otherwise go available.
+    if (m.state !== 'reserved' && m.state !== 'on_call' && m.state !== 'wrap_up') this.send({ type: 'set_state', state: 'available' });
+  }
+
+  private offer(m: ServerFrame): void {
+    const offerId = m.offerId;
+    if (!offerId || this.accepted.has(offerId) || this.pendingAccepts.has(offerId)) return;
+    this.stats.offers++;
+    this.pendingAccepts.set(
+      offerId,
+      this.later(this.o.acceptDelayMs, () => {
+        this.pendingAccepts.delete(offerId);
+        this.accepted.add(offerId);
+        this.stats.accepted++;
+        this.send({ type: 'accept', offerId });
+      }),
+    );
+  }
+
+  private call(m: ServerFrame): void {
+    const callSid = m.callSid;
+    if (m.status === 'connected' && callSid) {
+      if (this.talking.has(callSid)) return;
+      this.talking.add(callSid);
+      this.stats.connected++;
+      this.log(`${this.name}: talking on ${callSid.slice(0, 10)}…`);
+      this.later(this.o.handleTimeMs(), () => {
+        this.stats.hungUp++;
+        this.send({ type: 'hangup', callSid });
       });
-    },
-  };
+    } else if (m.status === 'failed') this.log(`${this.name}: phone did not connect on ${callSid ?? '?'}`);
+  }
+
+  private wrapUp(m: ServerFrame): void {
+    const callSid = m.callSid;
+    if (!callSid || this.wrapping.has(callSid)) return;
+    this.talking.delete(callSid);
+    this.wrapping.add(callSid);
+    this.later(this.o.wrapUpMs(), () => {
+      this.wrapping.delete(callSid);
+      this.stats.wrapUps++;
+      this.send({ type: 'wrap_up', callSid, disposition: this.o.disposition() });
+      if (this.o.breakEvery && this.rng() < 1 / this.o.breakEvery) {
+        this.stats.breaks++;
+        this.send({ type: 'set_state', state: 'break', reason: 'coffee' });
+        this.later(this.o.breakMs ?? 10_000, () => this.send({ type: 'set_state', state: 'available' }));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const cancel of this.timers) cancel();
+    this.timers.clear();
+    this.pendingAccepts.clear();
+    this.settleOwed();
+    const sock = this.ws;
+    this.ws = undefined;
+    if (!sock || sock.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        sock.terminate();
+        resolve();
+      }, 2000);
+      sock.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      sock.close(1000, 'stopped');
+    });
+  }
 }

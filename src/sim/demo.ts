@@ -22,16 +22,17 @@ import { join } from 'node:path';
 import { buildApp, loggerOptions } from '../app.js';
 import { systemClock } from '../clock.js';
 import { loadCenterConfigFile, type CenterConfig } from '../config/callcenter.js';
-import { ConfigError, loadEnv } from '../config/env.js';
+import { ConfigError, loadEnv, type EnvConfig } from '../config/env.js';
 import { startLocalRedis, type LocalRedis } from '../local-redis.js';
 import { connectRedis } from '../store/redis.js';
 import { startSimulatedAgent, type Disposition, type SimulatedAgent } from './agents.js';
+import { demoCallers } from './demo-callers.js';
 import {
-  CallerPopulation,
   createTwilioEmulator,
   startTraffic,
   type RestLogEntry,
   type Traffic,
+  type TwilioEmulator,
   type WebhookLogEntry,
 } from './twilio/index.js';
 
@@ -63,38 +64,37 @@ function exp(mean: number): number {
   return -mean * Math.log(1 - Math.random());
 }
 
-async function main(): Promise<void> {
-  const durationS = parseDuration(process.argv.slice(2));
-  const env = loadEnv(process.env);
-  const loaded = await loadCenterConfigFile(env.configPath);
-  // Demo at any hour: unless DEMO_KEEP_HOURS=1, every hours set becomes open all week (the config is frozen: copy it).
+/** Unless DEMO_KEEP_HOURS=1, every hours set becomes open all week, so the demo works at any hour (the config is frozen: copy it). */
+function demoCenter(loaded: CenterConfig): CenterConfig {
+  if (process.env.DEMO_KEEP_HOURS === '1') return loaded;
   const all: [string, string][] = [['00:00', '24:00']];
-  const center: CenterConfig =
-    process.env.DEMO_KEEP_HOURS === '1'
-      ? loaded
-      : {
-          ...loaded,
-          hours: Object.fromEntries(
-            Object.entries(loaded.hours).map(([id, h]) => [
-              id,
-              { ...h, weekly: { mon: all, tue: all, wed: all, thu: all, fri: all, sat: all, sun: all }, holidays: [] },
-            ]),
-          ),
-        };
-  const port = env.port;
-  const base = `http://127.0.0.1:${port}`;
-  const out = (line: string): void => void process.stdout.write(line + '\n');
+  return {
+    ...loaded,
+    hours: Object.fromEntries(
+      Object.entries(loaded.hours).map(([id, h]) => [
+        id,
+        { ...h, weekly: { mon: all, tue: all, wed: all, thu: all, fri: all, sat: all, sun: all }, holidays: [] },
+      ]),
+    ),
+  };
+}
 
-  let dataDir: string | undefined;
-  let local: LocalRedis | undefined;
-  let redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) {
-    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
-    local = await startLocalRedis(join(dataDir, 'redis'));
-    redisUrl = local.url;
-  }
-  const redis = connectRedis({ url: redisUrl, clusterNodes: undefined });
+/** REDIS_URL, or a local redis-server in a temporary directory (removed by `stop`). */
+async function demoRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-demo-'));
+  const local: LocalRedis = await startLocalRedis(join(dataDir, 'redis'));
+  return {
+    url: local.url,
+    stop: async () => {
+      await local.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
+/** The Twilio emulator owning the demo's number; DEMO_TRACE=1 prints its every webhook and REST request. */
+async function demoEmulator(env: EnvConfig, base: string): Promise<TwilioEmulator> {
   const emu = await createTwilioEmulator({
     clock: systemClock,
     accountSid: env.twilioAccountSid,
@@ -111,6 +111,82 @@ async function main(): Promise<void> {
     emu.events.on('webhook', (e: WebhookLogEntry) => console.warn(`${ts()} webhook ${e.callSid?.slice(0, 8) ?? ''} ${e.method} ${e.path}`));
     emu.events.on('rest', (e: RestLogEntry) => console.warn(`${ts()} rest    ${e.method} ${e.path} -> ${e.status}`));
   }
+  return emu;
+}
+
+/**
+ * Print the wallboard's and each agent desk's URL (tokens in the fragment), give every agent a phone that
+ * answers, and simulate every agent but DEMO_DESK_AGENT over the real WebSocket.
+ */
+function demoAgents(
+  center: CenterConfig,
+  env: EnvConfig,
+  base: string,
+  emu: TwilioEmulator,
+  out: (line: string) => void,
+): SimulatedAgent[] {
+  const agents: SimulatedAgent[] = [];
+  const deskAgent = process.env.DEMO_DESK_AGENT;
+  if (deskAgent && !center.agents[deskAgent])
+    throw new ConfigError(`DEMO_DESK_AGENT: no agent "${deskAgent}" in the config (agents: ${Object.keys(center.agents).join(', ')})`);
+  out(`  wallboard:  ${base}/wallboard#token=${encodeURIComponent(env.supervisorToken)}`);
+  for (const a of Object.values(center.agents)) {
+    if (!a.token) continue;
+    const who =
+      a.id === deskAgent ? 'yours: not simulated, take the calls here' : `simulated; DEMO_DESK_AGENT=${a.id} to take them yourself`;
+    out(`  agent desk: ${base}/desk#token=${encodeURIComponent(a.token)}   (${a.name}, ${who})`);
+  }
+  const dispositions: Disposition[] = ['resolved', 'resolved', 'resolved', 'not_resolved', 'escalated'];
+  for (const a of Object.values(center.agents)) {
+    emu.registerEndpoint(a.contact, { answer: true, answerDelayMs: 1000 });
+    if (a.id === deskAgent) continue;
+    if (!a.token) {
+      console.warn(`demo: agent ${a.id} has no plain token in the config; not simulated`);
+      continue;
+    }
+    agents.push(
+      startSimulatedAgent({
+        wsUrl: `${base.replace(/^http/, 'ws')}/agent/ws`,
+        token: a.token,
+        clock: systemClock,
+        acceptDelayMs: 1500,
+        handleTimeMs: () => Math.round(5_000 + exp(15_000)),
+        wrapUpMs: () => Math.round(2_000 + exp(3_000)),
+        disposition: () => dispositions[Math.floor(Math.random() * dispositions.length)] ?? 'resolved',
+        breakEvery: 8,
+        log: (line) => out(`  agent ${line}`),
+      }),
+    );
+  }
+  return agents;
+}
+
+/** One progress line from the app's /metrics: calls so far, waiting, answered, abandoned, handled, service level. */
+function progressLine(text: string, seconds: number, calls: number): string {
+  const offered = sumMetric(text, 'switchboard_calls_offered_total');
+  const answered = sumMetric(text, 'switchboard_calls_answered_total');
+  const abandoned = sumMetric(text, 'switchboard_calls_abandoned_total');
+  const shortAb = sumMetric(text, 'switchboard_calls_short_abandoned_total');
+  const withinSl = sumMetric(text, 'switchboard_calls_answered_within_sl_total');
+  const waiting = sumMetric(text, 'switchboard_queue_waiting');
+  const handled = sumMetric(text, 'switchboard_calls_handled_total');
+  const denom = offered - shortAb;
+  const sl = denom > 0 ? `${((100 * withinSl) / denom).toFixed(0)}%` : 'n/a';
+  const t = seconds.toFixed(0).padStart(4);
+  return `[t=${t}s] calls=${calls} offered=${offered} waiting=${waiting} answered=${answered} abandoned=${abandoned} handled=${handled} service_level=${sl}`;
+}
+
+async function main(): Promise<void> {
+  const durationS = parseDuration(process.argv.slice(2));
+  const env = loadEnv(process.env);
+  const center = demoCenter(await loadCenterConfigFile(env.configPath));
+  const port = env.port;
+  const base = `http://127.0.0.1:${port}`;
+  const out = (line: string): void => void process.stdout.write(line + '\n');
+
+  const redisServer = await demoRedis();
+  const redis = connectRedis({ url: redisServer.url, clusterNodes: undefined });
+  const emu = await demoEmulator(env, base);
   const app = await buildApp(
     {
       center,
@@ -126,89 +202,10 @@ async function main(): Promise<void> {
     { redis, logger: loggerOptions(process.env.LOG_LEVEL ?? 'warn') },
   );
   await app.listen({ port, host: '127.0.0.1' });
-  out(`switchboard demo: app on ${base}, Twilio emulator REST on ${emu.restBaseUrl}, redis ${redisUrl}`);
+  out(`switchboard demo: app on ${base}, Twilio emulator REST on ${emu.restBaseUrl}, redis ${redisServer.url}`);
+  const agents = demoAgents(center, env, base, emu, out);
 
-  const agents: SimulatedAgent[] = [];
-  const deskAgent = process.env.DEMO_DESK_AGENT;
-  if (deskAgent && !center.agents[deskAgent])
-    throw new ConfigError(`DEMO_DESK_AGENT: no agent "${deskAgent}" in the config (agents: ${Object.keys(center.agents).join(', ')})`);
-  out(`  wallboard:  ${base}/wallboard#token=${encodeURIComponent(env.supervisorToken)}`);
-  for (const a of Object.values(center.agents)) {
-    if (!a.token) continue;
-    const who =
-      a.id === deskAgent ? 'yours: not simulated, take the calls here' : `simulated; DEMO_DESK_AGENT=${a.id} to take them yourself`;
-    out(`  agent desk: ${base}/desk#token=${encodeURIComponent(a.token)}   (${a.name}, ${who})`);
-  }
-  for (const a of Object.values(center.agents)) {
-    emu.registerEndpoint(a.contact, { answer: true, answerDelayMs: 1000 });
-    if (a.id === deskAgent) continue;
-    if (!a.token) {
-      console.warn(`demo: agent ${a.id} has no plain token in the config; not simulated`);
-      continue;
-    }
-    const dispositions: Disposition[] = ['resolved', 'resolved', 'resolved', 'not_resolved', 'escalated'];
-    agents.push(
-      startSimulatedAgent({
-        wsUrl: `ws://127.0.0.1:${port}/agent/ws`,
-        token: a.token,
-        clock: systemClock,
-        acceptDelayMs: 1500,
-        handleTimeMs: () => Math.round(5_000 + exp(15_000)),
-        wrapUpMs: () => Math.round(2_000 + exp(3_000)),
-        disposition: () => dispositions[Math.floor(Math.random() * dispositions.length)] ?? 'resolved',
-        breakEvery: 8,
-        log: (line) => out(`  agent ${line}`),
-      }),
-    );
-  }
-
-  const pop = new CallerPopulation({
-    seed: Date.now() % 100_000,
-    ratePerHour: Number(process.env.DEMO_CALLS_PER_HOUR ?? 450),
-    meanPatienceMs: 90_000,
-    // Matched on what the caller heard in the Gather's prompt (the first menu is the /twilio/voice document).
-    gather: [
-      { heard: 'For English, press 1', choices: [{ weight: 1, digits: '1' }], delayMs: [300, 1200] },
-      {
-        heard: 'For technical support, press 2',
-        choices: [
-          { weight: 7, digits: '2' },
-          { weight: 3, digits: '1' },
-        ],
-        delayMs: [300, 1500],
-      },
-      { heard: 'To speak with billing, press 2', choices: [{ weight: 1, digits: '2' }], delayMs: [300, 1500] },
-      // The post-call survey (CSAT 1-5, NPS 0-10, CES 1-7), so the survey panels have data; some callers skip it.
-      {
-        heard: 'how satisfied',
-        choices: [
-          { weight: 5, digits: '5' },
-          { weight: 3, digits: '4' },
-          { weight: 1, digits: '2' },
-          { weight: 2, none: true },
-        ],
-        delayMs: [800, 2500],
-      },
-      {
-        heard: 'recommend',
-        choices: [
-          { weight: 4, digits: '10#' },
-          { weight: 3, digits: '8#' },
-          { weight: 2, digits: '5#' },
-        ],
-        delayMs: [800, 2500],
-      },
-      {
-        heard: 'how easy',
-        choices: [
-          { weight: 4, digits: '7' },
-          { weight: 3, digits: '5' },
-          { weight: 2, digits: '3' },
-        ],
-        delayMs: [800, 2500],
-      },
-    ],
-  });
+  const pop = demoCallers(Number(process.env.DEMO_CALLS_PER_HOUR ?? 450));
   // One caller right away, then Poisson arrivals.
   const first = pop.nextCaller();
   emu.placeCall({ from: first.from, to: NUMBER, behaviour: first.behaviour });
@@ -218,20 +215,7 @@ async function main(): Promise<void> {
   const progress = async (): Promise<void> => {
     try {
       const res = await fetch(`${base}/metrics`);
-      const text = await res.text();
-      const offered = sumMetric(text, 'switchboard_calls_offered_total');
-      const answered = sumMetric(text, 'switchboard_calls_answered_total');
-      const abandoned = sumMetric(text, 'switchboard_calls_abandoned_total');
-      const shortAb = sumMetric(text, 'switchboard_calls_short_abandoned_total');
-      const withinSl = sumMetric(text, 'switchboard_calls_answered_within_sl_total');
-      const waiting = sumMetric(text, 'switchboard_queue_waiting');
-      const handled = sumMetric(text, 'switchboard_calls_handled_total');
-      const denom = offered - shortAb;
-      const sl = denom > 0 ? `${((100 * withinSl) / denom).toFixed(0)}%` : 'n/a';
-      const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-      out(
-        `[t=${t}s] calls=${traffic.calls.length + 1} offered=${offered} waiting=${waiting} answered=${answered} abandoned=${abandoned} handled=${handled} service_level=${sl}`,
-      );
+      out(progressLine(await res.text(), (Date.now() - started) / 1000, traffic.calls.length + 1));
     } catch (e) {
       console.warn(`demo: cannot read /metrics: ${(e as Error).message}`);
     }
@@ -250,8 +234,7 @@ async function main(): Promise<void> {
     await app.close();
     await emu.close();
     redis.disconnect();
-    await local?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await redisServer.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

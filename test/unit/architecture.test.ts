@@ -36,8 +36,6 @@ const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/app.ts:buildApp': 'fns',
   'src/queue/bridge.ts:createBridge': 'fns',
   'src/queue/commands.ts:createAgentCommands': 'fns',
-  'src/sim/agents.ts:startSimulatedAgent': 'fns',
-  'src/sim/demo.ts:main': 'fns',
   'src/web/static/softphone.js:createSoftphone': 'fns',
   'src/web/supervisor-socket.ts:createSupervisorSocket': 'fns',
 };
