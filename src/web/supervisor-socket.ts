@@ -17,10 +17,19 @@ import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import type { Authenticator } from '../access/auth.js';
 import { clientAddress } from '../access/rate-limit.js';
-import { acceptUpgrades, invalidJson, parseFrame, signInGuard, signInLimited, socketServer } from '../access/websocket.js';
+import {
+  acceptUpgrades,
+  invalidJson,
+  parseFrame,
+  signInGuard,
+  signInLimited,
+  socketServer,
+  type SignInGuard,
+} from '../access/websocket.js';
 import { fromZod, sbError, socketError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { RedisClient } from '../store/redis.js';
+import { SnapshotPusher } from './snapshot-pusher.js';
 
 export const SUPERVISOR_WS_PATH = '/supervisor/ws';
 
@@ -59,51 +68,11 @@ const MAX_MESSAGE_BYTES = 4 * 1024;
 
 export async function createSupervisorSocket(o: SupervisorSocketOptions): Promise<SupervisorSocket> {
   const throttleMs = o.throttleMs ?? 500;
-  const refreshMs = o.refreshMs ?? 5000;
   const wss = socketServer(MAX_MESSAGE_BYTES);
   const clients = new Set<WebSocket>();
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
-
-  const send = (ws: WebSocket, msg: object) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-  };
-
-  // Pushing: one snapshot build at a time, at most one per throttle period.
-  let lastPush = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let building = false;
-  let dirtyAgain = false;
-  const push = async () => {
-    timer = undefined;
-    if (clients.size === 0) return;
-    if (building) {
-      dirtyAgain = true;
-      return;
-    }
-    building = true;
-    lastPush = Date.now();
-    try {
-      const text = JSON.stringify(await o.snapshot());
-      for (const ws of clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
-    } catch (err) {
-      o.log.warn({ err }, 'wallboard snapshot failed');
-    } finally {
-      building = false;
-      if (dirtyAgain) {
-        dirtyAgain = false;
-        markDirty();
-      }
-    }
-  };
-  const markDirty = () => {
-    if (timer || clients.size === 0) return;
-    timer = setTimeout(() => void push(), Math.max(0, lastPush + throttleMs - Date.now()));
-  };
-  const refresh = setInterval(() => {
-    if (Date.now() - lastPush >= refreshMs - 50) markDirty();
-  }, refreshMs);
-  refresh.unref();
+  const pusher = new SnapshotPusher({ snapshot: o.snapshot, clients, throttleMs, refreshMs: o.refreshMs ?? 5000, log: o.log });
 
   // Telling other instances: one notice per throttle period while local events flow.
   let lastNotice = 0;
@@ -120,67 +89,21 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
     );
   };
   const offBus = o.bus.onDomain(() => {
-    markDirty();
+    pusher.markDirty();
     notify();
   });
   await sub.subscribe(o.liveChannel);
   sub.on('message', (_ch: string, from: string) => {
-    if (from !== o.instance) markDirty();
+    if (from !== o.instance) pusher.markDirty();
   });
 
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
-    const guard = signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs });
-    const ip = clientAddress(req);
+    const conn: Connection = { ws, guard: signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs }), ip: clientAddress(req) };
     let busy = Promise.resolve();
-
-    const handle = async (data: RawData, isBinary: boolean) => {
-      const frame = parseFrame(data, isBinary);
-      if (!frame) {
-        send(ws, invalidJson());
-        return;
-      }
-      const m = clientMessage.safeParse(frame.value);
-      if (!m.success) {
-        send(ws, socketError(fromZod(m.error, 'type')));
-        return;
-      }
-      if (m.data.type === 'ping') {
-        send(ws, { type: 'pong' });
-        return;
-      }
-      if (guard.signedIn) {
-        send(ws, socketError(sbError('already_authenticated'), undefined, 'type'));
-        return;
-      }
-      // The same failed-token budget per client address as the agent socket and the API.
-      const gate = await o.auth.limits.signIn.check(ip);
-      if (!gate.ok) {
-        o.auth.limits.limited('sign_in');
-        send(ws, socketError(signInLimited(gate.retryAfterSeconds)));
-        ws.close(4429, 'rate limited');
-        return;
-      }
-      const p = o.auth.identify(m.data.token);
-      if (!p || p.scope !== 'supervisor') {
-        await o.auth.limits.signIn.take(ip);
-        send(ws, socketError(sbError('unauthorized', 'token', 'not a valid supervisor token')));
-        ws.close(4401, 'unauthorized');
-        return;
-      }
-      // The socket may have closed while the limit was consulted.
-      if (ws.readyState !== WebSocket.OPEN) return;
-      guard.signIn();
-      clients.add(ws);
-      void o
-        .snapshot()
-        .then((s) => send(ws, s))
-        .catch((err: unknown) => o.log.warn({ err }, 'wallboard snapshot failed'));
-    };
-
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames are handled in order; before sign-in they count against the cap.
       busy = busy
-        .then(() => guard.frame(() => handle(data, isBinary)))
+        .then(() => conn.guard.frame(() => handleFrame(o, clients, conn, data, isBinary)))
         .catch((err: unknown) => o.log.warn({ err }, 'supervisor socket message failed'));
     });
     ws.on('close', () => {
@@ -196,8 +119,7 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
     async close() {
       release();
       offBus();
-      clearInterval(refresh);
-      if (timer) clearTimeout(timer);
+      pusher.stop();
       if (noticeTimer) clearTimeout(noticeTimer);
       // Tell wallboards to reconnect (the page does it by itself), then drop every socket.
       for (const ws of clients) send(ws, { type: 'reconnect', reason: 'server shutting down', afterMs: 500 });
@@ -207,4 +129,66 @@ export async function createSupervisorSocket(o: SupervisorSocketOptions): Promis
       sub.disconnect();
     },
   };
+}
+
+function send(ws: WebSocket, msg: object): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+/** One client's socket, its sign-in guard and the address its failed tokens count against. */
+interface Connection {
+  ws: WebSocket;
+  guard: SignInGuard;
+  ip: string;
+}
+
+/** One frame from a client: ping, or the hello that signs it in (then it gets a snapshot at once). */
+async function handleFrame(
+  o: SupervisorSocketOptions,
+  clients: Set<WebSocket>,
+  { ws, guard, ip }: Connection,
+  data: RawData,
+  isBinary: boolean,
+): Promise<void> {
+  const frame = parseFrame(data, isBinary);
+  if (!frame) {
+    send(ws, invalidJson());
+    return;
+  }
+  const m = clientMessage.safeParse(frame.value);
+  if (!m.success) {
+    send(ws, socketError(fromZod(m.error, 'type')));
+    return;
+  }
+  if (m.data.type === 'ping') {
+    send(ws, { type: 'pong' });
+    return;
+  }
+  if (guard.signedIn) {
+    send(ws, socketError(sbError('already_authenticated'), undefined, 'type'));
+    return;
+  }
+  // The same failed-token budget per client address as the agent socket and the API.
+  const gate = await o.auth.limits.signIn.check(ip);
+  if (!gate.ok) {
+    o.auth.limits.limited('sign_in');
+    send(ws, socketError(signInLimited(gate.retryAfterSeconds)));
+    ws.close(4429, 'rate limited');
+    return;
+  }
+  const p = o.auth.identify(m.data.token);
+  if (!p || p.scope !== 'supervisor') {
+    await o.auth.limits.signIn.take(ip);
+    send(ws, socketError(sbError('unauthorized', 'token', 'not a valid supervisor token')));
+    ws.close(4401, 'unauthorized');
+    return;
+  }
+  // The socket may have closed while the limit was consulted.
+  if (ws.readyState !== WebSocket.OPEN) return;
+  guard.signIn();
+  clients.add(ws);
+  void o
+    .snapshot()
+    .then((s) => send(ws, s))
+    .catch((err: unknown) => o.log.warn({ err }, 'wallboard snapshot failed'));
 }

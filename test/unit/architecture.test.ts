@@ -37,7 +37,6 @@ const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/queue/bridge.ts:createBridge': 'fns',
   'src/queue/commands.ts:createAgentCommands': 'fns',
   'src/web/static/softphone.js:createSoftphone': 'fns',
-  'src/web/supervisor-socket.ts:createSupervisorSocket': 'fns',
 };
 
 /** The name a function is known by: its own, or that of the variable or property it is assigned to. */
