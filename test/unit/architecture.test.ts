@@ -36,7 +36,6 @@ const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/app.ts:buildApp': 'fns',
   'src/queue/bridge.ts:createBridge': 'fns',
   'src/queue/commands.ts:createAgentCommands': 'fns',
-  'src/web/static/softphone.js:createSoftphone': 'fns',
 };
 
 /** The name a function is known by: its own, or that of the variable or property it is assigned to. */
