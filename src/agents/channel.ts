@@ -9,7 +9,15 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import type { Authenticator } from '../access/auth.js';
 import { clientAddress } from '../access/rate-limit.js';
-import { acceptUpgrades, invalidJson, parseFrame, signInGuard, signInLimited, socketServer } from '../access/websocket.js';
+import {
+  acceptUpgrades,
+  invalidJson,
+  parseFrame,
+  signInGuard,
+  signInLimited,
+  socketServer,
+  type SignInGuard,
+} from '../access/websocket.js';
 import { sbError, socketError, SwitchboardError } from '../errors.js';
 import type { RedisClient } from '../store/redis.js';
 import { clientMessage, protocolError, type ClientMessage, type ServerMessage } from './protocol.js';
@@ -56,7 +64,7 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 /** Attach the agent WebSocket endpoint to the app's HTTP server. */
 export async function createAgentChannel(o: ChannelOptions): Promise<AgentChannel> {
   const wss = socketServer(MAX_MESSAGE_BYTES);
-  const sockets = new Map<string, Set<WebSocket>>();
+  const sockets: Sockets = new Map();
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
 
@@ -77,106 +85,30 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
     }
   });
 
-  const reply = (ws: WebSocket, msg: ServerMessage) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-  };
-
   const onConnection = (ws: WebSocket, req: IncomingMessage) => {
-    let agentId: string | undefined;
+    const conn: Connection = { ws, guard: signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs }), ip: clientAddress(req) };
     let busy = Promise.resolve();
-    const guard = signInGuard(ws, { helloTimeoutMs: o.helloTimeoutMs });
-    const ip = clientAddress(req);
     const urlToken = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
-
-    const authenticate = async (token: string | undefined, ref?: string) => {
-      // Failed tokens are counted per client address; once its budget is spent, sign-ins from it are
-      // refused (even with a good token) until the bucket refills.
-      const gate = await o.auth.limits.signIn.check(ip);
-      if (!gate.ok) {
-        o.auth.limits.limited('sign_in');
-        reply(ws, socketError(signInLimited(gate.retryAfterSeconds), ref));
-        ws.close(4429, 'rate limited');
-        return;
-      }
-      const p = o.auth.identify(token);
-      if (!p || p.scope !== 'agent' || !p.agentId) {
-        await o.auth.limits.signIn.take(ip);
-        reply(ws, socketError(sbError('unauthorized', 'token', 'not a valid agent token'), ref));
-        ws.close(4401, 'unauthorized');
-        return;
-      }
-      // The socket may have closed while the limit was consulted.
-      if (ws.readyState !== WebSocket.OPEN) return;
-      agentId = p.agentId;
-      let set = sockets.get(agentId);
-      if (!set) sockets.set(agentId, (set = new Set()));
-      set.add(ws);
-      guard.signIn();
-      const welcome = await o.commands.connected(agentId, o.instance);
-      reply(ws, welcome);
-      if (welcome.type === 'welcome' && o.commands.resume) for (const m of await o.commands.resume(agentId)) reply(ws, m);
-    };
-
-    if (urlToken) busy = busy.then(() => authenticate(urlToken)).catch((err: unknown) => o.log.error({ err }, 'agent connect failed'));
-
-    const handle = async (data: RawData, isBinary: boolean) => {
-      const frame = parseFrame(data, isBinary);
-      if (!frame) {
-        reply(ws, invalidJson());
-        return;
-      }
-      const parsed = frame.value;
-      const ref =
-        typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string'
-          ? (parsed as { ref: string }).ref.slice(0, 64)
-          : undefined;
-      const m = clientMessage.safeParse(parsed);
-      if (!m.success) {
-        reply(ws, protocolError(m.error, ref));
-        return;
-      }
-      const msg = m.data;
-      if (msg.type === 'ping') {
-        reply(ws, { type: 'pong', now: Date.now(), ...(ref ? { ref } : {}) });
-        return;
-      }
-      if (msg.type === 'hello') {
-        if (agentId) reply(ws, socketError(sbError('already_authenticated'), ref, 'type'));
-        else await authenticate(msg.token, ref);
-        return;
-      }
-      if (!agentId) {
-        reply(ws, socketError(sbError('unauthorized', undefined, 'send hello with your token first'), ref, 'type'));
-        return;
-      }
-      try {
-        reply(ws, await o.commands.command(agentId, msg));
-      } catch (err) {
-        // A store or service error the command threw: the agent is told what and which field.
-        if (err instanceof SwitchboardError) {
-          reply(ws, socketError(err, ref, 'type'));
-          return;
-        }
-        o.log.error({ err, type: msg.type }, 'agent command failed');
-        reply(ws, socketError(sbError('unavailable'), ref));
-      }
-    };
+    if (urlToken)
+      busy = busy
+        .then(() => authenticate(o, sockets, conn, urlToken))
+        .catch((err: unknown) => o.log.error({ err }, 'agent connect failed'));
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Frames from one socket are handled in order; before sign-in they count against the cap.
       busy = busy
-        .then(() => guard.frame(() => handle(data, isBinary)))
+        .then(() => conn.guard.frame(() => handleFrame(o, sockets, conn, data, isBinary)))
         .catch((err: unknown) => o.log.error({ err }, 'agent message failed'));
     });
 
     ws.on('close', () => {
+      const agentId = conn.agentId;
       if (!agentId) return;
       const set = sockets.get(agentId);
       set?.delete(ws);
       if (set && set.size === 0) {
         sockets.delete(agentId);
-        const id = agentId;
-        void o.commands.disconnected(id, o.instance).catch((err: unknown) => o.log.error({ err }, 'agent disconnect handling failed'));
+        void o.commands.disconnected(agentId, o.instance).catch((err: unknown) => o.log.error({ err }, 'agent disconnect handling failed'));
       }
     });
     ws.on('error', () => {});
@@ -205,4 +137,96 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
       sub.disconnect();
     },
   };
+}
+
+/** Each signed-in agent's sockets on this instance (a desk may have several). */
+type Sockets = Map<string, Set<WebSocket>>;
+
+/** One socket: its sign-in guard, the address its failed tokens count against, and the agent once signed in. */
+interface Connection {
+  ws: WebSocket;
+  guard: SignInGuard;
+  ip: string;
+  agentId?: string;
+}
+
+function reply(ws: WebSocket, msg: ServerMessage): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+/** A hello (or the URL's token): sign the socket in as its agent, then welcome it and resume its work. */
+async function authenticate(o: ChannelOptions, sockets: Sockets, conn: Connection, token: string | undefined, ref?: string): Promise<void> {
+  const { ws, ip } = conn;
+  // Failed tokens are counted per client address; once its budget is spent, sign-ins from it are
+  // refused (even with a good token) until the bucket refills.
+  const gate = await o.auth.limits.signIn.check(ip);
+  if (!gate.ok) {
+    o.auth.limits.limited('sign_in');
+    reply(ws, socketError(signInLimited(gate.retryAfterSeconds), ref));
+    ws.close(4429, 'rate limited');
+    return;
+  }
+  const p = o.auth.identify(token);
+  if (!p || p.scope !== 'agent' || !p.agentId) {
+    await o.auth.limits.signIn.take(ip);
+    reply(ws, socketError(sbError('unauthorized', 'token', 'not a valid agent token'), ref));
+    ws.close(4401, 'unauthorized');
+    return;
+  }
+  // The socket may have closed while the limit was consulted.
+  if (ws.readyState !== WebSocket.OPEN) return;
+  const agentId = p.agentId;
+  conn.agentId = agentId;
+  let set = sockets.get(agentId);
+  if (!set) sockets.set(agentId, (set = new Set()));
+  set.add(ws);
+  conn.guard.signIn();
+  const welcome = await o.commands.connected(agentId, o.instance);
+  reply(ws, welcome);
+  if (welcome.type === 'welcome' && o.commands.resume) for (const m of await o.commands.resume(agentId)) reply(ws, m);
+}
+
+/** One frame: ping, hello, or a command of the signed-in agent (its errors become socket errors naming the field). */
+async function handleFrame(o: ChannelOptions, sockets: Sockets, conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+  const { ws } = conn;
+  const frame = parseFrame(data, isBinary);
+  if (!frame) {
+    reply(ws, invalidJson());
+    return;
+  }
+  const parsed = frame.value;
+  const ref =
+    typeof parsed === 'object' && parsed && typeof (parsed as { ref?: unknown }).ref === 'string'
+      ? (parsed as { ref: string }).ref.slice(0, 64)
+      : undefined;
+  const m = clientMessage.safeParse(parsed);
+  if (!m.success) {
+    reply(ws, protocolError(m.error, ref));
+    return;
+  }
+  const msg = m.data;
+  if (msg.type === 'ping') {
+    reply(ws, { type: 'pong', now: Date.now(), ...(ref ? { ref } : {}) });
+    return;
+  }
+  if (msg.type === 'hello') {
+    if (conn.agentId) reply(ws, socketError(sbError('already_authenticated'), ref, 'type'));
+    else await authenticate(o, sockets, conn, msg.token, ref);
+    return;
+  }
+  if (!conn.agentId) {
+    reply(ws, socketError(sbError('unauthorized', undefined, 'send hello with your token first'), ref, 'type'));
+    return;
+  }
+  try {
+    reply(ws, await o.commands.command(conn.agentId, msg));
+  } catch (err) {
+    // A store or service error the command threw: the agent is told what and which field.
+    if (err instanceof SwitchboardError) {
+      reply(ws, socketError(err, ref, 'type'));
+      return;
+    }
+    o.log.error({ err, type: msg.type }, 'agent command failed');
+    reply(ws, socketError(sbError('unavailable'), ref));
+  }
 }

@@ -32,7 +32,6 @@ const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/queue/store.ts:createQueueStore': 'perfc',
   'src/webhooks/ivr-routes.ts:registerIvrRoutes': 'perfc',
   'src/webhooks/queue-routes.ts:registerQueueRoutes': 'perfc',
-  'src/agents/channel.ts:createAgentChannel': 'fns',
   'src/app.ts:buildApp': 'fns',
   'src/queue/bridge.ts:createBridge': 'fns',
   'src/queue/commands.ts:createAgentCommands': 'fns',
