@@ -12,6 +12,7 @@ import { installHttpSecurity } from './api/security.js';
 import { registerApiRoutes } from './api/routes.js';
 import { registerMonitorRoutes } from './api/monitor-routes.js';
 import { registerRecordRoutes } from './api/records-routes.js';
+import { registerRecordingApi } from './api/recording-routes.js';
 import {
   createAuditLog,
   createRecordStore,
@@ -28,12 +29,14 @@ import { createScripts, type Scripts } from './store/scripts.js';
 import { installWebhookInfra, type WebhookCore } from './webhooks/plugin.js';
 import { registerIvrRoutes } from './webhooks/ivr-routes.js';
 import { registerQueueRoutes } from './webhooks/queue-routes.js';
+import { registerRecordingRoutes } from './webhooks/recording-routes.js';
 import { createAgentChannel, type AgentChannel } from './agents/channel.js';
 import { createAgentStore, type AgentStore } from './agents/store.js';
 import { createContactStore } from './queue/contacts.js';
 import { createOfferStore } from './queue/offers.js';
 import { createQueueService, type QueueService } from './queue/service.js';
 import { createQueueStore, type QueueStore } from './queue/store.js';
+import { createRecordingStore } from './queue/recording-store.js';
 import { createTwilioRest, type TwilioRest, type TwilioRestOptions } from './queue/twilio-rest.js';
 import { staffingRows } from './queue/staffing.js';
 import { createLivePlanner, currentRows } from './capacity/live.js';
@@ -222,6 +225,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     agents,
     contacts: createContactStore(deps.redis, keys, scripts),
     offers: createOfferStore(deps.redis, keys),
+    recordings: createRecordingStore(deps.redis, keys, typedScripts, config.center.callTtlSeconds),
     rest,
     redis: deps.redis,
     keys,
@@ -323,6 +327,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     installWebhookInfra(twilioScope, core);
     registerIvrRoutes(twilioScope, { core, clock, calls, callerHashKey: config.callerHashKey, queue: service });
     registerQueueRoutes(twilioScope, { core, clock, calls, service, callerHashKey: config.callerHashKey });
+    registerRecordingRoutes(twilioScope, { core, clock, calls, service, callerHashKey: config.callerHashKey });
   });
 
   registerApiRoutes(app, {
@@ -351,6 +356,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   registerPlanRoutes(app, { auth, prometheusUrl: config.prometheusUrl, queues: planTargets, now: () => clock.now() });
 
   registerRecordRoutes(app, { auth, records, audit });
+  registerRecordingApi(app, { auth, audit, control: (callSid, c) => service.recordings.control(callSid, c) });
 
   registerMonitorRoutes(app, {
     auth,

@@ -37,6 +37,9 @@ export const ERRORS = {
   stale_offer: { status: 409, message: 'this offer is no longer valid' },
   caller_gone: { status: 409, message: 'the caller has already left' },
   not_your_call: { status: 409, message: 'not a call you are on' },
+  // Recording pause / resume on a call whose queue does not record, or whose recording has not started or has ended.
+  recording_off: { status: 409, message: "this call's queue does not record calls" },
+  no_recording: { status: 409, message: 'the call has no recording in progress' },
   // Well-formed, but the data cannot answer it (e.g. too little history for a staffing plan).
   insufficient_data: { status: 422, message: 'not enough data to answer this' },
   rate_limited: { status: 429, message: 'too many requests' },

@@ -20,6 +20,7 @@ export type TransferMode = 'cold' | 'warm';
 export type TransferResult = 'completed' | 'cancelled' | 'failed';
 export type MonitorMode = 'listen' | 'coach' | 'barge' | 'stop';
 export type SurveyKind = 'csat' | 'nps' | 'ces';
+export type RecordingActor = 'agent' | 'supervisor';
 
 interface Base {
   /** Milliseconds since the epoch, from the injected clock. */
@@ -112,6 +113,14 @@ export type DomainEvent = Base &
       }
     | { type: 'supervisor.monitor'; callSid: string; queue: string; mode: MonitorMode }
     | { type: 'hold'; callSid: string; queue: string; on: boolean }
+    /** The conference of a call (the caller's CallSid) is being recorded (Twilio's in-progress callback). */
+    | { type: 'recording.started'; callSid: string; queue: string; recordingSid: string }
+    /** The recording is complete: its media URL (Twilio's RecordingUrl, no extension) and length. */
+    | { type: 'recording.completed'; callSid: string; queue: string; recordingSid: string; url: string; durationSeconds: number }
+    /** Twilio could not make the recording: `absent` (too short or silent) or `failed`. */
+    | { type: 'recording.failed'; callSid: string; queue: string; recordingSid: string; status: 'absent' | 'failed' }
+    /** A recording was paused or resumed by the agent on the call or a supervisor. */
+    | { type: 'recording.paused' | 'recording.resumed'; callSid: string; queue: string; recordingSid: string; by: RecordingActor }
   );
 
 export type DomainEventType = DomainEvent['type'];

@@ -18,6 +18,8 @@ export interface Urls {
   queueResult(queue: string): string;
   queueKeys(queue: string): string;
   queueOverflowRecord(queue: string): string;
+  /** After a recording queue's consent prompt, the caller is queued here (a redirect, with how to enter). */
+  queueConsented(queue: string, o: { priority: number | undefined; front: boolean; countOffer: boolean }): string;
   /** A caller overflowing from queue `from` enters queue `queue` here (a redirect). */
   queueEnter(queue: string, from: string): string;
   connect(queue: string, offerId: string): string;
@@ -27,6 +29,8 @@ export interface Urls {
   callbackLeg(queue: string, offerId: string): string;
   callbackStatus(queue: string, offerId: string): string;
   conferenceStatus: string;
+  /** Recording status callback of a call's conference recording (`callSid`: the caller's call). */
+  conferenceRecording(callSid: string, queue: string): string;
   holdMusic: string;
   /** A transferred caller re-enters a queue here (redirected out of the conference). */
   transferQueue(queue: string, from: string): string;
@@ -52,6 +56,8 @@ export function createUrls(base: string): Urls {
     queueResult: (q) => `${base}/twilio/queue/result?queue=${enc(q)}`,
     queueKeys: (q) => `${base}/twilio/queue/keys?queue=${enc(q)}`,
     queueOverflowRecord: (q) => `${base}/twilio/queue/voicemail?queue=${enc(q)}`,
+    queueConsented: (q, o) =>
+      `${base}/twilio/queue/consented?queue=${enc(q)}${o.priority === undefined ? '' : `&priority=${o.priority}`}&front=${o.front ? 1 : 0}&offer=${o.countOffer ? 1 : 0}`,
     queueEnter: (q, from) => `${base}/twilio/queue/enter?queue=${enc(q)}&from=${enc(from)}`,
     connect: (q, offerId) => `${base}/twilio/queue/connect?queue=${enc(q)}&offer=${enc(offerId)}`,
     afterCall: (q) => `${base}/twilio/call/after?queue=${enc(q)}`,
@@ -60,6 +66,7 @@ export function createUrls(base: string): Urls {
     callbackLeg: (q, offerId) => `${base}/twilio/callback/leg?queue=${enc(q)}&offer=${enc(offerId)}`,
     callbackStatus: (q, offerId) => `${base}/twilio/callback/status?queue=${enc(q)}&offer=${enc(offerId)}`,
     conferenceStatus: `${base}/twilio/conference/status`,
+    conferenceRecording: (sid, q) => `${base}/twilio/conference/recording?call=${enc(sid)}&queue=${enc(q)}`,
     holdMusic: `${base}/twilio/hold`,
     transferQueue: (q, from) => `${base}/twilio/transfer/queue?queue=${enc(q)}&from=${enc(from)}`,
     transferStatus: (sid) => `${base}/twilio/transfer/status?call=${enc(sid)}`,

@@ -39,6 +39,8 @@ export const clientMessage = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('hangup'), callSid, ref }).strict(),
+  /** Pause or resume the call's recording (the agent's current call when callSid is left out). */
+  z.object({ type: z.literal('recording'), action: z.enum(['pause', 'resume']), callSid: callSid.optional(), ref }).strict(),
   z
     .object({
       type: z.literal('transfer'),

@@ -139,6 +139,25 @@ const overflowSchema = z
   .refine((o) => o.target !== 'queue' || o.queue, 'target queue needs `queue`')
   .refine((o) => o.target !== 'number' || o.number, 'target number needs `number`');
 
+/**
+ * Call recording of a queue: the conference of each call it connects is recorded from its start. The
+ * consent prompt (required when enabled: what to say is a legal decision, so there is no built-in text)
+ * is played to the caller before they are queued. A pause leaves silence in the recording (`silence`,
+ * Twilio's default) or leaves the paused time out (`skip`).
+ */
+const recordingSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    consentPrompt: prompt.optional(),
+    pauseBehavior: z.enum(['silence', 'skip']).default('silence'),
+  })
+  .strict()
+  .refine((r) => !r.enabled || r.consentPrompt !== undefined, {
+    message: 'recording needs a consentPrompt when enabled',
+    path: ['consentPrompt'],
+  });
+export type RecordingConfig = z.infer<typeof recordingSchema>;
+
 const queueSchema = z
   .object({
     name: z.string().optional(),
@@ -163,6 +182,8 @@ const queueSchema = z
     transferToFront: z.boolean().default(true),
     /** Priority of a call transferred into this queue (default: the queue's defaultPriority). */
     transferPriority: z.number().int().min(0).max(9).optional(),
+    /** Record the calls this queue connects (off by default); the consent prompt is played before queuing. */
+    recording: recordingSchema.default({ enabled: false, pauseBehavior: 'silence' }),
   })
   .strict();
 export type QueueConfig = z.infer<typeof queueSchema> & { id: string };

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { serviceLevelSecondsFor, type CenterConfig } from '../config/callcenter.js';
 import { AGENT_STATES, type DomainEvent, type EventBus, type ServiceEvent } from '../events.js';
+import { registerRecordingMetrics } from './recording.js';
 import { registerRuntimeMetrics, type TodayRow } from './runtime.js';
 
 export type { TodayRow } from './runtime.js';
@@ -358,6 +359,7 @@ export function createMetrics({ center, bus, now = Date.now }: { center: CenterC
   bus.onService(onService);
 
   registerRuntimeMetrics({ registry, center, now, today: () => safe(sources.today), queueLabel: q });
+  registerRecordingMetrics({ registry, bus, queueLabel: q });
 
   // Scrape-time gauges: the same value on every instance (combine with max in PromQL).
   new Gauge({

@@ -26,6 +26,8 @@ import { isNotFound } from './twilio-rest.js';
 const QUEUE_SID_WAIT_MS = 5_000;
 /** The conference events asked for (only the ConferenceSid is taken from them, as a second source). */
 const CONFERENCE_EVENTS = ['start', 'end', 'join', 'leave', 'hold'];
+/** The conference recording's status changes reported (participant.d.ts conferenceRecordingStatusCallbackEvent). */
+const RECORDING_EVENTS = ['in-progress', 'completed', 'failed', 'absent'];
 
 export const isAnswered = (status: string): boolean => status === 'in-progress' || status === 'answered';
 
@@ -69,8 +71,8 @@ export function createBridge(
     const agent = await agents.get(agentId);
     try {
       // The agent's leg creates the call's conference (the caller joins when dequeued, after the agent
-      // answers), so the conference status callback is asked for here: Twilio keeps only the creating
-      // participant's. The ConferenceSid comes with the answer.
+      // answers), so the conference status callback and recording are asked for here: Twilio keeps only
+      // the creating participant's. The ConferenceSid comes with the answer.
       const leg = await rest.addParticipant(
         conferenceName(offer.callSid),
         {
@@ -82,6 +84,11 @@ export function createBridge(
           endConferenceOnExit: true,
           timeoutSeconds: 20,
           conferenceStatusCallback: { url: urls.conferenceStatus, events: CONFERENCE_EVENTS },
+          // A queue that records: the conference is recorded from its start, asked for (as the status
+          // callback) by the participant that creates it.
+          ...(ctx.qc(offer.queue).recording.enabled
+            ? { conferenceRecording: { url: urls.conferenceRecording(offer.callSid, offer.queue), events: RECORDING_EVENTS } }
+            : {}),
         },
         { settled: () => offers.leg(offerId, 'agent') },
       );

@@ -21,6 +21,8 @@ export interface EnterArgs {
   /** False for transfers: the same contact, not a new offer. */
   countOffer?: boolean;
   front?: boolean;
+  /** The caller has just heard the queue's recording consent prompt (the redirect after it). */
+  consented?: boolean;
 }
 
 export interface CallerFlow {
@@ -89,6 +91,17 @@ export function createCallerFlow(
 
   async function enter(args: EnterArgs) {
     const q = ctx.qc(args.queue);
+    if (q.recording.enabled && !args.consented) {
+      // A queue that records plays its consent prompt first; the caller is queued (here and in Twilio's
+      // queue) only once they have heard it, from the redirect, so no agent is offered a caller still
+      // listening to it and the wait starts after it.
+      speak(args.twiml, center, q.recording.consentPrompt, args.state.language);
+      args.twiml.redirect(
+        { method: 'POST' },
+        urls.queueConsented(args.queue, { priority: args.priority, front: args.front ?? false, countOffer: args.countOffer ?? true }),
+      );
+      return { state: { ...args.state, phase: 'queue' as const, queue: args.queue }, events: [] };
+    }
     const staffed = await agents.staffedFor(q.skills);
     const r = await queues.enqueue({
       queue: args.queue,

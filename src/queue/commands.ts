@@ -10,6 +10,7 @@ import type { AgentCommands } from '../agents/channel.js';
 import type { ClientMessage, ServerMessage } from '../agents/protocol.js';
 import type { QueueContext } from './context.js';
 import type { OfferKinds } from './offer-kind.js';
+import type { Recordings } from './recording.js';
 import type { Router } from './router.js';
 import { RestError } from './twilio-rest.js';
 import type { Transfers } from './transfer.js';
@@ -17,7 +18,13 @@ import type { Transfers } from './transfer.js';
 type Command = Exclude<ClientMessage, { type: 'hello' | 'ping' }>;
 
 /** Build the agent command handler. */
-export function createAgentCommands(ctx: QueueContext, router: Router, transfers: Transfers, kinds: OfferKinds): AgentCommands {
+export function createAgentCommands(
+  ctx: QueueContext,
+  router: Router,
+  transfers: Transfers,
+  kinds: OfferKinds,
+  recordings: Recordings,
+): AgentCommands {
   const { center, urls, clock, queues, agents, contacts, offers, rest } = ctx;
 
   async function accept(agentId: string, offerId: string): Promise<ServerMessage> {
@@ -95,6 +102,13 @@ export function createAgentCommands(ctx: QueueContext, router: Router, transfers
           // 21220: the leg has ended already, which is what the agent asked for.
           if (!(err instanceof RestError && err.code === 21220)) throw err;
         }
+        return ack();
+      }
+      case 'recording': {
+        // The call the agent is on when the message names none (a pause must be quick to ask for).
+        const callSid = msg.callSid ?? (await agents.get(agentId))?.callSid;
+        if (!callSid) return fail('not_your_call', 'callSid', 'you are not on a call');
+        await recordings.control(callSid, { action: msg.action, by: 'agent', agentId });
         return ack();
       }
       case 'transfer':

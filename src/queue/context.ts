@@ -16,6 +16,7 @@ import type { RedisClient } from '../store/redis.js';
 import type { Urls } from '../urls.js';
 import type { ContactStore } from './contacts.js';
 import type { OfferRecord, OfferStore } from './offers.js';
+import type { RecordingStore } from './recording-store.js';
 import type { QueueStore } from './store.js';
 import type { TwilioRest } from './twilio-rest.js';
 
@@ -29,6 +30,8 @@ export interface QueueServiceDeps {
   contacts: ContactStore;
   offers: OfferStore;
   rest: TwilioRest;
+  /** The calls' conference recordings (recording-store.ts). */
+  recordings: RecordingStore;
   redis: RedisClient;
   keys: Keys;
   instance: string;

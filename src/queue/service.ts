@@ -21,6 +21,7 @@ import { createAgentCommands } from './commands.js';
 import { createContext, type QueueServiceDeps } from './context.js';
 import { createGhosts } from './ghosts.js';
 import { createMonitor, type MonitorRequest } from './monitor.js';
+import { createRecordings, type Recordings } from './recording.js';
 import type { OfferKinds } from './offer-kind.js';
 import { createRouter } from './router.js';
 import { createSweeper } from './sweeper.js';
@@ -30,6 +31,7 @@ import { createTransfers, type Transfers } from './transfer.js';
 export { conferenceName, type QueueServiceDeps } from './context.js';
 export type { EnterArgs } from './caller.js';
 export type { MonitorRequest } from './monitor.js';
+export type { RecordingCallback, RecordingControl } from './recording.js';
 
 /** The caller's side (caller.ts) and the agent's commands (commands.ts), plus what the routes and the app need. */
 export interface QueueService extends AgentCommands, CallerFlow {
@@ -47,6 +49,8 @@ export interface QueueService extends AgentCommands, CallerFlow {
   monitorLegStatus(p: { callSid: string; legSid: string; status: string }): Promise<void>;
   /** The supervisor lines on a call now: where each is dialed and its mode. */
   monitors(callSid: string): Promise<{ to: string; mode: MonitorMode }[]>;
+  /** Call recording: Twilio's recording status callbacks, and pause / resume (recording.ts). */
+  recordings: Recordings;
   transfers: Transfers;
   route(queue: string): Promise<number>;
   sweep(): Promise<void>;
@@ -72,7 +76,8 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
   const caller = createCallerFlow(ctx, router, (offerId, queueSid) =>
     ctx.detach(bridge.queueSidArrived(offerId, queueSid), 'dequeue after the QueueSid arrived failed'),
   );
-  const commands = createAgentCommands(ctx, router, transfers, kinds);
+  const recordings = createRecordings(ctx, d.recordings);
+  const commands = createAgentCommands(ctx, router, transfers, kinds, recordings);
   const monitor = createMonitor(ctx);
   const sweeper = createSweeper(ctx, router, bridge, ghosts, kinds);
 
@@ -88,6 +93,7 @@ export function createQueueService(d: QueueServiceDeps): QueueService {
     ...caller,
     ...commands,
     conferenceEvent,
+    recordings,
     transfers,
     async transferLegStatus(p) {
       await transfers.targetLegStatus(p.callSid, p.legSid, p.status);

@@ -25,6 +25,12 @@ export interface ParticipantOptions {
    * join the conference is used"), so it is given on the leg that creates it: the agent's.
    */
   conferenceStatusCallback?: { url: string; events: string[] };
+  /**
+   * Record the conference from its start (conferenceRecord `record-from-start`, participant.d.ts) and
+   * report the recording's status (conferenceRecordingStatusCallback + Event: in-progress, completed,
+   * failed, absent). Given, like the status callback, on the leg that creates the conference.
+   */
+  conferenceRecording?: { url: string; events: string[] };
 }
 
 /** A participant dialed in: its CallSid, and the ConferenceSid of the conference it was added to. */
@@ -63,6 +69,16 @@ export interface TwilioRest {
     conferenceSid: string,
     callSid: string,
     o: { hold?: boolean; holdUrl?: string; muted?: boolean; coaching?: boolean; callSidToCoach?: string; endConferenceOnExit?: boolean },
+  ): Promise<void>;
+  /**
+   * Pause or resume a conference's recording (Recording update, Status=paused|in-progress; PauseBehavior
+   * skip|silence applies to a pause: conference/recording.d.ts).
+   */
+  updateRecording(
+    conferenceSid: string,
+    recordingSid: string,
+    status: 'paused' | 'in-progress',
+    pauseBehavior?: 'skip' | 'silence',
   ): Promise<void>;
   /** Remove a participant from a conference. */
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
@@ -143,6 +159,14 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
                   conferenceStatusCallbackEvent: p.conferenceStatusCallback.events,
                 }
               : {}),
+            ...(p.conferenceRecording
+              ? {
+                  conferenceRecord: 'record-from-start',
+                  conferenceRecordingStatusCallback: p.conferenceRecording.url,
+                  conferenceRecordingStatusCallbackMethod: 'POST',
+                  conferenceRecordingStatusCallbackEvent: p.conferenceRecording.events,
+                }
+              : {}),
           });
           return { callSid: r.callSid, conferenceSid: r.conferenceSid || null };
         },
@@ -167,6 +191,13 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
             ...(u.callSidToCoach ? { callSidToCoach: u.callSidToCoach } : {}),
             ...(u.endConferenceOnExit !== undefined ? { endConferenceOnExit: u.endConferenceOnExit } : {}),
           });
+      }),
+    updateRecording: (conferenceSid, recordingSid, status, pauseBehavior) =>
+      withRetry('update_recording', async () => {
+        await client
+          .conferences(conferenceSid)
+          .recordings(recordingSid)
+          .update({ status, ...(status === 'paused' && pauseBehavior ? { pauseBehavior } : {}) });
       }),
     removeParticipant: (conferenceSid, callSid) =>
       withRetry('remove_participant', async () => {

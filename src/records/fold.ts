@@ -104,25 +104,24 @@ export function foldOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | nu
         }),
       ]);
       break;
+    case 'recording.completed':
+      // The call's latest complete recording (a call transferred into another recording queue has two).
+      callSid = e.callSid;
+      ops.push([
+        'rank',
+        'recording',
+        at,
+        'recordingSid',
+        e.recordingSid,
+        'recordingUrl',
+        e.url,
+        'recordingDurationSeconds',
+        String(e.durationSeconds),
+      ]);
+      break;
     default:
-      return recordingOps(e);
+      return null;
   }
   if (!callSid) return null;
   return { callSid, ops: [['setnx', 'callSid', callSid], ...ops] };
-}
-
-/**
- * A call recording's facts, from an event of the recording feature when it is present on the bus
- * (`recording.completed` with callSid, recordingSid, durationSeconds): read by shape, so this module
- * does not depend on whether that event type exists yet.
- */
-function recordingOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | null {
-  const r = e as unknown as { type: string; callSid?: unknown; recordingSid?: unknown; durationSeconds?: unknown };
-  if (r.type !== 'recording.completed' || typeof r.callSid !== 'string' || typeof r.recordingSid !== 'string') return null;
-  const ops: FoldOp[] = [
-    ['setnx', 'callSid', r.callSid],
-    ['set', 'recordingSid', r.recordingSid],
-  ];
-  if (typeof r.durationSeconds === 'number') ops.push(['set', 'recordingDurationSeconds', String(r.durationSeconds)]);
-  return { callSid: r.callSid, ops };
 }

@@ -69,7 +69,9 @@ export interface CallRecord {
   csat: number | null;
   nps: number | null;
   ces: number | null;
+  /** The call's recording (the latest, should it have several): its SID, media URL (Twilio's, without extension) and length. */
   recordingSid: string | null;
+  recordingUrl: string | null;
   recordingDurationSeconds: number | null;
   voicemailSid: string | null;
 }
@@ -142,6 +144,7 @@ export function fromEntry(flat: readonly string[]): CallRecord {
     nps: num(r, 'nps'),
     ces: num(r, 'ces'),
     recordingSid: str(r, 'recordingSid'),
+    recordingUrl: str(r, 'recordingUrl'),
     recordingDurationSeconds: num(r, 'recordingDurationSeconds'),
     voicemailSid: str(r, 'voicemailSid'),
   };
@@ -183,6 +186,7 @@ export const COLUMNS: readonly { key: keyof CallRecord; kind: Kind }[] = [
   { key: 'nps', kind: 'number' },
   { key: 'ces', kind: 'number' },
   { key: 'recordingSid', kind: 'text' },
+  { key: 'recordingUrl', kind: 'text' },
   { key: 'recordingDurationSeconds', kind: 'number' },
   { key: 'voicemailSid', kind: 'text' },
 ];

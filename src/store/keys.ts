@@ -76,6 +76,8 @@ export interface CallKeys {
   idem: string;
   /** ZSET of status-callback sequence numbers seen (TTL). */
   statusSeq: string;
+  /** HASH of the call's conference recording: SID, conference, queue, status, events seen (TTL; src/queue/recording.ts). */
+  recording: string;
 }
 
 export interface Keys {
@@ -173,7 +175,7 @@ export function createKeys(prefix = 'sb:'): Keys {
     },
     call(callSid) {
       const c = `${prefix}{c:${callSid}}:`;
-      return { state: `${c}state`, idem: `${c}idem`, statusSeq: `${c}status` };
+      return { state: `${c}state`, idem: `${c}idem`, statusSeq: `${c}status`, recording: `${c}recording` };
     },
     repeatIndex: `${x}repeat`,
     callerCalls: (h) => `${x}calls:${h}`,

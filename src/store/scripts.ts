@@ -210,6 +210,20 @@ export interface Scripts {
     keys: readonly [record: string, stream: string],
     args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number],
   ): Promise<string | null>;
+  /** Reply: [changed 0|1, the recording's status now]. */
+  recordingState(
+    keys: readonly [recording: string],
+    args: readonly [
+      recordingSid: string,
+      change: 'in-progress' | 'completed' | 'failed' | 'absent' | 'paused' | 'resumed',
+      conferenceSid: string,
+      queue: string,
+      durationSeconds: Arg,
+      url: string,
+      now: number,
+      ttlSeconds: number,
+    ],
+  ): Promise<[number, string]>;
   /** Reply: [ok 0|1, retryAfterMs]. */
   rateLimit(
     keys: readonly [bucket: string],
@@ -251,6 +265,7 @@ const NAMES: readonly ScriptName[] = [
   'callStatus',
   'contactRepeat',
   'recordFold',
+  'recordingState',
   'rateLimit',
 ];
 

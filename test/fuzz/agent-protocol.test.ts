@@ -30,6 +30,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   transfer: { type: 'transfer', callSid: CALL, to: { kind: 'queue', queue: 'billing' }, warm: false },
   transfer_complete: { type: 'transfer_complete', callSid: CALL },
   transfer_cancel: { type: 'transfer_cancel', callSid: CALL },
+  recording: { type: 'recording', action: 'pause', callSid: CALL },
   ping: { type: 'ping' },
 };
 

@@ -12,6 +12,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/app.js';
 import * as params from '../../src/webhooks/params.js';
+import { conferenceRecordingParams } from '../../src/webhooks/recording-routes.js';
 import { AUTH_TOKEN, callParams, makeApp, newCallSid, PUBLIC_BASE, type TestApp } from '../helpers/app.js';
 
 const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 150);
@@ -97,6 +98,25 @@ const CASES: Record<string, RouteCase> = {
     fields: keysOf(params.statusParams),
   },
   '/twilio/monitor/status': { query: { call: 'CA' + '0'.repeat(32) }, extra: STATUS, fields: keysOf(params.statusParams) },
+  '/twilio/queue/consented': {
+    query: { queue: 'support', priority: '2', front: '0', offer: '1' },
+    extra: {},
+    fields: keysOf(params.baseParams),
+  },
+  '/twilio/conference/recording': {
+    query: { call: 'CA' + '0'.repeat(32), queue: 'support' },
+    extra: {
+      ConferenceSid: 'CF' + '4'.repeat(32),
+      RecordingSid: 'RE' + '1'.repeat(32),
+      RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1',
+      RecordingStatus: 'completed',
+      RecordingDuration: '12',
+      RecordingChannels: '1',
+      RecordingSource: 'Conference',
+      RecordingStartTime: 'Mon, 05 Jan 2026 14:00:00 +0000',
+    },
+    fields: keysOf(conferenceRecordingParams),
+  },
 };
 
 // ---- generators -------------------------------------------------------------------------------

@@ -162,6 +162,7 @@ describe('architecture', () => {
       'contacts.ts': 0,
       'estimate.ts': 0,
       'twilio-rest.ts': 0,
+      'recording-store.ts': 0,
       'store.ts': 1,
       'staffing.ts': 2,
       'context.ts': 2,
@@ -171,6 +172,7 @@ describe('architecture', () => {
       'transfer-start.ts': 3,
       'transfer.ts': 4,
       'monitor.ts': 3,
+      'recording.ts': 3,
       'ghosts.ts': 4,
       'caller.ts': 4,
       'bridge.ts': 5,
@@ -202,6 +204,7 @@ describe('architecture', () => {
       'sweeper.ts',
       'ghosts.ts',
       'monitor.ts',
+      'recording.ts',
       'offer-kind.ts',
     ];
     expect(
