@@ -225,7 +225,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     agents,
     contacts: createContactStore(deps.redis, keys, scripts),
     offers: createOfferStore(deps.redis, keys),
-    recordings: createRecordingStore(deps.redis, keys, typedScripts, config.center.callTtlSeconds),
+    recordings: createRecordingStore(deps.redis, keys, scripts, config.center.callTtlSeconds),
     rest,
     redis: deps.redis,
     keys,
