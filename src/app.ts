@@ -301,6 +301,9 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     for (const a of Object.values(config.center.agents)) {
       await agents.upsertAgent({ id: a.id, team: a.team, skills: a.skills, contact: a.contact });
     }
+    // The agent index is kept by the agent scripts; recomputed once here so an upgraded deployment (or an
+    // index changed by hand) is right before routing starts.
+    await agents.rebuildIndex();
     service.start();
     planner?.start();
   });
@@ -364,8 +367,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     monitor: (r) => service.monitor(r),
     liveCalls: async () =>
       Promise.all(
-        (await agents.list())
-          .filter((a) => a.state === 'on_call' && a.callSid)
+        (await agents.listInState('on_call'))
+          .filter((a) => a.callSid)
           .map(async (a) => ({
             callSid: a.callSid!,
             queue: a.callQueue ?? '',

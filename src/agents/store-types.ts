@@ -119,14 +119,21 @@ export interface AgentStore {
   upsertAgent(a: UpsertAgentInput): Promise<{ created: boolean }>;
   /** One agent's record, or null. */
   get(agentId: string): Promise<AgentRecord | null>;
-  /** Every agent, sorted by id (supervisor API, gauges). */
+  /** Every agent, sorted by id (supervisor API). Reads every agent: not for webhooks, sweeps or scrapes. */
   list(): Promise<AgentRecord[]>;
-  /** Agents by state, overall and per team. */
+  /** The agents in one state other than offline, sorted by id (from the agent index). */
+  listInState(state: Exclude<AgentState, 'offline'>): Promise<AgentRecord[]>;
+  /** Agents by state, overall and per team (from the index's counts). */
   countByState(): Promise<AgentCounts>;
-  /** Agents by state and team as rows, for the agents gauge. */
+  /** Agents by state and team as rows, for the agents gauge (from the index's counts). */
   countByStateAndTeam(): Promise<{ state: AgentState; team: string; count: number }[]>;
-  /** Agents having all the skills: signed in (not offline) and available. */
-  staffedFor(skills: readonly string[]): Promise<{ staffed: number; available: number }>;
+  /**
+   * Agents having all the skills: signed in (not offline) and available, from the agent index. With
+   * `atMost`, each count stops there (enough to know whether anyone is available, for less work).
+   */
+  staffedFor(skills: readonly string[], atMost?: number): Promise<{ staffed: number; available: number }>;
+  /** Recompute the agent index from the agent hashes (start-up; idempotent). */
+  rebuildIndex(): Promise<{ agents: number; signedIn: number }>;
   /** Sign in, go on break, sign out (see the transition table above). */
   setState(p: { agentId: string; to: SettableState; reason?: string | undefined; instance?: string | undefined }): Promise<SetStateResult>;
   /** Reserve the best available agent with the skills for an offer, or null when there is none. */

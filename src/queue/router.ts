@@ -51,7 +51,7 @@ export function createRouter(ctx: QueueContext): Router {
     for (let i = 0; i < 50 && !ctx.stopped(); i++) {
       // A cheap read first, so a queue with no free agent costs no writes; the claim and the reservation
       // below are each atomic, and a lost race is undone by releasing the claim.
-      const staffed = await agents.staffedFor(q.skills);
+      const staffed = await agents.staffedFor(q.skills, 1);
       if (staffed.available === 0) break;
       const offerId = newOfferId();
       const deadline = clock.now() + q.offerTimeoutSeconds * 1000;

@@ -85,8 +85,8 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
         }
       }
     }
-    for (const a of await agents.list()) {
-      if (a.state !== 'on_call' || a.connectedAt !== null || a.talkStartedAt === null || !a.offerId) continue;
+    for (const a of await agents.listInState('on_call')) {
+      if (a.connectedAt !== null || a.talkStartedAt === null || !a.offerId) continue;
       if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
       const offer = await offers.get(a.offerId);
       // Only a bridge whose caller still waits under this very offer.

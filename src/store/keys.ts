@@ -67,6 +67,23 @@ export interface AgentKeys {
   rr: string;
   /** STREAM of agent domain events. */
   events: string;
+  // The agent index, kept by every agent script that changes an agent's state, team or skills (in the same
+  // script: src/store/lua/include/agent-index.lua), so staffing checks and per-state counts never read the
+  // agents one by one. agentIndexRebuild recomputes it from the agent hashes (at start-up).
+  /** SET of signed-in agent ids (state other than offline). */
+  signedIn: string;
+  /** `inState('')`: passed as a KEYS entry to the scripts that move agents, which append the state to it. */
+  statePrefix: string;
+  /** SET of the agents in a state other than offline (`available` here is exactly the agents in that state). */
+  inState: (state: string) => string;
+  /** HASH `<state>|<team>` → agents in that state in that team (every agent, offline too; no zero fields). */
+  stateCounts: string;
+  /** `withSkill('')`: passed as a KEYS entry to the scripts that move agents, which append the skill to it. */
+  skillPrefix: string;
+  /** SET of the signed-in agents having the skill. */
+  withSkill: (skill: string) => string;
+  /** SET of every skill an agent has had since the last rebuild (so a rebuild can clear their sets). */
+  skills: string;
 }
 
 export interface CallKeys {
@@ -172,6 +189,13 @@ export function createKeys(prefix = 'sb:'): Keys {
       graceDeadlines: `${a}grace`,
       rr: `${a}rr`,
       events: `${a}events`,
+      signedIn: `${a}ix:in`,
+      statePrefix: `${a}ix:state:`,
+      inState: (state) => `${a}ix:state:${state}`,
+      stateCounts: `${a}ix:counts`,
+      skillPrefix: `${a}ix:skill:`,
+      withSkill: (skill) => `${a}ix:skill:${skill}`,
+      skills: `${a}ix:skills`,
     },
     call(callSid) {
       const c = `${prefix}{c:${callSid}}:`;

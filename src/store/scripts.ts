@@ -12,6 +12,8 @@ type Arg = string | number;
 export type EventsReply = unknown[];
 /** A `{ 'result', { eventJson... } }` reply of the queue scripts. */
 export type QueueReply = [result: string, events: string[]];
+/** The agent index keys every script that moves an agent takes (src/store/lua/include/agent-index.lua). */
+export type AgentIndexKeys = readonly [signedIn: string, statePrefix: string, stateCounts: string, skillPrefix: string];
 
 export interface Scripts {
   // ---- queue ({q:<name>} keys; queue/store.ts)
@@ -108,17 +110,25 @@ export interface Scripts {
   ): Promise<[result: 'sid' | 'waiting' | 'gone', queueSid: string]>;
   // ---- agents ({agents} keys; agents/store.ts)
   agentUpsert(
-    keys: readonly [agent: string, all: string],
+    keys: readonly [agent: string, all: string, ...index: AgentIndexKeys, skills: string],
     args: readonly [agentId: string, team: string, skills: string, contact: string, now: number],
   ): Promise<'created' | 'updated'>;
   /** Reply: [staffed, available]. */
-  agentStaffed(keys: readonly [all: string, agentPrefix: string], args: readonly [requiredSkillsJson: string]): Promise<[number, number]>;
+  agentStaffed(
+    keys: readonly [signedIn: string, availableSet: string, skillPrefix: string],
+    args: readonly [requiredSkillsJson: string, limit: number],
+  ): Promise<[number, number]>;
+  /** Reply: [agents, signed in]. */
+  agentIndexRebuild(
+    keys: readonly [all: string, agentPrefix: string, ...index: AgentIndexKeys, skills: string],
+    args: readonly [statesJson: string],
+  ): Promise<[number, number]>;
   agentSetState(
-    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [to: string, reason: string, instance: string, now: number],
   ): Promise<EventsReply>;
   agentReserve(
-    keys: readonly [available: string, offerDeadlines: string, rr: string, events: string, agentPrefix: string],
+    keys: readonly [available: string, offerDeadlines: string, rr: string, events: string, agentPrefix: string, ...index: AgentIndexKeys],
     args: readonly [
       offerId: string,
       queue: string,
@@ -134,23 +144,23 @@ export interface Scripts {
   ): Promise<EventsReply>;
   agentSetOfferCall(keys: readonly [agent: string], args: readonly [offerId: string, callSid: string, contactId: string]): Promise<'ok'>;
   agentAccept(
-    keys: readonly [agent: string, offerDeadlines: string, events: string],
+    keys: readonly [agent: string, offerDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [offerId: string, now: number],
   ): Promise<EventsReply>;
   agentReject(
-    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [offerId: string, now: number],
   ): Promise<EventsReply>;
   agentCancelOffer(
-    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [offerId: string, silent: '1' | '0', now: number],
   ): Promise<EventsReply>;
   agentExpireOffers(
-    keys: readonly [offerDeadlines: string, events: string, agentPrefix: string],
+    keys: readonly [offerDeadlines: string, events: string, agentPrefix: string, ...index: AgentIndexKeys],
     args: readonly [now: number, limit: number],
   ): Promise<EventsReply>;
   agentBridgeFailed(
-    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, offerDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [offerId: string, now: number],
   ): Promise<EventsReply>;
   agentCallConnected(
@@ -162,15 +172,15 @@ export interface Scripts {
     args: readonly [callSid: string, on: '1' | '0', now: number],
   ): Promise<EventsReply>;
   agentEndCall(
-    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [callSid: string, wrapUpSeconds: number, now: number],
   ): Promise<EventsReply>;
   agentWrapUp(
-    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string],
+    keys: readonly [agent: string, available: string, wrapDeadlines: string, events: string, ...index: AgentIndexKeys],
     args: readonly [callSid: string, disposition: string, code: string, auto: '1' | '0', now: number],
   ): Promise<EventsReply>;
   agentExpireWrapUps(
-    keys: readonly [wrapDeadlines: string, available: string, events: string, agentPrefix: string],
+    keys: readonly [wrapDeadlines: string, available: string, events: string, agentPrefix: string, ...index: AgentIndexKeys],
     args: readonly [now: number, limit: number],
   ): Promise<EventsReply>;
   /** Reply: the agent's state. */
@@ -191,6 +201,7 @@ export interface Scripts {
       wrapDeadlines: string,
       events: string,
       agentPrefix: string,
+      ...index: AgentIndexKeys,
     ],
     args: readonly [now: number, limit: number],
   ): Promise<EventsReply>;
@@ -246,6 +257,7 @@ const NAMES: readonly ScriptName[] = [
   'queueAwaitSid',
   'agentUpsert',
   'agentStaffed',
+  'agentIndexRebuild',
   'agentSetState',
   'agentReserve',
   'agentSetOfferCall',

@@ -13,6 +13,8 @@
   Entering available sets idleSince = now (the back of the line) and adds the agent to `available`.
 
   KEYS[1] agent hash  KEYS[2] available zset  KEYS[3] offer deadlines zset  KEYS[4] events stream
+  KEYS[5] signed-in set  KEYS[6] state set prefix  KEYS[7] state counts hash
+  KEYS[8] skill set prefix (KEYS[5]..KEYS[8]: the agent index, include/agent-index.lua)
   ARGV[1] to (available | break | offline)  ARGV[2] reason ('' for none)  ARGV[3] instance ('' to keep)
   ARGV[4] now (ms)
 
@@ -20,11 +22,14 @@
   Errors: NO_SUCH_AGENT, BAD_STATE
 ]]
 local key, AVAILABLE, DEADLINES, EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local to, reason, instance, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

@@ -5,17 +5,22 @@
   A second end for the same call changes nothing.
 
   KEYS[1] agent hash  KEYS[2] available zset  KEYS[3] wrap-up deadlines zset  KEYS[4] events stream
+  KEYS[5] signed-in set  KEYS[6] state set prefix  KEYS[7] state counts hash
+  KEYS[8] skill set prefix (KEYS[5]..KEYS[8]: the agent index, include/agent-index.lua)
   ARGV[1] callSid  ARGV[2] wrapUpSeconds  ARGV[3] now (ms)
 
   Returns { JSON {wrapDeadline: ms | null}, events... }
   Errors: NO_SUCH_AGENT, WRONG_CALL
 ]]
 local key, AVAILABLE, WRAPS, EVENTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local callSid, wrapSeconds, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

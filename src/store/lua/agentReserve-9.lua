@@ -13,6 +13,8 @@
 
   KEYS[1] available zset  KEYS[2] offer deadlines zset  KEYS[3] rr counter  KEYS[4] events stream
   KEYS[5] agent key prefix
+  KEYS[6] signed-in set  KEYS[7] state set prefix  KEYS[8] state counts hash
+  KEYS[9] skill set prefix (KEYS[6]..KEYS[9]: the agent index, include/agent-index.lua)
   ARGV[1] offerId  ARGV[2] queue  ARGV[3] callSid ('' when not known yet)  ARGV[4] contactId ('' if unknown)
   ARGV[5] strategy  ARGV[6] offer deadline (ms)  ARGV[7] now (ms)  ARGV[8] required skills (JSON array)
   ARGV[9] agent ids to skip (JSON array)  ARGV[10] only this agent ('' = any; transfers to a named agent:
@@ -21,6 +23,7 @@
   Returns { JSON {agentId, contact, team} or '' when no agent qualifies, events... }
 ]]
 local AVAILABLE, DEADLINES, RR, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local offerId, queue, callSid, contactId, strategy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local deadline, now = tonumber(ARGV[6]), tonumber(ARGV[7])
 local need = cjson.decode(ARGV[8])
@@ -31,6 +34,8 @@ local only = ARGV[10] or ''
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

@@ -7,16 +7,21 @@
   same {agents} tag).
 
   KEYS[1] wrap-up deadlines zset  KEYS[2] available zset  KEYS[3] events stream  KEYS[4] agent key prefix
+  KEYS[5] signed-in set  KEYS[6] state set prefix  KEYS[7] state counts hash
+  KEYS[8] skill set prefix (KEYS[5]..KEYS[8]: the agent index, include/agent-index.lua)
   ARGV[1] now (ms)  ARGV[2] limit
 
   Returns { JSON [{agentId, callSid, queue, handleSeconds}], events... }
 ]]
 local WRAPS, AVAILABLE, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

@@ -4,17 +4,22 @@
   answer with no events.
 
   KEYS[1] agent hash  KEYS[2] offer deadlines zset  KEYS[3] events stream
+  KEYS[4] signed-in set  KEYS[5] state set prefix  KEYS[6] state counts hash
+  KEYS[7] skill set prefix (KEYS[4]..KEYS[7]: the agent index, include/agent-index.lua)
   ARGV[1] offerId  ARGV[2] now (ms)
 
   Returns { JSON {callSid, queue}, events... }
   Errors: NO_SUCH_AGENT, STALE_OFFER (not the current offer, or already resolved otherwise)
 ]]
 local key, DEADLINES, EVENTS = KEYS[1], KEYS[2], KEYS[3]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local offerId, now = ARGV[1], tonumber(ARGV[2])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

@@ -8,16 +8,21 @@
   same {agents} tag).
 
   KEYS[1] offer deadlines zset  KEYS[2] events stream  KEYS[3] agent key prefix
+  KEYS[4] signed-in set  KEYS[5] state set prefix  KEYS[6] state counts hash
+  KEYS[7] skill set prefix (KEYS[4]..KEYS[7]: the agent index, include/agent-index.lua)
   ARGV[1] now (ms)  ARGV[2] limit
 
   Returns { JSON [{agentId, offerId, callSid, queue}], events... }
 ]]
 local DEADLINES, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 

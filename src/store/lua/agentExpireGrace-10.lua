@@ -13,16 +13,21 @@
 
   KEYS[1] grace deadlines zset  KEYS[2] available zset  KEYS[3] offer deadlines zset
   KEYS[4] wrap-up deadlines zset  KEYS[5] events stream  KEYS[6] agent key prefix
+  KEYS[7] signed-in set  KEYS[8] state set prefix  KEYS[9] state counts hash
+  KEYS[10] skill set prefix (KEYS[7]..KEYS[10]: the agent index, include/agent-index.lua)
   ARGV[1] now (ms)  ARGV[2] limit
 
   Returns { JSON {signedOut: [agentId], released: [{agentId, offerId, callSid, queue}]}, events... }
 ]]
 local GRACE, AVAILABLE, DEADLINES, WRAPS, EVENTS, PREFIX = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local IX_IN, IX_STATE, IX_COUNTS, IX_SKILL = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 
 -- @include "agent-emit"
 
 -- @include "agent-load"
+
+-- @include "agent-index"
 
 -- @include "agent-move"
 
