@@ -47,37 +47,53 @@ export async function staffingRows(a: {
 }): Promise<StaffingRowOut[]> {
   const windowS = a.center.thresholds.capacityWindowSeconds;
   const since = a.now - windowS * 1000;
-  const rows: StaffingRowOut[] = [];
-  for (const [queue, q] of Object.entries(a.center.queues)) {
-    const arrivals = await a.queues.arrivalsSince(queue, since);
-    const times = await a.queues.recentHandleTimes(queue, 200);
-    const aht = times.length ? times.reduce((x, y) => x + y, 0) / times.length : q.expectedHandleSeconds;
-    const staffed = (await a.agents.staffedFor(q.skills)).staffed;
-    const patience = estimatePatienceSeconds(await a.queues.leftSince(queue, since));
-    const arrivalsPerHour = (arrivals * 3600) / windowS;
-    const need = (patienceSeconds?: number): number => {
-      try {
-        return agentsForServiceLevel({
-          arrivalsPerHour,
-          ahtSeconds: aht,
-          targetSeconds: serviceLevelSecondsFor(a.center, queue),
-          targetServiceLevel: a.center.thresholds.serviceLevelTarget,
-          ...(patienceSeconds !== undefined ? { patienceSeconds } : {}),
-          maxAgents: 5000,
-        }).agents;
-      } catch {
-        return Number.NaN;
-      }
-    };
-    rows.push({
-      queue,
-      arrivalsPerHour,
-      ahtSeconds: aht,
-      staffed,
-      patienceSeconds: patience,
-      requiredErlangC: need(),
-      requiredErlangA: patience === null ? null : need(patience),
-    });
-  }
-  return rows;
+  // Every queue's reads at once: independent reads, sent together (one round trip with auto-pipelining).
+  return Promise.all(
+    Object.entries(a.center.queues).map(async ([queue, q]): Promise<StaffingRowOut> => {
+      const [arrivals, times, staffedFor, left] = await Promise.all([
+        a.queues.arrivalsSince(queue, since),
+        a.queues.recentHandleTimes(queue, 200),
+        a.agents.staffedFor(q.skills),
+        a.queues.leftSince(queue, since),
+      ]);
+      return staffingRow(a.center, queue, windowS, { arrivals, times, staffed: staffedFor.staffed, left });
+    }),
+  );
+}
+
+/** A queue's row from what was observed over the window. */
+function staffingRow(
+  center: CenterConfig,
+  queue: string,
+  windowS: number,
+  o: { arrivals: number; times: number[]; staffed: number; left: { waitSeconds: number; abandoned: number } },
+): StaffingRowOut {
+  const { arrivals, times, staffed, left } = o;
+  const q = center.queues[queue]!;
+  const aht = times.length ? times.reduce((x, y) => x + y, 0) / times.length : q.expectedHandleSeconds;
+  const patience = estimatePatienceSeconds(left);
+  const arrivalsPerHour = (arrivals * 3600) / windowS;
+  const need = (patienceSeconds?: number): number => {
+    try {
+      return agentsForServiceLevel({
+        arrivalsPerHour,
+        ahtSeconds: aht,
+        targetSeconds: serviceLevelSecondsFor(center, queue),
+        targetServiceLevel: center.thresholds.serviceLevelTarget,
+        ...(patienceSeconds !== undefined ? { patienceSeconds } : {}),
+        maxAgents: 5000,
+      }).agents;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  return {
+    queue,
+    arrivalsPerHour,
+    ahtSeconds: aht,
+    staffed,
+    patienceSeconds: patience,
+    requiredErlangC: need(),
+    requiredErlangA: patience === null ? null : need(patience),
+  };
 }
