@@ -5,8 +5,8 @@
  * The catalogue, with each series' meaning, is docs/metrics.md. Nothing imports this module but app.ts.
  *
  * Modules: call-series.ts (the call-centre series) fed by domain.ts, service.ts (webhooks, errors),
- * runtime.ts (process, build, configuration, today), recording.ts (call recordings), gauges.ts (scrape-time gauges), labels.ts (bounded
- * label values).
+ * runtime.ts (process, build, configuration, today), recording.ts (call recordings), gauges.ts (scrape-time
+ * gauges), labels.ts (bounded label values).
  */
 import { Registry } from 'prom-client';
 import type { CenterConfig } from '../config/callcenter.js';
