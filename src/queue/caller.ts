@@ -34,7 +34,7 @@ export interface CallerFlow {
     queue: string;
     queueSid?: string | undefined;
     queueTime?: number | undefined;
-    language: string;
+    language?: string | undefined;
   }): Promise<string>;
   keys(p: { callSid: string; queue: string; digits: string; language: string }): Promise<{ xml: string; choseVoicemail: boolean }>;
   result(p: {
@@ -102,7 +102,8 @@ export function createCallerFlow(
       );
       return { state: { ...args.state, phase: 'queue' as const, queue: args.queue }, events: [] };
     }
-    const staffed = await agents.staffedFor(q.skills);
+    // Whether anyone is staffed matters only to a queue that overflows when no one is.
+    const noAgentsStaffed = q.whenNoAgents === 'overflow' && (await agents.staffedFor(q.skills)).staffed === 0;
     const r = await queues.enqueue({
       queue: args.queue,
       callSid: args.state.callSid,
@@ -112,7 +113,7 @@ export function createCallerFlow(
       front: args.front ?? false,
       countOffer: args.countOffer ?? true,
       maxLength: q.maxLength,
-      noAgentsStaffed: staffed.staffed === 0,
+      noAgentsStaffed,
       whenNoAgents: q.whenNoAgents,
       serviceLevelSeconds: ctx.sl(args.queue),
       overflowTarget: q.overflow.target,
@@ -148,15 +149,22 @@ export function createCallerFlow(
     queue: string;
     queueSid?: string | undefined;
     queueTime?: number | undefined;
-    language: string;
+    /** The caller's language; by default the one kept with its queue entry. */
+    language?: string | undefined;
   }): Promise<string> {
     const q = ctx.qc(p.queue);
     const twiml = newResponse();
-    if (p.queueSid) {
-      const set = await queues.setQueueSid(p.queue, p.callSid, p.queueSid);
-      if (set.awaitedBy) queueSidArrived(set.awaitedBy, p.queueSid);
-    }
-    const pos = await queues.position(p.queue, p.callSid);
+    // Everything the announcement needs is read at once (one round trip); only the estimate is written after.
+    const [set, pos, kept, staffed, handle, patienceSeconds] = await Promise.all([
+      p.queueSid ? queues.setQueueSid(p.queue, p.callSid, p.queueSid) : undefined,
+      queues.position(p.queue, p.callSid),
+      p.language === undefined ? queues.language(p.queue, p.callSid) : null,
+      agents.staffedFor(q.skills),
+      queues.recentHandleTimes(p.queue, 50),
+      patienceFor(p.queue),
+    ]);
+    if (set?.awaitedBy && p.queueSid) queueSidArrived(set.awaitedBy, p.queueSid);
+    const language = p.language ?? kept ?? center.defaultLanguage;
     if (!pos) {
       // Not ours any more (answered elsewhere, or state lost): keep the caller company until Twilio moves them.
       twiml.play({}, center.holdMusic.url);
@@ -168,9 +176,6 @@ export function createCallerFlow(
       twiml.leave();
       return twiml.toString();
     }
-    const staffed = await agents.staffedFor(q.skills);
-    const handle = await queues.recentHandleTimes(p.queue, 50);
-    const patienceSeconds = await patienceFor(p.queue);
     const ewt = estimateWaitSeconds({
       patienceSeconds,
       position: pos.position,
@@ -187,9 +192,9 @@ export function createCallerFlow(
     const target = gatherKeys.length
       ? twiml.gather({ input: ['dtmf'], numDigits: 1, action: urls.queueKeys(p.queue), method: 'POST', timeout: 3 })
       : twiml;
-    speak(target, center, positionPrompt(pos.position, ewt, p.language), p.language);
-    if (q.callbackKey) speak(target, center, callbackOfferPrompt(q.callbackKey), p.language);
-    if (q.voicemailKey) speak(target, center, voicemailOfferPrompt(q.voicemailKey), p.language);
+    speak(target, center, positionPrompt(pos.position, ewt, language), language);
+    if (q.callbackKey) speak(target, center, callbackOfferPrompt(q.callbackKey), language);
+    if (q.voicemailKey) speak(target, center, voicemailOfferPrompt(q.voicemailKey), language);
     // Hold music until the next announcement; Twilio requests the waitUrl again when this runs out.
     twiml.play({ loop: Math.max(1, Math.round(q.announceEverySeconds / center.holdMusic.segmentSeconds)) }, center.holdMusic.url);
     return twiml.toString();
@@ -259,9 +264,8 @@ export function createCallerFlow(
     switch (p.queueResult) {
       case 'hangup':
       case 'system-error': {
-        const pos = await queues.position(p.queue, p.callSid);
-        if (pos && (pos.state === 'callback' || pos.state === 'callback_offered')) break; // kept its place
-        const offered = pos && (pos.state === 'offered' || pos.state === 'bridging');
+        // One script: a callback entry keeps its place ('gone', nothing counted); the state before tells
+        // whether an offer for the caller is to be withdrawn.
         const r = await queues.leave({
           queue: p.queue,
           callSid: p.callSid,
@@ -271,7 +275,7 @@ export function createCallerFlow(
           serviceLevelSeconds: ctx.sl(p.queue),
         });
         ctx.publish(r.events);
-        if (offered) await router.withdrawOfferFor(p.callSid);
+        if (r.priorState === 'offered' || r.priorState === 'bridging') await router.withdrawOfferFor(p.callSid);
         break;
       }
       case 'leave':

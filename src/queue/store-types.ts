@@ -72,6 +72,8 @@ export interface LeaveResult {
   /** gone: not in the queue any more (or a callback entry, whose outcome is already counted). */
   result: 'left' | 'gone';
   events: DomainEvent[];
+  /** The caller's state before (waiting, offered, callback, ...), '' when it was not in the queue. */
+  priorState?: string;
 }
 
 export interface CallbackInput {
@@ -172,6 +174,8 @@ export interface QueueStore {
   position(queue: string, callSid: string, at?: number): Promise<PositionInfo | null>;
   /** The caller's record while it is in the queue (on the line or as a callback), else null. */
   callerInfo(queue: string, callSid: string): Promise<CallerInfo | null>;
+  /** The language the caller chose in the IVR, kept with its queue entry (null when none). */
+  language(queue: string, callSid: string): Promise<string | null>;
   /**
    * Remember Twilio's queue sid for a caller still in the queue (`stored` false when it is not). `awaitedBy`:
    * the offer whose bridge was waiting for the sid (see awaitQueueSid); the caller of this carries on with

@@ -10,9 +10,11 @@
  *             claimNext is one ZRANGE 0 0, however many callers are being offered.
  *   offering  SET callers being offered right now; callbacks SET; since ZSET callSid → enqueuedAt of
  *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals ZSET; events STREAM.
- *   caller(callSid) HASH: callSid, contactId, callerHash, priority, enqueuedAt, state, offerId, agentId,
- *             queueSid, ewtTold, language, ivrPath, counted ('1' when the entry was an offer), cb ('1' for a
- *             callback), meta as `m:<name>`. After leaving it becomes a tombstone {state: 'left'} for a day.
+ *   caller(callSid) HASH: contactId (absent when it is the callSid, which the key holds), callerHash,
+ *             priority, enqueuedAt, state, offerId, agentId, queueSid, ewtTold, language, ivrPath, counted ('1'
+ *             when the entry was an offer), cb ('1' for a callback), meta as `m:<name>`. After leaving it
+ *             becomes a tombstone {state: 'left'} for a day. (Entries written before this format also hold
+ *             callSid and front fields, which nothing reads.)
  *
  * Conservation (tally): offered = answered + abandoned + overflow + callback + in_queue, where in_queue is
  * the counted entries still on the line. Re-entries (countOffer false: transfers, callback re-entries) are
@@ -159,8 +161,8 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       const h = await redis.hgetall(q(queue).caller(callSid));
       if (!isCallerState(h.state)) return null;
       return {
-        callSid: h.callSid ?? callSid,
-        contactId: h.contactId ?? '',
+        callSid,
+        contactId: h.contactId ?? callSid,
         callerHash: h.callerHash ?? '',
         priority: Number(h.priority),
         enqueuedAt: Number(h.enqueuedAt),
@@ -175,6 +177,10 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
         counted: h.counted === '1',
         meta: metaOf(h),
       };
+    },
+
+    async language(queue, callSid) {
+      return redis.hget(q(queue).caller(callSid), 'language');
     },
 
     async setQueueSid(queue, callSid, queueSid) {
@@ -220,7 +226,7 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
         ),
         'leave',
       );
-      return { result: r[0] === 'left' ? 'left' : 'gone', events: parseEvents(r[1]) };
+      return { result: r[0] === 'left' ? 'left' : 'gone', events: parseEvents(r[1]), priorState: String(r[2] ?? '') };
     },
 
     async requestCallback(input) {
@@ -251,9 +257,10 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       );
       if (raw === null || raw === undefined) return null;
       const h = toRecord(reply(raw, 'claimNext'));
+      const callSid = h.callSid ?? '';
       return {
-        callSid: h.callSid ?? '',
-        contactId: h.contactId ?? '',
+        callSid,
+        contactId: h.contactId ?? callSid,
         callerHash: h.callerHash ?? '',
         state: h.cb === '1' ? 'callback' : 'waiting',
         enqueuedAt: Number(h.enqueuedAt),

@@ -1,8 +1,10 @@
 /**
- * Per-call state in Redis with a TTL, so any instance can serve the next webhook of the same call;
- * webhook idempotency records; status-callback ordering; voicemail records.
+ * Per-call state in Redis with a TTL, so any instance can serve the next webhook of the same call, with the
+ * call's last idempotent answer in the same hash (src/store/call-state.ts); status-callback ordering;
+ * voicemail records.
  */
 import type { IvrState } from '../ivr/step.js';
+import { decodeLast, decodeState, encodeLast, encodeState, STATE_FIELDS, type LastAnswer } from './call-state.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { Scripts } from './scripts.js';
@@ -21,14 +23,15 @@ export interface VoicemailRecord {
 export interface CallStore {
   /** The call's state, or null when unknown or expired. */
   get(callSid: string): Promise<IvrState | null>;
-  /** Save the call's state and refresh its TTL. */
-  put(state: IvrState): Promise<void>;
-  /** Save only if no state exists yet; returns the state that is stored. */
-  create(state: IvrState): Promise<{ created: boolean; state: IvrState }>;
-  /** A stored answer for a retried webhook, by Twilio's idempotency token. */
-  cachedAnswer(callSid: string, token: string): Promise<string | null>;
-  /** Remember the answer given for an idempotency token. */
-  rememberAnswer(callSid: string, token: string, body: string): Promise<void>;
+  /** The call's state and its last idempotent answer, in one read. */
+  load(callSid: string): Promise<{ state: IvrState | null; last: LastAnswer | null }>;
+  /**
+   * Save the call's state and refresh its TTL; with `last`, remember the idempotent answer in the same
+   * write (without it, the remembered answer stays).
+   */
+  put(state: IvrState, last?: LastAnswer): Promise<void>;
+  /** Save only if no state exists yet (with the answer to remember); else the stored state and answer. */
+  create(state: IvrState, last?: LastAnswer): Promise<{ created: true } | { created: false; state: IvrState; last: LastAnswer | null }>;
   /** Record a status callback: is it new, and is it the latest by sequence number. */
   statusCallback(callSid: string, seq: number, status: string): Promise<{ isNew: boolean; isLatest: boolean; latestStatus: string }>;
   /** Store a voicemail once (by RecordingSid); returns false when it was already stored. */
@@ -37,29 +40,50 @@ export interface CallStore {
   listVoicemails(limit: number, offset?: number): Promise<VoicemailRecord[]>;
 }
 
+/** Field/value array (HGETALL-style) to a record. */
+function toRecord(flat: readonly string[], from = 0): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = from; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
 /** Build the call store over a client, the key catalogue and the call TTL. */
-export function createCallStore(redis: RedisClient, keys: Keys, scripts: Pick<Scripts, 'callStatus'>, ttlSeconds: number): CallStore {
+export function createCallStore(
+  redis: RedisClient,
+  keys: Keys,
+  scripts: Pick<Scripts, 'callStatus' | 'callCreate' | 'callSave'>,
+  ttlSeconds: number,
+): CallStore {
+  /** The hash, or for a call that started before the hash format, its JSON state (no answer remembered). */
+  async function load(callSid: string): Promise<{ state: IvrState | null; last: LastAnswer | null }> {
+    const k = keys.call(callSid);
+    const h = await redis.hgetall(k.ivr);
+    const state = decodeState(callSid, h);
+    if (state) return { state, last: decodeLast(h) };
+    const raw = await redis.get(k.legacyState);
+    return { state: raw ? (JSON.parse(raw) as IvrState) : null, last: null };
+  }
   return {
+    load,
     async get(callSid) {
-      const raw = await redis.get(keys.call(callSid).state);
-      return raw ? (JSON.parse(raw) as IvrState) : null;
+      return (await load(callSid)).state;
     },
-    async put(state) {
-      await redis.set(keys.call(state.callSid).state, JSON.stringify(state), 'EX', ttlSeconds);
+    async put(state, last) {
+      const k = keys.call(state.callSid);
+      const set = encodeState(state);
+      const del = STATE_FIELDS.filter((f) => !set.some((x, i) => i % 2 === 0 && x === f));
+      if (last) set.push(...encodeLast(last));
+      await scripts.callSave([k.ivr, k.legacyState], [ttlSeconds, del.length, ...del, ...set]);
     },
-    async create(state) {
-      const key = keys.call(state.callSid).state;
-      const ok = await redis.set(key, JSON.stringify(state), 'EX', ttlSeconds, 'NX');
-      if (ok) return { created: true, state };
-      const raw = await redis.get(key);
-      return { created: false, state: raw ? (JSON.parse(raw) as IvrState) : state };
-    },
-    async cachedAnswer(callSid, token) {
-      return redis.hget(keys.call(callSid).idem, token);
-    },
-    async rememberAnswer(callSid, token, body) {
-      const k = keys.call(callSid).idem;
-      await redis.multi().hset(k, token, body).expire(k, ttlSeconds).exec();
+    async create(state, last) {
+      const k = keys.call(state.callSid);
+      const set = encodeState(state);
+      if (last) set.push(...encodeLast(last));
+      const r = await scripts.callCreate([k.ivr, k.legacyState], [ttlSeconds, ...set]);
+      if (r[0] === 'created') return { created: true };
+      if (r[0] === 'legacy') return { created: false, state: JSON.parse(r[1] ?? '{}') as IvrState, last: null };
+      const h = toRecord(r, 1);
+      return { created: false, state: decodeState(state.callSid, h) ?? state, last: decodeLast(h) };
     },
     async statusCallback(callSid, seq, status) {
       const r = await scripts.callStatus([keys.call(callSid).statusSeq], [seq, status, ttlSeconds]);

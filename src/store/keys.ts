@@ -4,7 +4,7 @@
  * on Redis Cluster:
  *   {q:<queue>}   everything about one queue and the callers waiting in it
  *   {agents}      agent records, availability indexes, offers and timers
- *   {c:<callSid>} one call's IVR state and webhook idempotency records
+ *   {c:<callSid>} one call's IVR state (with its last idempotent answer) and status-callback order
  *   {x}           cross-call facts: repeat-caller index, voicemail list
  *   {rec}         call records: each call's working record and the records stream (src/records)
  */
@@ -87,10 +87,16 @@ export interface AgentKeys {
 }
 
 export interface CallKeys {
-  /** HASH of one call's IVR state (TTL). */
-  state: string;
-  /** HASH of webhook idempotency tokens → stored answer (TTL). */
-  idem: string;
+  /**
+   * HASH of one call's IVR state with short field names, and its last idempotent webhook (token, time,
+   * starting state): src/store/call-state.ts (TTL).
+   */
+  ivr: string;
+  /**
+   * STRING: the call's state as JSON, the format before `ivr`. Read when `ivr` is absent (a call in flight
+   * across an upgrade) and deleted by the next save; written no more.
+   */
+  legacyState: string;
   /** ZSET of status-callback sequence numbers seen (TTL). */
   statusSeq: string;
   /** HASH of the call's conference recording: SID, conference, queue, status, events seen (TTL; src/queue/recording.ts). */
@@ -199,7 +205,7 @@ export function createKeys(prefix = 'sb:'): Keys {
     },
     call(callSid) {
       const c = `${prefix}{c:${callSid}}:`;
-      return { state: `${c}state`, idem: `${c}idem`, statusSeq: `${c}status`, recording: `${c}recording` };
+      return { ivr: `${c}ivr`, legacyState: `${c}state`, statusSeq: `${c}status`, recording: `${c}recording` };
     },
     repeatIndex: `${x}repeat`,
     callerCalls: (h) => `${x}calls:${h}`,

@@ -77,7 +77,7 @@ export interface Scripts {
       tombstoneTtlSeconds: number,
       leftKeptMs: number,
     ],
-  ): Promise<QueueReply>;
+  ): Promise<[result: string, events: string[], priorState: string]>;
   queueCallback(
     keys: readonly [waiting: string, caller: string, since: string, callbacks: string, tally: string, events: string],
     args: readonly [queue: string, callSid: string, serviceLevelSeconds: number, now: number, waitSeconds: Arg],
@@ -206,6 +206,15 @@ export interface Scripts {
     args: readonly [now: number, limit: number],
   ): Promise<EventsReply>;
   // ---- calls, contacts, records, rate limits
+  /** Reply: ['created'], ['exists', field, value, ...] or ['legacy', json]. */
+  callCreate(
+    keys: readonly [state: string, legacyState: string],
+    args: readonly [ttlSeconds: number, ...fieldValues: string[]],
+  ): Promise<string[]>;
+  callSave(
+    keys: readonly [state: string, legacyState: string],
+    args: readonly [ttlSeconds: number, deleteCount: number, ...fieldsThenFieldValues: string[]],
+  ): Promise<'ok'>;
   /** Reply: [isNew 0|1, isLatest 0|1, latestStatus]. */
   callStatus(
     keys: readonly [status: string],
@@ -274,6 +283,8 @@ const NAMES: readonly ScriptName[] = [
   'agentConnected',
   'agentDisconnected',
   'agentExpireGrace',
+  'callCreate',
+  'callSave',
   'callStatus',
   'contactRepeat',
   'recordFold',

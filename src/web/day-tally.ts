@@ -79,10 +79,12 @@ export function createDayTally(o: DayTallyOptions): DayTally {
 
   const bump = (queue: string, at: number, fields: Record<string, number>) => {
     const key = o.keys.queue(queue).day(dayOf(at, o.timeZone));
-    const m = o.redis.multi();
-    for (const [f, n] of Object.entries(fields)) if (n) m.hincrby(key, f, n);
-    m.expire(key, KEEP_SECONDS);
-    const p = m.exec().catch(o.onError);
+    // Plain commands, not MULTI: issued in the publisher's tick, they leave in the same socket write as the
+    // webhook's own (ioredis auto-pipelining), where a MULTI block would be a write of its own.
+    const writes: Promise<unknown>[] = [];
+    for (const [f, n] of Object.entries(fields)) if (n) writes.push(o.redis.hincrby(key, f, n));
+    writes.push(o.redis.expire(key, KEEP_SECONDS));
+    const p = Promise.all(writes).catch(o.onError);
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };

@@ -61,10 +61,8 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       core,
       req,
       reply,
-      async () => {
-        const state = await calls.get(p.CallSid);
-        return service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime, language: lang(state) });
-      },
+      // The caller's language is the one kept with its queue entry: no read of the call's state.
+      () => service.waitTwiml({ callSid: p.CallSid, queue, queueSid: p.QueueSid, queueTime: p.QueueTime }),
       undefined,
       holdOn,
     );
@@ -95,8 +93,11 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     if (!p) return reply;
     const queue = str(req.query, 'queue');
     if (!knownQueue(queue)) return badQueue(reply);
+    // Only a caller who leaves to overflow needs the call's state (language, voicemail chosen) and a new phase;
+    // a hang-up or a notification is one queue script.
+    const overflows = p.QueueResult === 'leave' || p.QueueResult === 'queue-full' || p.QueueResult === 'error';
     return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
+      const state = overflows ? await calls.get(p.CallSid) : null;
       const xml = await service.result({
         callSid: p.CallSid,
         queue,
@@ -105,9 +106,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
         language: lang(state),
         choseVoicemail: state?.leaveFor === 'voicemail',
       });
-      if (state && (p.QueueResult === 'leave' || p.QueueResult === 'queue-full' || p.QueueResult === 'error')) {
-        await calls.put({ ...state, phase: p.QueueResult === 'leave' && state.leaveFor === 'voicemail' ? 'voicemail' : 'ended' });
-      }
+      if (state) await calls.put({ ...state, phase: p.QueueResult === 'leave' && state.leaveFor === 'voicemail' ? 'voicemail' : 'ended' });
       return xml;
     });
   });
@@ -156,9 +155,8 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
     const offerId = str(req.query, 'offer');
     if (!knownQueue(queue)) return badQueue(reply);
     return serveLive(core, req, reply, async () => {
-      const state = await calls.get(p.CallSid);
+      const [state] = await Promise.all([calls.get(p.CallSid), service.dequeued(offerId)]);
       if (state) await calls.put({ ...state, phase: 'agent', queue });
-      await service.dequeued(offerId);
       return service.connectTwiml({ callSid: p.CallSid, queue, offerId });
     });
   });
@@ -175,8 +173,10 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       return r.toString();
     }
     const s = fn(state);
-    await calls.put(s.state);
+    // The save and the events' own writes leave together (see ivr-flow.ts).
+    const saved = calls.put(s.state);
     bus.publish(s.events);
+    await saved;
     return s.twiml.toString();
   };
 
@@ -252,8 +252,9 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
           });
         const twiml = newResponse();
         const r = await enter({ queue, state, twiml, party: { from: p.From, to: p.To } });
-        await calls.put(r.state);
+        const saved = calls.put(r.state);
         bus.publish(r.events);
+        await saved;
         return twiml.toString();
       });
     });

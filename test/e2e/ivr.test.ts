@@ -23,9 +23,10 @@ afterEach(async () => {
   t = undefined;
 });
 
+/** The call's state as stored in its Redis hash (`{c:<callSid>}:ivr`), decoded by the call store. */
 async function state(tt: TestApp, callSid: string): Promise<Record<string, unknown>> {
-  const raw = await tt.redis.get(`${tt.prefix}{c:${callSid}}:state`);
-  return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  expect(await tt.redis.type(`${tt.prefix}{c:${callSid}}:ivr`)).toBe('hash');
+  return ((await tt.app.sb.calls.get(callSid)) ?? {}) as unknown as Record<string, unknown>;
 }
 
 describe('IVR over HTTP', () => {
@@ -107,6 +108,31 @@ describe('IVR over HTTP', () => {
     const m = await t.metrics();
     expect(sample(m, 'switchboard_language_selected_total', { language: 'es' })).toBe(1);
     expect(sample(m, 'switchboard_ivr_node_visits_total', { flow: 'main', node: 'main-menu' })).toBe(1);
+  });
+
+  it('a retried request gets the very same answer for every kind of step, and nothing counts twice', async () => {
+    t = await makeApp();
+    const sid = newCallSid();
+    const steps: [string, Record<string, string>][] = [
+      ['/twilio/voice', { CallStatus: 'ringing' }],
+      ['/twilio/ivr/gather?node=language', { Digits: '9' }], // invalid: the retry prompt and the menu again
+      ['/twilio/ivr/gather?node=language', { Digits: '2' }], // language, hours, main menu in one answer
+      ['/twilio/ivr/gather?node=main-menu', { Digits: '2' }], // hand-off: Enqueue
+    ];
+    for (const [k, [path, extra]] of steps.entries()) {
+      const h = { 'i-twilio-idempotency-token': `tok-step-${k}` };
+      const first = await t.twilio(path, callParams(sid, extra), h);
+      await t.clock.advance(1500); // a retry comes later: the answer is the step's, at the step's time
+      const retry = await t.twilio(path, callParams(sid, extra), h);
+      expect(retry.status, path).toBe(200);
+      expect(retry.body, path).toBe(first.body);
+    }
+    const m = await t.metrics();
+    expect(sample(m, 'switchboard_ivr_invalid_inputs_total', { flow: 'main', node: 'language', reason: 'invalid' })).toBe(1);
+    expect(sample(m, 'switchboard_language_selected_total', { language: 'es' })).toBe(1);
+    expect(sample(m, 'switchboard_ivr_node_visits_total', { flow: 'main', node: 'main-menu' })).toBe(1);
+    expect(sample(m, 'switchboard_calls_offered_total', { queue: 'support' })).toBe(1);
+    expect((await state(t, sid)).phase).toBe('queue');
   });
 
   it('language choice carries through the call', async () => {

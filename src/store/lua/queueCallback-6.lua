@@ -18,7 +18,7 @@ local now = tonumber(ARGV[4])
 
 if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {} } end
 local h = redis.call('HMGET', caller, 'state', 'cb', 'counted', 'enqueuedAt', 'contactId', 'ewtTold')
-local state, cb, counted, enqueuedAt, contactId, ewtTold = h[1], h[2], h[3], h[4], h[5], h[6]
+local state, cb, counted, enqueuedAt, contactId, ewtTold = h[1], h[2], h[3], h[4], h[5] or callSid, h[6]
 if cb == '1' then return { 'already', {} } end
 if state ~= 'waiting' then return { 'being_offered', {} } end
 
@@ -32,7 +32,7 @@ if not wait then wait = (now - (tonumber(enqueuedAt) or now)) / 1000 end
 if wait < 0 then wait = 0 end
 redis.call('HINCRBY', tally, 'callback', 1)
 redis.call('HINCRBY', tally, 'in_queue', -1)
-local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId or '',
+local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId,
   outcome = 'callback', waitSeconds = wait, short = false, serviceLevelSeconds = tonumber(ARGV[3]) }
 if ewtTold then ev.ewtToldSeconds = tonumber(ewtTold) end
 local json = cjson.encode(ev)

@@ -12,7 +12,8 @@
   ARGV[1] offerId  ARGV[2] agentId  ARGV[3] offer deadline (ms)  ARGV[4] now (ms)
 
   Returns the claimed caller hash as a flat field/value array (state already 'offered' or
-  'callback_offered'; field cb = '1' for a callback), or nil when nothing is claimable.
+  'callback_offered'; field cb = '1' for a callback) followed by 'callSid', callSid (the hash does not
+  hold it), or nil when nothing is claimable.
 ]]
 local ready, offering, prefix = KEYS[1], KEYS[2], KEYS[3]
 -- Bounded: each pass removes one member; a member whose hash disagrees is dropped (self-repair).
@@ -27,7 +28,10 @@ for _ = 1, 100 do
     redis.call('HSET', key, 'state', state == 'waiting' and 'offered' or 'callback_offered',
       'offerId', ARGV[1], 'agentId', ARGV[2], 'offerDeadline', ARGV[3], 'offeredAt', ARGV[4])
     redis.call('SADD', offering, callSid)
-    return redis.call('HGETALL', key)
+    local h = redis.call('HGETALL', key)
+    h[#h + 1] = 'callSid'
+    h[#h + 1] = callSid
+    return h
   end
 end
 return false

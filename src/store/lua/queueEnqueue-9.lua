@@ -105,8 +105,10 @@ redis.call('ZADD', waiting, score, callSid)
 redis.call('ZADD', ready, score, callSid)
 redis.call('ZADD', since, now, callSid)
 
-local fields = { 'callSid', callSid, 'contactId', contactId, 'callerHash', callerHash, 'priority', priority,
-  'enqueuedAt', now, 'state', 'waiting', 'counted', countOffer and '1' or '0', 'front', front and '1' or '0' }
+-- No callSid field (it is in the key), no contactId when it is the callSid.
+local fields = { 'callerHash', callerHash, 'priority', priority, 'enqueuedAt', now, 'state', 'waiting',
+  'counted', countOffer and '1' or '0' }
+if contactId ~= callSid then fields[#fields + 1] = 'contactId'; fields[#fields + 1] = contactId end
 if ARGV[12] ~= '' then fields[#fields + 1] = 'language'; fields[#fields + 1] = ARGV[12] end
 if ARGV[13] ~= '' then fields[#fields + 1] = 'ivrPath'; fields[#fields + 1] = ARGV[13] end
 for i = 17, #ARGV - 1, 2 do

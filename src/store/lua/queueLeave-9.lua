@@ -21,7 +21,8 @@
   ARGV[10] team ('' = none)  ARGV[11] offerId ('' = no check; for answered it must match the caller's)
   ARGV[12] now (ms)  ARGV[13] tombstone ttl (s)  ARGV[14] left entries kept (ms)
 
-  Returns { 'left' | 'gone', { eventJson... } }
+  Returns { 'left' | 'gone', { eventJson... }, state }: state is the caller's state before ('' when it was
+  not in the queue), so the Enqueue action knows in the same round trip whether an offer is to be withdrawn
   Errors: STALE_OFFER when answered names an offerId that is not the caller's current offer.
 ]]
 local waiting, ready, caller, since, offering, callbacks, tally, stream, left =
@@ -29,10 +30,10 @@ local waiting, ready, caller, since, offering, callbacks, tally, stream, left =
 local queue, callSid, outcome = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[12])
 
-if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {} } end
-local h = redis.call('HMGET', caller, 'cb', 'counted', 'offerId', 'agentId', 'enqueuedAt', 'contactId', 'ewtTold')
-local cb, counted, offerId, agentId, enqueuedAt, contactId, ewtTold = h[1], h[2], h[3], h[4], h[5], h[6], h[7]
-if cb == '1' then return { 'gone', {} } end
+if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {}, '' } end
+local h = redis.call('HMGET', caller, 'cb', 'counted', 'offerId', 'agentId', 'enqueuedAt', 'contactId', 'ewtTold', 'state')
+local cb, counted, offerId, agentId, enqueuedAt, contactId, ewtTold, prior = h[1], h[2], h[3], h[4], h[5], h[6] or callSid, h[7], h[8] or ''
+if cb == '1' then return { 'gone', {}, prior } end
 if outcome == 'answered' and ARGV[11] ~= '' and offerId ~= ARGV[11] then
   return redis.error_reply('STALE_OFFER ' .. callSid)
 end
@@ -50,7 +51,7 @@ redis.call('DEL', caller)
 redis.call('HSET', caller, 'state', 'left', 'outcome', outcome, 'reason', ARGV[8])
 redis.call('EXPIRE', caller, tonumber(ARGV[13]))
 
-if counted ~= '1' then return { 'left', {} } end
+if counted ~= '1' then return { 'left', {}, prior } end
 
 local short = outcome == 'abandoned' and wait < tonumber(ARGV[5])
 redis.call('HINCRBY', tally, outcome, 1)
@@ -59,7 +60,7 @@ if short then redis.call('HINCRBY', tally, 'short_abandoned', 1) end
 redis.call('ZADD', left, now, wait .. '|' .. (outcome == 'abandoned' and '1' or '0') .. '|' .. callSid)
 redis.call('ZREMRANGEBYSCORE', left, '-inf', '(' .. (now - tonumber(ARGV[14])))
 
-local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId or '',
+local ev = { type = 'queue.left', at = now, callSid = callSid, queue = queue, contactId = contactId,
   outcome = outcome, waitSeconds = wait, short = short, serviceLevelSeconds = tonumber(ARGV[6]) }
 if ARGV[7] ~= '' then ev.overflowTarget = ARGV[7] end
 if ARGV[8] ~= '' then ev.overflowReason = ARGV[8] end
@@ -71,4 +72,4 @@ end
 if ewtTold then ev.ewtToldSeconds = tonumber(ewtTold) end
 local json = cjson.encode(ev)
 redis.call('XADD', stream, 'MAXLEN', '~', 10000, '*', 'type', ev.type, 'data', json)
-return { 'left', { json } }
+return { 'left', { json }, prior }
