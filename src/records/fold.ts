@@ -123,5 +123,5 @@ export function foldOps(e: DomainEvent): { callSid: string; ops: FoldOp[] } | nu
       return null;
   }
   if (!callSid) return null;
-  return { callSid, ops: [['setnx', 'callSid', callSid], ...ops] };
+  return { callSid, ops };
 }

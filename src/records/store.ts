@@ -62,7 +62,7 @@ export function createRecordStore(o: {
       if (!f) return null;
       const id = await o.scripts.recordFold(
         [o.keys.records.call(f.callSid), stream],
-        [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds],
+        [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds, f.callSid],
       );
       return typeof id === 'string' ? id : null;
     },

@@ -228,7 +228,7 @@ export interface Scripts {
   /** Reply: the stream entry id appended, or null. */
   recordFold(
     keys: readonly [record: string, stream: string],
-    args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number],
+    args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number, callSid: string],
   ): Promise<string | null>;
   /** Reply: [changed 0|1, the recording's status now]. */
   recordingState(

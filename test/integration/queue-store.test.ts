@@ -237,7 +237,11 @@ describe('enqueue', () => {
     expect((await store.position(Q, 't1'))?.position).toBe(1);
     const claimed = await store.claimNext({ queue: Q, offerId: 'o', agentId: 'a', deadline: 0 });
     expect(claimed?.callSid).toBe('t1');
-    expect(await store.leave({ ...leaveArgs, callSid: 't1', outcome: 'answered', offerId: 'o' })).toEqual({ result: 'left', events: [] });
+    expect(await store.leave({ ...leaveArgs, callSid: 't1', outcome: 'answered', offerId: 'o' })).toEqual({
+      result: 'left',
+      events: [],
+      priorState: 'offered',
+    });
     const t = await store.tally(Q);
     expect(t).toMatchObject({ offered: 1, answered: 0, inQueue: 1, reentered: 1 });
     expect(t.offered).toBe(t.answered + t.abandoned + t.overflow + t.callback + t.inQueue);
@@ -282,8 +286,12 @@ describe('leave', () => {
     await clock.advance(12_000);
     const ans = await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered', offerId: 'o1', team: 'blue' });
     expect(left(ans.events)).toMatchObject({ outcome: 'answered', agentId: 'ag1', team: 'blue', waitSeconds: 12 });
-    expect(await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'abandoned' })).toEqual({ result: 'gone', events: [] });
-    expect(await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered' })).toEqual({ result: 'gone', events: [] });
+    expect(await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'abandoned' })).toEqual({
+      result: 'gone',
+      events: [],
+      priorState: '',
+    });
+    expect(await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'answered' })).toEqual({ result: 'gone', events: [], priorState: '' });
     expect(await store.tally(Q)).toMatchObject({ offered: 1, answered: 1, abandoned: 0, inQueue: 0 });
   });
 
@@ -324,7 +332,11 @@ describe('callbacks', () => {
     expect(left(r.events)).toMatchObject({ outcome: 'callback', waitSeconds: 8, short: false, callSid: 'c2' });
     expect(await store.requestCallback({ queue: Q, callSid: 'c2', serviceLevelSeconds: SL })).toEqual({ result: 'already', events: [] });
     // The caller hangs up after asking: the Enqueue action must not count an abandon, nor drop the place.
-    expect(await store.leave({ ...leaveArgs, callSid: 'c2', outcome: 'abandoned' })).toEqual({ result: 'gone', events: [] });
+    expect(await store.leave({ ...leaveArgs, callSid: 'c2', outcome: 'abandoned' })).toEqual({
+      result: 'gone',
+      events: [],
+      priorState: 'callback',
+    });
     expect(await store.position(Q, 'c3')).toMatchObject({ position: 3 });
     expect(await store.position(Q, 'c2')).toMatchObject({ position: 2, state: 'callback' });
     expect(await store.snapshot(Q)).toMatchObject({ waiting: 2, callbacksPending: 1, size: 3, offered: 0 });

@@ -28,7 +28,6 @@ const MAX_FUNCTION_LINES = 150;
 const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
   'src/queue/caller.ts:createCallerFlow': 'perfc',
   'src/queue/store.ts:createQueueStore': 'perfc',
-  'src/webhooks/ivr-routes.ts:registerIvrRoutes': 'perfc',
   'src/webhooks/queue-routes.ts:registerQueueRoutes': 'perfc',
   'src/app.ts:buildApp': 'fns',
   'src/queue/bridge.ts:createBridge': 'fns',

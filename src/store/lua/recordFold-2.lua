@@ -17,6 +17,8 @@
   ARGV[3] now (ms, the app clock): the entry id's time and the record's updatedAt
   ARGV[4] retention (ms): entries older than now - retention are trimmed
   ARGV[5] working record TTL (s)
+  ARGV[6] the call's CallSid: the stream entry's callSid field (the working record does not repeat it; one
+          written before it stopped doing so still has a callSid field, which is not copied twice)
 
   Returns the stream entry id appended, or false (event already folded, or the call has not ended).
 ]]
@@ -50,9 +52,9 @@ if redis.call('HEXISTS', h, 'endedAt') == 0 then return false end
 
 local rev = redis.call('HINCRBY', h, '_rev', 1)
 local all = redis.call('HGETALL', h)
-local fields = { 'revision', tostring(rev), 'updatedAt', ARGV[3] }
+local fields = { 'callSid', ARGV[6], 'revision', tostring(rev), 'updatedAt', ARGV[3] }
 for i = 1, #all, 2 do
-  if string.sub(all[i], 1, 1) ~= '_' then
+  if string.sub(all[i], 1, 1) ~= '_' and all[i] ~= 'callSid' then
     fields[#fields + 1] = all[i]
     fields[#fields + 1] = all[i + 1]
   end
