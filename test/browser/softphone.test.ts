@@ -124,6 +124,9 @@ describe('desk softphone in Chromium', () => {
     });
     await desk.locator('#offer').waitFor({ state: 'visible' });
     await desk.click('#btn-accept');
+    // With the softphone on the call rings in the page: the desk does not say the phone will ring.
+    await waitText(desk, '#message', /^Accepted: the call rings here and is answered in the softphone\.$/);
+    expect(await desk.textContent('#message')).not.toMatch(/phone will ring/);
     await emit(desk, 'incoming', { CallSid: 'CA' + 'b'.repeat(32), From: NUMBER, To: 'client:alice' });
     await until(desk, 'auto-answer', (l) => l.some((e) => e[0] === 'call.accept'));
     await waitText(desk, '#softphone-status', /^In call$/);

@@ -64,7 +64,7 @@ export const desk = {
   /** @type {Set<string>} refs of transfer commands: their errors go next to the transfer form */
   transferRefs: new Set(),
   refSeq: 0,
-  /** "Accepted: your phone will ring." is on screen until the call connects or fails */
+  /** "Accepted: your phone will ring." (or the softphone's text) is on screen until the call connects or fails */
   accepting: false,
   agentToken: '',
   softphoneStarted: false,

@@ -93,7 +93,7 @@ function showCall(msg) {
     msg.talkStartedAt ??
     (!desk.call || fresh || (msg.status === 'connected' && desk.call.status === 'connecting') ? msg.since : desk.call.since);
   desk.call = { callSid: msg.callSid, queue: msg.queue, status: msg.status, since };
-  // "Accepted: your phone will ring." is done once the phone answered (or did not).
+  // "Accepted: your phone will ring." (or the softphone's) is done once the leg answered (or did not).
   if (desk.accepting && msg.status !== 'connecting') {
     desk.accepting = false;
     if (msg.status !== 'failed') say('');
@@ -101,7 +101,10 @@ function showCall(msg) {
   if (msg.status === 'failed') {
     desk.call = null;
     $('call').hidden = true;
-    say('Your phone did not answer. The caller keeps their place in the queue.', true);
+    say(
+      `${softphone.active() ? 'The softphone did not answer.' : 'Your phone did not answer.'} The caller keeps their place in the queue.`,
+      true,
+    );
     $('agent-name').focus();
     return;
   }
@@ -332,7 +335,14 @@ $('btn-accept').addEventListener('click', () => {
   button('btn-accept').disabled = true;
   button('btn-reject').disabled = true;
   if (command({ type: 'accept', offerId: desk.offer.offerId })) {
-    say('Accepted: your phone will ring.');
+    // Where the call rings: in this page with the softphone on, else on the agent's phone or SIP endpoint.
+    say(
+      !softphone.active()
+        ? 'Accepted: your phone will ring.'
+        : softphone.autoAnswer()
+          ? 'Accepted: the call rings here and is answered in the softphone.'
+          : 'Accepted: the call rings here; answer it in the softphone.',
+    );
     desk.accepting = true;
     softphone.expectCall();
   }

@@ -81,6 +81,10 @@ export function createSoftphone(o) {
   return {
     /** Sign in: fetch a token and register (or say why there is no softphone for this agent). */
     start: () => start(p),
+    /** True while calls ring in this page (a Device for the agent's client identity), not on a phone. */
+    active: () => p.device !== null,
+    /** Whether accepted calls are answered by themselves. */
+    autoAnswer: () => auto.checked,
     /** The agent accepted an offer: the next incoming leg is theirs (answered when auto-answer is on). */
     expectCall() {
       p.expectUntil = Date.now() + EXPECT_MS;
