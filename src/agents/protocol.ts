@@ -111,6 +111,8 @@ export type ServerMessage =
       talkStartedAt?: number;
     }
   | { type: 'wrap_up'; callSid: string; queue: string; deadline: number }
+  /** The call's recording started, was paused or resumed (by you or a supervisor), or ended. */
+  | { type: 'recording'; callSid: string; status: 'in-progress' | 'paused' | 'ended'; by?: 'agent' | 'supervisor' }
   | {
       type: 'transfer';
       callSid: string;

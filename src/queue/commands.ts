@@ -165,6 +165,9 @@ export function createAgentCommands(
         since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince,
         ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}),
       });
+      const rec = await recordings.current(a.callSid);
+      if (rec && (rec.status === 'in-progress' || rec.status === 'paused'))
+        out.push({ type: 'recording', callSid: a.callSid, status: rec.status });
       const t = await transfers.get(a.callSid);
       if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
         out.push({

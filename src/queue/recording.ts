@@ -58,11 +58,18 @@ export function createRecordings(ctx: QueueContext, store: RecordingStore): Reco
       now,
     });
     if (!r.changed) return;
+    if (r.status === p.status) await tell(p.callSid, p.status === 'in-progress' ? 'in-progress' : 'ended');
     const base = { at: now, callSid: p.callSid, queue: p.queue, recordingSid: p.recordingSid };
     if (p.status === 'in-progress') ctx.publish([{ type: 'recording.started', ...base }]);
     else if (p.status === 'completed')
       ctx.publish([{ type: 'recording.completed', ...base, url: p.url, durationSeconds: p.durationSeconds }]);
     else ctx.publish([{ type: 'recording.failed', ...base, status: p.status }]);
+  }
+
+  /** Tell the agent on the call (the latest offer's) what became of its recording. */
+  async function tell(callSid: string, status: 'in-progress' | 'paused' | 'ended', by?: RecordingActor): Promise<void> {
+    const offer = await offers.forCall(callSid);
+    if (offer) await ctx.send(offer.agentId, { type: 'recording', callSid, status, ...(by ? { by } : {}) });
   }
 
   /** Why the call's recording cannot be changed now, as the error the client sees. */
@@ -103,17 +110,11 @@ export function createRecordings(ctx: QueueContext, store: RecordingStore): Reco
         change: c.action === 'pause' ? 'paused' : 'resumed',
         now: clock.now(),
       });
-      if (r.changed)
-        ctx.publish([
-          {
-            type: c.action === 'pause' ? 'recording.paused' : 'recording.resumed',
-            at: clock.now(),
-            callSid,
-            queue,
-            recordingSid: rec.sid,
-            by: c.by,
-          },
-        ]);
+      if (r.changed) {
+        const type = c.action === 'pause' ? 'recording.paused' : 'recording.resumed';
+        ctx.publish([{ type, at: clock.now(), callSid, queue, recordingSid: rec.sid, by: c.by }]);
+        await tell(callSid, to, c.by);
+      }
     }
     ctx.log.info(
       { callSid, queue, action: c.action, by: c.by, agentId: c.agentId, supervisor: c.supervisorId },

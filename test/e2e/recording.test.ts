@@ -257,6 +257,17 @@ describe('call recording', () => {
       const csv = await stack.app.inject({ method: 'GET', url: '/api/call-records', headers: { ...bearer(SAM), accept: 'text/csv' } });
       expect(csv.body.split('\n')[0]).toContain('recordingUrl');
 
+      // The agent was told each change, and who made it.
+      await stack.until(alice.next('recording', (m) => m.status === 'ended'));
+      expect(alice.messages.filter((m) => m.type === 'recording').map((m) => [m.status, m.by])).toEqual([
+        ['in-progress', undefined],
+        ['paused', 'agent'],
+        ['in-progress', 'agent'],
+        ['paused', 'supervisor'],
+        ['in-progress', 'supervisor'],
+        ['ended', undefined],
+      ]);
+
       // Each fact once: one start, one completion, two pauses and two resumes (agent and supervisor).
       expect(events.map((e) => [e.type, 'by' in e ? e.by : ''])).toEqual([
         ['recording.started', ''],
