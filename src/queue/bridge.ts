@@ -1,29 +1,21 @@
 /**
  * The bridge of an accepted offer: the agent is dialed into the call's conference first; only when the
- * agent's leg answers is the caller taken out of the Twilio queue (dequeued onto the connect URL, which
- * joins them to the same conference). So a caller never sits in an empty conference, and keeps their place
- * until the bridge succeeds. Also the end of the agent's leg (wrap-up), and the offer kind of a caller
- * from the queue (`waiting`).
- *
- * The dequeue needs Twilio's QueueSid, which Twilio tells with its first waitUrl request: when the agent
- * answers before that request, the bridge marks the caller as awaiting it (atomically, in Redis) and the
- * waitUrl request that brings it carries on with the dequeue, on whichever instance it lands. If it does
- * not come within QUEUE_SID_WAIT_MS, the caller is not in Twilio's queue: the bridge fails as for a
- * dequeue Twilio refused.
+ * agent's leg answers is the caller taken out of the Twilio queue (dequeue.ts: dequeued onto the connect
+ * URL, which joins them to the same conference). So a caller never sits in an empty conference, and keeps
+ * their place until the bridge succeeds. Also the end of the agent's leg (wrap-up), and the offer kind of a
+ * caller from the queue (`waiting`).
  */
 import { callHasEnded } from '../call-status.js';
 import { sbError, socketError } from '../errors.js';
 import type { ServerMessage } from '../agents/protocol.js';
 import { conferenceName, type QueueContext } from './context.js';
+import { bridgeFailed as failBridge, dequeueCaller, queueSidArrived, type DequeueDeps } from './dequeue.js';
 import type { Ghosts } from './ghosts.js';
 import type { OfferKind, OfferKinds, LegStatus } from './offer-kind.js';
 import type { OfferRecord } from './offers.js';
 import type { Router } from './router.js';
 import type { Transfers } from './transfer.js';
-import { isNotFound } from './twilio-rest.js';
 
-/** How long an answered agent leg waits for the caller's QueueSid before the bridge gives up. */
-const QUEUE_SID_WAIT_MS = 5_000;
 /** The conference events asked for (only the ConferenceSid is taken from them, as a second source). */
 const CONFERENCE_EVENTS = ['start', 'end', 'join', 'leave', 'hold'];
 /** The conference recording's status changes reported (participant.d.ts conferenceRecordingStatusCallbackEvent). */
@@ -57,6 +49,8 @@ export function createBridge(
   kinds: OfferKinds,
 ): Bridge {
   const { urls, clock, queues, agents, offers, rest } = ctx;
+  const dq: DequeueDeps = { ctx, router, ghosts };
+  const bridgeFailed = (offer: OfferRecord) => failBridge(dq, offer);
 
   async function dialAgent(offer: OfferRecord, agentId: string): Promise<ServerMessage> {
     const offerId = offer.offerId;
@@ -104,14 +98,6 @@ export function createBridge(
     return { type: 'ack', for: 'accept' };
   }
 
-  async function bridgeFailed(offer: OfferRecord): Promise<void> {
-    const rel = await queues.releaseClaim({ queue: offer.queue, callSid: offer.callSid, offerId: offer.offerId });
-    ctx.publish((await agents.bridgeFailed({ agentId: offer.agentId, offerId: offer.offerId })).events);
-    await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'failed', since: clock.now() });
-    await ctx.pushState(offer.agentId);
-    if (rel === 'released') router.routeSoon(offer.queue);
-  }
-
   async function agentLegStatus(p: { offerId: string; callSid: string; status: string }): Promise<void> {
     const offer = await offers.get(p.offerId);
     if (!offer) return;
@@ -123,77 +109,6 @@ export function createBridge(
       return;
     }
     await kinds[offer.kind].agentLeg(offer, { callSid: p.callSid, status: p.status });
-  }
-
-  /** The agent answered: take the caller out of the Twilio queue, once their QueueSid is known. */
-  async function dequeueCaller(offer: OfferRecord, legSid: string): Promise<void> {
-    if (offer.queueSid) return dequeueWith(offer, legSid, offer.queueSid);
-    const known = await queues.awaitQueueSid(offer.queue, offer.callSid, offer.offerId);
-    if (known.result === 'sid') return dequeueWith(offer, legSid, known.queueSid);
-    if (known.result === 'gone') return dequeueFailed(offer, legSid, true, 'the caller is no longer being bridged');
-    // Waiting: the waitUrl request that brings the QueueSid carries on (queueSidArrived). Past the wait,
-    // whoever removes the mark first decides, so the dequeue and the failure never both run.
-    clock.setTimer(QUEUE_SID_WAIT_MS, () => {
-      ctx.detach(
-        (async () => {
-          if (await queues.stopAwaitingQueueSid(offer.queue, offer.callSid))
-            await dequeueFailed(offer, legSid, true, 'no QueueSid known for this caller');
-        })(),
-        'bridge without a QueueSid failed',
-      );
-    });
-  }
-
-  async function queueSidArrived(offerId: string, queueSid: string): Promise<void> {
-    const offer = await offers.get(offerId);
-    const legSid = await offers.leg(offerId, 'agent');
-    if (offer && legSid) await dequeueWith(offer, legSid, queueSid);
-  }
-
-  async function dequeueWith(offer: OfferRecord, legSid: string, queueSid: string): Promise<void> {
-    try {
-      await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId), {
-        settled: async () => ((await offers.wasDequeued(offer.offerId)) ? true : null),
-      });
-    } catch (err) {
-      return dequeueFailed(offer, legSid, isNotFound(err), (err as Error).message);
-    }
-    await answered(offer);
-  }
-
-  /**
-   * The caller could not be taken out of the queue. When Twilio has no such queue member, ask whether the
-   * caller's call has ended (a ghost, its hangup lost): only then is the caller closed, as abandoned; a live
-   * caller keeps their place as for any failure.
-   */
-  async function dequeueFailed(offer: OfferRecord, legSid: string, notInTwilioQueue: boolean, why: string): Promise<void> {
-    ctx.log.warn({ err: why, offerId: offer.offerId }, 'could not take the caller out of the queue');
-    if (notInTwilioQueue && (await ghosts.closeIfEnded(offer.queue, offer.callSid, 'bridge'))) {
-      // Agent first, leg second: the leg's end then finds the agent free and changes nothing.
-      await bridgeFailed(offer);
-      await ctx.hangupQuietly(legSid);
-      clock.setTimer(0, () => ctx.detach(router.routeAgent(offer.agentId), 'routing failed'));
-      return;
-    }
-    await ctx.hangupQuietly(legSid);
-    await bridgeFailed(offer);
-  }
-
-  async function answered(offer: OfferRecord): Promise<void> {
-    const a = await agents.get(offer.agentId);
-    const r = await queues.leave({
-      queue: offer.queue,
-      callSid: offer.callSid,
-      outcome: 'answered',
-      offerId: offer.offerId,
-      agentId: offer.agentId,
-      team: a?.team ?? 'default',
-      shortAbandonSeconds: ctx.short,
-      serviceLevelSeconds: ctx.sl(offer.queue),
-    });
-    ctx.publish(r.events);
-    ctx.publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
-    await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
   }
 
   async function agentLegEnded(offer: OfferRecord): Promise<void> {
@@ -232,7 +147,7 @@ export function createBridge(
   const waiting: OfferKind = {
     accept: dialAgent,
     async agentLeg(offer: OfferRecord, p: LegStatus) {
-      if (isAnswered(p.status)) await dequeueCaller(offer, p.callSid);
+      if (isAnswered(p.status)) await dequeueCaller(dq, offer, p.callSid);
       else if (callHasEnded(p.status)) await agentLegEnded(offer);
     },
     async unanswered(offer) {
@@ -246,7 +161,7 @@ export function createBridge(
   return {
     dialAgent,
     agentLegStatus,
-    queueSidArrived,
+    queueSidArrived: (offerId, queueSid) => queueSidArrived(dq, offerId, queueSid),
     async dequeued(offerId) {
       if (offerId) await offers.markDequeued(offerId);
     },

@@ -1,14 +1,15 @@
 /**
  * What an agent's desk asks over its WebSocket (docs/agent-protocol.md): state changes, accepting or
- * rejecting an offer, hold, hang-up, wrap-up, transfers; and what a (re)connecting desk is told. Store and
- * service errors are thrown as catalogue errors (src/errors.ts); the channel turns them into socket `error`
- * replies.
+ * rejecting an offer, hold, hang-up, wrap-up, transfers, recording (what a (re)connecting desk is told is in
+ * desk-sync.ts). Store and service errors are thrown as catalogue errors (src/errors.ts); the channel turns
+ * them into socket `error` replies.
  */
 import type { DomainEvent } from '../events.js';
 import { sbError, socketError, type ErrorCode } from '../errors.js';
 import type { AgentCommands } from '../agents/channel.js';
 import type { ClientMessage, ServerMessage } from '../agents/protocol.js';
 import type { QueueContext } from './context.js';
+import { currentWork, welcome } from './desk-sync.js';
 import type { OfferKinds } from './offer-kind.js';
 import type { Recordings } from './recording.js';
 import type { Router } from './router.js';
@@ -123,72 +124,14 @@ export function createAgentCommands(
     }
   }
 
-  async function connected(agentId: string, instance: string): Promise<ServerMessage> {
-    const r = await agents.connected({ agentId, instance });
-    ctx.publish(r.events);
-    const a = await agents.get(agentId);
-    if (!a) return socketError(sbError('not_found', 'token', 'agent is not configured'));
-    const cfg = center.agents[agentId];
-    const directory = {
-      queues: Object.values(center.queues).map((q) => ({ id: q.id, name: q.name ?? q.id })),
-      agents: Object.values(center.agents)
-        .filter((o) => o.id !== agentId)
-        .map((o) => ({ id: o.id, name: o.name, team: o.team })),
-    };
-    return {
-      type: 'welcome',
-      agentId,
-      name: cfg?.name ?? agentId,
-      team: a.team,
-      skills: a.skills,
-      state: a.state,
-      since: a.stateSince,
-      instance,
-      directory,
-    };
-  }
-
-  async function resume(agentId: string): Promise<ServerMessage[]> {
-    const a = await agents.get(agentId);
-    if (!a) return [];
-    const out: ServerMessage[] = [];
-    const offer = a.offerId ? await offers.get(a.offerId) : null;
-    if (a.state === 'reserved' && offer && a.offerDeadline) {
-      out.push(await router.offerMessage(offer, await kinds[offer.kind].caller(offer), a.offerDeadline));
-    } else if (a.state === 'on_call' && a.callSid) {
-      const status = a.holdStartedAt ? 'on_hold' : a.talkStartedAt ? 'connected' : 'connecting';
-      out.push({
-        type: 'call',
-        callSid: a.callSid,
-        queue: a.callQueue ?? '',
-        status,
-        since: a.holdStartedAt ?? a.talkStartedAt ?? a.stateSince,
-        ...(a.talkStartedAt ? { talkStartedAt: a.talkStartedAt } : {}),
-      });
-      const rec = await recordings.current(a.callSid);
-      if (rec && (rec.status === 'in-progress' || rec.status === 'paused'))
-        out.push({ type: 'recording', callSid: a.callSid, status: rec.status });
-      const t = await transfers.get(a.callSid);
-      if (t && t.fromAgentId === agentId && (t.state === 'offering' || t.state === 'dialing' || t.state === 'consulting')) {
-        out.push({
-          type: 'transfer',
-          callSid: t.callSid,
-          status: t.state === 'consulting' ? 'consulting' : 'ringing',
-          kind: t.kind,
-          mode: t.mode,
-          to: t.target,
-        });
-      }
-    } else if (a.state === 'wrap_up' && a.wrapDeadline) {
-      const callSid = a.callSid ?? a.lastCallSid;
-      if (callSid) out.push({ type: 'wrap_up', callSid, queue: a.callQueue ?? '', deadline: a.wrapDeadline });
-    }
-    return out;
-  }
-
   async function disconnected(agentId: string, instance: string): Promise<void> {
     ctx.publish((await agents.disconnected({ agentId, instance, graceMs: ctx.graceMs ?? 30_000 })).events);
   }
 
-  return { command, connected, resume, disconnected };
+  return {
+    command,
+    connected: (agentId, instance) => welcome(ctx, agentId, instance),
+    resume: (agentId) => currentWork({ ctx, router, transfers, kinds, recordings }, agentId),
+    disconnected,
+  };
 }

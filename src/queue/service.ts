@@ -3,12 +3,13 @@
  * each concern lives in its own module of src/queue, all sharing one context (context.ts):
  *   caller.ts      the caller's TwiML: enqueue or overflow, hold announcements, keys, QueueResults
  *   router.ts      offering waiting callers to free agents
- *   bridge.ts      the agent's leg and the dequeue of an accepted offer (offer kind `waiting`)
+ *   bridge.ts      the agent's leg of an accepted offer (offer kind `waiting`); dequeue.ts, taking the caller
+ *                  out of Twilio's queue
  *   callbacks.ts   calling back a caller who kept their place (offer kind `callback`)
  *   transfer.ts    transfers of connected calls (transfer-start.ts, transfer-record.ts); transfer-offer.ts the
  *                  offer kind `transfer`
  *   monitor.ts     supervisor listen / coach / barge
- *   commands.ts    what an agent's desk asks
+ *   commands.ts    what an agent's desk asks; desk-sync.ts, what a (re)connecting desk is told
  *   sweeper.ts     timeouts, recovery of work left by a dead instance; ghosts.ts, callers whose hangup was lost
  * State changes go through the queue and agent stores (one Lua script each).
  */
