@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     });
 
   /** Drive requests through the server outside the timed runs (set-up), a few at a time. */
-  const drive = async (list: Prepared[], parallel = 16): Promise<string[]> => {
+  const drive = async (list: Prepared[], parallel = 16, strict = true): Promise<string[]> => {
     const out: string[] = new Array(list.length);
     let i = 0;
     await Promise.all(
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
             body: r.body,
           });
           out[k] = await res.text();
-          if (res.status !== 200) throw new Error(`set-up ${r.path}: ${res.status} ${out[k]}`);
+          if (strict && res.status !== 200) throw new Error(`set-up ${r.path}: ${res.status} ${out[k]}`);
         }
       }),
     );
@@ -358,8 +358,10 @@ async function main(): Promise<void> {
 
   // Callers waiting in the support queue, brought there by the webhooks (incoming call, language, main menu).
   const W = Number(process.env.BENCH_WAITING ?? 4800);
+  // Only the scenarios that use them get them (a scale run alone starts with an empty queue).
+  const needWaiting = !ONLY || ONLY.has('waitUrl') || ONLY.has('Enqueue action');
   const mem0 = (await info(redis, 'memory')).get('used_memory') ?? 0;
-  const waitingSids = Array.from({ length: W }, () => sid('CA'));
+  const waitingSids = needWaiting ? Array.from({ length: W }, () => sid('CA')) : [];
   await drive(waitingSids.map((c) => sign('/twilio/voice', callParams(c, { CallStatus: 'ringing' }))));
   await drive(waitingSids.map(gather));
   const queued = await drive(
@@ -371,6 +373,8 @@ async function main(): Promise<void> {
       `set-up: ${notQueued} of ${W} callers were not queued (server log: ${serverLog}): ${queued.find((x) => !x.includes('<Enqueue'))}`,
     );
   const mem1 = (await info(redis, 'memory')).get('used_memory') ?? 0;
+  /** Callers the scenarios put in the support queue: they hang up (Enqueue action) before the scale run. */
+  const queuedByScenarios = [...waitingSids];
   const queueSid = 'QU' + hex(32);
   const wait = (c: string, k: number) =>
     sign(
@@ -415,7 +419,9 @@ async function main(): Promise<void> {
       leg(),
     ];
     const calls = Math.ceil((RATE * FIXED_S) / 9) + 60;
-    const seqs = Array.from({ length: calls }, (_, k) => steps(sid('CA'), k));
+    const sids = Array.from({ length: calls }, () => sid('CA'));
+    queuedByScenarios.push(...sids);
+    const seqs = sids.map((c, k) => steps(c, k));
     const mix: Prepared[] = [];
     const GAP = 50; // rounds between two steps of a call (9 requests a round)
     for (let round = 0; mix.length < RATE * FIXED_S; round++) {
@@ -445,6 +451,10 @@ async function main(): Promise<void> {
   const logBytes = statSync(serverLog).size;
   let scale: ScaleResult | { error: string } | undefined;
   if (process.env.BENCH_SCALE !== '0' && (!ONLY || ONLY.has('scale'))) {
+    // Callers still waiting from the scenarios above have no call in the scale run's emulator: they would be
+    // offered to its agents and fail to bridge. They hang up first (a caller already gone gets an empty answer).
+    // (Not strict: some of the fixed-rate mix's calls never got further than their first webhook.)
+    await drive(queuedByScenarios.map(leave), 16, false);
     try {
       scale = await runScale({
         redis,
@@ -487,14 +497,15 @@ async function main(): Promise<void> {
     },
     webhooks: rows,
     fixedRateMix: fixed ? { rate: RATE, seconds: FIXED_S, ...fixed } : undefined,
-    redisBytesPerWaitingCaller: Math.round((mem1 - mem0) / (W - notQueued)),
+    redisBytesPerWaitingCaller: needWaiting ? Math.round((mem1 - mem0) / (W - notQueued)) : undefined,
     setupNotQueued: notQueued,
     serverLogBytes: logBytes,
     scale,
   };
-  console.log(
-    `redis memory per waiting caller (all keys, INFO used_memory delta over ${W} callers queued by the webhooks): ${result.redisBytesPerWaitingCaller} bytes`,
-  );
+  if (needWaiting)
+    console.log(
+      `redis memory per waiting caller (all keys, INFO used_memory delta over ${W} callers queued by the webhooks): ${result.redisBytesPerWaitingCaller} bytes`,
+    );
   console.log(`server log: ${logBytes} bytes over the run`);
   mkdirSync('bench/results', { recursive: true });
   const out = process.env.BENCH_OUT ?? 'bench/results/latest.json';
