@@ -87,7 +87,7 @@ let publicBase = '';
 function benchConfig(dir: string, agents: number): string {
   const center = YAML.parse(readFileSync('config/switchboard.example.yaml', 'utf8')) as Record<string, any>;
   center.flows.main.nodes.hours.hours = 'always';
-  center.queues.support.maxLength = 5000; // the most the call-center file allows
+  center.queues.support.maxLength = 20_000; // the most the call-center file allows: the scale run's 10,000 callers wait here
   center.queues.support.maxWaitSeconds = 3600;
   for (let k = 0; k < agents; k++) {
     center.agents[`b${k}`] = {

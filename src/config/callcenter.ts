@@ -165,7 +165,7 @@ const queueSchema = z
     defaultPriority: z.number().int().min(0).max(9).default(0),
     strategy: z.enum(['longest_idle', 'round_robin', 'fewest_calls']).default('longest_idle'),
     maxWaitSeconds: z.number().int().min(10).max(86_400).default(900),
-    maxLength: z.number().int().min(1).max(5000).default(1000),
+    maxLength: z.number().int().min(1).max(20_000).default(1000),
     whenNoAgents: z.enum(['wait', 'overflow']).default('wait'),
     overflow: overflowSchema.default({ target: 'voicemail' }),
     announceEverySeconds: z.number().int().min(10).max(600).default(30),
