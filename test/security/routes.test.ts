@@ -34,6 +34,7 @@ const PUBLIC = new Set([
   'GET /web/softphone.js',
   'GET /web/desk-state.js',
   'GET /web/desk-transfer.js',
+  'GET /web/desk-recording.js',
   // Twilio's Voice JavaScript SDK, served from the installed package (no CDN).
   'GET /web/vendor/twilio-voice.js',
 ]);

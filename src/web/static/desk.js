@@ -2,6 +2,7 @@
 // The agent desk: the agent WebSocket protocol (docs/agent-protocol.md) as a page.
 import { clearFragment, duration, element, liveSocket, serverClock, setText, tokenFromFragment } from './live.js';
 import { createSoftphone } from './softphone.js';
+import { resetRecording, showRecording } from './desk-recording.js';
 import { $, button, command, desk, form, input, say } from './desk-state.js';
 import {
   agentName,
@@ -115,6 +116,7 @@ function showCall(msg) {
   hold.disabled = !['connected', 'on_hold'].includes(msg.status);
   button('btn-hangup').disabled = msg.status === 'ended';
   if (fresh && desk.transfer && desk.transfer.callSid !== msg.callSid) resetTransfer();
+  if (fresh || msg.status === 'ended') resetRecording();
   renderTransfer();
   const wasHidden = $('call').hidden;
   $('call').hidden = false;
@@ -218,11 +220,15 @@ function onMessage(msg) {
     case 'wrap_up':
       showWrapUp(msg);
       break;
+    case 'recording':
+      showRecording(msg);
+      break;
     case 'transfer':
       onTransfer(msg);
       break;
     case 'ack':
       if (msg.ref) desk.transferRefs.delete(msg.ref);
+      if (msg.for === 'recording') button('btn-recording').disabled = false;
       if (msg.for === 'wrap_up') {
         hideWrapUp();
         say('Wrap-up saved.');
@@ -250,6 +256,7 @@ function onMessage(msg) {
       } else {
         if (msg.code === 'stale_offer' || msg.code === 'caller_gone') hideOffer();
         if (desk.wrap) button('btn-wrapup').disabled = false;
+        button('btn-recording').disabled = false;
         desk.pendingSignOut = false;
         say(`${msg.message}${msg.code ? ` (${msg.code})` : ''}`, true);
       }
