@@ -17,9 +17,14 @@ describe('urls', () => {
   it('every builder points at a served route, and fills the query parameters it takes', () => {
     const urls = t.app.sb.urls;
     const built: { name: string; url: string; args: string[] }[] = [];
+    // Builders taking more than strings: their arguments, and the query values each must produce.
+    const special: Record<string, { url: string; args: string[] }> = {
+      queueConsented: { url: urls.queueConsented('arg0', { priority: 7, front: true, countOffer: false }), args: ['arg0', '7', '1', '0'] },
+    };
     for (const [name, v] of Object.entries(urls)) {
       if (name === 'base') continue;
-      if (typeof v === 'string') built.push({ name, url: v, args: [] });
+      if (special[name]) built.push({ name, ...special[name] });
+      else if (typeof v === 'string') built.push({ name, url: v, args: [] });
       else if (typeof v === 'function') {
         const args = Array.from({ length: (v as (...a: string[]) => string).length }, (_, i) => `arg${i}`);
         built.push({ name, url: (v as (...a: string[]) => string)(...args), args });
