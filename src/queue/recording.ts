@@ -72,6 +72,28 @@ export function createRecordings(ctx: QueueContext, store: RecordingStore): Reco
     if (offer) await ctx.send(offer.agentId, { type: 'recording', callSid, status, ...(by ? { by } : {}) });
   }
 
+  /**
+   * The call's live recording: as stored, or, when none is (its in-progress callback not arrived yet, or
+   * lost while Redis was away), asked of Twilio (the conference's Recordings list) for a call whose queue
+   * records, and stored; its start is then published here (the late callback is a duplicate).
+   */
+  async function liveRecording(callSid: string): Promise<CallRecording | null> {
+    const rec = await store.get(callSid);
+    if (rec && (rec.status === 'in-progress' || rec.status === 'paused')) return rec;
+    const offer = await offers.forCall(callSid);
+    if (!offer?.conferenceSid || !ctx.center.queues[offer.queue]?.recording.enabled) return rec;
+    const live = await rest.liveRecording(offer.conferenceSid).catch(() => {
+      throw sbError('unavailable', 'callSid', 'Twilio did not say whether the call is being recorded; try again');
+    });
+    if (!live) return rec;
+    const now = clock.now();
+    const at = { conferenceSid: offer.conferenceSid, queue: offer.queue, now };
+    const r = await store.change(callSid, { recordingSid: live.sid, change: 'in-progress', ...at });
+    if (r.changed) ctx.publish([{ type: 'recording.started', at: now, callSid, queue: offer.queue, recordingSid: live.sid }]);
+    if (live.status === 'paused') await store.change(callSid, { recordingSid: live.sid, change: 'paused', now });
+    return store.get(callSid);
+  }
+
   /** Why the call's recording cannot be changed now, as the error the client sees. */
   async function refusal(callSid: string, rec: CallRecording | null): Promise<SwitchboardError> {
     const queue = rec?.queue ?? (await offers.forCall(callSid))?.queue;
@@ -92,7 +114,7 @@ export function createRecordings(ctx: QueueContext, store: RecordingStore): Reco
       if (!a || a.state !== 'on_call' || a.callSid !== callSid)
         throw sbError('not_found', 'callSid', 'no connected call with this CallSid');
     }
-    const rec = await store.get(callSid);
+    const rec = await liveRecording(callSid);
     if (!rec || !rec.conferenceSid || (rec.status !== 'in-progress' && rec.status !== 'paused')) throw await refusal(callSid, rec);
     const queue = rec.queue ?? '';
     const to = c.action === 'pause' ? 'paused' : 'in-progress';

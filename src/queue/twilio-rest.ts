@@ -80,6 +80,8 @@ export interface TwilioRest {
     status: 'paused' | 'in-progress',
     pauseBehavior?: 'skip' | 'silence',
   ): Promise<void>;
+  /** The conference's recording that is in progress or paused, if any (the conference's Recordings list). */
+  liveRecording(conferenceSid: string): Promise<{ sid: string; status: 'in-progress' | 'paused' } | null>;
   /** Remove a participant from a conference. */
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
   /** A call's status and, once it has ended, when (Twilio's Call resource, GET .../Calls/{Sid}.json). */
@@ -198,6 +200,12 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
           .conferences(conferenceSid)
           .recordings(recordingSid)
           .update({ status, ...(status === 'paused' && pauseBehavior ? { pauseBehavior } : {}) });
+      }),
+    liveRecording: (conferenceSid) =>
+      withRetry('list_recordings', async () => {
+        const all = await client.conferences(conferenceSid).recordings.list({ limit: 20 });
+        const live = all.find((r) => r.status === 'in-progress' || r.status === 'paused');
+        return live ? { sid: live.sid, status: live.status as 'in-progress' | 'paused' } : null;
       }),
     removeParticipant: (conferenceSid, callSid) =>
       withRetry('remove_participant', async () => {

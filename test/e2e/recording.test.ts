@@ -293,6 +293,54 @@ describe('call recording', () => {
     },
   );
 
+  it(
+    "a lost in-progress callback: the agent's pause finds the recording over REST, and it is counted once",
+    { timeout: 60_000 },
+    async () => {
+      s = await makeStack({ center: await center(true) });
+      const stack = s;
+      stack.emu.faults.statusCallbacks.dropRecording = ['in-progress'];
+      const events: DomainEvent[] = [];
+      stack.app.sb.bus.onDomain((e) => {
+        if (e.type.startsWith('recording.')) events.push(e);
+      });
+      const alice = await ready(stack, 'alice-demo-token', 'client:alice');
+      const caller = stack.emu.placeCall({ from: '+15551000012', to: NUMBER, behaviour: supportCaller() });
+      const offer = await stack.until(alice.next('offer', (m) => m.callSid === caller.sid));
+      alice.send({ type: 'accept', offerId: offer.offerId });
+      await stack.until(alice.next('call', (m) => m.status === 'connected' && m.callSid === caller.sid));
+      await stack.emu.run(stack.clock.sleep(5_000));
+      const conf = stack.emu.conference(`sb-${caller.sid}`)!;
+      const rec = conf.recordings[0]!;
+      expect(rec.status).toBe('in-progress');
+      expect(await stack.app.sb.service.recordings.current(caller.sid)).toBeNull(); // the server never heard of it
+
+      alice.send({ type: 'recording', action: 'pause', ref: 'p1' });
+      await stack.reply(alice.next('ack', (m) => m.ref === 'p1'));
+      expect(rec.status).toBe('paused');
+      const recRest = stack.emu.log.rest.filter((e) => e.path.includes('/Recordings'));
+      expect(recRest.map((e) => [e.method, e.path.split('/').slice(-3).join('/'), e.form])).toEqual([
+        ['GET', `Conferences/${conf.sid}/Recordings.json`, {}],
+        ['POST', `${conf.sid}/Recordings/${rec.sid}.json`, { Status: 'paused', PauseBehavior: 'silence' }],
+      ]);
+      expect(await stack.app.sb.service.recordings.current(caller.sid)).toEqual({
+        sid: rec.sid,
+        conferenceSid: conf.sid,
+        queue: 'support',
+        status: 'paused',
+      });
+
+      const completed = nextEvent(stack, (e) => e.type === 'recording.completed');
+      alice.send({ type: 'hangup', callSid: caller.sid });
+      await stack.until(completed);
+      await stack.emu.run(caller.ended);
+      expect(events.map((e) => e.type)).toEqual(['recording.started', 'recording.paused', 'recording.completed']);
+      const m = await stack.metrics();
+      expect(sample(m, 'switchboard_recordings_started_total', { queue: 'support' })).toBe(1);
+      expect(sample(m, 'switchboard_recordings_total', { queue: 'support', outcome: 'completed' })).toBe(1);
+    },
+  );
+
   it('a queue that does not record: no consent prompt, no recording, pause refused naming why', { timeout: 60_000 }, async () => {
     s = await makeStack({ center: await center(false) });
     const stack = s;

@@ -181,6 +181,7 @@ export class RecordingRegistry {
     const cb = rec.callback;
     if (!cb || !cb.events.includes(event)) return;
     const core = this.core;
+    if (core.statusFaults.dropRecording?.includes(event)) return; // fault injection: a lost callback
     const params: Record<string, string> = {
       AccountSid: core.accountSid,
       CallSid: rec.callSid,

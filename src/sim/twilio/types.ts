@@ -324,4 +324,9 @@ export interface StatusCallbackFaults {
    * not depend on them.
    */
   dropConference: boolean;
+  /**
+   * Recording statuses whose recording status callback is never delivered (e.g. ['in-progress']): a lost
+   * callback (the server was unreachable, and Twilio does not resend it), so a server must cope without it.
+   */
+  dropRecording?: string[];
 }
