@@ -25,6 +25,8 @@ export interface MonitorDeps {
       state: string;
       since: number | null;
       monitors: { to: string; mode: MonitorMode }[];
+      /** The call's recording: running, paused, or null (its queue does not record, or it has not started or has ended). */
+      recording: 'in-progress' | 'paused' | null;
     }[]
   >;
 }

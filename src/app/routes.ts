@@ -63,6 +63,10 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, plan
   registerRecordRoutes(app, { auth, records, audit });
   registerRecordingApi(app, { auth, audit, control: (callSid, c) => service.recordings.control(callSid, c) });
 
+  const liveRecordingStatus = async (callSid: string) => {
+    const status = (await service.recordings.current(callSid))?.status;
+    return status === 'in-progress' || status === 'paused' ? status : null;
+  };
   registerMonitorRoutes(app, {
     auth,
     audit,
@@ -79,6 +83,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, plan
             since: a.talkStartedAt,
             // Supervisor lines on the call (their mode, and where they are dialed): for the supervisor API only.
             monitors: await service.monitors(a.callSid!),
+            recording: await liveRecordingStatus(a.callSid!),
           })),
       ),
   });

@@ -1,7 +1,8 @@
 /**
  * The desk's recording control in Debian's Chromium, against a real server, real Redis and the Twilio
  * emulator: in a queue that records, the current call shows its recording and a button pauses and resumes
- * it (the emulator's recording follows); a supervisor's pause through the API shows on the desk as such.
+ * it (the emulator's recording follows); a supervisor's pause from the live-calls page shows on the desk as
+ * such, and the supervisor's page follows the agent's resume.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -57,17 +58,20 @@ describe('desk recording control in Chromium', () => {
     await waitText(desk, '#call-recording', /^Recording$/);
     expect(rec().status).toBe('in-progress');
 
-    // A supervisor pauses it through the API: the desk says so, and the agent can resume it.
-    const r = await stack.app.inject({
-      method: 'POST',
-      url: `/api/calls/${call.sid}/recording`,
-      headers: { authorization: `Bearer ${SUPERVISOR_TOKEN}` },
-      payload: { action: 'pause' },
-    });
-    expect(r.statusCode, r.body).toBe(200);
+    // A supervisor pauses it from the live-calls page: the desk says so, and the agent can resume it, which
+    // the supervisor's page follows.
+    const calls = await suite.page(origin);
+    await calls.goto(`${origin}/calls#token=${SUPERVISOR_TOKEN}`);
+    const recState = `#call-${call.sid} .rec-state`;
+    await waitText(calls, recState, /^Recording$/);
+    await calls.click(`#call-${call.sid} .rec-toggle`);
     await waitText(desk, '#call-recording', /^Paused by a supervisor$/);
+    await waitText(calls, recState, /^Paused$/);
+    expect(await calls.textContent(`#call-${call.sid} .rec-toggle`)).toBe('Resume recording');
+    await screenshot(calls, 'calls-recording-paused');
     await desk.click('#btn-recording');
     await waitText(desk, '#call-recording', /^Recording$/);
+    await waitText(calls, recState, /^Recording$/);
     expect(rec().history).toEqual(['in-progress', 'paused', 'in-progress', 'paused', 'in-progress']);
 
     // The call ends: the control goes with it.

@@ -159,6 +159,8 @@ describe('call recording', () => {
       expect(paused.statusCode, paused.body).toBe(200);
       expect(paused.json()).toEqual({ callSid: caller.sid, action: 'pause', status: 'paused', recordingSid: rec.sid, queue: 'support' });
       expect(rec.status).toBe('paused');
+      const live = await stack.app.inject({ method: 'GET', url: '/api/calls', headers: bearer(SAM) });
+      expect(live.json().calls).toEqual([expect.objectContaining({ callSid: caller.sid, recording: 'paused' })]);
       await stack.emu.run(stack.clock.sleep(5_000));
       expect((await api(SAM, 'resume')).json()).toMatchObject({ status: 'in-progress' });
       expect(rec.status).toBe('in-progress');

@@ -120,6 +120,13 @@ function row(c) {
   group.append(stop);
   actions.append(group);
   tr.append(actions, el('td', { class: 'line message', id: `${id}-line`, 'aria-live': 'polite' }));
+  // The recording (queues that record): its state, and Pause / Resume through the recording API.
+  const rec = el('td', { class: 'recording' });
+  const recState = el('span', { class: 'rec-state', 'aria-live': 'polite' });
+  const recButton = el('button', { type: 'button', class: 'rec-toggle', 'aria-describedby': `${id}-agent`, hidden: '' }, 'Pause');
+  recButton.addEventListener('click', () => void recording(c.callSid));
+  rec.append(recState, ' ', recButton);
+  tr.append(rec);
   return tr;
 }
 
@@ -155,6 +162,15 @@ function render() {
     const cell = tr.cells[5];
     setCell(cell, note ? note.text : line ? `${MODE_DONE[line.mode]} · ${line.to}` : '—');
     cell?.classList.toggle('error', Boolean(note?.error));
+    const recState = tr.querySelector('.rec-state');
+    const recButton = tr.querySelector('.rec-toggle');
+    if (recState) recState.textContent = c.recording === 'paused' ? 'Paused' : c.recording === 'in-progress' ? 'Recording' : '—';
+    if (recButton instanceof HTMLButtonElement) {
+      recButton.hidden = !c.recording;
+      recButton.textContent = c.recording === 'paused' ? 'Resume recording' : 'Pause recording';
+      recButton.setAttribute('aria-pressed', String(c.recording === 'paused'));
+      recButton.setAttribute('aria-disabled', String(busy.has(c.callSid)));
+    }
   });
   setText('calls-caption', calls.length === 0 ? 'No live calls' : `${calls.length} live call${calls.length === 1 ? '' : 's'}`);
 }
@@ -258,6 +274,36 @@ async function act(callSid, mode) {
   } finally {
     busy.delete(callSid);
     render();
+    void refresh();
+  }
+}
+
+/**
+ * Pause or resume a call's recording (POST /api/calls/{CallSid}/recording); a refusal shows in "Your line".
+ * @param {string} callSid
+ */
+async function recording(callSid) {
+  const c = calls.find((x) => x.callSid === callSid);
+  if (!c?.recording || busy.has(callSid)) return;
+  const action = c.recording === 'paused' ? 'resume' : 'pause';
+  busy.add(callSid);
+  render();
+  try {
+    const res = await fetch(`/api/calls/${encodeURIComponent(callSid)}/recording`, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ action }),
+    });
+    const why = res.status === 400 || res.status === 404 || res.status === 409 ? null : await refusal(res);
+    if (why) return showSignIn(why);
+    /** @type {ErrorBody} */
+    const b = await res.json().catch(() => ({}));
+    if (res.ok) notes.delete(callSid);
+    else notes.set(callSid, { text: `Recording not changed: ${b.message ?? `refused (${res.status})`}`, error: true });
+  } catch {
+    notes.set(callSid, { text: 'Recording not changed: the server did not answer; try again.', error: true });
+  } finally {
+    busy.delete(callSid);
     void refresh();
   }
 }
