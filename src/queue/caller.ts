@@ -57,37 +57,73 @@ export function createCallerFlow(
   router: Router,
   queueSidArrived: (offerId: string, queueSid: string) => void,
 ): CallerFlow {
-  const { center, urls, clock, queues, agents, contacts } = ctx;
+  const { center, urls, clock, contacts } = ctx;
+  const { enter } = createEntry(ctx, router);
+  const { waitTwiml, keys } = createWaiting(ctx, queueSidArrived);
+  const { result } = createLeaving(ctx, router);
 
-  function enqueueTwiml(twiml: VoiceResponse, queue: string): void {
-    twiml.enqueue({ action: urls.queueResult(queue), method: 'POST', waitUrl: urls.queueWait(queue), waitUrlMethod: 'POST' }, queue);
+  function connectTwiml(p: { callSid: string; queue: string; offerId: string }): string {
+    const twiml = newResponse();
+    const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
+    // No statusCallback here: the agent's leg created the conference and asked for it (see bridge.ts).
+    dial.conference(
+      { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url },
+      conferenceName(p.callSid),
+    );
+    return twiml.toString();
   }
 
-  /** TwiML that takes a caller out of a queue to its overflow target. */
-  function overflowTwiml(twiml: VoiceResponse, queue: string, language: string, forceVoicemail = false): void {
-    const o = ctx.qc(queue).overflow;
-    speak(twiml, center, o.prompt, language);
-    if (forceVoicemail || o.target === 'voicemail') {
-      if (!o.prompt) twiml.say({}, 'Please leave a message after the tone.');
-      twiml.record({
-        action: urls.queueOverflowRecord(queue),
-        method: 'POST',
-        maxLength: 120,
-        playBeep: true,
-        finishOnKey: '#',
-        recordingStatusCallback: urls.recordingStatus(`queue:${queue}`),
-      });
-      twiml.hangup();
-    } else if (o.target === 'number' && o.number) {
-      dialOut(twiml, o.number);
-    } else if (o.target === 'queue' && o.queue) {
-      // Re-entry into the overflow queue happens when that queue's webhook runs; here we only redirect.
-      twiml.redirect({ method: 'POST' }, urls.queueEnter(o.queue, queue));
-    } else {
-      if (!o.prompt) twiml.say({}, 'We are sorry, no one can take your call right now. Please call again later.');
-      twiml.hangup();
-    }
+  async function callEnded(state: IvrState): Promise<DomainEvent[]> {
+    // The Enqueue action (QueueResult=hangup, with Twilio's QueueTime) counts abandons. A call that ends
+    // while being offered releases the agent here too, in case the action never arrives.
+    if (state.phase === 'queue' && state.queue) await router.withdrawOfferFor(state.callSid);
+    return [];
   }
+
+  async function onCallStarted(state: IvrState): Promise<void> {
+    if (!state.callerHash) return;
+    ctx.publish(await contacts.checkRepeat(state.callerHash, state.callSid, clock.now(), center.thresholds.repeatWindowSeconds));
+  }
+
+  return { enter, callEnded, onCallStarted, waitTwiml, keys, result, connectTwiml };
+}
+
+/** The Enqueue verb for a queue: its action and waitUrl are ours. */
+function enqueueTwiml(ctx: QueueContext, twiml: VoiceResponse, queue: string): void {
+  const { urls } = ctx;
+  twiml.enqueue({ action: urls.queueResult(queue), method: 'POST', waitUrl: urls.queueWait(queue), waitUrlMethod: 'POST' }, queue);
+}
+
+/** TwiML that takes a caller out of a queue to its overflow target. */
+function overflowTwiml(ctx: QueueContext, twiml: VoiceResponse, queue: string, language: string, forceVoicemail = false): void {
+  const { center, urls } = ctx;
+  const o = ctx.qc(queue).overflow;
+  speak(twiml, center, o.prompt, language);
+  if (forceVoicemail || o.target === 'voicemail') {
+    if (!o.prompt) twiml.say({}, 'Please leave a message after the tone.');
+    twiml.record({
+      action: urls.queueOverflowRecord(queue),
+      method: 'POST',
+      maxLength: 120,
+      playBeep: true,
+      finishOnKey: '#',
+      recordingStatusCallback: urls.recordingStatus(`queue:${queue}`),
+    });
+    twiml.hangup();
+  } else if (o.target === 'number' && o.number) {
+    dialOut(twiml, o.number);
+  } else if (o.target === 'queue' && o.queue) {
+    // Re-entry into the overflow queue happens when that queue's webhook runs; here we only redirect.
+    twiml.redirect({ method: 'POST' }, urls.queueEnter(o.queue, queue));
+  } else {
+    if (!o.prompt) twiml.say({}, 'We are sorry, no one can take your call right now. Please call again later.');
+    twiml.hangup();
+  }
+}
+
+/** The hand-off from the IVR: enqueue, or overflow at once (queue full, no one staffed). */
+function createEntry(ctx: QueueContext, router: Router): Pick<CallerFlow, 'enter'> {
+  const { center, urls, queues, agents } = ctx;
 
   async function enter(args: EnterArgs) {
     const q = ctx.qc(args.queue);
@@ -123,15 +159,25 @@ export function createCallerFlow(
     });
     const state: IvrState = { ...args.state, phase: 'queue', queue: args.queue };
     if (r.result === 'queued' || r.result === 'already') {
-      enqueueTwiml(args.twiml, args.queue);
+      enqueueTwiml(ctx, args.twiml, args.queue);
       // Route after answering: Twilio puts the caller in its queue when it runs our TwiML.
       router.routeSoon(args.queue);
     } else {
-      overflowTwiml(args.twiml, args.queue, state.language);
+      overflowTwiml(ctx, args.twiml, args.queue, state.language);
       state.phase = 'ended';
     }
     return { state, events: r.events };
   }
+
+  return { enter };
+}
+
+/** While the caller waits: the waitUrl's announcements and the keys pressed. */
+function createWaiting(
+  ctx: QueueContext,
+  queueSidArrived: (offerId: string, queueSid: string) => void,
+): Pick<CallerFlow, 'waitTwiml' | 'keys'> {
+  const { center, urls, clock, queues, agents } = ctx;
 
   /** The queue's observed caller patience (as for the Erlang A gauge), re-read at most once a minute. */
   const patience = new Map<string, { at: number; value: number | null }>();
@@ -230,6 +276,13 @@ export function createCallerFlow(
     return { xml: twiml.toString(), choseVoicemail: false };
   }
 
+  return { waitTwiml, keys };
+}
+
+/** The Enqueue action: every QueueResult (hang-up, leave to overflow, queue full, errors, notifications). */
+function createLeaving(ctx: QueueContext, router: Router): Pick<CallerFlow, 'result'> {
+  const { queues } = ctx;
+
   /** The caller leaves to overflow (max wait or voicemail chosen, queue full, queue error). */
   async function overflow(
     p: { callSid: string; queue: string; queueTime?: number | undefined; language: string },
@@ -249,7 +302,7 @@ export function createCallerFlow(
       overflowReason: reason,
     });
     ctx.publish(r.events);
-    overflowTwiml(twiml, p.queue, p.language, voicemail);
+    overflowTwiml(ctx, twiml, p.queue, p.language, voicemail);
   }
 
   async function result(p: {
@@ -295,30 +348,7 @@ export function createCallerFlow(
     return twiml.toString();
   }
 
-  function connectTwiml(p: { callSid: string; queue: string; offerId: string }): string {
-    const twiml = newResponse();
-    const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
-    // No statusCallback here: the agent's leg created the conference and asked for it (see bridge.ts).
-    dial.conference(
-      { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url },
-      conferenceName(p.callSid),
-    );
-    return twiml.toString();
-  }
-
-  async function callEnded(state: IvrState): Promise<DomainEvent[]> {
-    // The Enqueue action (QueueResult=hangup, with Twilio's QueueTime) counts abandons. A call that ends
-    // while being offered releases the agent here too, in case the action never arrives.
-    if (state.phase === 'queue' && state.queue) await router.withdrawOfferFor(state.callSid);
-    return [];
-  }
-
-  async function onCallStarted(state: IvrState): Promise<void> {
-    if (!state.callerHash) return;
-    ctx.publish(await contacts.checkRepeat(state.callerHash, state.callSid, clock.now(), center.thresholds.repeatWindowSeconds));
-  }
-
-  return { enter, callEnded, onCallStarted, waitTwiml, keys, result, connectTwiml };
+  return { result };
 }
 
 function positionPrompt(position: number, ewtSeconds: number | null, language: string): string {

@@ -26,7 +26,7 @@ import type { DomainEvent } from '../events.js';
 import type { CallerState, QueueStore } from './store-types.js';
 import type { Keys, QueueKeys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
-import { createScripts } from '../store/scripts.js';
+import { createScripts, type Scripts } from '../store/scripts.js';
 
 /** A tombstone keeps a departed caller from being queued again by a late, retried webhook. */
 const TOMBSTONE_TTL_SECONDS = 24 * 3600;
@@ -72,14 +72,34 @@ function metaOf(h: Record<string, string>): Record<string, string> {
 const CALLER_STATES: readonly CallerState[] = ['waiting', 'offered', 'callback', 'callback_offered', 'bridging'];
 const isCallerState = (s: string | null | undefined): s is CallerState => CALLER_STATES.includes(s as CallerState);
 
+/** What the store's parts share: the client, the scripts, the clock and the checked key catalogue of a queue. */
+interface StoreDeps {
+  redis: RedisClient;
+  scripts: Scripts;
+  clock: Clock;
+  q: (queue: string) => QueueKeys;
+}
+
 /** Build the queue store over a client, the key catalogue and the clock (scripts get `now` from it). */
 export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): QueueStore {
-  const scripts = createScripts(redis);
-  const q = (queue: string): QueueKeys => {
-    requireName(queue, 'queue');
-    return keys.queue(queue);
+  const d: StoreDeps = {
+    redis,
+    scripts: createScripts(redis),
+    clock,
+    q: (queue) => {
+      requireName(queue, 'queue');
+      return keys.queue(queue);
+    },
   };
+  return { ...entryScripts(d), ...offerOps(d), ...queueReads(d) };
+}
 
+/** The scripts that move a caller in or out of the queue and emit domain events. */
+function entryScripts({
+  scripts,
+  clock,
+  q,
+}: StoreDeps): Pick<QueueStore, 'enqueue' | 'leave' | 'requestCallback' | 'callbackFinished' | 'recordEstimate'> {
   return {
     async enqueue(input) {
       const k = q(input.queue);
@@ -136,69 +156,6 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       }
     },
 
-    async position(queue, callSid, at) {
-      const k = q(queue);
-      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 'state', 'enqueuedAt').exec();
-      if (!res) throw new Error('position: transaction aborted');
-      const [rankRes, sizeRes, hashRes] = res;
-      for (const x of res) if (x[0]) throw x[0];
-      const rank = rankRes?.[1];
-      if (rank === null || rank === undefined) return null;
-      const [state, enq] = (hashRes?.[1] ?? []) as (string | null)[];
-      if (!isCallerState(state)) return null;
-      const enqueuedAt = Number(enq);
-      const now = at ?? clock.now();
-      return {
-        position: Number(rank) + 1,
-        size: Number(sizeRes?.[1]),
-        state,
-        enqueuedAt,
-        waitSeconds: Math.max(0, (now - enqueuedAt) / 1000),
-      };
-    },
-
-    async callerInfo(queue, callSid) {
-      const h = await redis.hgetall(q(queue).caller(callSid));
-      if (!isCallerState(h.state)) return null;
-      return {
-        callSid,
-        contactId: h.contactId ?? callSid,
-        callerHash: h.callerHash ?? '',
-        priority: Number(h.priority),
-        enqueuedAt: Number(h.enqueuedAt),
-        state: h.state,
-        offerId: h.offerId ?? null,
-        agentId: h.agentId ?? null,
-        queueSid: h.queueSid ?? null,
-        ewtToldSeconds: h.ewtTold === undefined ? null : Number(h.ewtTold),
-        language: h.language ?? null,
-        ivrPath: h.ivrPath ?? null,
-        callback: h.cb === '1',
-        counted: h.counted === '1',
-        meta: metaOf(h),
-      };
-    },
-
-    async language(queue, callSid) {
-      return redis.hget(q(queue).caller(callSid), 'language');
-    },
-
-    async setQueueSid(queue, callSid, queueSid) {
-      const k = q(queue);
-      const r = reply(await scripts.queueSetSid([k.caller(callSid)], [queueSid]), 'queueSetSid');
-      return { stored: Number(r[0]) === 1, awaitedBy: r[1] ? String(r[1]) : null };
-    },
-
-    async awaitQueueSid(queue, callSid, offerId) {
-      const k = q(queue);
-      const r = reply(await scripts.queueAwaitSid([k.caller(callSid)], [offerId]), 'queueAwaitSid');
-      return r[0] === 'sid' ? { result: 'sid', queueSid: String(r[1]) } : { result: r[0] === 'waiting' ? 'waiting' : 'gone' };
-    },
-
-    async stopAwaitingQueueSid(queue, callSid) {
-      return (await redis.hdel(q(queue).caller(callSid), 'awaitSid')) === 1;
-    },
-
     async leave(input) {
       const k = q(input.queue);
       requireNumber(input.shortAbandonSeconds, 'shortAbandonSeconds');
@@ -247,6 +204,44 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       return { result, events: parseEvents(r[1]) };
     },
 
+    async callbackFinished({ queue, callSid, result, at }) {
+      const k = q(queue);
+      const r = reply(
+        await scripts.queueCallbackDone(
+          [k.waiting, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
+          [queue, callSid, result, at ?? clock.now(), TOMBSTONE_TTL_SECONDS],
+        ),
+        'callbackFinished',
+      );
+      return { result: r[0] === 'removed' ? 'removed' : 'gone', events: parseEvents(r[1]) };
+    },
+
+    async recordEstimate({ queue, callSid, seconds, position, at }) {
+      const k = q(queue);
+      requireNumber(seconds, 'seconds');
+      requireNumber(position, 'position');
+      const r = reply(
+        await scripts.queueEstimate([k.caller(callSid), k.events], [queue, callSid, seconds, position, at ?? clock.now()]),
+        'recordEstimate',
+      );
+      const result = String(r[0]);
+      if (result !== 'first' && result !== 'again' && result !== 'gone') throw new Error(`recordEstimate: unexpected result ${result}`);
+      return { result, events: parseEvents(r[1]) };
+    },
+  };
+}
+
+/** Offers: claiming a caller for an agent, releasing it, bridging, Twilio's QueueSid. */
+function offerOps({
+  redis,
+  scripts,
+  clock,
+  q,
+}: StoreDeps): Pick<
+  QueueStore,
+  'claimNext' | 'releaseClaim' | 'markBridging' | 'staleClaims' | 'claimCheck' | 'setQueueSid' | 'awaitQueueSid' | 'stopAwaitingQueueSid'
+> {
+  return {
     async claimNext(input) {
       const k = q(input.queue);
       requireName(input.offerId, 'offerId');
@@ -272,12 +267,17 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       };
     },
 
-    async enqueuedBefore(queue, before, limit) {
-      return redis.zrangebyscore(q(queue).since, '-inf', `(${before}`, 'LIMIT', 0, Math.max(1, Math.floor(limit)));
+    async releaseClaim({ queue, callSid, offerId }) {
+      const k = q(queue);
+      const r = String(await scripts.queueRelease([k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
+      if (r !== 'released' && r !== 'stale' && r !== 'gone') throw new Error(`releaseClaim: unexpected result ${r}`);
+      return r;
     },
 
-    async claimCheck(queue, callSid, ttlMs) {
-      return (await redis.set(q(queue).checked(callSid), '1', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
+    async markBridging({ queue, callSid, offerId, at }) {
+      const k = q(queue);
+      const r = String(await scripts.queueBridging([k.caller(callSid), k.offering], [callSid, offerId, at ?? clock.now()]));
+      return r === 'bridging' ? 'bridging' : 'gone';
     },
 
     async staleClaims(queue, deadlineBefore, limit = 100) {
@@ -300,42 +300,96 @@ export function createQueueStore(redis: RedisClient, keys: Keys, clock: Clock): 
       return out;
     },
 
-    async releaseClaim({ queue, callSid, offerId }) {
-      const k = q(queue);
-      const r = String(await scripts.queueRelease([k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
-      if (r !== 'released' && r !== 'stale' && r !== 'gone') throw new Error(`releaseClaim: unexpected result ${r}`);
-      return r;
+    async claimCheck(queue, callSid, ttlMs) {
+      return (await redis.set(q(queue).checked(callSid), '1', 'PX', Math.max(1, Math.floor(ttlMs)), 'NX')) === 'OK';
     },
 
-    async markBridging({ queue, callSid, offerId, at }) {
+    async setQueueSid(queue, callSid, queueSid) {
       const k = q(queue);
-      const r = String(await scripts.queueBridging([k.caller(callSid), k.offering], [callSid, offerId, at ?? clock.now()]));
-      return r === 'bridging' ? 'bridging' : 'gone';
+      const r = reply(await scripts.queueSetSid([k.caller(callSid)], [queueSid]), 'queueSetSid');
+      return { stored: Number(r[0]) === 1, awaitedBy: r[1] ? String(r[1]) : null };
     },
 
-    async recordEstimate({ queue, callSid, seconds, position, at }) {
+    async awaitQueueSid(queue, callSid, offerId) {
       const k = q(queue);
-      requireNumber(seconds, 'seconds');
-      requireNumber(position, 'position');
-      const r = reply(
-        await scripts.queueEstimate([k.caller(callSid), k.events], [queue, callSid, seconds, position, at ?? clock.now()]),
-        'recordEstimate',
-      );
-      const result = String(r[0]);
-      if (result !== 'first' && result !== 'again' && result !== 'gone') throw new Error(`recordEstimate: unexpected result ${result}`);
-      return { result, events: parseEvents(r[1]) };
+      const r = reply(await scripts.queueAwaitSid([k.caller(callSid)], [offerId]), 'queueAwaitSid');
+      return r[0] === 'sid' ? { result: 'sid', queueSid: String(r[1]) } : { result: r[0] === 'waiting' ? 'waiting' : 'gone' };
     },
 
-    async callbackFinished({ queue, callSid, result, at }) {
+    async stopAwaitingQueueSid(queue, callSid) {
+      return (await redis.hdel(q(queue).caller(callSid), 'awaitSid')) === 1;
+    },
+  };
+}
+
+/** Reads: a caller's place and record, the queue's counts, handle times, arrivals and departures. */
+function queueReads({
+  redis,
+  clock,
+  q,
+}: StoreDeps): Pick<
+  QueueStore,
+  | 'position'
+  | 'callerInfo'
+  | 'language'
+  | 'enqueuedBefore'
+  | 'snapshot'
+  | 'tally'
+  | 'recentHandleTimes'
+  | 'pushHandleTime'
+  | 'arrivalsSince'
+  | 'leftSince'
+> {
+  return {
+    async position(queue, callSid, at) {
       const k = q(queue);
-      const r = reply(
-        await scripts.queueCallbackDone(
-          [k.waiting, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
-          [queue, callSid, result, at ?? clock.now(), TOMBSTONE_TTL_SECONDS],
-        ),
-        'callbackFinished',
-      );
-      return { result: r[0] === 'removed' ? 'removed' : 'gone', events: parseEvents(r[1]) };
+      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 'state', 'enqueuedAt').exec();
+      if (!res) throw new Error('position: transaction aborted');
+      const [rankRes, sizeRes, hashRes] = res;
+      for (const x of res) if (x[0]) throw x[0];
+      const rank = rankRes?.[1];
+      if (rank === null || rank === undefined) return null;
+      const [state, enq] = (hashRes?.[1] ?? []) as (string | null)[];
+      if (!isCallerState(state)) return null;
+      const enqueuedAt = Number(enq);
+      const now = at ?? clock.now();
+      return {
+        position: Number(rank) + 1,
+        size: Number(sizeRes?.[1]),
+        state,
+        enqueuedAt,
+        waitSeconds: Math.max(0, (now - enqueuedAt) / 1000),
+      };
+    },
+
+    async callerInfo(queue, callSid) {
+      const h = await redis.hgetall(q(queue).caller(callSid));
+      if (!isCallerState(h.state)) return null;
+      return {
+        callSid,
+        contactId: h.contactId ?? callSid,
+        callerHash: h.callerHash ?? '',
+        priority: Number(h.priority),
+        enqueuedAt: Number(h.enqueuedAt),
+        state: h.state,
+        offerId: h.offerId ?? null,
+        agentId: h.agentId ?? null,
+        queueSid: h.queueSid ?? null,
+        ewtToldSeconds: h.ewtTold === undefined ? null : Number(h.ewtTold),
+        language: h.language ?? null,
+        ivrPath: h.ivrPath ?? null,
+        callback: h.cb === '1',
+        counted: h.counted === '1',
+        meta: metaOf(h),
+      };
+    },
+
+    async language(queue, callSid) {
+      return redis.hget(q(queue).caller(callSid), 'language');
+    },
+
+    async enqueuedBefore(queue, before, limit) {
+      return redis.zrangebyscore(q(queue).since, '-inf', `(${before}`, 'LIMIT', 0, Math.max(1, Math.floor(limit)));
     },
 
     async snapshot(queue, at) {

@@ -4,7 +4,7 @@
  * caller runs (a conference), the caller's leg after the agent leg ends (the survey), the agent's and
  * the callback's legs, and conference status callbacks.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { callHasEnded } from '../call-status.js';
 import type { Clock } from '../clock.js';
 import { invalid, replyError } from '../errors.js';
@@ -42,15 +42,32 @@ const str = (q: unknown, k: string): string => {
   return typeof v === 'string' ? v : '';
 };
 
+/** What every queue route uses: the call-center file's queues and the answers for a bad queue or a failed waitUrl. */
+function routeHelpers(deps: QueueRouteDeps) {
+  const { center } = deps.core;
+  return {
+    lang: (s: IvrState | null) => s?.language ?? center.defaultLanguage,
+    knownQueue: (q: string) => Boolean(center.queues[q]),
+    // A waiting caller whose waitUrl (or keys) fails keeps their place: hold music, then the waitUrl again.
+    holdOn: () => waitFallbackTwiml(center),
+    badQueue: (reply: FastifyReply) => replyError(reply, invalid('queue', 'not a configured queue')),
+  };
+}
+type Helpers = ReturnType<typeof routeHelpers>;
+
 /** Register the queue routes on the webhook plugin's instance. */
 export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps): void {
+  const h = routeHelpers(deps);
+  registerWaitingRoutes(app, deps, h);
+  registerAfterCallRoutes(app, deps);
+  registerLegRoutes(app, deps, h);
+}
+
+/** The caller in the queue: waitUrl, keys, the Enqueue action, the overflow voicemail, the dequeue's connect. */
+function registerWaitingRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: Helpers): void {
   const { core, calls, service, clock } = deps;
-  const { center, urls, bus } = core;
-  const lang = (s: IvrState | null) => s?.language ?? center.defaultLanguage;
-  const knownQueue = (q: string) => Boolean(center.queues[q]);
-  // A waiting caller whose waitUrl (or keys) fails keeps their place: hold music, then the waitUrl again.
-  const holdOn = () => waitFallbackTwiml(center);
-  const badQueue = (reply: import('fastify').FastifyReply) => replyError(reply, invalid('queue', 'not a configured queue'));
+  const { bus } = core;
+  const { lang, knownQueue, holdOn, badQueue } = h;
 
   app.post('/twilio/queue/wait', async (req, reply) => {
     const p = validate(core, queueWaitParams, req, reply);
@@ -160,6 +177,12 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       return service.connectTwiml({ callSid: p.CallSid, queue, offerId });
     });
   });
+}
+
+/** The caller's leg after the agent's ended (the survey), and the callback's leg. */
+function registerAfterCallRoutes(app: FastifyInstance, deps: QueueRouteDeps): void {
+  const { core, calls, service, clock } = deps;
+  const { center, urls, bus } = core;
 
   /** Run a survey step on the caller's stored state; a call we no longer know is ended politely. */
   const surveyStep = async (
@@ -212,6 +235,13 @@ export function registerQueueRoutes(app: FastifyInstance, deps: QueueRouteDeps):
       service.callbackLegTwiml({ queue: str(req.query, 'queue'), offerId: str(req.query, 'offer'), language: center.defaultLanguage }),
     );
   });
+}
+
+/** Legs' status callbacks, re-entries into a queue (transfer, overflow), conference events, hold music. */
+function registerLegRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: Helpers): void {
+  const { core, calls, service, clock } = deps;
+  const { center, bus } = core;
+  const { knownQueue, badQueue } = h;
 
   /** A leg's status callback: de-duplicated and ordered by (CallSid, SequenceNumber), handled once. */
   const legStatus = (path: string, handle: (p: StatusParams, req: FastifyRequest) => Promise<void>) =>
