@@ -26,6 +26,7 @@ export async function registerRoutes(app: FastifyInstance, ctx: AppContext, plan
     authToken: config.twilioAuthToken,
     bus,
     budgetMs: config.webhookBudgetMs ?? 1500,
+    storeReady: () => redis.status === 'ready',
   };
 
   await app.register(async (twilioScope) => {

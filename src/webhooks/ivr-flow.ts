@@ -18,7 +18,7 @@ import { callerHash } from '../privacy.js';
 import { restore, snapshot, tokenDigest, type LastAnswer } from '../store/call-state.js';
 import type { CallStore } from '../store/calls.js';
 import type { BaseParams } from './params.js';
-import type { WebhookCore } from './plugin.js';
+import { requireStore, type WebhookCore } from './plugin.js';
 
 /** What the IVR needs from the queue side when a caller is handed off (implemented in src/queue). */
 export interface QueueGateway {
@@ -167,12 +167,14 @@ export function createIvrFlow(deps: IvrRouteDeps): IvrFlow {
     const res = step(ctx, fresh, { kind: 'start' });
     if (res.handoff) {
       // The flow hands off at once: the call exists before it enters the queue, so a duplicate never does.
+      requireStore(core);
       const c = await calls.create(fresh);
       if (!c.created) return known(c.state, c.last, token, party);
       started(fresh);
       return finish(res, party, ctx.now, null, token);
     }
     // One write creates the call with its answer remembered; then its events and the repeat check go together.
+    requireStore(core);
     const c = await calls.create(res.state, token ? { token, at: ctx.now, before: '' } : undefined);
     if (!c.created) return known(c.state, c.last, token, party);
     bus.publish(res.events);

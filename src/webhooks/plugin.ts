@@ -22,6 +22,18 @@ export interface WebhookCore {
   bus: EventBus;
   /** Answer fallback TwiML when a live-call handler has not answered within this many ms. */
   budgetMs: number;
+  /** Is the store's connection up now? (Absent: assumed up.) See `requireStore`. */
+  storeReady?: () => boolean;
+}
+
+/**
+ * Throw a store failure at once when the connection to Redis is down. For a webhook whose first command is
+ * a write (its decision's script): issued while the client reconnects, the write would wait in the client's
+ * offline queue and could run when Redis is back, after the caller got the fallback TwiML. A webhook that
+ * reads first fails on the read instead, as before.
+ */
+export function requireStore(core: WebhookCore): void {
+  if (core.storeReady && !core.storeReady()) throw new Error('Connection is closed: the store is reconnecting');
 }
 
 /**

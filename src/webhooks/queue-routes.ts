@@ -27,7 +27,7 @@ import {
   statusParams,
   type StatusParams,
 } from './params.js';
-import { serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
+import { requireStore, serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 export interface QueueRouteDeps {
   core: WebhookCore;
@@ -114,6 +114,8 @@ function registerWaitingRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: He
     // a hang-up or a notification is one queue script.
     const overflows = p.QueueResult === 'leave' || p.QueueResult === 'queue-full' || p.QueueResult === 'error';
     return serveLive(core, req, reply, async () => {
+      // A hang-up's first command is the leave script (a write): not while the store reconnects.
+      if (!overflows) requireStore(core);
       const state = overflows ? await calls.get(p.CallSid) : null;
       const xml = await service.result({
         callSid: p.CallSid,

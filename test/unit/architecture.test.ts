@@ -25,8 +25,7 @@ const MAX_FUNCTION_LINES = 150;
  * Functions still over the limit while their owners split them (`file:function` → who). Temporary: each entry
  * fails the test once its function is under the limit, so the list only shrinks.
  */
-const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {
-};
+const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {};
 
 /** The name a function is known by: its own, or that of the variable or property it is assigned to. */
 function functionName(n: ts.SignatureDeclaration, sf: ts.SourceFile): string {
