@@ -164,10 +164,12 @@ async function callStatus(deps: IvrRouteDeps, p: StatusParams): Promise<void> {
   const now = clock.now();
   const events: DomainEvent[] = [];
   if (state.phase === 'ivr') events.push(hangupInIvr(state, now));
-  const queueDone = state.phase !== 'ended' && deps.queue?.callEnded ? deps.queue.callEnded(state) : undefined;
+  // A caller still in a queue: its offer (if any) is released first, and call.ended follows the queue's
+  // events, as the Enqueue action (sent with this callback) usually lands first: the record is then
+  // appended once, with the queue outcome in it. A call in the IVR has nothing to release.
+  if (state.phase !== 'ended' && deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
   events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
   const saved = calls.put({ ...state, phase: 'ended', callEnded: true });
   deps.core.bus.publish(events);
   await saved;
-  if (queueDone) deps.core.bus.publish(await queueDone);
 }
