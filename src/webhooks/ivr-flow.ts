@@ -1,9 +1,9 @@
 /**
- * How an IVR webhook turns into Redis work, in at most two round trips: one read of the call's hash (state
- * and last answer together; for a new call, the create that also checks for one), then one socket write
- * holding the state save (with the answer to remember) and the writes of the step's events (call records),
- * because the events are published in the same tick as the save is sent (ioredis pipelines what is issued
- * in one tick). A queue hand-off adds the queue's own script in between.
+ * How an IVR webhook turns into Redis work, waiting for Redis twice: one read of the call's hash (state and
+ * last answer together; for a new call, the create that also checks for one), then the state save (with the
+ * answer to remember). The step's events are published once Redis has confirmed the save, so a step whose
+ * save failed is never counted; their writes (call-record folds) leave after it and the answer does not wait
+ * for them. A queue hand-off adds the queue's own script in between.
  *
  * Idempotency (Twilio retries a call's latest request with the same I-Twilio-Idempotency-Token): the call's
  * hash remembers the last token with the time of its step and the state the step started from
@@ -96,7 +96,7 @@ export function createIvrFlow(deps: IvrRouteDeps): IvrFlow {
     return { state: q.state, events: [...res.events, ...q.events] };
   }
 
-  /** Save the step's state (and the answer to remember) and publish its events in the same write. */
+  /** Save the step's state (and the answer to remember), then publish its events: only a step Redis holds is counted. */
   async function finish(
     res: StepOutcome,
     party: Party | undefined,
@@ -106,9 +106,8 @@ export function createIvrFlow(deps: IvrRouteDeps): IvrFlow {
   ): Promise<string> {
     const { state, events } = await handoff(res, party);
     const last: LastAnswer | undefined = token ? { token, at, before: before ? snapshot(before, state) : '' } : undefined;
-    const saved = calls.put(state, last);
+    await calls.put(state, last);
     bus.publish(events);
-    await saved;
     return res.twiml.toString();
   }
 
