@@ -21,12 +21,6 @@ function code(dir: string): string[] {
 /** The longest a function (declaration, method, arrow, accessor) may be, its signature and body included. */
 const MAX_FUNCTION_LINES = 150;
 
-/**
- * Functions still over the limit while their owners split them (`file:function` → who). Temporary: each entry
- * fails the test once its function is under the limit, so the list only shrinks.
- */
-const LONG_FUNCTIONS_ALLOWED: Record<string, string> = {};
-
 /** The name a function is known by: its own, or that of the variable or property it is assigned to. */
 function functionName(n: ts.SignatureDeclaration, sf: ts.SourceFile): string {
   if (n.name) return n.name.getText(sf);
@@ -233,10 +227,7 @@ describe('architecture', () => {
 
   it(`no function over ${MAX_FUNCTION_LINES} lines (TypeScript, and the pages' JavaScript)`, () => {
     const long = code(SRC).flatMap((f) => longFunctions(f, MAX_FUNCTION_LINES));
-    expect(long.filter((x) => !(x.id in LONG_FUNCTIONS_ALLOWED)).map((x) => `${x.id} (line ${x.line}): ${x.lines} lines`)).toEqual([]);
-    // An allowed function that is now short (or gone) leaves the list.
-    const still = new Set(long.map((x) => x.id));
-    expect(Object.keys(LONG_FUNCTIONS_ALLOWED).filter((id) => !still.has(id))).toEqual([]);
+    expect(long.map((x) => `${x.id} (line ${x.line}): ${x.lines} lines`)).toEqual([]);
   });
 
   it('the length check sees every kind of function', () => {
