@@ -6,6 +6,7 @@
 import type { OfferMessage } from '../agents/protocol.js';
 import { newOfferId, type QueueContext } from './context.js';
 import type { OfferRecord } from './offers.js';
+import type { ClaimedCaller } from './store-types.js';
 
 export interface Router {
   /** Offer waiting callers of a queue to free agents until one side runs out. Serialised per queue per instance. */
@@ -48,6 +49,39 @@ export function createRouter(ctx: QueueContext): Router {
   async function routeOnce(queue: string): Promise<number> {
     const q = ctx.qc(queue);
     let made = 0;
+    // Each offer is saved and sent while the next caller is claimed: a pass waits in turn only for the claim
+    // and the reservation (each atomic), so agents who become available together are not offered callers
+    // one message exchange after another. The pass ends when every offer it made has been sent.
+    const sending: Promise<void>[] = [];
+    let sendFailed: { err: unknown } | undefined;
+    try {
+      made = await claimAndReserve(queue, q, (rec, caller, deadline) =>
+        sending.push(
+          deliver(rec, caller, deadline).catch((err: unknown) => {
+            sendFailed ??= { err };
+          }),
+        ),
+      );
+    } finally {
+      await Promise.all(sending);
+    }
+    if (sendFailed) throw sendFailed.err;
+    return made;
+  }
+
+  async function deliver(rec: OfferRecord, caller: ClaimedCaller, deadline: number): Promise<void> {
+    await offers.save(rec);
+    await ctx.send(rec.agentId, await offerMessage(rec, caller, deadline));
+    await ctx.pushState(rec.agentId);
+  }
+
+  /** Claim callers and reserve agents for them, up to 50; each pair is handed to `offer`. */
+  async function claimAndReserve(
+    queue: string,
+    q: ReturnType<QueueContext['qc']>,
+    offer: (rec: OfferRecord, caller: ClaimedCaller, deadline: number) => void,
+  ): Promise<number> {
+    let made = 0;
     for (let i = 0; i < 50 && !ctx.stopped(); i++) {
       // A cheap read first, so a queue with no free agent costs no writes; the claim and the reservation
       // below are each atomic, and a lost race is undone by releasing the claim.
@@ -71,21 +105,7 @@ export function createRouter(ctx: QueueContext): Router {
         break;
       }
       ctx.publish(agent.events);
-      const rec: OfferRecord = {
-        offerId,
-        agentId: agent.agentId,
-        queue,
-        callSid: caller.callSid,
-        kind: caller.state,
-        queueSid: caller.queueSid,
-        contactId: caller.contactId,
-        callerHash: caller.callerHash,
-        calledNumber: caller.meta.calledNumber ?? '',
-        callbackTo: caller.meta.callbackTo ?? '',
-      };
-      await offers.save(rec);
-      await ctx.send(agent.agentId, await offerMessage(rec, caller, deadline));
-      await ctx.pushState(agent.agentId);
+      offer(offerRecord(offerId, agent.agentId, queue, caller), caller, deadline);
       made++;
     }
     return made;
@@ -148,5 +168,21 @@ export function createRouter(ctx: QueueContext): Router {
     async settle() {
       await Promise.allSettled([...routing.values()]);
     },
+  };
+}
+
+/** The offer of a claimed caller to a reserved agent, as it is stored. */
+function offerRecord(offerId: string, agentId: string, queue: string, caller: ClaimedCaller): OfferRecord {
+  return {
+    offerId,
+    agentId,
+    queue,
+    callSid: caller.callSid,
+    kind: caller.state,
+    queueSid: caller.queueSid,
+    contactId: caller.contactId,
+    callerHash: caller.callerHash,
+    calledNumber: caller.meta.calledNumber ?? '',
+    callbackTo: caller.meta.callbackTo ?? '',
   };
 }
