@@ -67,15 +67,19 @@ interface AgentClient {
 
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const wsBase = o.publicBase.replace('http', 'ws') + '/agent/ws';
-  const waitingKey = createKeys('sb:').queue('support').waiting;
-  const waiting = async () => Number(await o.redis.zcard(waitingKey));
+  // Twilio's queue holds 5,000 calls at most (queue.d.ts), so the callers wait in two queues, half each.
+  const keys = createKeys('sb:');
+  const waitingKey = keys.queue('support').waiting;
+  const waiting = async () => Number(await o.redis.zcard(waitingKey)) + Number(await o.redis.zcard(keys.queue('billing').waiting));
 
-  // Callers press 1 (English) at the language menu and 2 (support) at the main menu, then wait with no
-  // patience limit; the survey after the call gets no answer.
+  // Callers press 1 (English) at the language menu, then in turn 2 (support) or 1 (billing) and 2 (speak
+  // with billing) at the main menu, and wait with no patience limit; the survey after the call gets no answer.
+  let turn = 0;
   const gather = (ctx: GatherContext): GatherResponse => {
     const heard = ctx.heard.join(' ');
     if (heard.includes('For English, press 1')) return { digits: '1', delayMs: 200 };
-    if (heard.includes('For technical support, press 2')) return { digits: '2', delayMs: 200 };
+    if (heard.includes('To speak with billing, press 2')) return { digits: '2', delayMs: 200 };
+    if (heard.includes('For technical support, press 2')) return { digits: turn++ % 2 === 0 ? '2' : '1', delayMs: 200 };
     return null;
   };
   let webhooks = 0;
@@ -101,6 +105,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     if (e.path.startsWith('/twilio/queue/wait')) waitUrls++;
   });
   for (let k = 0; k < o.agents; k++) emu.registerEndpoint(o.agentContact(k), { answer: true, answerDelayMs: 300 });
+
+  // The server sizes Twilio's queues for their maxLength at start-up, trying again until Twilio (this
+  // emulator, started after the server) answers: wait for it, or the queues would hold 1,000 callers each.
+  const sized = Date.now() + 60_000;
+  const sizeOf = (q: string) => emu.queueRegistry.byFriendlyName(q)?.maxSize ?? 0;
+  while ((sizeOf('support') < 5000 || sizeOf('billing') < 5000) && Date.now() < sized) await sleep(250);
 
   // Callers enter at a bounded rate until `callers` are waiting (each goes through 3 webhooks first).
   const mem0 = (await info(o.redis, 'memory')).get('used_memory') ?? 0;

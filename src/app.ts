@@ -24,6 +24,7 @@ import { createQueueService } from './queue/service.js';
 import { staffingRows } from './queue/staffing.js';
 import { createQueueStore, type QueueStore } from './queue/store.js';
 import { createTwilioRest } from './queue/twilio-rest.js';
+import { ensureTwilioQueueSizes } from './queue/twilio-queue-size.js';
 import { createLivePlanner, currentRows, type LivePlanner } from './capacity/live.js';
 import { createPrometheusClient } from './capacity/prometheus.js';
 import { createUrls } from './urls.js';
@@ -133,6 +134,7 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
   app.decorate('sb', ctx);
   await registerWeb(app, { ...(deps.helloTimeoutMs !== undefined ? { helloTimeoutMs: deps.helloTimeoutMs } : {}), ...deps.web }); // agent desk, wallboard and its supervisor socket (src/web)
 
+  let queueSizes: { stop(): void } | undefined;
   app.addHook('onReady', async () => {
     for (const a of Object.values(config.center.agents)) {
       await agents.upsertAgent({ id: a.id, team: a.team, skills: a.skills, contact: a.contact });
@@ -142,11 +144,13 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     await agents.rebuildIndex();
     service.start();
     planner?.start();
+    queueSizes = ensureTwilioQueueSizes(config.center, rest, app.log);
   });
   app.addHook('preClose', async () => {
     await channel.drain('server shutting down');
   });
   app.addHook('onClose', async () => {
+    queueSizes?.stop();
     planner?.stop();
     await service.stop();
     await channel.close();

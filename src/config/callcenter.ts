@@ -165,7 +165,8 @@ const queueSchema = z
     defaultPriority: z.number().int().min(0).max(9).default(0),
     strategy: z.enum(['longest_idle', 'round_robin', 'fewest_calls']).default('longest_idle'),
     maxWaitSeconds: z.number().int().min(10).max(86_400).default(900),
-    maxLength: z.number().int().min(1).max(20_000).default(1000),
+    /** Callers waiting at most; above 1,000 the server resizes Twilio's queue at start-up (5,000 is Twilio's most). */
+    maxLength: z.number().int().min(1).max(5000, "5000 at most (Twilio's largest queue)").default(1000),
     whenNoAgents: z.enum(['wait', 'overflow']).default('wait'),
     overflow: overflowSchema.default({ target: 'voicemail' }),
     announceEverySeconds: z.number().int().min(10).max(600).default(30),

@@ -86,6 +86,13 @@ export interface TwilioRest {
   removeParticipant(conferenceSid: string, callSid: string): Promise<void>;
   /** A call's status and, once it has ended, when (Twilio's Call resource, GET .../Calls/{Sid}.json). */
   fetchCall(callSid: string): Promise<CallFacts>;
+  /**
+   * Make Twilio's queue named `name` hold `maxSize` calls: `<Enqueue>` creates a missing queue with room for
+   * 1,000 calls, and a full queue answers QueueResult=queue-full (queue.d.ts: "The default is 1000. The
+   * maximum is 5000."). Creates the queue (FriendlyName, MaxSize) or updates its MaxSize; answers the
+   * size Twilio now reports.
+   */
+  ensureQueueSize(name: string, maxSize: number): Promise<number>;
 }
 
 export interface CallFacts {
@@ -100,6 +107,13 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
   const { client, run: withRetry } = createRetryingClient(o);
 
   return {
+    ensureQueueSize: (name, maxSize) =>
+      withRetry('queue size', async () => {
+        const found = (await client.queues.list({ pageSize: 1000 })).find((q) => q.friendlyName === name);
+        if (!found) return (await client.queues.create({ friendlyName: name, maxSize })).maxSize;
+        if (found.maxSize === maxSize) return found.maxSize;
+        return (await client.queues(found.sid).update({ maxSize })).maxSize;
+      }),
     dequeue: (queueSid, callSid, url, s) =>
       withRetry(
         'dequeue',

@@ -146,6 +146,7 @@ describe('architecture', () => {
       'contacts.ts': 0,
       'estimate.ts': 0,
       'twilio-rest.ts': 0,
+      'twilio-queue-size.ts': 1,
       'recording-store.ts': 0,
       'store.ts': 1,
       'staffing.ts': 2,
