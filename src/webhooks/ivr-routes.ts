@@ -169,7 +169,6 @@ async function callStatus(deps: IvrRouteDeps, p: StatusParams): Promise<void> {
   // appended once, with the queue outcome in it. A call in the IVR has nothing to release.
   if (state.phase !== 'ended' && deps.queue?.callEnded) events.push(...(await deps.queue.callEnded(state)));
   events.push({ type: 'call.ended', at: now, callSid: state.callSid, status: p.CallStatus, durationSeconds: p.CallDuration ?? 0 });
-  const saved = calls.put({ ...state, phase: 'ended', callEnded: true });
+  await calls.put({ ...state, phase: 'ended', callEnded: true });
   deps.core.bus.publish(events);
-  await saved;
 }

@@ -11,9 +11,8 @@ import { invalid, replyError } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import { waitFallbackTwiml } from '../ivr/fallback.js';
 import { newResponse, type VoiceResponse } from '../ivr/prompt.js';
-import { initialState, type IvrState } from '../ivr/step.js';
+import type { IvrState } from '../ivr/step.js';
 import { startSurvey, SURVEY_KINDS, surveyAnswer } from '../ivr/survey.js';
-import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
 import {
@@ -27,6 +26,7 @@ import {
   statusParams,
   type StatusParams,
 } from './params.js';
+import { storedOrFreshState } from './known-call.js';
 import { requireStore, serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
 export interface QueueRouteDeps {
@@ -198,10 +198,9 @@ function registerAfterCallRoutes(app: FastifyInstance, deps: QueueRouteDeps): vo
       return r.toString();
     }
     const s = fn(state);
-    // The save and the events' own writes leave together (see ivr-flow.ts).
-    const saved = calls.put(s.state);
+    // The events are published once the save is confirmed (see ivr-flow.ts).
+    await calls.put(s.state);
     bus.publish(s.events);
-    await saved;
     return s.twiml.toString();
   };
 
@@ -272,21 +271,11 @@ function registerLegRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: Helper
       const queue = str(req.query, 'queue');
       if (!knownQueue(queue)) return badQueue(reply);
       return serveLive(core, req, reply, async () => {
-        const state =
-          (await calls.get(p.CallSid)) ??
-          initialState({
-            callSid: p.CallSid,
-            flow: Object.values(center.flows)[0]!,
-            center,
-            now: clock.now(),
-            callerHash: callerHash(deps.callerHashKey, p.From),
-            contactId: p.CallSid,
-          });
+        const state = await storedOrFreshState(calls, { center, clock, callerHashKey: deps.callerHashKey }, p);
         const twiml = newResponse();
         const r = await enter({ queue, state, twiml, party: { from: p.From, to: p.To } });
-        const saved = calls.put(r.state);
+        await calls.put(r.state);
         bus.publish(r.events);
-        await saved;
         return twiml.toString();
       });
     });

@@ -14,10 +14,9 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { fromZod, invalid, replyError } from '../errors.js';
 import { newResponse } from '../ivr/prompt.js';
-import { initialState } from '../ivr/step.js';
-import { callerHash } from '../privacy.js';
 import type { QueueService } from '../queue/service.js';
 import type { CallStore } from '../store/calls.js';
+import { storedOrFreshState } from './known-call.js';
 import { baseParams } from './params.js';
 import { queryParam, serveLive, serveStatus, validate, type WebhookCore } from './plugin.js';
 
@@ -73,16 +72,7 @@ export function registerRecordingRoutes(app: FastifyInstance, deps: RecordingRou
     if (!center.queues[q.data.queue]) return replyError(reply, invalid('queue', 'not a configured queue'));
     const { queue, priority, front, offer } = q.data;
     return serveLive(core, req, reply, async () => {
-      const state =
-        (await calls.get(p.CallSid)) ??
-        initialState({
-          callSid: p.CallSid,
-          flow: Object.values(center.flows)[0]!,
-          center,
-          now: clock.now(),
-          callerHash: callerHash(deps.callerHashKey, p.From),
-          contactId: p.CallSid,
-        });
+      const state = await storedOrFreshState(calls, { center, clock, callerHashKey: deps.callerHashKey }, p);
       const twiml = newResponse();
       const r = await service.enter({
         state,
