@@ -7,10 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { fromZod, replyError, sbError, SwitchboardError } from '../errors.js';
 import type { MonitorMode } from '../events.js';
 import type { AuditLog } from '../records/index.js';
-import { principalOf, requireScope, type Authenticator } from '../access/auth.js';
+import { requireScope, type Authenticator } from '../access/auth.js';
+import { registerCallAction } from './supervisor-call-action.js';
 
 export interface MonitorDeps {
   auth: Authenticator;
@@ -31,7 +31,6 @@ export interface MonitorDeps {
   >;
 }
 
-const callSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, 'CA followed by 32 hex digits');
 const body = z
   .object({
     mode: z.enum(['listen', 'coach', 'barge', 'stop']),
@@ -43,27 +42,14 @@ const body = z
 
 /** Register /api/calls and /api/calls/:callSid/monitor. */
 export function registerMonitorRoutes(app: FastifyInstance, deps: MonitorDeps): void {
-  const supervisor = requireScope(deps.auth, 'supervisor');
-  app.get('/api/calls', { preHandler: supervisor }, async () => ({ calls: await deps.liveCalls() }));
-  app.post('/api/calls/:callSid/monitor', { preHandler: supervisor }, async (req, reply) => {
-    const sid = callSid.safeParse((req.params as { callSid?: unknown }).callSid);
-    if (!sid.success) return replyError(reply, fromZod(sid.error, 'callSid'));
-    const b = body.safeParse(req.body);
-    if (!b.success) return replyError(reply, fromZod(b.error, '(body)'));
-    const who = principalOf(req)?.supervisor ?? { id: 'supervisor', name: 'supervisor', role: 'supervisor' as const };
-    const audit = (result: string, queue?: string) =>
-      deps.audit
-        ?.append(who, { action: `monitor.${b.data.mode}`, callSid: sid.data, queue, result })
-        .catch((err: unknown) => req.log.warn({ err }, 'audit write failed'));
-    try {
-      const r = await deps.monitor({ callSid: sid.data, mode: b.data.mode, to: b.data.to, by: who.id });
-      await audit('ok', r.queue);
-      return { callSid: sid.data, mode: b.data.mode, queue: r.queue, legSid: r.legSid };
-    } catch (e) {
-      await audit(e instanceof SwitchboardError ? e.code : 'unavailable');
-      if (e instanceof SwitchboardError) return replyError(reply, e);
-      req.log.warn({ err: (e as Error).message, callSid: sid.data }, 'monitor failed');
-      return replyError(reply, sbError('unavailable', 'callSid', 'Twilio did not take the request; try again'));
-    }
+  app.get('/api/calls', { preHandler: requireScope(deps.auth, 'supervisor') }, async () => ({ calls: await deps.liveCalls() }));
+  registerCallAction(app, deps, {
+    path: '/api/calls/:callSid/monitor',
+    body,
+    auditAction: (b) => `monitor.${b.mode}`,
+    run: (sid, b, who) => deps.monitor({ callSid: sid, mode: b.mode, to: b.to, by: who.id }),
+    answer: (sid, b, r) => ({ callSid: sid, mode: b.mode, queue: r.queue, legSid: r.legSid }),
+    failLog: 'monitor failed',
+    failMessage: 'Twilio did not take the request; try again',
   });
 }
