@@ -31,6 +31,9 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
         run: (key, args) => scripts.rateLimit([key], args),
         keyOf: (client) => keys.rateLimit('test', client),
         backoffMs: 0,
+        // A loaded CI machine can take longer than the default 250 ms for the first call (connect, script
+        // load); the fallback when Redis fails is checked below, with the client closed.
+        timeoutMs: 10_000,
         onError: (e) => errors.push(e),
       });
     const one = make();
@@ -50,6 +53,7 @@ describe('shared token buckets (src/access/rate-limit.ts) on a real Redis', () =
       refillPerSecond: 0.001,
       run: (key, args) => scripts.rateLimit([key], args),
       keyOf: (client) => keys.rateLimit('wall', client),
+      timeoutMs: 10_000,
     });
     expect(await wall.take('y', 3)).toEqual({ ok: true });
     expect((await wall.take('y', 3)).ok).toBe(false);
