@@ -1,6 +1,6 @@
 /**
  * What each domain event says about its call's record, as operations on the call's working record
- * (src/store/lua/recordFold-2.lua applies them atomically). Pure: the same event always gives the same
+ * (src/store/lua/recordFold-3.lua applies them atomically). Pure: the same event always gives the same
  * operations, so folding does not depend on which instance published the event.
  *
  * Outcome precedence (a `rank` group): a queue outcome (answered, abandoned, short abandon, overflow,

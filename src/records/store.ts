@@ -61,7 +61,7 @@ export function createRecordStore(o: {
       const f = foldOps(e);
       if (!f) return null;
       const id = await o.scripts.recordFold(
-        [o.keys.records.call(f.callSid), stream],
+        [o.keys.records.call(f.callSid), stream, o.keys.records.legacyCall(f.callSid)],
         [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds, f.callSid],
       );
       return typeof id === 'string' ? id : null;

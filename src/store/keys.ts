@@ -130,8 +130,16 @@ export interface Keys {
   voicemails: string;
   /** Call records: both keys under the {rec} tag, so the fold script (recordFold) runs on Redis Cluster. */
   records: {
-    /** HASH one call's working record (the record's fields, plus `_`-prefixed bookkeeping), with a TTL. */
+    /**
+     * HASH one call's working record (the record's fields under one-character names, plus `_`-prefixed
+     * bookkeeping: src/store/lua/recordFold-3.lua), with a TTL.
+     */
     call(callSid: string): string;
+    /**
+     * HASH the working record in the format before `call` (public field names, a dedupe field per event):
+     * a call in flight across an upgrade. The fold moves it into `call` once; written no more.
+     */
+    legacyCall(callSid: string): string;
     /** STREAM of call records, one entry per call (its latest revision), entry ids in record time. */
     stream: string;
   };
@@ -220,7 +228,8 @@ export function createKeys(prefix = 'sb:'): Keys {
     },
     voicemails: `${x}voicemails`,
     records: {
-      call: (sid) => `${prefix}{rec}:call:${sid}`,
+      call: (sid) => `${prefix}{rec}:c:${sid}`,
+      legacyCall: (sid) => `${prefix}{rec}:call:${sid}`,
       stream: `${prefix}{rec}:stream`,
     },
     audit: `${prefix}audit`,

@@ -227,7 +227,7 @@ export interface Scripts {
   ): Promise<[string, string, string?] | null>;
   /** Reply: the stream entry id appended, or null. */
   recordFold(
-    keys: readonly [record: string, stream: string],
+    keys: readonly [record: string, stream: string, legacyRecord: string],
     args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number, callSid: string],
   ): Promise<string | null>;
   /** Reply: [changed 0|1, the recording's status now]. */

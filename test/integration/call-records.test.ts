@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/events.js';
+import { eventId, foldOps } from '../../src/records/fold.js';
 import { createAuditLog, createRecordStore, csvToRecords, recordsToCsv, type RecordStore } from '../../src/records/index.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
 import type { RedisClient } from '../../src/store/redis.js';
@@ -130,6 +131,38 @@ describe('call records in Redis', () => {
     const [rev] = (await other.list({}, { limit: 10 })).records;
     const facts = (r: object) => Object.fromEntries(Object.entries(r).filter(([k]) => !['revision', 'updatedAt'].includes(k)));
     expect(facts(rev!)).toEqual(facts(first[0]!));
+  });
+
+  it('moves a working record of the format before (a call in flight across an upgrade) once; its events still count once', async () => {
+    const events = answered(sid(7), T0);
+    // The first four events as the format before folded them: public field names, `_r:<group>` ranks, an
+    // `_e:<event id>` field per event, the CallSid in the hash.
+    const legacy: Record<string, string> = { callSid: sid(7) };
+    for (const e of events.slice(0, 4)) {
+      legacy[`_e:${eventId(e)}`] = '1';
+      for (const op of foldOps(e)!.ops) {
+        const [o, f, v] = op as [string, string, string];
+        if (o === 'set') legacy[f] = v;
+        else if (o === 'setnx') legacy[f] ??= v;
+        else if (o === 'add') legacy[f] = String(Number(legacy[f] ?? 0) + Number(v));
+        else if (o === 'rank' && Number(v) >= Number(legacy[`_r:${f}`] ?? -1)) {
+          legacy[`_r:${f}`] = v;
+          for (let i = 3; i < op.length; i += 2) legacy[op[i]!] = op[i + 1]!;
+        }
+      }
+    }
+    await redis.hset(keys.records.legacyCall(sid(7)), legacy);
+    // Then every event, the four already folded included (a replay must not add the wait twice).
+    await foldAll(events);
+    expect(await redis.exists(keys.records.legacyCall(sid(7)))).toBe(0);
+    const working = await redis.hgetall(keys.records.call(sid(7)));
+    expect(Object.keys(working).filter((f) => !f.startsWith('_') && f.length > 1)).toEqual([]);
+    await foldAll(answered(sid(8), T0));
+    const records = (await store.list({}, { limit: 10 })).records;
+    const facts = (r: object) => Object.fromEntries(Object.entries(r).filter(([k]) => !['callSid', 'revision', 'updatedAt'].includes(k)));
+    const moved = records.find((r) => r.callSid === sid(7))!;
+    expect(moved).toMatchObject({ waitSeconds: 30, queue: 'support', outcome: 'answered', revision: 2 });
+    expect(facts(moved)).toEqual(facts(records.find((r) => r.callSid === sid(8))!));
   });
 
   it('keeps one stream entry per call, trims by time, and pages newest first with filters', async () => {
