@@ -9,7 +9,8 @@
  *   ready     ZSET the subset of `waiting` that can be claimed now (state waiting | callback), same scores:
  *             claimNext is one ZRANGE 0 0, however many callers are being offered.
  *   offering  SET callers being offered right now; callbacks SET; since ZSET callSid → enqueuedAt of
- *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals ZSET; events STREAM.
+ *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals HASH of
+ *             10-second buckets (a week); events STREAM (the newest ~10,000 events).
  *   caller(callSid) HASH: contactId (absent when it is the callSid, which the key holds), callerHash,
  *             priority, enqueuedAt, state, offerId, agentId, queueSid, ewtTold, language, ivrPath, counted ('1'
  *             when the entry was an offer), cb ('1' for a callback), meta as `m:<name>`. After leaving it
@@ -118,7 +119,7 @@ function entryScripts({
       const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';
       const r = reply(
         await scripts.queueEnqueue(
-          [k.waiting, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events],
+          [k.waiting, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events, k.legacyArrivals],
           [
             input.queue,
             input.callSid,
@@ -325,6 +326,7 @@ function offerOps({
 /** Reads: a caller's place and record, the queue's counts, handle times, arrivals and departures. */
 function queueReads({
   redis,
+  scripts,
   clock,
   q,
 }: StoreDeps): Pick<
@@ -455,7 +457,8 @@ function queueReads({
     },
 
     async arrivalsSince(queue, sinceMs) {
-      return redis.zcount(q(queue).arrivals, sinceMs, '+inf');
+      const k = q(queue);
+      return Number(await scripts.queueArrivals([k.arrivals, k.legacyArrivals], [Math.max(0, Math.floor(sinceMs))]));
     },
 
     async leftSince(queue, sinceMs) {

@@ -32,8 +32,16 @@ export interface QueueKeys {
   handleTimes: string;
   /** STREAM of this queue's domain events. */
   events: string;
-  /** ZSET arrivals over time for the capacity window (member unique, score = ms). */
+  /**
+   * HASH counted arrivals per 10-second bucket (field: ms ÷ 10,000, floored) for the capacity window, plus
+   * `lo` / `hi`, the lowest and highest bucket that may be present; buckets older than a week go.
+   */
   arrivals: string;
+  /**
+   * ZSET arrivals (member callSid, score ms): the format before `arrivals`. Still counted by the read while
+   * it lasts; the first enqueue after an upgrade gives it a week to live; written no more.
+   */
+  legacyArrivals: string;
   /** HASH of counters kept for conservation checks (offered, answered, ...). */
   tally: string;
   /** ZSET of counted leaves, score = ms, member `wait|abandoned|callSid`: caller patience over the window. */
@@ -183,7 +191,8 @@ export function createKeys(prefix = 'sb:'): Keys {
           callbacks: `${q}callbacks`,
           handleTimes: `${q}aht`,
           events: `${q}events`,
-          arrivals: `${q}arrivals`,
+          arrivals: `${q}arr`,
+          legacyArrivals: `${q}arrivals`,
           tally: `${q}tally`,
           left: `${q}left`,
           day: (date) => `${q}day:${date}`,

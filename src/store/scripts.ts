@@ -28,6 +28,7 @@ export interface Scripts {
       arrivals: string,
       tally: string,
       events: string,
+      legacyArrivals: string,
     ],
     args: readonly [
       queue: string,
@@ -99,6 +100,8 @@ export interface Scripts {
     keys: readonly [caller: string, offering: string],
     args: readonly [callSid: string, offerId: string, now: number],
   ): Promise<'bridging' | 'gone'>;
+  /** Reply: counted arrivals at or after `since`. */
+  queueArrivals(keys: readonly [arrivals: string, legacyArrivals: string], args: readonly [since: number]): Promise<number>;
   queueEstimate(
     keys: readonly [caller: string, events: string],
     args: readonly [queue: string, callSid: string, seconds: number, position: number, now: number],
@@ -262,6 +265,7 @@ const NAMES: readonly ScriptName[] = [
   'queueRelease',
   'queueBridging',
   'queueEstimate',
+  'queueArrivals',
   'queueSetSid',
   'queueAwaitSid',
   'agentUpsert',

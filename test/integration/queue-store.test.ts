@@ -578,8 +578,37 @@ describe('events, tallies and side lists', () => {
     expect(await store.arrivalsSince(Q, t0)).toBe(2);
     expect(await store.arrivalsSince(Q, t0 + day)).toBe(1);
     await store.enqueue(input('c4', { at: t0 + 8 * day }));
-    expect(await redis.zcard(keys.queue(Q).arrivals)).toBe(2);
+    const buckets = async () => Object.keys(await redis.hgetall(keys.queue(Q).arrivals)).filter((f) => /^\d+$/.test(f));
+    expect(await buckets()).toHaveLength(2);
     expect(await store.arrivalsSince(Q, 0)).toBe(2);
+    // Counted per 10-second bucket: the bucket holding `since` is counted whole.
+    const t1 = t0 + 8 * day + 60_000;
+    const b = Math.floor(t1 / 10_000) * 10_000;
+    await store.enqueue(input('c5', { at: b + 1_000 }));
+    await store.enqueue(input('c6', { at: b + 9_000 }));
+    await store.enqueue(input('c7', { at: b + 10_000 }));
+    expect(await store.arrivalsSince(Q, b + 5_000)).toBe(3);
+    expect(await store.arrivalsSince(Q, b + 10_000)).toBe(1);
+    expect(await store.arrivalsSince(Q, b + 20_000)).toBe(0);
+    expect(await store.arrivalsSince(Q, t0 + 7 * day)).toBe(4);
+    // A month without arrivals: the next one leaves only its own bucket.
+    await store.enqueue(input('c8', { at: t1 + 30 * day }));
+    expect(await buckets()).toEqual([String(Math.floor((t1 + 30 * day) / 10_000))]);
+    expect(await store.arrivalsSince(Q, 0)).toBe(1);
+  });
+
+  it('counts the arrivals of the format before (a ZSET per arrival) until they age out, and gives them a week to live', async () => {
+    const t0 = clock.now();
+    const legacy = keys.queue(Q).legacyArrivals;
+    await redis.zadd(legacy, t0 - 7_200_000, 'old1', t0 - 1_800_000, 'old2', t0 - 60_000, 'old3');
+    expect(await store.arrivalsSince(Q, t0 - 3_600_000)).toBe(2);
+    await store.enqueue(input('c1'));
+    expect(await store.arrivalsSince(Q, t0 - 3_600_000)).toBe(3);
+    const ttl = await redis.pttl(legacy);
+    expect(ttl).toBeGreaterThan(6 * 24 * 3_600_000);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3_600_000);
+    await store.enqueue(input('c2'));
+    expect(await redis.pttl(legacy)).toBeLessThanOrEqual(ttl);
   });
 
   it('conservation holds after a random mix of operations (offered = answered + abandoned + overflow + callback + waiting)', async () => {

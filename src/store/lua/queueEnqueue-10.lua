@@ -22,9 +22,11 @@
   KEYS[4] seq       STRING sequence
   KEYS[5] since     ZSET callSid -> enqueuedAt (callers on the line)
   KEYS[6] callbacks SET
-  KEYS[7] arrivals  ZSET callSid -> ms (capacity window)
+  KEYS[7] arrivals  HASH 10-second bucket -> counted arrivals (capacity window), and lo / hi: the lowest
+                    and highest bucket that may be present
   KEYS[8] tally     HASH counters
   KEYS[9] events    STREAM
+  KEYS[10] legacy arrivals ZSET callSid -> ms (the format before KEYS[7]): given ARGV[15] ms to live
 
   ARGV[1] queue name        ARGV[2] callSid          ARGV[3] contactId      ARGV[4] callerHash
   ARGV[5] priority 0..9     ARGV[6] front 0|1        ARGV[7] countOffer 0|1 ARGV[8] maxLength
@@ -38,6 +40,7 @@
 ]]
 local waiting, ready, caller, seqKey, since, callbacks, arrivals, tally, stream =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local BUCKET_MS = 10000
 local queue, callSid, contactId, callerHash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local priority = tonumber(ARGV[5])
 local front = ARGV[6] == '1'
@@ -73,8 +76,27 @@ redis.call('DEL', caller)
 
 if countOffer then
   redis.call('HINCRBY', tally, 'offered', 1)
-  redis.call('ZADD', arrivals, now, callSid)
-  redis.call('ZREMRANGEBYSCORE', arrivals, '-inf', '(' .. (now - keepMs))
+  -- One more arrival in its 10-second bucket; buckets wholly older than the kept time go (at most as many
+  -- deletions as the buckets since the last one, or as the hash holds).
+  local b = math.floor(now / BUCKET_MS)
+  local cut = math.floor((now - keepMs) / BUCKET_MS)
+  local bounds = redis.call('HMGET', arrivals, 'lo', 'hi')
+  local lo, hi = tonumber(bounds[1]) or b, tonumber(bounds[2]) or b
+  if lo < cut then
+    if cut - lo > redis.call('HLEN', arrivals) then
+      local fields = redis.call('HKEYS', arrivals)
+      for _, f in ipairs(fields) do
+        local n = tonumber(f)
+        if n and n < cut then redis.call('HDEL', arrivals, f) end
+      end
+    else
+      for i = lo, cut - 1 do redis.call('HDEL', arrivals, i) end
+    end
+    lo = cut
+  end
+  redis.call('HINCRBY', arrivals, b, 1)
+  redis.call('HSET', arrivals, 'lo', math.min(lo, b), 'hi', math.max(hi, b))
+  redis.call('PEXPIRE', KEYS[10], keepMs, 'NX')
   emit({ type = 'queue.offered', at = now, callSid = callSid, queue = queue, contactId = contactId, priority = priority })
 end
 
