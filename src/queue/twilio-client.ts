@@ -16,7 +16,6 @@
  * The budget counts real time spent in requests plus the waits on the injected clock, so it holds in
  * production (where both are the same) and in virtual-time tests alike.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
@@ -92,38 +91,51 @@ interface AttemptContext {
 }
 
 /**
- * The twilio package's HTTP client with each request's timeout taken from the attempt that makes it, and
- * a 429's Retry-After handed back to that attempt (the package's errors do not carry headers). Attempts
- * run concurrently on one client, so the attempt is found through AsyncLocalStorage, not shared state.
+ * One attempt's HTTP client: the shared twilio `RequestClient` (one connection pool), with the request's
+ * timeout taken from the attempt and a 429's Retry-After handed back to it (the package's errors do not
+ * carry headers). Each attempt gets a twilio client of its own over one of these (~7 µs), so concurrent
+ * attempts never see each other's context. (An AsyncLocalStorage did this before; once used, it keeps a
+ * promise hook on for every promise of the process, webhooks included.)
  */
-class AttemptRequestClient extends twilio.RequestClient {
-  constructor(private readonly attempts: AsyncLocalStorage<AttemptContext>) {
-    super({ autoRetry: false });
-  }
+class AttemptHttpClient {
+  constructor(
+    private readonly shared: RequestClient,
+    private readonly ctx: AttemptContext,
+  ) {}
 
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse.default<TData>> {
-    const ctx = this.attempts.getStore();
-    const res = await super.request<TData>(ctx ? { ...opts, timeout: ctx.timeoutMs } : opts);
-    if (ctx && res.statusCode === 429) {
+  async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse.default<TData>> {
+    const res = await this.shared.request<TData>({ ...opts, timeout: this.ctx.timeoutMs });
+    if (res.statusCode === 429) {
       const headers = res.headers as Record<string, string | string[] | undefined> | undefined;
       const wait = retryAfterMs(headers?.['retry-after']);
-      if (wait !== undefined) ctx.retryAfterMs = wait;
+      if (wait !== undefined) this.ctx.retryAfterMs = wait;
     }
     return res;
   }
 }
 
-/** The twilio client, and `run`: one operation (named `op` in the `twilio.rest` events) with retries within its budget. */
+/** The twilio client an attempt makes its requests with. */
+export type TwilioClient = twilio.Twilio;
+
+/**
+ * `run`: one operation (named `op` in the `twilio.rest` events) with retries within its budget; each
+ * attempt calls `fn` with a twilio client whose requests carry that attempt's time limit.
+ */
 export interface RetryingClient {
-  client: twilio.Twilio;
-  run<T>(op: string, fn: () => Promise<T>, settled?: () => Promise<T | null>): Promise<T>;
+  run<T>(op: string, fn: (client: TwilioClient) => Promise<T>, settled?: () => Promise<T | null>): Promise<T>;
 }
 
 /** Build the client with per-attempt time limits and the retry loop. */
 export function createRetryingClient(o: TwilioRestOptions): RetryingClient {
-  const attemptContext = new AsyncLocalStorage<AttemptContext>();
-  const client = twilio(o.accountSid, o.authToken, { httpClient: new AttemptRequestClient(attemptContext) });
-  if (o.apiBaseUrl) client.api.baseUrl = o.apiBaseUrl.replace(/\/$/, '');
+  const shared = new twilio.RequestClient({ autoRetry: false });
+  const baseUrl = o.apiBaseUrl?.replace(/\/$/, '');
+  const clientFor = (ctx: AttemptContext): TwilioClient => {
+    // The package calls only `request` on its HTTP client (base/BaseTwilio.js).
+    const httpClient = new AttemptHttpClient(shared, ctx) as unknown as RequestClient;
+    const client = twilio(o.accountSid, o.authToken, { httpClient });
+    if (baseUrl) client.api.baseUrl = baseUrl;
+    return client;
+  };
   const attempts = o.attempts ?? 4;
   const backoff = o.backoffMs ?? 250;
   const requestTimeout = o.requestTimeoutMs ?? 4000;
@@ -134,7 +146,7 @@ export function createRetryingClient(o: TwilioRestOptions): RetryingClient {
    * One request under a time limit. The HTTP client aborts it at `timeoutMs` (socket timeout); the race
    * below also ends the attempt should the package not notice (a connection that trickles bytes).
    */
-  async function attempt<T>(fn: () => Promise<T>, ctx: AttemptContext): Promise<T> {
+  async function attempt<T>(fn: (client: TwilioClient) => Promise<T>, ctx: AttemptContext): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -143,13 +155,13 @@ export function createRetryingClient(o: TwilioRestOptions): RetryingClient {
       );
     });
     try {
-      return await Promise.race([attemptContext.run(ctx, fn), late]);
+      return await Promise.race([fn(clientFor(ctx)), late]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async function withRetry<T>(op: string, fn: () => Promise<T>, settled?: () => Promise<T | null>): Promise<T> {
+  async function withRetry<T>(op: string, fn: (client: TwilioClient) => Promise<T>, settled?: () => Promise<T | null>): Promise<T> {
     let last: RestError | undefined;
     // Budget spent: real time outside the waits, plus the waits on the injected clock.
     const t0 = performance.now();
@@ -196,5 +208,5 @@ export function createRetryingClient(o: TwilioRestOptions): RetryingClient {
     throw last ?? new RestError(`${op} failed: no time left in its ${budget} ms budget`, 0, undefined, false);
   }
 
-  return { client, run: withRetry };
+  return { run: withRetry };
 }

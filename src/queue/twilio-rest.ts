@@ -104,11 +104,11 @@ export interface CallFacts {
 
 /** Build the REST client wrapper. */
 export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
-  const { client, run: withRetry } = createRetryingClient(o);
+  const { run: withRetry } = createRetryingClient(o);
 
   return {
     ensureQueueSize: (name, maxSize) =>
-      withRetry('queue size', async () => {
+      withRetry('queue size', async (client) => {
         const found = (await client.queues.list({ pageSize: 1000 })).find((q) => q.friendlyName === name);
         if (!found) return (await client.queues.create({ friendlyName: name, maxSize })).maxSize;
         if (found.maxSize === maxSize) return found.maxSize;
@@ -117,24 +117,24 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
     dequeue: (queueSid, callSid, url, s) =>
       withRetry(
         'dequeue',
-        async () => {
+        async (client) => {
           await client.queues(queueSid).members(callSid).update({ url, method: 'POST' });
           return true as const;
         },
         s?.settled,
       ).then(() => undefined),
     redirect: (callSid, url) =>
-      withRetry('redirect', async () => {
+      withRetry('redirect', async (client) => {
         await client.calls(callSid).update({ url, method: 'POST' });
       }),
     hangup: (callSid) =>
-      withRetry('hangup', async () => {
+      withRetry('hangup', async (client) => {
         await client.calls(callSid).update({ status: 'completed' });
       }),
     createCall: (c, s) =>
       withRetry(
         'create_call',
-        async () => {
+        async (client) => {
           const call = await client.calls.create({
             to: c.to,
             from: c.from,
@@ -153,7 +153,7 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
       const settled = s?.settled;
       return withRetry<AddedParticipant>(
         'add_participant',
-        async () => {
+        async (client) => {
           const r = await client.conferences(conference).participants.create({
             from: p.from,
             to: p.to,
@@ -195,7 +195,7 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
       );
     },
     updateParticipant: (conferenceSid, callSid, u) =>
-      withRetry('update_participant', async () => {
+      withRetry('update_participant', async (client) => {
         await client
           .conferences(conferenceSid)
           .participants(callSid)
@@ -209,24 +209,24 @@ export function createTwilioRest(o: TwilioRestOptions): TwilioRest {
           });
       }),
     updateRecording: (conferenceSid, recordingSid, status, pauseBehavior) =>
-      withRetry('update_recording', async () => {
+      withRetry('update_recording', async (client) => {
         await client
           .conferences(conferenceSid)
           .recordings(recordingSid)
           .update({ status, ...(status === 'paused' && pauseBehavior ? { pauseBehavior } : {}) });
       }),
     liveRecording: (conferenceSid) =>
-      withRetry('list_recordings', async () => {
+      withRetry('list_recordings', async (client) => {
         const all = await client.conferences(conferenceSid).recordings.list({ limit: 20 });
         const live = all.find((r) => r.status === 'in-progress' || r.status === 'paused');
         return live ? { sid: live.sid, status: live.status as 'in-progress' | 'paused' } : null;
       }),
     removeParticipant: (conferenceSid, callSid) =>
-      withRetry('remove_participant', async () => {
+      withRetry('remove_participant', async (client) => {
         await client.conferences(conferenceSid).participants(callSid).remove();
       }),
     fetchCall: (callSid) =>
-      withRetry('fetch_call', async () => {
+      withRetry('fetch_call', async (client) => {
         const c = await client.calls(callSid).fetch();
         const end = c.endTime instanceof Date ? c.endTime.getTime() : NaN;
         return { status: String(c.status), endedAt: Number.isFinite(end) ? end : null };

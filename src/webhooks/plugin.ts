@@ -4,7 +4,6 @@
  * answers the configured fallback TwiML within the time budget).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import twilio from 'twilio';
 import type { z } from 'zod';
 import type { CenterConfig } from '../config/callcenter.js';
 import type { EventBus } from '../events.js';
@@ -12,6 +11,7 @@ import { fallbackTwiml } from '../ivr/fallback.js';
 import { VoiceResponse } from '../ivr/twiml.js';
 import { fromZod, invalid, replyError, sbError } from '../errors.js';
 import type { Urls } from '../urls.js';
+import { signatureValid } from './signature.js';
 
 export type FormBody = Record<string, string | string[]>;
 
@@ -36,19 +36,49 @@ export function requireStore(core: WebhookCore): void {
   if (core.storeReady && !core.storeReady()) throw new Error('Connection is closed: the store is reconnecting');
 }
 
+const PLUS = /\+/g;
+
+/** One name or value of a form: `+` is a space, then percent-decoding (throws on a malformed escape). */
+function formDecode(s: string): string {
+  if (s.includes('+')) s = s.replace(PLUS, ' ');
+  return s.includes('%') ? decodeURIComponent(s) : s;
+}
+
+/** `out[k] = v`, or v added to the values of a repeated name. */
+function addParam(out: FormBody, k: string, v: string): void {
+  const prev = out[k];
+  if (prev === undefined) out[k] = v;
+  else if (Array.isArray(prev)) prev.push(v);
+  else out[k] = [prev, v];
+}
+
 /**
  * Parse an x-www-form-urlencoded body, keeping repeated names as arrays (Twilio signs each value).
  * The result has no prototype: a parameter named `__proto__` or `constructor` is an ordinary key.
+ * The same result as iterating `URLSearchParams` (test/unit/form.test.ts compares them), in a third less
+ * time; a body with a malformed percent escape or invalid UTF-8 is parsed by `URLSearchParams` itself, whose
+ * replacement rules it then keeps.
  */
 export function parseForm(body: string): FormBody {
   const out = Object.create(null) as FormBody;
-  for (const [k, v] of new URLSearchParams(body)) {
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else out[k] = [prev, v];
+  try {
+    // URLSearchParams drops one leading '?'.
+    for (let i = body.startsWith('?') ? 1 : 0; i <= body.length;) {
+      let amp = body.indexOf('&', i);
+      if (amp === -1) amp = body.length;
+      if (amp > i) {
+        const eq = body.indexOf('=', i);
+        if (eq === -1 || eq > amp) addParam(out, formDecode(body.slice(i, amp)), '');
+        else addParam(out, formDecode(body.slice(i, eq)), formDecode(body.slice(eq + 1, amp)));
+      }
+      i = amp + 1;
+    }
+    return out;
+  } catch {
+    const slow = Object.create(null) as FormBody;
+    for (const [k, v] of new URLSearchParams(body)) addParam(slow, k, v);
+    return slow;
   }
-  return out;
 }
 
 /** Register the form parser and the signature check on an encapsulated instance. */
@@ -74,7 +104,7 @@ export function installWebhookInfra(app: FastifyInstance, core: WebhookCore): vo
     }
     const url = core.urls.base + req.url;
     const params = req.method === 'POST' && req.body && typeof req.body === 'object' ? (req.body as FormBody) : {};
-    if (!twilio.validateRequest(core.authToken, sig, url, params as Record<string, string>)) {
+    if (!signatureValid(core.authToken, sig, url, params)) {
       core.bus.service({ type: 'webhook.rejected', route, reason: 'bad_signature' });
       return replyError(reply, sbError('bad_signature'));
     }
