@@ -142,6 +142,8 @@ export async function buildApp(config: AppConfig, deps: AppDeps): Promise<Fastif
     // The agent index is kept by the agent scripts; recomputed once here so an upgraded deployment (or an
     // index changed by hand) is right before routing starts.
     await agents.rebuildIndex();
+    // Queue entries of the format before (long field names) are rewritten before routing reads them.
+    for (const queue of Object.keys(config.center.queues)) await queues.upgradeEntries(queue);
     service.start();
     planner?.start();
     queueSizes = ensureTwilioQueueSizes(config.center, rest, app.log);

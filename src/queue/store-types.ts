@@ -227,6 +227,11 @@ export interface QueueStore {
     result: 'removed' | 'gone';
     events: DomainEvent[];
   }>;
+  /**
+   * Start-up, before routing: rewrite the queue's entries written with the long field names of the format
+   * before, so callers waiting across an upgrade are served. Idempotent; the number rewritten.
+   */
+  upgradeEntries(queue: string): Promise<number>;
   /** Counts for gauges and wallboards, read atomically. */
   snapshot(queue: string, at?: number): Promise<QueueSnapshot>;
   /** The queue's running totals (conservation: offered = answered + abandoned + overflow + callback + inQueue). */

@@ -11,11 +11,15 @@
  *   offering  SET callers being offered right now; callbacks SET; since ZSET callSid → enqueuedAt of
  *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals HASH of
  *             10-second buckets (a week); events STREAM (the newest ~10,000 events).
- *   caller(callSid) HASH: contactId (absent when it is the callSid, which the key holds), callerHash,
- *             priority, enqueuedAt, state, offerId, agentId, queueSid, ewtTold, language, ivrPath, counted ('1'
- *             when the entry was an offer), cb ('1' for a callback), meta as `m:<name>`. After leaving it
- *             becomes a tombstone {state: 'left'} for a day. (Entries written before this format also hold
- *             callSid and front fields, which nothing reads.)
+ *   caller(callSid) HASH, one-letter field names (every queue script reads it; the hash stays a small
+ *             listpack): s state, c callerHash, t enqueuedAt (ms), r priority (absent = 0), i contactId
+ *             (absent = the callSid, which the key holds), n '0' for an entry that is not an offer (a
+ *             re-entry; absent = counted), l language, p ivrPath, Q Twilio's QueueSid, e the first estimate
+ *             told (s), b '1' for a callback and B when it was asked for; while offered o offerId, a agentId,
+ *             d offer deadline, O offered at, g bridging since, W the offer awaiting the QueueSid; meta as
+ *             `m:<name>`. After leaving it becomes a tombstone {s: 'left', u: outcome, R: reason} for a day.
+ *             Entries of the format before (long names: state, callerHash, ...) are rewritten at start-up
+ *             (`upgradeEntries`, queueUpgrade.lua); its tombstones are read by the enqueue as they are.
  *
  * Conservation (tally): offered = answered + abandoned + overflow + callback + in_queue, where in_queue is
  * the counted entries still on the line. Re-entries (countOffer false: transfers, callback re-entries) are
@@ -70,6 +74,21 @@ function metaOf(h: Record<string, string>): Record<string, string> {
   return meta;
 }
 
+/** The fields of a caller hash (short names, see the layout above) every reader of a whole entry wants. */
+function decodeCaller(callSid: string, h: Record<string, string>) {
+  return {
+    callSid,
+    contactId: h.i ?? callSid,
+    callerHash: h.c ?? '',
+    priority: Number(h.r ?? 0),
+    enqueuedAt: Number(h.t),
+    queueSid: h.Q ?? null,
+    language: h.l ?? null,
+    ivrPath: h.p ?? null,
+    meta: metaOf(h),
+  };
+}
+
 const CALLER_STATES: readonly CallerState[] = ['waiting', 'offered', 'callback', 'callback_offered', 'bridging'];
 const isCallerState = (s: string | null | undefined): s is CallerState => CALLER_STATES.includes(s as CallerState);
 
@@ -100,8 +119,13 @@ function entryScripts({
   scripts,
   clock,
   q,
-}: StoreDeps): Pick<QueueStore, 'enqueue' | 'leave' | 'requestCallback' | 'callbackFinished' | 'recordEstimate'> {
+}: StoreDeps): Pick<QueueStore, 'enqueue' | 'leave' | 'requestCallback' | 'callbackFinished' | 'recordEstimate' | 'upgradeEntries'> {
   return {
+    async upgradeEntries(queue) {
+      const k = q(queue);
+      return Number(await scripts.queueUpgrade([k.waiting, k.callerPrefix], []));
+    },
+
     async enqueue(input) {
       const k = q(input.queue);
       requireName(input.callSid, 'callSid');
@@ -253,19 +277,7 @@ function offerOps({
       );
       if (raw === null || raw === undefined) return null;
       const h = toRecord(reply(raw, 'claimNext'));
-      const callSid = h.callSid ?? '';
-      return {
-        callSid,
-        contactId: h.contactId ?? callSid,
-        callerHash: h.callerHash ?? '',
-        state: h.cb === '1' ? 'callback' : 'waiting',
-        enqueuedAt: Number(h.enqueuedAt),
-        queueSid: h.queueSid ?? null,
-        priority: Number(h.priority),
-        language: h.language ?? null,
-        ivrPath: h.ivrPath ?? null,
-        meta: metaOf(h),
-      };
+      return { ...decodeCaller(h.callSid ?? '', h), state: h.b === '1' ? 'callback' : 'waiting' };
     },
 
     async releaseClaim({ queue, callSid, offerId }) {
@@ -287,7 +299,7 @@ function offerOps({
       const ids = (await redis.smembers(k.offering)).slice(0, limit);
       if (ids.length === 0) return [];
       const p = redis.pipeline();
-      for (const id of ids) p.hmget(k.caller(id), 'state', 'offerId', 'agentId', 'offerDeadline');
+      for (const id of ids) p.hmget(k.caller(id), 's', 'o', 'a', 'd');
       const res = (await p.exec()) ?? [];
       const out: { callSid: string; offerId: string; agentId: string }[] = [];
       ids.forEach((callSid, i) => {
@@ -318,7 +330,7 @@ function offerOps({
     },
 
     async stopAwaitingQueueSid(queue, callSid) {
-      return (await redis.hdel(q(queue).caller(callSid), 'awaitSid')) === 1;
+      return (await redis.hdel(q(queue).caller(callSid), 'W')) === 1;
     },
   };
 }
@@ -345,7 +357,7 @@ function queueReads({
   return {
     async position(queue, callSid, at) {
       const k = q(queue);
-      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 'state', 'enqueuedAt').exec();
+      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 's', 't').exec();
       if (!res) throw new Error('position: transaction aborted');
       const [rankRes, sizeRes, hashRes] = res;
       for (const x of res) if (x[0]) throw x[0];
@@ -366,28 +378,20 @@ function queueReads({
 
     async callerInfo(queue, callSid) {
       const h = await redis.hgetall(q(queue).caller(callSid));
-      if (!isCallerState(h.state)) return null;
+      if (!isCallerState(h.s)) return null;
       return {
-        callSid,
-        contactId: h.contactId ?? callSid,
-        callerHash: h.callerHash ?? '',
-        priority: Number(h.priority),
-        enqueuedAt: Number(h.enqueuedAt),
-        state: h.state,
-        offerId: h.offerId ?? null,
-        agentId: h.agentId ?? null,
-        queueSid: h.queueSid ?? null,
-        ewtToldSeconds: h.ewtTold === undefined ? null : Number(h.ewtTold),
-        language: h.language ?? null,
-        ivrPath: h.ivrPath ?? null,
-        callback: h.cb === '1',
-        counted: h.counted === '1',
-        meta: metaOf(h),
+        ...decodeCaller(callSid, h),
+        state: h.s,
+        offerId: h.o ?? null,
+        agentId: h.a ?? null,
+        ewtToldSeconds: h.e === undefined ? null : Number(h.e),
+        callback: h.b === '1',
+        counted: h.n !== '0',
       };
     },
 
     async language(queue, callSid) {
-      return redis.hget(q(queue).caller(callSid), 'language');
+      return redis.hget(q(queue).caller(callSid), 'l');
     },
 
     async enqueuedBefore(queue, before, limit) {

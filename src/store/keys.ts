@@ -14,8 +14,8 @@ export interface QueueKeys {
   /** HASH per waiting caller, built by `caller(callSid)`. */
   caller: (callSid: string) => string;
   /**
-   * `caller('')`: passed as a KEYS entry only to the one script that discovers callSids (claimNext), which
-   * appends the callSid to it. It carries the queue's tag, so the key it builds is in the declared slot.
+   * `caller('')`: passed as a KEYS entry only to the scripts that discover callSids (claimNext, and the
+   * start-up upgrade of the entries' field names), which append the callSid to it. It carries the queue's tag, so the key it builds is in the declared slot.
    */
   callerPrefix: string;
   /** ZSET of the `waiting` members that can be claimed now (state waiting or callback), same scores. */

@@ -100,6 +100,8 @@ export interface Scripts {
     keys: readonly [caller: string, offering: string],
     args: readonly [callSid: string, offerId: string, now: number],
   ): Promise<'bridging' | 'gone'>;
+  /** Reply: the number of entries rewritten with the short field names. */
+  queueUpgrade(keys: readonly [waiting: string, callerPrefix: string], args: readonly []): Promise<number>;
   /** Reply: counted arrivals at or after `since`. */
   queueArrivals(keys: readonly [arrivals: string, legacyArrivals: string], args: readonly [since: number]): Promise<number>;
   queueEstimate(
@@ -266,6 +268,7 @@ const NAMES: readonly ScriptName[] = [
   'queueBridging',
   'queueEstimate',
   'queueArrivals',
+  'queueUpgrade',
   'queueSetSid',
   'queueAwaitSid',
   'agentUpsert',

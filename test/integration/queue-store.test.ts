@@ -528,7 +528,7 @@ describe('claims', () => {
     expect(await store.snapshot(Q)).toMatchObject({ waiting: n, offered: n, size: n });
     // Everyone holds exactly the offer we recorded for it.
     for (const [sid, offerId] of [...owner.entries()].slice(0, 50)) {
-      expect(await redis.hget(keys.queue(Q).caller(sid), 'offerId')).toBe(offerId);
+      expect(await redis.hget(keys.queue(Q).caller(sid), 'o')).toBe(offerId); // o: the offer (short field names)
     }
   });
 });
@@ -567,6 +567,72 @@ describe('events, tallies and side lists', () => {
     expect(await store.recentHandleTimes(Q, 3)).toEqual([250, 249, 248]);
     expect(await store.recentHandleTimes(Q, 1000)).toHaveLength(200);
     expect(await store.recentHandleTimes(Q, 0)).toEqual([]);
+  });
+
+  it('serves entries written with the long field names of the format before once upgraded at start-up', async () => {
+    const LONG: Record<string, string> = {
+      s: 'state',
+      c: 'callerHash',
+      t: 'enqueuedAt',
+      i: 'contactId',
+      l: 'language',
+      p: 'ivrPath',
+      Q: 'queueSid',
+      e: 'ewtTold',
+      b: 'cb',
+      B: 'callbackAt',
+      o: 'offerId',
+      a: 'agentId',
+      d: 'offerDeadline',
+      O: 'offeredAt',
+      g: 'bridgingAt',
+      W: 'awaitSid',
+    };
+    await store.enqueue(input('c1', { language: 'es', ivrPath: 'main>2', meta: { account: '42' } }));
+    await store.enqueue(input('c2', { countOffer: false, priority: 5 }));
+    await store.enqueue(input('c3'));
+    await store.enqueue(input('c4'));
+    await store.enqueue(input('c5'));
+    await store.setQueueSid(Q, 'c1', 'QU1');
+    await store.recordEstimate({ queue: Q, callSid: 'c1', seconds: 40, position: 2 });
+    await store.requestCallback({ queue: Q, callSid: 'c4', serviceLevelSeconds: SL });
+    await store.leave({ ...leaveArgs, callSid: 'c5', outcome: 'abandoned' });
+    const claimed = await store.claimNext({ queue: Q, offerId: 'o1', agentId: 'alice', deadline: clock.now() + 15_000 });
+    expect(claimed?.callSid).toBe('c2');
+    const sids = ['c1', 'c2', 'c3', 'c4'];
+    const before = await Promise.all(sids.map((c) => store.callerInfo(Q, c)));
+    // Rewrite every entry as the format before wrote it: long names, counted and priority always, callSid
+    // and front; and the tombstone of c5 with state / outcome / reason.
+    const k = keys.queue(Q);
+    for (const c of sids) {
+      const h = await redis.hgetall(k.caller(c));
+      const old: Record<string, string> = { callSid: c, front: '0', counted: h.n === '0' ? '0' : '1', priority: h.r ?? '0' };
+      for (const [f, v] of Object.entries(h)) if (LONG[f]) old[LONG[f]] = v;
+      for (const [f, v] of Object.entries(h)) if (f.startsWith('m:')) old[f] = v;
+      await redis.del(k.caller(c));
+      await redis.hset(k.caller(c), old);
+    }
+    await redis.del(k.caller('c5'));
+    await redis.hset(k.caller('c5'), { state: 'left', outcome: 'abandoned', reason: '' });
+
+    expect(await store.upgradeEntries(Q)).toBe(4);
+    expect(await store.upgradeEntries(Q)).toBe(0);
+    expect(await Promise.all(sids.map((c) => store.callerInfo(Q, c)))).toEqual(before);
+    expect(Object.keys(await redis.hgetall(k.caller('c1'))).sort()).toEqual(['Q', 'c', 'e', 'i', 'l', 'm:account', 'p', 's', 't']);
+    // Served as before: the offer is answered, the others leave, the old tombstone keeps c5 out.
+    expect((await store.leave({ ...leaveArgs, callSid: 'c2', outcome: 'answered', offerId: 'o1' })).events).toEqual([]);
+    const c1 = await store.leave({ ...leaveArgs, callSid: 'c1', outcome: 'abandoned' });
+    expect(c1.events[0]).toMatchObject({ type: 'queue.left', outcome: 'abandoned', contactId: 'contact-c1', ewtToldSeconds: 40 });
+    expect((await store.claimNext({ queue: Q, offerId: 'o2', agentId: 'bob', deadline: 0 }))?.callSid).toBe('c3');
+    expect((await store.leave({ ...leaveArgs, callSid: 'c3', outcome: 'answered', offerId: 'o2' })).events[0]).toMatchObject({
+      outcome: 'answered',
+      agentId: 'bob',
+    });
+    expect(await store.callbackFinished({ queue: Q, callSid: 'c4', result: 'connected' })).toMatchObject({ result: 'removed' });
+    expect(await store.enqueue(input('c5'))).toEqual({ result: 'gone', events: [] });
+    const t = await store.tally(Q);
+    expect(t).toMatchObject({ offered: 4, answered: 1, abandoned: 2, callback: 1, inQueue: 0, reentered: 1 });
+    expect(t.offered).toBe(t.answered + t.abandoned + t.overflow + t.callback + t.inQueue);
   });
 
   it('counts arrivals in the capacity window and forgets those older than 7 days', async () => {
@@ -692,7 +758,7 @@ describe('events, tallies and side lists', () => {
     const callbacks = new Set(await redis.smembers(k.callbacks));
     const since = new Set(await redis.zrange(k.since, 0, -1));
     for (const m of members) {
-      const [state, cb] = await redis.hmget(k.caller(m), 'state', 'cb');
+      const [state, cb] = await redis.hmget(k.caller(m), 's', 'b'); // state, callback (short field names)
       expect(ready.has(m)).toBe(state === 'waiting' || state === 'callback');
       expect(offering.has(m)).toBe(state === 'offered' || state === 'callback_offered');
       expect(callbacks.has(m)).toBe(cb === '1');
@@ -744,6 +810,7 @@ describe('Redis Cluster readiness', () => {
       await store.pushHandleTime(queue, 100);
       await store.recentHandleTimes(queue, 5);
       await store.arrivalsSince(queue, 0);
+      await store.upgradeEntries(queue);
     }
     client.sendCommand = original;
 

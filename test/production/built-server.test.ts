@@ -117,7 +117,7 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
 
     // Waiting: in Redis (under the configured prefix), in the supervisor API and in /metrics.
     expect(await redis.zcard(keys.waiting)).toBe(1);
-    expect(await redis.hgetall(keys.caller(CALL_SID))).toMatchObject({ state: 'waiting', ivrPath: 'language>hours>main-menu>to-support' });
+    expect(await redis.hgetall(keys.caller(CALL_SID))).toMatchObject({ s: 'waiting', p: 'language>hours>main-menu>to-support' }); // state, ivrPath
     await request(server.base).get('/api/queues').expect(401);
     const queues = await request(server.base).get('/api/queues').set('authorization', `Bearer ${SUPERVISOR}`).expect(200);
     expect(JSON.stringify(queues.body)).toMatch(/"support"/);

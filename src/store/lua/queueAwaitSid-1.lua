@@ -9,8 +9,8 @@
 
   Returns { 'sid', queueSid } | { 'waiting', '' } | { 'gone', '' } (not being bridged under this offer)
 ]]
-local h = redis.call('HMGET', KEYS[1], 'state', 'offerId', 'queueSid')
+local h = redis.call('HMGET', KEYS[1], 's', 'o', 'Q')
 if h[1] ~= 'bridging' or h[2] ~= ARGV[1] then return { 'gone', '' } end
 if h[3] and h[3] ~= '' then return { 'sid', h[3] } end
-redis.call('HSET', KEYS[1], 'awaitSid', ARGV[1])
+redis.call('HSET', KEYS[1], 'W', ARGV[1])
 return { 'waiting', '' }

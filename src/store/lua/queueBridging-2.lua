@@ -9,11 +9,11 @@
   Errors: STALE_OFFER when offerId is not the caller's current offer.
 ]]
 local caller, offering = KEYS[1], KEYS[2]
-local h = redis.call('HMGET', caller, 'state', 'offerId')
+local h = redis.call('HMGET', caller, 's', 'o')
 local state, offerId = h[1], h[2]
 if not state or state == 'left' then return 'gone' end
 if offerId ~= ARGV[2] then return redis.error_reply('STALE_OFFER ' .. ARGV[1]) end
 if state == 'bridging' then return 'bridging' end
-redis.call('HSET', caller, 'state', 'bridging', 'bridgingAt', ARGV[3])
+redis.call('HSET', caller, 's', 'bridging', 'g', ARGV[3])
 redis.call('SREM', offering, ARGV[1])
 return 'bridging'

@@ -17,15 +17,15 @@ local queue, callSid = ARGV[1], ARGV[2]
 local now = tonumber(ARGV[4])
 
 if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {} } end
-local h = redis.call('HMGET', caller, 'state', 'cb', 'counted', 'enqueuedAt', 'contactId', 'ewtTold')
+local h = redis.call('HMGET', caller, 's', 'b', 'n', 't', 'i', 'e')
 local state, cb, counted, enqueuedAt, contactId, ewtTold = h[1], h[2], h[3], h[4], h[5] or callSid, h[6]
 if cb == '1' then return { 'already', {} } end
 if state ~= 'waiting' then return { 'being_offered', {} } end
 
-redis.call('HSET', caller, 'state', 'callback', 'cb', '1', 'callbackAt', now)
+redis.call('HSET', caller, 's', 'callback', 'b', '1', 'B', now)
 redis.call('SADD', callbacks, callSid)
 redis.call('ZREM', since, callSid)
-if counted ~= '1' then return { 'requested', {} } end
+if counted == '0' then return { 'requested', {} } end
 
 local wait = tonumber(ARGV[5])
 if not wait then wait = (now - (tonumber(enqueuedAt) or now)) / 1000 end

@@ -16,14 +16,14 @@ local waiting, ready, caller, callbacks, offering, tally, stream =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local queue, callSid, result = ARGV[1], ARGV[2], ARGV[3]
 if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {} } end
-if redis.call('HGET', caller, 'cb') ~= '1' then return redis.error_reply('BAD_STATE ' .. callSid .. ' is not a callback') end
+if redis.call('HGET', caller, 'b') ~= '1' then return redis.error_reply('BAD_STATE ' .. callSid .. ' is not a callback') end
 
 redis.call('ZREM', waiting, callSid)
 redis.call('ZREM', ready, callSid)
 redis.call('SREM', callbacks, callSid)
 redis.call('SREM', offering, callSid)
 redis.call('DEL', caller)
-redis.call('HSET', caller, 'state', 'left', 'outcome', 'callback', 'reason', result)
+redis.call('HSET', caller, 's', 'left', 'u', 'callback', 'R', result)
 redis.call('EXPIRE', caller, tonumber(ARGV[5]))
 redis.call('HINCRBY', tally, result == 'connected' and 'callback_connected' or 'callback_failed', 1)
 

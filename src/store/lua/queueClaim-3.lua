@@ -6,14 +6,14 @@
 
   The callSid is only known here, so the caller hash key is KEYS[3] .. callSid: KEYS[3] is the caller key
   prefix of this queue (keys.queue(q).callerPrefix, same hash tag), so the built key is in the declared
-  slot. This is the one script that appends to a key name.
+  slot. This script and queueUpgrade are the ones that append to a key name.
 
   KEYS[1] ready  KEYS[2] offering  KEYS[3] caller key prefix
   ARGV[1] offerId  ARGV[2] agentId  ARGV[3] offer deadline (ms)  ARGV[4] now (ms)
 
-  Returns the claimed caller hash as a flat field/value array (state already 'offered' or
-  'callback_offered'; field cb = '1' for a callback) followed by 'callSid', callSid (the hash does not
-  hold it), or nil when nothing is claimable.
+  Returns the claimed caller hash as a flat field/value array, short field names (src/queue/store.ts; state
+  s already 'offered' or 'callback_offered'; b = '1' for a callback) followed by 'callSid', callSid (the
+  hash does not hold it, and no short name is that long), or nil when nothing is claimable.
 ]]
 local ready, offering, prefix = KEYS[1], KEYS[2], KEYS[3]
 -- Bounded: each pass removes one member; a member whose hash disagrees is dropped (self-repair).
@@ -23,10 +23,10 @@ for _ = 1, 100 do
   if not callSid then return false end
   redis.call('ZREM', ready, callSid)
   local key = prefix .. callSid
-  local state = redis.call('HGET', key, 'state')
+  local state = redis.call('HGET', key, 's')
   if state == 'waiting' or state == 'callback' then
-    redis.call('HSET', key, 'state', state == 'waiting' and 'offered' or 'callback_offered',
-      'offerId', ARGV[1], 'agentId', ARGV[2], 'offerDeadline', ARGV[3], 'offeredAt', ARGV[4])
+    redis.call('HSET', key, 's', state == 'waiting' and 'offered' or 'callback_offered',
+      'o', ARGV[1], 'a', ARGV[2], 'd', ARGV[3], 'O', ARGV[4])
     redis.call('SADD', offering, callSid)
     local h = redis.call('HGETALL', key)
     h[#h + 1] = 'callSid'

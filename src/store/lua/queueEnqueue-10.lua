@@ -65,8 +65,10 @@ if rank then
   return { 'already', rank + 1, redis.call('ZCARD', waiting), {} }
 end
 
-if countOffer and redis.call('HGET', caller, 'state') == 'left' then
-  local reason = redis.call('HGET', caller, 'reason')
+-- A tombstone; one written before the short field names says state / reason.
+local tomb = countOffer and redis.call('HMGET', caller, 's', 'R', 'state', 'reason') or {}
+if tomb[1] == 'left' or tomb[3] == 'left' then
+  local reason = tomb[2] or tomb[4]
   if reason == 'max_length' then return { 'full', 0, 0, {} } end
   if reason == 'no_agents' then return { 'no_agents', 0, 0, {} } end
   return { 'gone', 0, 0, {} }
@@ -115,7 +117,7 @@ if reason then
     if overflowTarget ~= '' then ev.overflowTarget = overflowTarget end
     emit(ev)
   end
-  redis.call('HSET', caller, 'state', 'left', 'outcome', 'overflow', 'reason', reason)
+  redis.call('HSET', caller, 's', 'left', 'u', 'overflow', 'R', reason)
   redis.call('EXPIRE', caller, ttl)
   return { reason == 'max_length' and 'full' or 'no_agents', 0, 0, events }
 end
@@ -127,12 +129,14 @@ redis.call('ZADD', waiting, score, callSid)
 redis.call('ZADD', ready, score, callSid)
 redis.call('ZADD', since, now, callSid)
 
--- No callSid field (it is in the key), no contactId when it is the callSid.
-local fields = { 'callerHash', callerHash, 'priority', priority, 'enqueuedAt', now, 'state', 'waiting',
-  'counted', countOffer and '1' or '0' }
-if contactId ~= callSid then fields[#fields + 1] = 'contactId'; fields[#fields + 1] = contactId end
-if ARGV[12] ~= '' then fields[#fields + 1] = 'language'; fields[#fields + 1] = ARGV[12] end
-if ARGV[13] ~= '' then fields[#fields + 1] = 'ivrPath'; fields[#fields + 1] = ARGV[13] end
+-- Short field names (see src/queue/store.ts); no callSid (it is in the key), no contactId when it is the
+-- callSid, no priority 0, and `n` only for an entry that is not counted (a re-entry).
+local fields = { 'c', callerHash, 't', now, 's', 'waiting' }
+if priority ~= 0 then fields[#fields + 1] = 'r'; fields[#fields + 1] = priority end
+if not countOffer then fields[#fields + 1] = 'n'; fields[#fields + 1] = '0' end
+if contactId ~= callSid then fields[#fields + 1] = 'i'; fields[#fields + 1] = contactId end
+if ARGV[12] ~= '' then fields[#fields + 1] = 'l'; fields[#fields + 1] = ARGV[12] end
+if ARGV[13] ~= '' then fields[#fields + 1] = 'p'; fields[#fields + 1] = ARGV[13] end
 for i = 17, #ARGV - 1, 2 do
   fields[#fields + 1] = 'm:' .. ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]

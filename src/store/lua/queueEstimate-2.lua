@@ -8,9 +8,9 @@
   Returns { 'first' | 'again' | 'gone', { eventJson... } }
 ]]
 local caller, stream = KEYS[1], KEYS[2]
-local state = redis.call('HGET', caller, 'state')
+local state = redis.call('HGET', caller, 's')
 if not state or state == 'left' then return { 'gone', {} } end
-local first = redis.call('HSETNX', caller, 'ewtTold', ARGV[3])
+local first = redis.call('HSETNX', caller, 'e', ARGV[3])
 local ev = { type = 'ewt.announced', at = tonumber(ARGV[5]), callSid = ARGV[2], queue = ARGV[1],
   seconds = tonumber(ARGV[3]), position = tonumber(ARGV[4]) }
 local json = cjson.encode(ev)

@@ -31,7 +31,7 @@ local queue, callSid, outcome = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[12])
 
 if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {}, '' } end
-local h = redis.call('HMGET', caller, 'cb', 'counted', 'offerId', 'agentId', 'enqueuedAt', 'contactId', 'ewtTold', 'state')
+local h = redis.call('HMGET', caller, 'b', 'n', 'o', 'a', 't', 'i', 'e', 's')
 local cb, counted, offerId, agentId, enqueuedAt, contactId, ewtTold, prior = h[1], h[2], h[3], h[4], h[5], h[6] or callSid, h[7], h[8] or ''
 if cb == '1' then return { 'gone', {}, prior } end
 if outcome == 'answered' and ARGV[11] ~= '' and offerId ~= ARGV[11] then
@@ -48,10 +48,10 @@ redis.call('ZREM', since, callSid)
 redis.call('SREM', offering, callSid)
 redis.call('SREM', callbacks, callSid)
 redis.call('DEL', caller)
-redis.call('HSET', caller, 'state', 'left', 'outcome', outcome, 'reason', ARGV[8])
+redis.call('HSET', caller, 's', 'left', 'u', outcome, 'R', ARGV[8])
 redis.call('EXPIRE', caller, tonumber(ARGV[13]))
 
-if counted ~= '1' then return { 'left', {}, prior } end
+if counted == '0' then return { 'left', {}, prior } end
 
 local short = outcome == 'abandoned' and wait < tonumber(ARGV[5])
 redis.call('HINCRBY', tally, outcome, 1)

@@ -12,13 +12,13 @@ local waiting, ready, caller, offering = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local callSid = ARGV[1]
 local score = redis.call('ZSCORE', waiting, callSid)
 if not score then return 'gone' end
-local h = redis.call('HMGET', caller, 'state', 'offerId', 'cb')
+local h = redis.call('HMGET', caller, 's', 'o', 'b')
 local state, offerId, cb = h[1], h[2], h[3]
 if offerId ~= ARGV[2] or not (state == 'offered' or state == 'callback_offered' or state == 'bridging') then
   return 'stale'
 end
-redis.call('HSET', caller, 'state', cb == '1' and 'callback' or 'waiting')
-redis.call('HDEL', caller, 'offerId', 'agentId', 'offerDeadline', 'offeredAt', 'bridgingAt', 'awaitSid')
+redis.call('HSET', caller, 's', cb == '1' and 'callback' or 'waiting')
+redis.call('HDEL', caller, 'o', 'a', 'd', 'O', 'g', 'W')
 redis.call('SREM', offering, callSid)
 redis.call('ZADD', ready, score, callSid)
 return 'released'

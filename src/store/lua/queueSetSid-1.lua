@@ -9,12 +9,12 @@
 
   Returns { 1, offerId-or-'' } when stored, { 0, '' } when the caller is not in the queue
 ]]
-local state = redis.call('HGET', KEYS[1], 'state')
+local state = redis.call('HGET', KEYS[1], 's')
 if not state or state == 'left' then return { 0, '' } end
-redis.call('HSET', KEYS[1], 'queueSid', ARGV[1])
-local waiting = redis.call('HGET', KEYS[1], 'awaitSid')
+redis.call('HSET', KEYS[1], 'Q', ARGV[1])
+local waiting = redis.call('HGET', KEYS[1], 'W')
 if waiting then
-  redis.call('HDEL', KEYS[1], 'awaitSid')
+  redis.call('HDEL', KEYS[1], 'W')
   return { 1, waiting }
 end
 return { 1, '' }
