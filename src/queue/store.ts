@@ -17,7 +17,7 @@
  *             re-entry; absent = counted), l language, p ivrPath, Q Twilio's QueueSid, e the first estimate
  *             told (s), b '1' for a callback and B when it was asked for; while offered o offerId, a agentId,
  *             d offer deadline, O offered at, g bridging since, W the offer awaiting the QueueSid; meta as
- *             `m:<name>`. After leaving it becomes a tombstone {s: 'left', u: outcome, R: reason} for a day.
+ *             `m:<name>` (`>f` callbackTo, `>n` calledNumber). After leaving it becomes a tombstone {s: 'left', u: outcome, R: reason} for a day.
  *             Entries of the format before (long names: state, callerHash, ...) are rewritten at start-up
  *             (`upgradeEntries`, queueUpgrade.lua); its tombstones are read by the enqueue as they are.
  *
@@ -67,10 +67,21 @@ function toRecord(flat: unknown[]): Record<string, string> {
   return out;
 }
 
-/** The `m:<name>` fields of a caller hash. */
+/**
+ * Meta fields of a caller hash: `m:<name>`, except the two every caller has (the caller's number for a
+ * callback and the number it called), kept as `>f` and `>n` (`>` is not allowed in a meta name).
+ */
+const META_SHORT: Record<string, string> = { callbackTo: '>f', calledNumber: '>n' };
+const META_LONG: Record<string, string> = Object.fromEntries(Object.entries(META_SHORT).map(([name, f]) => [f, name]));
+const metaField = (name: string): string => META_SHORT[name] ?? `m:${name}`;
+
+/** The meta fields of a caller hash, by name. */
 function metaOf(h: Record<string, string>): Record<string, string> {
   const meta: Record<string, string> = {};
-  for (const [f, v] of Object.entries(h)) if (f.startsWith('m:')) meta[f.slice(2)] = v;
+  for (const [f, v] of Object.entries(h)) {
+    if (f.startsWith('m:')) meta[f.slice(2)] = v;
+    else if (META_LONG[f]) meta[META_LONG[f]] = v;
+  }
   return meta;
 }
 
@@ -138,7 +149,7 @@ function entryScripts({
       for (const [name, value] of Object.entries(input.meta ?? {})) {
         if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw invalid('meta', `name "${name}" is not allowed`);
         if (typeof value !== 'string') throw invalid('meta', `${name} must be a string`);
-        metaArgs.push(name, value);
+        metaArgs.push(metaField(name), value);
       }
       const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';
       const r = reply(

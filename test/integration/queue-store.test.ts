@@ -590,7 +590,7 @@ describe('events, tallies and side lists', () => {
     };
     await store.enqueue(input('c1', { language: 'es', ivrPath: 'main>2', meta: { account: '42' } }));
     await store.enqueue(input('c2', { countOffer: false, priority: 5 }));
-    await store.enqueue(input('c3'));
+    await store.enqueue(input('c3', { meta: { callbackTo: '+15550003', calledNumber: '+18005550100' } }));
     await store.enqueue(input('c4'));
     await store.enqueue(input('c5'));
     await store.setQueueSid(Q, 'c1', 'QU1');
@@ -608,7 +608,8 @@ describe('events, tallies and side lists', () => {
       const h = await redis.hgetall(k.caller(c));
       const old: Record<string, string> = { callSid: c, front: '0', counted: h.n === '0' ? '0' : '1', priority: h.r ?? '0' };
       for (const [f, v] of Object.entries(h)) if (LONG[f]) old[LONG[f]] = v;
-      for (const [f, v] of Object.entries(h)) if (f.startsWith('m:')) old[f] = v;
+      const OLD_META: Record<string, string> = { '>f': 'm:callbackTo', '>n': 'm:calledNumber' };
+      for (const [f, v] of Object.entries(h)) if (f.startsWith('m:') || OLD_META[f]) old[OLD_META[f] ?? f] = v;
       await redis.del(k.caller(c));
       await redis.hset(k.caller(c), old);
     }

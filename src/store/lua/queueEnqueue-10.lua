@@ -33,7 +33,7 @@
   ARGV[9] overflow because no agents are staffed 0|1 ARGV[10] overflowTarget ('' = none)
   ARGV[11] serviceLevelSeconds  ARGV[12] language ('' = none)  ARGV[13] ivrPath ('' = none)
   ARGV[14] now (ms)         ARGV[15] arrivals kept (ms)       ARGV[16] tombstone ttl (s)
-  ARGV[17..] meta as name, value pairs (stored as fields 'm:<name>')
+  ARGV[17..] meta as field, value pairs (the caller hash's field names: 'm:<name>', or short ones)
 
   Returns { result, position, size, { eventJson... } }
     result: 'queued' | 'already' | 'full' | 'no_agents' | 'gone'; position/size 0 unless queued/already
@@ -138,7 +138,7 @@ if contactId ~= callSid then fields[#fields + 1] = 'i'; fields[#fields + 1] = co
 if ARGV[12] ~= '' then fields[#fields + 1] = 'l'; fields[#fields + 1] = ARGV[12] end
 if ARGV[13] ~= '' then fields[#fields + 1] = 'p'; fields[#fields + 1] = ARGV[13] end
 for i = 17, #ARGV - 1, 2 do
-  fields[#fields + 1] = 'm:' .. ARGV[i]
+  fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]
 end
 redis.call('HSET', caller, unpack(fields))
