@@ -19,6 +19,7 @@ import type { DomainEvent } from '../../src/events.js';
 import { startSimulatedAgent, type SimulatedAgent } from '../../src/sim/agents.js';
 import { createTwilioEmulator, type Call, type GatherContext, type TwilioEmulator } from '../../src/sim/twilio/index.js';
 import { createKeys } from '../../src/store/keys.js';
+import { traceAgents, traceCall } from '../helpers/call-trace.js';
 import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_BASE, SUPERVISOR_TOKEN } from '../helpers/app.js';
 import {
   agentToken,
@@ -117,6 +118,9 @@ describe('an instance dies under load', () => {
     const [victim] = instances;
     const ws = instances.map((i) => `ws://127.0.0.1:${i.port}/agent/ws`);
 
+    // What the agents did (shown when a call is stuck); t0 is reset when the first call is placed.
+    const agentLog: string[] = [];
+    let t0 = Date.now();
     const agents: SimulatedAgent[] = AGENTS.map((id, n) => {
       emu.registerEndpoint(`client:${id}`, { answer: true, answerDelayMs: 200 });
       const first = n % instances.length;
@@ -132,6 +136,7 @@ describe('an instance dies under load', () => {
         disposition: () => 'resolved',
         // a4's desk takes longer to come back than an offer lasts (3 s); the others reconnect at once.
         reconnectDelayMs: id === SLOW ? 5000 : 200,
+        log: (line) => agentLog.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`),
       });
     });
     cleanups.push(() => Promise.all(agents.map((a) => a.stop())).then(() => undefined));
@@ -145,7 +150,7 @@ describe('an instance dies under load', () => {
       await sleep(50);
     }
 
-    const t0 = Date.now();
+    t0 = Date.now();
     const calls: Call[] = [];
     const placing = (async () => {
       for (let i = 0; i < CALLS; i++) {
@@ -182,11 +187,25 @@ describe('an instance dies under load', () => {
     const callsBeforeKill = calls.length;
     await placing;
 
-    // Every caller's call ends (agents hang up after their handle time).
+    // Every caller's call ends (agents hang up after their handle time). If one does not, the failure says
+    // where it is stuck: the emulator's view, its webhooks and REST requests, its Redis state, the agents.
     const summaries = await Promise.race([
       Promise.all(calls.map((c) => c.ended)),
-      sleep(60_000).then(() => {
-        throw new Error(`calls still up 60 s after the last arrival: ${calls.filter((c) => c.endedAt === undefined).length}`);
+      sleep(60_000).then(async () => {
+        const up = calls.filter((c) => c.endedAt === undefined);
+        const trace = { emu, redis, keys, queues: ['support', 'billing'], agentIds: AGENTS, t0 };
+        const report = [
+          `killed at ${(killedAtMs / 1000).toFixed(1)} s (victim ${victim!.id}, with ${killedWith ?? 'no request'}); held offer ${JSON.stringify(heldOffer)}`,
+          ...(await Promise.all(up.map((c) => traceCall(trace, c.sid)))),
+          await traceAgents(trace),
+          `agents: ${JSON.stringify(agents.map((a, n) => ({ id: AGENTS[n], ...a.stats })))}`,
+          `agent log (last 80):\n${agentLog.slice(-80).join('\n')}`,
+          `survivors' logs:\n${instances
+            .slice(1)
+            .map((i) => `${i.id}: ${i.output().slice(-4000)}`)
+            .join('\n')}`,
+        ].join('\n');
+        throw new Error(`calls still up 60 s after the last arrival: ${up.length}\n${report}`);
       }),
     ]);
     // Wrap-ups finish (by the agent, or by the wrap-up deadline when the agent missed the message).

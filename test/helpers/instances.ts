@@ -174,8 +174,11 @@ export interface RoundRobin {
  */
 export async function startRoundRobin(
   backends: { id: string; port: number }[],
-  /** Called once a request has been written to a backend (a test can kill that backend right then). */
-  onForwarded?: (backendId: string, path: string) => void,
+  /**
+   * Called once a request has been written to a backend (a test can kill that backend right then), with
+   * its form body.
+   */
+  onForwarded?: (backendId: string, path: string, body: Buffer) => void,
 ): Promise<RoundRobin> {
   const stats: RoundRobin['stats'] = { requests: 0, byBackend: {}, retried: 0, inFlight: 0, failed: 0 };
   const downUntil = new Map<string, number>();
@@ -191,7 +194,7 @@ export async function startRoundRobin(
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
-      req.end(body, () => onForwarded?.(b.id, path));
+      req.end(body, () => onForwarded?.(b.id, path, body));
     });
 
   const server: Server = createServer((req, res) => {
