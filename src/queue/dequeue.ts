@@ -16,6 +16,12 @@ import { isNotFound } from './twilio-rest.js';
 
 /** How long an answered agent leg waits for the caller's QueueSid before the bridge gives up. */
 const QUEUE_SID_WAIT_MS = 5_000;
+/**
+ * How long one instance holds an offer's dequeue (offers.claimDequeue): well past the dequeue's REST budget
+ * (12 s by default) and the steps after it, so a live instance is never joined by a second dequeue; one
+ * left by an instance that died lapses after this, and a survivor's sweep finishes the bridge.
+ */
+const DEQUEUE_HOLD_MS = 30_000;
 
 /** What the dequeue steps share (built once by the bridge). */
 export interface DequeueDeps {
@@ -62,7 +68,32 @@ export async function queueSidArrived(d: DequeueDeps, offerId: string, queueSid:
   if (offer && legSid) await dequeueWith(d, offer, legSid, queueSid);
 }
 
+/**
+ * A bridge whose agent's leg answered while its caller is still in the Twilio queue, left so by an instance
+ * that died before or during the dequeue (the leg's answered status callback was its to handle): the
+ * dequeue is taken on here, with the same agent leg, unless an instance holds it. True when this instance
+ * took it on (the dequeue then runs on its own).
+ */
+export async function resumeDequeue(d: DequeueDeps, offer: OfferRecord, legSid: string, queueSid: string): Promise<boolean> {
+  const { ctx } = d;
+  if (!(await ctx.offers.claimDequeue(offer.offerId, ctx.instance, DEQUEUE_HOLD_MS))) return false;
+  ctx.log.warn(
+    { offerId: offer.offerId },
+    'a bridge stopped after the agent answered (its instance stopped): taking the caller out of the queue here',
+  );
+  ctx.detach(dequeueClaimed(d, offer, legSid, queueSid), 'resumed dequeue failed');
+  return true;
+}
+
 async function dequeueWith(d: DequeueDeps, offer: OfferRecord, legSid: string, queueSid: string): Promise<void> {
+  const { ctx } = d;
+  // One dequeue per offer at a time: a second one (a survivor finishing a bridge it thought orphaned) would
+  // find the caller gone from the queue and tear the bridge down.
+  if (!(await ctx.offers.claimDequeue(offer.offerId, ctx.instance, DEQUEUE_HOLD_MS))) return;
+  await dequeueClaimed(d, offer, legSid, queueSid);
+}
+
+async function dequeueClaimed(d: DequeueDeps, offer: OfferRecord, legSid: string, queueSid: string): Promise<void> {
   const { rest, urls, offers } = d.ctx;
   try {
     await rest.dequeue(queueSid, offer.callSid, urls.connect(offer.queue, offer.offerId), {

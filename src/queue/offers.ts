@@ -47,6 +47,11 @@ export interface OfferStore {
   /** The caller requested the dequeue URL of this offer: the dequeue happened. */
   markDequeued(offerId: string): Promise<void>;
   wasDequeued(offerId: string): Promise<boolean>;
+  /**
+   * Take the offer's dequeue for `ms` (held by `holder`): false while another holds it. So an instance that
+   * finishes a bridge left half done by one that died never runs a dequeue beside a live one.
+   */
+  claimDequeue(offerId: string, holder: string, ms: number): Promise<boolean>;
   /** Point the call's index back at an offer (a cancelled transfer hands the call back). */
   pointCall(o: OfferRecord): Promise<void>;
 }
@@ -92,6 +97,9 @@ export function createOfferStore(redis: RedisClient, keys: Keys): OfferStore {
     },
     async wasDequeued(offerId) {
       return (await redis.exists(k.dequeued(offerId))) === 1;
+    },
+    async claimDequeue(offerId, holder, ms) {
+      return (await redis.set(k.dequeuing(offerId), holder, 'PX', ms, 'NX')) === 'OK';
     },
   };
 }

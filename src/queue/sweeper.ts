@@ -6,6 +6,8 @@ import type { QueueContext } from './context.js';
 import type { Bridge } from './bridge.js';
 import type { Ghosts } from './ghosts.js';
 import type { OfferKinds } from './offer-kind.js';
+import { resumeDequeue } from './dequeue.js';
+import type { OfferRecord } from './offers.js';
 import type { Router } from './router.js';
 
 /** How often the sweep looks for work orphaned by a dead instance, and how long past due it must be. */
@@ -13,6 +15,11 @@ const ORPHAN_SCAN_EVERY_MS = 5_000;
 const ORPHAN_GRACE_MS = 10_000;
 /** Accepted but not connected for this long: dialling the agent (20 s) and the dequeue are long over. */
 const STALE_BRIDGE_MS = 120_000;
+/**
+ * Accepted this long ago and still not connected although the agent's leg has answered: the agent's phone
+ * has stopped ringing (20 s) and a live instance starts the dequeue as soon as the answer reaches it.
+ */
+const UNFINISHED_DEQUEUE_MS = 20_000;
 /** How often the sweep looks for ghosts (ghosts.ts). */
 const GHOST_SCAN_EVERY_MS = 30_000;
 
@@ -29,6 +36,7 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
   let lastOrphanScan = 0;
   let lastGhostScan = 0;
   let stopTimer: (() => void) | undefined;
+  const dq = { ctx, router, ghosts };
 
   async function sweep(): Promise<void> {
     const expired = await agents.expireOffers({ limit: 100 });
@@ -70,9 +78,11 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
    *    dialled or before the caller was taken out of the Twilio queue (the leg's status callback is
    *    recorded as seen before it is handled, so nobody handles it again); the agent stays on_call with no
    *    connected call.
-   * Both are given back: the caller keeps their place and is offered again, the agent is freed (its leg,
-   * if one was dialled, is hung up). Releases check the offer id atomically, so instances sweeping at
-   * the same time do it once.
+   * A bridge whose agent's leg has answered (Twilio says so) is finished: the caller is taken out of the
+   * queue to that agent (dequeue.ts resumeDequeue; one dequeue per offer at a time). Any other is given
+   * back: the caller keeps their place and is offered again, the agent is freed (its leg, if one was
+   * dialled, is hung up). Releases check the offer id atomically, so instances sweeping at the same time
+   * do it once.
    */
   async function recoverOrphans(now: number): Promise<void> {
     for (const queue of Object.keys(center.queues)) {
@@ -87,12 +97,14 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
     }
     for (const a of await agents.listInState('on_call')) {
       if (a.connectedAt !== null || a.talkStartedAt === null || !a.offerId) continue;
-      if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
+      if (now - a.talkStartedAt < UNFINISHED_DEQUEUE_MS) continue;
       const offer = await offers.get(a.offerId);
       // Only a bridge whose caller still waits under this very offer.
       if (!offer || !kinds[offer.kind].recoverable) continue;
       const entry = await queues.callerInfo(offer.queue, offer.callSid);
       if (!entry || entry.offerId !== offer.offerId || !['offered', 'callback_offered', 'bridging'].includes(entry.state)) continue;
+      if (offer.kind === 'waiting' && entry.state === 'bridging' && (await agentAnswered(offer, entry.queueSid))) continue;
+      if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
       ctx.log.warn({ agentId: a.id, offerId: a.offerId }, 'a bridge never completed (its instance stopped): the caller is offered again');
       if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
       await bridge
@@ -101,6 +113,20 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
           ctx.log.warn({ err: (err as Error).message, offerId: offer.offerId }, 'stale bridge: already released elsewhere'),
         );
     }
+  }
+
+  /**
+   * The agent's leg of a bridge has answered (Twilio's view): its dequeue is finished here unless an
+   * instance holds it. True when the leg is up, so the bridge is not given back.
+   */
+  async function agentAnswered(offer: OfferRecord, entryQueueSid: string | null): Promise<boolean> {
+    const legSid = offer.agentLegSid ?? (await offers.leg(offer.offerId, 'agent'));
+    const queueSid = offer.queueSid ?? entryQueueSid;
+    if (!legSid || !queueSid) return false;
+    const leg = await rest.fetchCall(legSid).catch(() => null);
+    if (leg?.status !== 'in-progress') return false;
+    await resumeDequeue(dq, offer, legSid, queueSid);
+    return true;
   }
 
   function schedule(everyMs: number): void {

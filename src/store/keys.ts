@@ -129,6 +129,11 @@ export interface Keys {
     leg(offerId: string, kind: 'agent' | 'callback'): string;
     /** STRING set once the dequeued caller requested the offer's connect URL. */
     dequeued(offerId: string): string;
+    /**
+     * STRING (TTL) held by the instance taking the offer's caller out of the Twilio queue: one dequeue at a
+     * time per offer, and one left by an instance that died expires, so a survivor can finish it.
+     */
+    dequeuing(offerId: string): string;
     /** The call's latest transfer (JSON with TTL). */
     transfer(callSid: string): string;
     /** HASH supervisor contact → monitoring leg CallSid + mode, for a live call. */
@@ -232,6 +237,7 @@ export function createKeys(prefix = 'sb:'): Keys {
       byCall: (sid) => `${a}offer-of-call:${sid}`,
       leg: (id, kind) => `${a}offer:${id}:leg:${kind}`,
       dequeued: (id) => `${a}offer:${id}:dequeued`,
+      dequeuing: (id) => `${a}offer:${id}:dequeuing`,
       transfer: (sid) => `${a}transfer:${sid}`,
       monitors: (sid) => `${a}monitors:${sid}`,
     },

@@ -6,10 +6,14 @@
  *    claim, so without recovery the caller is never offered again.
  *  - The agent accepted on an instance that died before dialling the agent's leg: the agent is on_call with
  *    no connected call and the caller is 'bridging', both for ever without recovery.
+ *  - The agent's leg answered and the instance that handled the answer died before the dequeue: the agent
+ *    waits in the conference and the caller in the queue; the survivor must finish that bridge.
  * Runs in both vitest projects (standalone and cluster).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatherContext } from '../../src/sim/twilio/index.js';
+import { createTwilioRest } from '../../src/queue/twilio-rest.js';
+import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
 
 let s: Stack | undefined;
@@ -91,6 +95,57 @@ describe('work orphaned by a dead instance', () => {
     alice.send({ type: 'accept', offerId: again.offerId });
     await st.until(alice.next('call', (m) => m.status === 'connected'));
     expect(st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length).toBe(dialsBefore + 1);
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
+    expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
+    alice.close();
+  }, 60_000);
+
+  it("an agent's leg answered on an instance that died before the dequeue: a survivor takes the caller out of the queue to that agent", async () => {
+    s = await makeStack();
+    const st = s;
+    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const call = st.emu.placeCall({ from: '+15554440003', to: NUMBER, behaviour: caller });
+    await st.emu.run(st.clock.sleep(40_000));
+    const alice = await st.agent('alice-demo-token');
+    alice.send({ type: 'set_state', state: 'available' });
+    const first = await st.until(alice.next('offer'));
+    expect(first.callSid).toBe(call.sid);
+
+    // The accept ran on an instance that dialled the agent's leg into the conference and handled the leg's
+    // answered status callback (recorded as seen: SequenceNumber 2 after initiated and ringing), then
+    // stopped before it took the caller out of the Twilio queue. The survivor gets the leg's other callbacks.
+    const offerId = String(first.offerId);
+    await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
+    await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
+    const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: st.emu.restBaseUrl, clock: st.clock });
+    const leg = await rest.addParticipant(`sb-${call.sid}`, {
+      from: NUMBER,
+      to: 'client:alice',
+      label: 'agent',
+      statusCallback: st.app.sb.urls.agentStatus(offerId),
+      startConferenceOnEnter: true,
+      endConferenceOnExit: true,
+      timeoutSeconds: 20,
+    });
+    expect((await st.app.sb.calls.statusCallback(leg.callSid, 2, 'in-progress')).isNew).toBe(true);
+
+    // The sweep finds the agent's leg up and the caller still queued: the caller joins that agent.
+    const connected = await st.until(
+      alice.next('call', (m) => m.status === 'connected'),
+      { maxMs: 200_000, stepMs: 5000 },
+    );
+    expect(connected.callSid).toBe(call.sid);
+    expect(alice.messages.filter((m) => m.type === 'call' && m.status === 'failed')).toEqual([]);
+    expect(alice.messages.filter((m) => m.type === 'offer')).toHaveLength(1);
+    // One agent leg dialled, the one that answered, and it is in the caller's conference with the caller.
+    expect(st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json'))).toHaveLength(1);
+    const conf = [...st.emu.conferences.values()].find((c) => c.friendlyName === `sb-${call.sid}`)!;
+    expect(
+      conf
+        .connected()
+        .map((p) => p.callSid)
+        .sort(),
+    ).toEqual([leg.callSid, call.sid].sort());
     expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
     expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
     alice.close();
