@@ -20,6 +20,12 @@ const STALE_BRIDGE_MS = 120_000;
  * has stopped ringing (20 s) and a live instance starts the dequeue as soon as the answer reaches it.
  */
 const UNFINISHED_DEQUEUE_MS = 20_000;
+/**
+ * Accepted this long ago and no agent leg known (no Participants answer, no status callback of the leg):
+ * the leg's create (a 12 s REST budget by default) and its first status callbacks are long over, so the
+ * instance that took the accept stopped before dialling the agent.
+ */
+const NO_AGENT_LEG_MS = 45_000;
 /** How often the sweep looks for ghosts (ghosts.ts). */
 const GHOST_SCAN_EVERY_MS = 30_000;
 
@@ -80,8 +86,9 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
    *    connected call.
    * A bridge whose agent's leg has answered (Twilio says so) is finished: the caller is taken out of the
    * queue to that agent (dequeue.ts resumeDequeue; one dequeue per offer at a time). Any other is given
-   * back: the caller keeps their place and is offered again, the agent is freed (its leg, if one was
-   * dialled, is hung up). Releases check the offer id atomically, so instances sweeping at the same time
+   * back (NO_AGENT_LEG_MS after the accept when no agent leg was ever dialled, else STALE_BRIDGE_MS): the
+   * caller keeps their place and is offered again, the agent is freed (its leg, if one was dialled, is
+   * hung up). Releases check the offer id atomically, so instances sweeping at the same time
    * do it once.
    */
   async function recoverOrphans(now: number): Promise<void> {
@@ -104,7 +111,8 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
       const entry = await queues.callerInfo(offer.queue, offer.callSid);
       if (!entry || entry.offerId !== offer.offerId || !['offered', 'callback_offered', 'bridging'].includes(entry.state)) continue;
       if (offer.kind === 'waiting' && entry.state === 'bridging' && (await agentAnswered(offer, entry.queueSid))) continue;
-      if (now - a.talkStartedAt < STALE_BRIDGE_MS) continue;
+      const legKnown = Boolean(offer.agentLegSid ?? (await offers.leg(offer.offerId, 'agent')));
+      if (now - a.talkStartedAt < (legKnown ? STALE_BRIDGE_MS : NO_AGENT_LEG_MS)) continue;
       ctx.log.warn({ agentId: a.id, offerId: a.offerId }, 'a bridge never completed (its instance stopped): the caller is offered again');
       if (offer.agentLegSid) await rest.hangup(offer.agentLegSid).catch(() => undefined);
       await bridge

@@ -78,18 +78,21 @@ describe('work orphaned by a dead instance', () => {
 
     // The accept ran on an instance that stopped right after its first two steps.
     const offerId = String(first.offerId);
+    const acceptedAt = st.clock.now();
     await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
     await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
     expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
     expect((await st.app.sb.queues.position('support', call.sid))?.state).toBe('bridging');
     const dialsBefore = st.emu.log.rest.filter((r) => r.path.endsWith('/Participants.json')).length;
 
-    // Released 120 s after the accept (the bridge check); big steps keep the real time short.
+    // Released 45 s after the accept (no agent leg was ever dialled); big steps keep the real time short.
     const failed = await st.until(
       alice.next('call', (m) => m.status === 'failed'),
       { maxMs: 200_000, stepMs: 5000 },
     );
     expect(failed.callSid).toBe(call.sid);
+    // Not before the leg's create and its first status callbacks could have come (no live dial given up).
+    expect(st.clock.now() - acceptedAt).toBeGreaterThanOrEqual(45_000);
     const again = await st.until(alice.next('offer', (m) => m.offerId !== offerId));
     expect(again.callSid).toBe(call.sid);
     alice.send({ type: 'accept', offerId: again.offerId });
