@@ -4,10 +4,14 @@
  * and returns them; the functions here return them as `events` for the caller to publish on the bus.
  *
  * Data per queue (all keys share the `{q:<name>}` tag, see keys.ts):
- *   waiting   ZSET callSid → band·2^40 + seq (band = (9 − priority)·2 + (front ? 0 : 1)): exact FIFO within a
- *             priority, position = ZRANK + 1. Holds callers on the line and callbacks holding their place.
- *   ready     ZSET the subset of `waiting` that can be claimed now (state waiting | callback), same scores:
- *             claimNext is one ZRANGE 0 0, however many callers are being offered.
+ *   ready     ZSET callSid → band·2^40 + seq (band = (9 − priority)·2 + (front ? 0 : 1)) of the entries that
+ *             can be claimed now (state waiting | callback): claimNext is one ZRANGE 0 0, however many
+ *             callers are being offered.
+ *   held      ZSET the other entries (offered, callback_offered, bridging), same scores. `ready` and
+ *             `held` together are the queue, exact FIFO within a priority: position = the entries with a
+ *             lower score in both + 1 (include/queue-entry.lua). Callers on the line and callbacks holding
+ *             their place. (The format before kept them all in a third ZSET, `waiting`, beside `ready`:
+ *             queueUpgrade moves its entries being offered into `held` at start-up.)
  *   offering  SET callers being offered right now; callbacks SET; since ZSET callSid → enqueuedAt of
  *             callers on the line (longest wait); tally HASH; handleTimes LIST; arrivals HASH of
  *             10-second buckets (a week); events STREAM (the newest ~10,000 events).
@@ -134,7 +138,7 @@ function entryScripts({
   return {
     async upgradeEntries(queue) {
       const k = q(queue);
-      return Number(await scripts.queueUpgrade([k.waiting, k.callerPrefix], []));
+      return Number(await scripts.queueUpgrade([k.waiting, k.callerPrefix, k.ready, k.held], []));
     },
 
     async enqueue(input) {
@@ -154,7 +158,7 @@ function entryScripts({
       const overflowNoAgents = input.noAgentsStaffed === true && input.whenNoAgents === 'overflow';
       const r = reply(
         await scripts.queueEnqueue(
-          [k.waiting, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events, k.legacyArrivals],
+          [k.held, k.ready, k.caller(input.callSid), k.seq, k.since, k.callbacks, k.arrivals, k.tally, k.events, k.legacyArrivals],
           [
             input.queue,
             input.callSid,
@@ -199,7 +203,7 @@ function entryScripts({
       if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
       const r = reply(
         await scripts.queueLeave(
-          [k.waiting, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events, k.left],
+          [k.held, k.ready, k.caller(input.callSid), k.since, k.offering, k.callbacks, k.tally, k.events, k.left],
           [
             input.queue,
             input.callSid,
@@ -228,7 +232,7 @@ function entryScripts({
       if (input.waitSeconds !== undefined) requireNumber(input.waitSeconds, 'waitSeconds');
       const r = reply(
         await scripts.queueCallback(
-          [k.waiting, k.caller(input.callSid), k.since, k.callbacks, k.tally, k.events],
+          [k.ready, k.caller(input.callSid), k.since, k.callbacks, k.tally, k.events, k.held],
           [input.queue, input.callSid, input.serviceLevelSeconds, input.at ?? clock.now(), input.waitSeconds ?? ''],
         ),
         'requestCallback',
@@ -244,7 +248,7 @@ function entryScripts({
       const k = q(queue);
       const r = reply(
         await scripts.queueCallbackDone(
-          [k.waiting, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
+          [k.held, k.ready, k.caller(callSid), k.callbacks, k.offering, k.tally, k.events],
           [queue, callSid, result, at ?? clock.now(), TOMBSTONE_TTL_SECONDS],
         ),
         'callbackFinished',
@@ -283,7 +287,7 @@ function offerOps({
       requireName(input.offerId, 'offerId');
       requireName(input.agentId, 'agentId');
       const raw = await scripts.queueClaim(
-        [k.ready, k.offering, k.callerPrefix],
+        [k.ready, k.offering, k.callerPrefix, k.held],
         [input.offerId, input.agentId, input.deadline, input.at ?? clock.now()],
       );
       if (raw === null || raw === undefined) return null;
@@ -293,7 +297,7 @@ function offerOps({
 
     async releaseClaim({ queue, callSid, offerId }) {
       const k = q(queue);
-      const r = String(await scripts.queueRelease([k.waiting, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
+      const r = String(await scripts.queueRelease([k.held, k.ready, k.caller(callSid), k.offering], [callSid, offerId]));
       if (r !== 'released' && r !== 'stale' && r !== 'gone') throw new Error(`releaseClaim: unexpected result ${r}`);
       return r;
     },
@@ -368,19 +372,15 @@ function queueReads({
   return {
     async position(queue, callSid, at) {
       const k = q(queue);
-      const res = await redis.multi().zrank(k.waiting, callSid).zcard(k.waiting).hmget(k.caller(callSid), 's', 't').exec();
-      if (!res) throw new Error('position: transaction aborted');
-      const [rankRes, sizeRes, hashRes] = res;
-      for (const x of res) if (x[0]) throw x[0];
-      const rank = rankRes?.[1];
-      if (rank === null || rank === undefined) return null;
-      const [state, enq] = (hashRes?.[1] ?? []) as (string | null)[];
+      const r = await scripts.queuePosition([k.ready, k.held, k.caller(callSid)], [callSid]);
+      if (!r) return null;
+      const [ahead, size, state, enq] = r;
       if (!isCallerState(state)) return null;
       const enqueuedAt = Number(enq);
       const now = at ?? clock.now();
       return {
-        position: Number(rank) + 1,
-        size: Number(sizeRes?.[1]),
+        position: Number(ahead) + 1,
+        size: Number(size),
         state,
         enqueuedAt,
         waitSeconds: Math.max(0, (now - enqueuedAt) / 1000),
@@ -413,7 +413,7 @@ function queueReads({
       const k = q(queue);
       const res = await redis
         .multi()
-        .zcard(k.waiting)
+        .zcard(k.held)
         .zcard(k.ready)
         .scard(k.callbacks)
         .scard(k.offering)
@@ -422,8 +422,8 @@ function queueReads({
       if (!res) throw new Error('snapshot: transaction aborted');
       for (const x of res) if (x[0]) throw x[0];
       const n = (i: number): number => Number(res[i]?.[1] ?? 0);
-      const size = n(0);
       const ready = n(1);
+      const size = n(0) + ready;
       const callbacks = n(2);
       const offered = n(3);
       const oldest = (res[4]?.[1] ?? []) as string[];

@@ -9,7 +9,15 @@
  *   {rec}         call records: each call's working record and the records stream (src/records)
  */
 export interface QueueKeys {
-  /** ZSET callSid → band·2^40 + seq: exact FIFO within a priority; ZRANK is the position. */
+  /**
+   * ZSET callSid → band·2^40 + seq of the entries being offered or bridged (not claimable); with `ready`
+   * the whole queue, exact FIFO within a priority (src/store/lua/include/queue-entry.lua).
+   */
+  held: string;
+  /**
+   * ZSET of every entry, the format before `held`: rewritten into `held` at start-up (queueUpgrade), then
+   * deleted; written no more.
+   */
   waiting: string;
   /** HASH per waiting caller, built by `caller(callSid)`. */
   caller: (callSid: string) => string;
@@ -18,7 +26,7 @@ export interface QueueKeys {
    * start-up upgrade of the entries' field names), which append the callSid to it. It carries the queue's tag, so the key it builds is in the declared slot.
    */
   callerPrefix: string;
-  /** ZSET of the `waiting` members that can be claimed now (state waiting or callback), same scores. */
+  /** ZSET callSid → band·2^40 + seq of the entries that can be claimed now (state waiting or callback). */
   ready: string;
   /** SET callSids being offered to an agent right now (state offered or callback_offered). */
   offering: string;
@@ -186,6 +194,7 @@ export function createKeys(prefix = 'sb:'): Keys {
       if (!k) {
         const q = `${prefix}{q:${queue}}:`;
         k = {
+          held: `${q}held`,
           waiting: `${q}waiting`,
           caller: (callSid) => `${q}caller:${callSid}`,
           callerPrefix: `${q}caller:`,

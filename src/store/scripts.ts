@@ -19,7 +19,7 @@ export interface Scripts {
   // ---- queue ({q:<name>} keys; queue/store.ts)
   queueEnqueue(
     keys: readonly [
-      waiting: string,
+      held: string,
       ready: string,
       caller: string,
       seq: string,
@@ -52,7 +52,7 @@ export interface Scripts {
   ): Promise<unknown[]>;
   queueLeave(
     keys: readonly [
-      waiting: string,
+      held: string,
       ready: string,
       caller: string,
       since: string,
@@ -80,20 +80,20 @@ export interface Scripts {
     ],
   ): Promise<[result: string, events: string[], priorState: string]>;
   queueCallback(
-    keys: readonly [waiting: string, caller: string, since: string, callbacks: string, tally: string, events: string],
+    keys: readonly [ready: string, caller: string, since: string, callbacks: string, tally: string, events: string, held: string],
     args: readonly [queue: string, callSid: string, serviceLevelSeconds: number, now: number, waitSeconds: Arg],
   ): Promise<QueueReply>;
   queueCallbackDone(
-    keys: readonly [waiting: string, ready: string, caller: string, callbacks: string, offering: string, tally: string, events: string],
+    keys: readonly [held: string, ready: string, caller: string, callbacks: string, offering: string, tally: string, events: string],
     args: readonly [queue: string, callSid: string, result: string, now: number, tombstoneTtlSeconds: number],
   ): Promise<QueueReply>;
   /** Reply: the claimed caller hash as a flat field/value array, or null when none is claimable. */
   queueClaim(
-    keys: readonly [ready: string, offering: string, callerPrefix: string],
+    keys: readonly [ready: string, offering: string, callerPrefix: string, held: string],
     args: readonly [offerId: string, agentId: string, deadline: number, now: number],
   ): Promise<string[] | null>;
   queueRelease(
-    keys: readonly [waiting: string, ready: string, caller: string, offering: string],
+    keys: readonly [held: string, ready: string, caller: string, offering: string],
     args: readonly [callSid: string, offerId: string],
   ): Promise<'released' | 'stale' | 'gone'>;
   queueBridging(
@@ -101,7 +101,15 @@ export interface Scripts {
     args: readonly [callSid: string, offerId: string, now: number],
   ): Promise<'bridging' | 'gone'>;
   /** Reply: the number of entries rewritten with the short field names. */
-  queueUpgrade(keys: readonly [waiting: string, callerPrefix: string], args: readonly []): Promise<number>;
+  queueUpgrade(
+    keys: readonly [legacyWaiting: string, callerPrefix: string, ready: string, held: string],
+    args: readonly [],
+  ): Promise<number>;
+  /** Reply: [entries ahead, size, state, enqueuedAt], or null when the caller is not in the queue. */
+  queuePosition(
+    keys: readonly [ready: string, held: string, caller: string],
+    args: readonly [callSid: string],
+  ): Promise<[ahead: number, size: number, state: string, enqueuedAt: string] | null>;
   /** Reply: counted arrivals at or after `since`. */
   queueArrivals(keys: readonly [arrivals: string, legacyArrivals: string], args: readonly [since: number]): Promise<number>;
   queueEstimate(
@@ -269,6 +277,7 @@ const NAMES: readonly ScriptName[] = [
   'queueEstimate',
   'queueArrivals',
   'queueUpgrade',
+  'queuePosition',
   'queueSetSid',
   'queueAwaitSid',
   'agentUpsert',

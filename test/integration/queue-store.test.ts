@@ -601,6 +601,7 @@ describe('events, tallies and side lists', () => {
     expect(claimed?.callSid).toBe('c2');
     const sids = ['c1', 'c2', 'c3', 'c4'];
     const before = await Promise.all(sids.map((c) => store.callerInfo(Q, c)));
+    const positions = await Promise.all(sids.map((c) => store.position(Q, c)));
     // Rewrite every entry as the format before wrote it: long names, counted and priority always, callSid
     // and front; and the tombstone of c5 with state / outcome / reason.
     const k = keys.queue(Q);
@@ -615,10 +616,20 @@ describe('events, tallies and side lists', () => {
     }
     await redis.del(k.caller('c5'));
     await redis.hset(k.caller('c5'), { state: 'left', outcome: 'abandoned', reason: '' });
+    // Every entry in `waiting` beside `ready`, as the format before kept them (no `held`).
+    for (const z of [k.ready, k.held]) {
+      const rows = await redis.zrange(z, 0, -1, 'WITHSCORES');
+      for (let i = 0; i < rows.length; i += 2) await redis.zadd(k.waiting, rows[i + 1]!, rows[i]!);
+    }
+    await redis.del(k.held);
+    expect(await redis.zcard(k.waiting)).toBe(4);
 
     expect(await store.upgradeEntries(Q)).toBe(4);
     expect(await store.upgradeEntries(Q)).toBe(0);
     expect(await Promise.all(sids.map((c) => store.callerInfo(Q, c)))).toEqual(before);
+    expect(await Promise.all(sids.map((c) => store.position(Q, c)))).toEqual(positions);
+    expect(await redis.exists(k.waiting)).toBe(0);
+    expect(await redis.zrange(k.held, 0, -1)).toEqual(['c2']);
     expect(Object.keys(await redis.hgetall(k.caller('c1'))).sort()).toEqual(['Q', 'c', 'e', 'i', 'l', 'm:account', 'p', 's', 't']);
     // Served as before: the offer is answered, the others leave, the old tombstone keeps c5 out.
     expect((await store.leave({ ...leaveArgs, callSid: 'c2', outcome: 'answered', offerId: 'o1' })).events).toEqual([]);
@@ -751,10 +762,15 @@ describe('events, tallies and side lists', () => {
     }
     expect(count((e) => e.type === 'queue.left' && e.short)).toBe(t.shortAbandoned);
 
-    // Index invariants: ready = waiting|callback states; offering = offered states; callbacks = cb entries.
+    // Index invariants: ready = waiting|callback states, held = the others (ready and held are disjoint and
+    // together the queue); offering = offered states; callbacks = cb entries.
     const k = keys.queue(Q);
-    const members = await redis.zrange(k.waiting, 0, -1);
+    const held = await redis.zrange(k.held, 0, -1);
     const ready = new Set(await redis.zrange(k.ready, 0, -1));
+    const members = [...ready, ...held];
+    expect(new Set(members).size).toBe(members.length);
+    expect(ready.size + held.length).toBe((await store.snapshot(Q)).size);
+    expect(await redis.exists(k.waiting)).toBe(0);
     const offering = new Set(await redis.smembers(k.offering));
     const callbacks = new Set(await redis.smembers(k.callbacks));
     const since = new Set(await redis.zrange(k.since, 0, -1));

@@ -116,7 +116,7 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     expect(hold.text).toContain('<Enqueue');
 
     // Waiting: in Redis (under the configured prefix), in the supervisor API and in /metrics.
-    expect(await redis.zcard(keys.waiting)).toBe(1);
+    expect(await redis.zcard(keys.ready)).toBe(1); // the queue's claimable entries
     expect(await redis.hgetall(keys.caller(CALL_SID))).toMatchObject({ s: 'waiting', p: 'language>hours>main-menu>to-support' }); // state, ivrPath
     await request(server.base).get('/api/queues').expect(401);
     const queues = await request(server.base).get('/api/queues').set('authorization', `Bearer ${SUPERVISOR}`).expect(200);
@@ -128,7 +128,7 @@ describe('the built server (node dist/main.js)', { timeout: 60_000 }, () => {
     // The caller hangs up while waiting: Twilio calls the Enqueue action with QueueResult=hangup.
     const action = attr(hold.text, 'Enqueue', 'action');
     await twilioPost(action, call({ QueueResult: 'hangup', QueueTime: '40', QueueSid: 'QU' + 'd'.repeat(32) })).expect(200);
-    expect(await redis.zcard(keys.waiting)).toBe(0);
+    expect((await redis.zcard(keys.ready)) + (await redis.zcard(keys.held))).toBe(0);
     metrics = (await request(server.base).get('/metrics').expect(200)).text;
     expect(metric(metrics, 'switchboard_calls_offered_total', 'queue="support"')).toBe(1);
     expect(metric(metrics, 'switchboard_calls_abandoned_total', 'queue="support"')).toBe(1);

@@ -2,8 +2,9 @@
   Put a caller in a queue, or decide at once that it overflows (queue full, no agents staffed).
 
   Order: score = band * 2^40 + seq, band = (9 - priority) * 2 + (front and 0 or 1), seq from INCR, so the
-  waiting ZSET is exact FIFO within a priority, higher priorities first, and `front` entries (transfers)
-  go ahead of every ordinary entry of their priority. Position = ZRANK + 1.
+  queue (`ready` and `held` together, see include/queue-entry.lua) is exact FIFO within a priority, higher
+  priorities first, and `front` entries (transfers) go ahead of every ordinary entry of their priority.
+  Position = entries with a lower score in both + 1.
 
   Idempotent: a callSid already in the queue answers 'already' and changes nothing. A callSid that left
   this queue recently (tombstone: caller hash with state 'left') is not queued again by a counted enqueue
@@ -16,8 +17,8 @@
   callback + in_queue holds. "Full" counts the callers on the line (callbacks hold a place but are not on
   the line, as Twilio's MaxQueueSize counts them).
 
-  KEYS[1] waiting   ZSET callSid -> score
-  KEYS[2] ready     ZSET claimable callSids, same score
+  KEYS[1] held      ZSET entries being offered or bridged, callSid -> score
+  KEYS[2] ready     ZSET claimable entries, callSid -> score
   KEYS[3] caller    HASH of this caller
   KEYS[4] seq       STRING sequence
   KEYS[5] since     ZSET callSid -> enqueuedAt (callers on the line)
@@ -38,7 +39,7 @@
   Returns { result, position, size, { eventJson... } }
     result: 'queued' | 'already' | 'full' | 'no_agents' | 'gone'; position/size 0 unless queued/already
 ]]
-local waiting, ready, caller, seqKey, since, callbacks, arrivals, tally, stream =
+local held, ready, caller, seqKey, since, callbacks, arrivals, tally, stream =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local BUCKET_MS = 10000
 local queue, callSid, contactId, callerHash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -53,6 +54,8 @@ local now = tonumber(ARGV[14])
 local keepMs = tonumber(ARGV[15])
 local ttl = tonumber(ARGV[16])
 
+-- @include "queue-entry"
+
 local events = {}
 local function emit(ev)
   local json = cjson.encode(ev)
@@ -60,9 +63,9 @@ local function emit(ev)
   events[#events + 1] = json
 end
 
-local rank = redis.call('ZRANK', waiting, callSid)
-if rank then
-  return { 'already', rank + 1, redis.call('ZCARD', waiting), {} }
+local score0 = entryScore(ready, held, callSid)
+if score0 then
+  return { 'already', entriesAhead(ready, held, score0) + 1, entryCount(ready, held), {} }
 end
 
 -- A tombstone; one written before the short field names says state / reason.
@@ -105,7 +108,7 @@ end
 local reason = nil
 if noAgents then
   reason = 'no_agents'
-elseif redis.call('ZCARD', waiting) - redis.call('SCARD', callbacks) >= maxLength then
+elseif entryCount(ready, held) - redis.call('SCARD', callbacks) >= maxLength then
   reason = 'max_length'
 end
 if reason then
@@ -125,7 +128,6 @@ end
 local seq = redis.call('INCR', seqKey)
 local band = (9 - priority) * 2 + (front and 0 or 1)
 local score = band * 1099511627776 + seq
-redis.call('ZADD', waiting, score, callSid)
 redis.call('ZADD', ready, score, callSid)
 redis.call('ZADD', since, now, callSid)
 
@@ -144,4 +146,4 @@ end
 redis.call('HSET', caller, unpack(fields))
 redis.call('HINCRBY', tally, countOffer and 'in_queue' or 'reentered', 1)
 
-return { 'queued', redis.call('ZRANK', waiting, callSid) + 1, redis.call('ZCARD', waiting), events }
+return { 'queued', entriesAhead(ready, held, score) + 1, entryCount(ready, held), events }

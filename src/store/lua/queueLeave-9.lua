@@ -12,7 +12,7 @@
   A counted leave is also added to `left` (score now, member wait|abandoned 0/1|callSid) for the caller
   patience estimate over the capacity window (Σ waits ÷ abandons); entries older than ARGV[14] ms go.
 
-  KEYS[1] waiting  KEYS[2] ready  KEYS[3] caller  KEYS[4] since  KEYS[5] offering  KEYS[6] callbacks
+  KEYS[1] held  KEYS[2] ready  KEYS[3] caller  KEYS[4] since  KEYS[5] offering  KEYS[6] callbacks
   KEYS[7] tally    KEYS[8] events   KEYS[9] left  ZSET (patience window)
 
   ARGV[1] queue name  ARGV[2] callSid  ARGV[3] outcome 'answered' | 'abandoned' | 'overflow'
@@ -25,12 +25,13 @@
   not in the queue), so the Enqueue action knows in the same round trip whether an offer is to be withdrawn
   Errors: STALE_OFFER when answered names an offerId that is not the caller's current offer.
 ]]
-local waiting, ready, caller, since, offering, callbacks, tally, stream, left =
+local held, ready, caller, since, offering, callbacks, tally, stream, left =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local queue, callSid, outcome = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[12])
 
-if not redis.call('ZSCORE', waiting, callSid) then return { 'gone', {}, '' } end
+-- @include "queue-entry"
+if not entryScore(ready, held, callSid) then return { 'gone', {}, '' } end
 local h = redis.call('HMGET', caller, 'b', 'n', 'o', 'a', 't', 'i', 'e', 's')
 local cb, counted, offerId, agentId, enqueuedAt, contactId, ewtTold, prior = h[1], h[2], h[3], h[4], h[5], h[6] or callSid, h[7], h[8] or ''
 if cb == '1' then return { 'gone', {}, prior } end
@@ -42,7 +43,7 @@ local wait = tonumber(ARGV[4])
 if not wait then wait = (now - (tonumber(enqueuedAt) or now)) / 1000 end
 if wait < 0 then wait = 0 end
 
-redis.call('ZREM', waiting, callSid)
+redis.call('ZREM', held, callSid)
 redis.call('ZREM', ready, callSid)
 redis.call('ZREM', since, callSid)
 redis.call('SREM', offering, callSid)

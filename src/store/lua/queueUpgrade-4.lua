@@ -1,14 +1,17 @@
 --[[
-  Start-up: every entry of the queue written with the long field names of the format before (state,
-  callerHash, enqueuedAt, ...) is rewritten with the short ones (src/queue/store.ts), so callers waiting
-  across an upgrade are served by the new scripts, which read only the short names. Entries already short
-  are left alone (idempotent; every instance runs it at start-up). Tombstones are not rewritten: they
-  expire, and the enqueue script reads an old tombstone's state and reason itself.
+  Start-up, so callers waiting across an upgrade are served by the new scripts:
+  - the format before kept every entry in a `waiting` ZSET beside `ready`; its entries that are not in
+    `ready` (being offered or bridged) move to `held`, same score, and `waiting` goes;
+  - every entry written with the long field names of the format before (state, callerHash, enqueuedAt,
+    ...) is rewritten with the short ones (src/queue/store.ts); the new scripts read only those. Tombstones
+    are not rewritten: they expire, and the enqueue script reads an old tombstone's state and reason.
+  Entries already in the new form are left alone (idempotent; every instance runs it at start-up).
 
   Like queueClaim, this script builds caller keys: KEYS[2] is the caller key prefix of this queue
   (keys.queue(q).callerPrefix, same hash tag), so the keys it builds are in the declared slot.
 
-  KEYS[1] waiting  ZSET callSid -> score  KEYS[2] caller key prefix
+  KEYS[1] waiting (the format before) ZSET callSid -> score  KEYS[2] caller key prefix
+  KEYS[3] ready  KEYS[4] held
 
   Returns the number of entries rewritten.
 ]]
@@ -17,8 +20,13 @@ local NAMES = {
   queueSid = 'Q', awaitSid = 'W', offerDeadline = 'd', offeredAt = 'O', bridgingAt = 'g', callbackAt = 'B',
   callerHash = 'c', language = 'l', ivrPath = 'p',
 }
+local ready, held = KEYS[3], KEYS[4]
+local moved = redis.call('ZDIFF', 2, KEYS[1], ready, 'WITHSCORES')
+for i = 1, #moved, 2 do redis.call('ZADD', held, moved[i + 1], moved[i]) end
+redis.call('DEL', KEYS[1])
+
 local n = 0
-for _, callSid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local function upgrade(callSid)
   local key = KEYS[2] .. callSid
   if redis.call('HEXISTS', key, 'state') == 1 then
     local all = redis.call('HGETALL', key)
@@ -37,4 +45,6 @@ for _, callSid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     n = n + 1
   end
 end
+for _, callSid in ipairs(redis.call('ZRANGE', ready, 0, -1)) do upgrade(callSid) end
+for _, callSid in ipairs(redis.call('ZRANGE', held, 0, -1)) do upgrade(callSid) end
 return n
