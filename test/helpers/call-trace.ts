@@ -65,13 +65,13 @@ export async function traceCall(
   }
   for (const q of o.queues) {
     const qk = keys.queue(q);
-    const [waiting, ready, offering] = await Promise.all([
-      redis.zscore(qk.waiting, sid),
+    const [held, ready, offering] = await Promise.all([
+      redis.zscore(qk.held, sid),
       redis.zscore(qk.ready, sid),
       redis.sismember(qk.offering, sid),
     ]);
     lines.push(
-      `  redis queue ${q}: waiting ${waiting ?? '-'} ready ${ready ?? '-'} offering ${offering} caller ${await dumpKey(redis, qk.caller(sid))}`,
+      `  redis queue ${q}: held ${held ?? '-'} ready ${ready ?? '-'} offering ${offering} caller ${await dumpKey(redis, qk.caller(sid))}`,
     );
   }
   lines.push(`  redis offer-of-call ${offerId ?? '-'}${offerId ? ` offer ${await dumpKey(redis, keys.offers.offer(offerId))}` : ''}`);
