@@ -1,9 +1,10 @@
 /**
  * The agent WebSocket endpoint (`/agent/ws`). Agents authenticate with their token (a `hello` message,
  * or `?token=` on the URL), then send commands; every message is validated and answered. Messages for an
- * agent travel through Redis pub/sub, so an agent connected to any instance receives what any other
- * instance decided. The channel knows nothing about queues: it hands commands to `AgentCommands`.
+ * agent go at once to its sockets on this instance and through Redis pub/sub to the other instances, so
+ * an agent connected to any instance receives what any instance decided. The channel knows nothing about queues: it hands commands to `AgentCommands`.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
@@ -37,7 +38,7 @@ export interface AgentCommands {
 }
 
 export interface AgentChannel {
-  /** Deliver a message to an agent wherever it is connected (through Redis pub/sub). */
+  /** Deliver a message to an agent wherever it is connected (its sockets here at once, other instances through Redis pub/sub). */
   send(agentId: string, msg: ServerMessage): Promise<void>;
   /** Agents with a socket on this instance. */
   localAgents(): string[];
@@ -67,19 +68,21 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
   const sockets: Sockets = new Map();
   const sub = o.redis.duplicate();
   sub.on('error', () => {});
+  // What this channel published is on its own sockets already: it skips its own messages on the way back.
+  // (Per channel, not the instance name: tests run several instances in one process.)
+  const origin = randomBytes(9).toString('base64url');
 
-  const deliverLocal = (agentId: string, msg: ServerMessage) => {
+  const deliverLocal = (agentId: string, text: string) => {
     const set = sockets.get(agentId);
     if (!set) return;
-    const text = JSON.stringify(msg);
     for (const ws of set) if (ws.readyState === WebSocket.OPEN) ws.send(text);
   };
 
   await sub.subscribe(o.channelName);
   sub.on('message', (_ch: string, raw: string) => {
     try {
-      const { agentId, msg } = JSON.parse(raw) as { agentId: string; msg: ServerMessage };
-      deliverLocal(agentId, msg);
+      const { agentId, msg, from } = JSON.parse(raw) as { agentId: string; msg: ServerMessage; from?: string };
+      if (from !== origin) deliverLocal(agentId, JSON.stringify(msg));
     } catch (err) {
       o.log.warn({ err }, 'bad message on the agent channel');
     }
@@ -118,7 +121,11 @@ export async function createAgentChannel(o: ChannelOptions): Promise<AgentChanne
 
   return {
     async send(agentId, msg) {
-      await o.redis.publish(o.channelName, JSON.stringify({ agentId, msg }));
+      // The agent's sockets here get it now (an offer does not wait for a round trip through Redis);
+      // the publish reaches its sockets on other instances.
+      const text = JSON.stringify(msg);
+      deliverLocal(agentId, text);
+      await o.redis.publish(o.channelName, `{"agentId":${JSON.stringify(agentId)},"from":"${origin}","msg":${text}}`);
     },
     localAgents: () => [...sockets.keys()],
     async drain(reason) {

@@ -46,8 +46,8 @@ export function createAgentCommands(
         const r = await agents.setState({ agentId, to: msg.state, reason: msg.reason, instance: ctx.instance });
         ctx.publish(r.events);
         if (r.releasedOffer) await queues.releaseClaim(r.releasedOffer);
-        await ctx.pushState(agentId);
-        if (msg.state === 'available') ctx.detach(router.routeAgent(agentId), 'routing failed');
+        await ctx.pushStateAfter(agentId, r.events);
+        if (msg.state === 'available') ctx.detach(router.routeAgent(agentId, r.changed && r.to === 'available'), 'routing failed');
         return ack();
       }
       case 'accept':
@@ -80,17 +80,22 @@ export function createAgentCommands(
         return ack();
       }
       case 'wrap_up': {
+        // The agent's offer is read before the wrap-up frees the agent: once free, a new offer replaces it.
+        const lastOffer = offers.forAgent(agentId);
+        lastOffer.catch(() => undefined); // awaited below only when the wrap-up succeeded
         const r = await agents.wrapUp({ agentId, callSid: msg.callSid, disposition: msg.disposition, code: msg.code });
         ctx.publish(r.events);
+        await ctx.pushStateAfter(agentId, r.events);
+        // Routing starts now; the handle time and the repeat-contact record are kept meanwhile.
+        const freed = r.events.some((e) => e.type === 'agent.state' && e.agentId === agentId && e.to === 'available');
+        ctx.detach(router.routeAgent(agentId, freed), 'routing failed');
         const handled = r.events.find((e): e is Extract<DomainEvent, { type: 'call.handled' }> => e.type === 'call.handled');
         if (handled) {
           await ctx.recordHandleTime(handled.queue, handled.talkSeconds + handled.holdSeconds + handled.wrapupSeconds);
-          const offer = await offers.forAgent(agentId);
+          const offer = await lastOffer;
           if (offer && offer.callSid === handled.callSid)
             await contacts.handled(offer.callerHash, handled, center.thresholds.repeatWindowSeconds);
         }
-        await ctx.pushState(agentId);
-        ctx.detach(router.routeAgent(agentId), 'routing failed');
         return ack();
       }
       case 'hangup': {

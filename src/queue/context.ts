@@ -72,6 +72,11 @@ export interface QueueContext extends Omit<QueueServiceDeps, 'sweepEveryMs'> {
   detach(p: Promise<unknown>, what: string): void;
   /** Send the agent its current state. */
   pushState(agentId: string): Promise<void>;
+  /**
+   * Send the agent the state a change just left it in, from the change's own `agent.state` event (no read);
+   * its current state when the change moved it nowhere.
+   */
+  pushStateAfter(agentId: string, events: readonly DomainEvent[]): Promise<void>;
   /** Hang up a leg we do not want (a duplicate, or one of a failed bridge); it may have ended already. */
   hangupQuietly(callSid: string): Promise<void>;
   /** Change some fields of a stored offer (re-read, so fields saved meanwhile by another step are kept). */
@@ -114,6 +119,18 @@ export function createContext(d: QueueServiceDeps, isStopped: () => boolean): Qu
           since: a.stateSince,
           ...(a.breakReason ? { reason: a.breakReason } : {}),
         });
+    },
+    async pushStateAfter(agentId, events) {
+      let moved: Extract<DomainEvent, { type: 'agent.state' }> | undefined;
+      for (const e of events) if (e.type === 'agent.state' && e.agentId === agentId) moved = e;
+      if (!moved) return ctx.pushState(agentId);
+      // The hash's breakReason is set by a move to break with a reason, and cleared by every other move.
+      await ctx.send(agentId, {
+        type: 'state',
+        state: moved.to,
+        since: moved.at,
+        ...(moved.to === 'break' && moved.reason ? { reason: moved.reason } : {}),
+      });
     },
     async hangupQuietly(callSid) {
       await d.rest.hangup(callSid).catch((err: unknown) => d.log.warn({ err: (err as Error).message }, 'could not hang up a leg'));

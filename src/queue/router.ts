@@ -1,11 +1,14 @@
 /**
  * Routing: waiting callers of a queue are offered to free agents (claim the caller, reserve the agent,
- * both atomic; a lost race is undone by releasing the claim), one queue at a time per instance. Also the
- * offer message an agent sees, and the withdrawal of an offer whose caller left.
+ * both atomic; a lost race is undone by releasing the claim), in passes of one queue at a time per
+ * instance (router-passes.ts), each claiming and reserving for many agents at once. Also the offer message
+ * an agent sees, and the withdrawal of an offer whose caller left.
  */
 import type { OfferMessage } from '../agents/protocol.js';
+import type { DomainEvent } from '../events.js';
 import { newOfferId, type QueueContext } from './context.js';
 import type { OfferRecord } from './offers.js';
+import { createPasses, type Pass } from './router-passes.js';
 import type { ClaimedCaller } from './store-types.js';
 
 export interface Router {
@@ -13,8 +16,12 @@ export interface Router {
   route(queue: string): Promise<number>;
   /** Route every queue. */
   routeAll(): Promise<void>;
-  /** An agent became free: offer them whatever waits in the queues they serve. */
-  routeAgent(agentId: string): Promise<void>;
+  /**
+   * An agent became free: offer them whatever waits in the queues they serve. `available`: the caller saw
+   * the change that made the agent available (its event), so the agent's skills come from the call-center
+   * file without a read (an agent not in the file is read).
+   */
+  routeAgent(agentId: string, available?: boolean): Promise<void>;
   /** Route a queue soon (after the current webhook or command has answered), nobody awaiting it. */
   routeSoon(queue: string): void;
   /** The offer an agent sees: the caller's wait so far, IVR path, language and calls in the repeat window. */
@@ -29,39 +36,45 @@ export interface Router {
   settle(): Promise<void>;
 }
 
+/** Callers claimed and agents reserved together in one round of a pass (each one atomic, sent at once). */
+const ROUND = 50;
+/** Rounds per pass at most; a queue with more to hand out is routed again by the pass queued after it. */
+const MAX_ROUNDS = 20;
+
 /** Build the router. */
 export function createRouter(ctx: QueueContext): Router {
-  const { center, clock, queues, agents, offers, contacts } = ctx;
-  const routing = new Map<string, Promise<number>>();
+  const { center, clock, agents, offers, contacts } = ctx;
+  const { pass, settle } = createPasses((queue, reservedNow) => routeOnce(queue, reservedNow));
 
-  function route(queue: string): Promise<number> {
-    const prev = routing.get(queue) ?? Promise.resolve(0);
-    const next = prev.catch(() => 0).then(() => routeOnce(queue));
-    routing.set(queue, next);
-    // (Both branches: a `finally` chain would re-reject, unhandled, when routing fails with Redis away.)
-    const forget = () => {
-      if (routing.get(queue) === next) routing.delete(queue);
-    };
-    next.then(forget, forget);
-    return next;
-  }
+  const route = (queue: string): Promise<number> => pass(queue).done;
 
-  async function routeOnce(queue: string): Promise<number> {
+  /**
+   * Claim callers and reserve agents in rounds until one side runs out: each round claims as many callers
+   * as agents are available (up to ROUND), all claims sent at once, then reserves an agent for each claimed
+   * caller, in order, all sent at once. Each claim and each reservation is its own atomic script and Redis
+   * runs them in the order sent, so caller i (the i-th in priority and wait order) gets the i-th best agent
+   * of the queue's strategy, as one claim and reservation after another would; a caller left without an
+   * agent (another router reserved it first) is released. Each offer is saved and sent while the next round
+   * runs; the pass's promise settles when all are sent.
+   */
+  async function routeOnce(queue: string, reservedNow: () => void): Promise<number> {
     const q = ctx.qc(queue);
     let made = 0;
-    // Each offer is saved and sent while the next caller is claimed: a pass waits in turn only for the claim
-    // and the reservation (each atomic), so agents who become available together are not offered callers
-    // one message exchange after another. The pass ends when every offer it made has been sent.
     const sending: Promise<void>[] = [];
     let sendFailed: { err: unknown } | undefined;
-    try {
-      made = await claimAndReserve(queue, q, (rec, caller, deadline) =>
-        sending.push(
-          deliver(rec, caller, deadline).catch((err: unknown) => {
-            sendFailed ??= { err };
-          }),
-        ),
+    const offer = (rec: OfferRecord, caller: ClaimedCaller, deadline: number, events: DomainEvent[]) =>
+      sending.push(
+        deliver(rec, caller, deadline, events).catch((err: unknown) => {
+          sendFailed ??= { err };
+        }),
       );
+    try {
+      for (let round = 0; round < MAX_ROUNDS && !ctx.stopped(); round++) {
+        const r = await claimAndReserve(ctx, queue, q, offer);
+        made += r.made;
+        if (!r.more) break;
+      }
+      reservedNow();
     } finally {
       await Promise.all(sending);
     }
@@ -69,46 +82,11 @@ export function createRouter(ctx: QueueContext): Router {
     return made;
   }
 
-  async function deliver(rec: OfferRecord, caller: ClaimedCaller, deadline: number): Promise<void> {
-    await offers.save(rec);
-    await ctx.send(rec.agentId, await offerMessage(rec, caller, deadline));
-    await ctx.pushState(rec.agentId);
-  }
-
-  /** Claim callers and reserve agents for them, up to 50; each pair is handed to `offer`. */
-  async function claimAndReserve(
-    queue: string,
-    q: ReturnType<QueueContext['qc']>,
-    offer: (rec: OfferRecord, caller: ClaimedCaller, deadline: number) => void,
-  ): Promise<number> {
-    let made = 0;
-    for (let i = 0; i < 50 && !ctx.stopped(); i++) {
-      // A cheap read first, so a queue with no free agent costs no writes; the claim and the reservation
-      // below are each atomic, and a lost race is undone by releasing the claim.
-      const staffed = await agents.staffedFor(q.skills, 1);
-      if (staffed.available === 0) break;
-      const offerId = newOfferId();
-      const deadline = clock.now() + q.offerTimeoutSeconds * 1000;
-      const caller = await queues.claimNext({ queue, offerId, agentId: 'pending', deadline });
-      if (!caller) break;
-      const agent = await agents.reserve({
-        offerId,
-        queue,
-        callSid: caller.callSid,
-        contactId: caller.contactId,
-        requiredSkills: q.skills,
-        strategy: q.strategy,
-        deadline,
-      });
-      if (!agent) {
-        await queues.releaseClaim({ queue, callSid: caller.callSid, offerId });
-        break;
-      }
-      ctx.publish(agent.events);
-      offer(offerRecord(offerId, agent.agentId, queue, caller), caller, deadline);
-      made++;
-    }
-    return made;
+  async function deliver(rec: OfferRecord, caller: ClaimedCaller, deadline: number, events: DomainEvent[]): Promise<void> {
+    // The record and the message's repeat count are independent: one round trip for both.
+    const [, msg] = await Promise.all([offers.save(rec), offerMessage(rec, caller, deadline)]);
+    await ctx.send(rec.agentId, msg);
+    await ctx.pushStateAfter(rec.agentId, events);
   }
 
   async function offerMessage(
@@ -134,16 +112,32 @@ export function createRouter(ctx: QueueContext): Router {
     };
   }
 
-  async function routeAll(): Promise<void> {
-    for (const queue of Object.keys(center.queues)) await route(queue);
+  /**
+   * Route queues in the configured order: each pass starts once the one before has reserved its agents
+   * (so an agent serving several queues goes to the first with a caller waiting, as before), and the
+   * offers are all sent when this resolves.
+   */
+  async function routeInOrder(list: string[]): Promise<void> {
+    const passes: Pass[] = [];
+    for (const queue of list) {
+      const p = pass(queue);
+      passes.push(p);
+      await p.reserved;
+    }
+    await Promise.all(passes.map((p) => p.done));
   }
 
-  async function routeAgent(agentId: string): Promise<void> {
-    const a = await agents.get(agentId);
-    if (!a || a.state !== 'available') return;
-    for (const [queue, q] of Object.entries(center.queues)) {
-      if (q.skills.every((s) => a.skills.includes(s))) await route(queue);
+  const routeAll = (): Promise<void> => routeInOrder(Object.keys(center.queues));
+
+  async function routeAgent(agentId: string, available = false): Promise<void> {
+    let skills = available ? center.agents[agentId]?.skills : undefined;
+    if (!skills) {
+      const a = await agents.get(agentId);
+      if (!a || a.state !== 'available') return;
+      skills = a.skills;
     }
+    const has = skills;
+    await routeInOrder(Object.entries(center.queues).flatMap(([queue, q]) => (q.skills.every((s) => has.includes(s)) ? [queue] : [])));
   }
 
   async function withdrawOfferFor(callSid: string): Promise<void> {
@@ -165,9 +159,7 @@ export function createRouter(ctx: QueueContext): Router {
     routeSoon: (queue) => clock.setTimer(0, () => ctx.detach(route(queue), 'routing failed')),
     offerMessage,
     withdrawOfferFor,
-    async settle() {
-      await Promise.allSettled([...routing.values()]);
-    },
+    settle,
   };
 }
 
@@ -185,4 +177,50 @@ function offerRecord(offerId: string, agentId: string, queue: string, caller: Cl
     calledNumber: caller.meta.calledNumber ?? '',
     callbackTo: caller.meta.callbackTo ?? '',
   };
+}
+
+/** One round: returns the offers made, and whether both sides may have more (the round was full). */
+async function claimAndReserve(
+  ctx: QueueContext,
+  queue: string,
+  q: ReturnType<QueueContext['qc']>,
+  offer: (rec: OfferRecord, caller: ClaimedCaller, deadline: number, events: DomainEvent[]) => void,
+): Promise<{ made: number; more: boolean }> {
+  const { clock, queues, agents } = ctx;
+  // A cheap read first, so a queue with no free agent costs no writes.
+  const { available } = await agents.staffedFor(q.skills, ROUND);
+  if (available === 0) return { made: 0, more: false };
+  const deadline = clock.now() + q.offerTimeoutSeconds * 1000;
+  const ids = Array.from({ length: Math.min(available, ROUND) }, () => newOfferId());
+  const claimed = await Promise.all(ids.map((offerId) => queues.claimNext({ queue, offerId, agentId: 'pending', deadline })));
+  const pairs = claimed.flatMap((caller, i) => (caller ? [{ caller, offerId: ids[i]! }] : []));
+  if (pairs.length === 0) return { made: 0, more: false };
+  const reserved = await Promise.all(
+    pairs.map(({ caller, offerId }) =>
+      agents.reserve({
+        offerId,
+        queue,
+        callSid: caller.callSid,
+        contactId: caller.contactId,
+        requiredSkills: q.skills,
+        strategy: q.strategy,
+        deadline,
+      }),
+    ),
+  );
+  let made = 0;
+  const unserved: Promise<unknown>[] = [];
+  pairs.forEach(({ caller, offerId }, i) => {
+    const agent = reserved[i];
+    if (!agent) {
+      // Another router reserved the agent first: the caller keeps their place.
+      unserved.push(queues.releaseClaim({ queue, callSid: caller.callSid, offerId }));
+      return;
+    }
+    ctx.publish(agent.events);
+    offer(offerRecord(offerId, agent.agentId, queue, caller), caller, deadline, agent.events);
+    made++;
+  });
+  await Promise.all(unserved);
+  return { made, more: made === ids.length && made === ROUND };
 }
