@@ -69,8 +69,14 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const wsBase = o.publicBase.replace('http', 'ws') + '/agent/ws';
   // Twilio's queue holds 5,000 calls at most (queue.d.ts), so the callers wait in two queues, half each.
   const keys = createKeys('sb:');
-  const waitingKey = keys.queue('support').waiting;
-  const waiting = async () => Number(await o.redis.zcard(waitingKey)) + Number(await o.redis.zcard(keys.queue('billing').waiting));
+  // A queue's callers are its `ready` entries (claimable) and its `held` ones (being offered or bridged).
+  const waitingKey = keys.queue('support').ready;
+  const waiting = async () => {
+    let n = 0;
+    for (const q of ['support', 'billing'])
+      n += Number(await o.redis.zcard(keys.queue(q).ready)) + Number(await o.redis.zcard(keys.queue(q).held));
+    return n;
+  };
 
   // Callers press 1 (English) at the language menu, then in turn 2 (support) or 1 (billing) and 2 (speak
   // with billing) at the main menu, and wait with no patience limit; the survey after the call gets no answer.
