@@ -143,15 +143,19 @@ export interface EventBus {
   publish(events: readonly DomainEvent[]): void;
   service(event: ServiceEvent): void;
   onDomain(fn: (e: DomainEvent) => void): () => void;
+  /** Each `publish` call's events at once, after the per-event subscribers (call records fold them together). */
+  onPublish(fn: (events: readonly DomainEvent[]) => void): () => void;
   onService(fn: (e: ServiceEvent) => void): () => void;
 }
 
 /** The in-process bus: synchronous fan-out, a failing subscriber never breaks the publisher. */
 export function createEventBus(onSubscriberError: (err: unknown) => void = () => {}): EventBus {
   const domain = new Set<(e: DomainEvent) => void>();
+  const batch = new Set<(events: readonly DomainEvent[]) => void>();
   const service = new Set<(e: ServiceEvent) => void>();
   return {
     publish(events) {
+      if (events.length === 0) return;
       for (const e of events) {
         for (const fn of domain) {
           try {
@@ -159,6 +163,13 @@ export function createEventBus(onSubscriberError: (err: unknown) => void = () =>
           } catch (err) {
             onSubscriberError(err);
           }
+        }
+      }
+      for (const fn of batch) {
+        try {
+          fn(events);
+        } catch (err) {
+          onSubscriberError(err);
         }
       }
     },
@@ -174,6 +185,10 @@ export function createEventBus(onSubscriberError: (err: unknown) => void = () =>
     onDomain(fn) {
       domain.add(fn);
       return () => domain.delete(fn);
+    },
+    onPublish(fn) {
+      batch.add(fn);
+      return () => batch.delete(fn);
     },
     onService(fn) {
       service.add(fn);

@@ -7,7 +7,7 @@
  * callback) beats a voicemail, which beats "ended in the IVR"; within a level the latest fact wins (a
  * caller who overflowed from one queue into another ends with the second queue's outcome).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DomainEvent } from '../events.js';
 
 export type FoldOp = string[];
@@ -17,7 +17,7 @@ const rank = (level: number, at: number): string => String(level * RANK_LEVEL + 
 
 /** A short digest of the event: the fold script folds each distinct event once. */
 export function eventId(e: DomainEvent): string {
-  return createHash('sha1').update(JSON.stringify(e)).digest('hex').slice(0, 16);
+  return hash('sha1', JSON.stringify(e), 'hex').slice(0, 16);
 }
 
 /** The call the event is about and what it changes in its record, or null when it is not about one call. */

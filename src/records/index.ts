@@ -1,6 +1,7 @@
 /**
  * Call records and the supervisor audit. Call records only subscribe to domain events (as metrics do):
- * every event this instance publishes is folded into its call's record in Redis (src/records/store.ts).
+ * every event this instance publishes is folded into its call's record in Redis (src/records/store.ts), the
+ * events of one `publish` (one webhook's or action's) with one script call per call they are about.
  * A failed fold is reported, never thrown at the publisher.
  */
 import type { EventBus } from '../events.js';
@@ -19,8 +20,8 @@ export interface RecordSubscription {
 
 export function subscribeCallRecords(bus: EventBus, store: RecordStore, onError: (err: unknown) => void): RecordSubscription {
   const inFlight = new Set<Promise<unknown>>();
-  const off = bus.onDomain((e) => {
-    const p = store.fold(e).catch(onError);
+  const off = bus.onPublish((events) => {
+    const p = store.foldAll(events).catch(onError);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   });

@@ -12,7 +12,7 @@ import type { DomainEvent } from '../events.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import type { Scripts } from '../store/scripts.js';
-import { eventId, foldOps } from './fold.js';
+import { eventId, foldOps, type FoldOp } from './fold.js';
 import { fromEntry, type CallRecord, type RecordOutcome } from './record.js';
 
 export interface RecordFilter {
@@ -36,9 +36,17 @@ export interface RecordPage {
 export interface RecordStore {
   /** Fold one event; resolves to the stream entry id when the record was (re)appended. */
   fold(e: DomainEvent): Promise<string | null>;
+  /**
+   * Fold events published together (in order), one script call per call they are about: a call's record
+   * gets at most one new revision for them. Resolves when all are folded.
+   */
+  foldAll(events: readonly DomainEvent[]): Promise<void>;
   /** Newest records first (by last update), filtered; at most `limit`, examining at most `maxScan` entries. */
   list(filter: RecordFilter, o: { limit: number; cursor?: string | undefined; maxScan?: number }): Promise<RecordPage>;
 }
+
+/** The event's id for the script: only events with add or push ops need one (the others fold idempotently). */
+const foldId = (e: DomainEvent, ops: FoldOp[]): string => (ops.some((op) => op[0] === 'add' || op[0] === 'push') ? eventId(e) : '');
 
 const BATCH = 200;
 const CURSOR = /^\d{1,16}-\d{1,16}$/;
@@ -56,15 +64,31 @@ export function createRecordStore(o: {
   const stream = o.keys.records.stream;
   const retentionMs = Math.round(o.retentionDays * 86_400_000);
 
+  /** One call's events (id and operations' JSON, in order) in one script call. */
+  async function foldCall(callSid: string, events: string[]): Promise<string | null> {
+    const id = await o.scripts.recordFold(
+      [o.keys.records.call(callSid), stream, o.keys.records.legacyCall(callSid)],
+      [o.now(), retentionMs, o.workingTtlSeconds, callSid, ...events],
+    );
+    return typeof id === 'string' ? id : null;
+  }
+
   return {
     async fold(e) {
       const f = foldOps(e);
-      if (!f) return null;
-      const id = await o.scripts.recordFold(
-        [o.keys.records.call(f.callSid), stream, o.keys.records.legacyCall(f.callSid)],
-        [eventId(e), JSON.stringify(f.ops), o.now(), retentionMs, o.workingTtlSeconds, f.callSid],
-      );
-      return typeof id === 'string' ? id : null;
+      return f ? foldCall(f.callSid, [foldId(e, f.ops), JSON.stringify(f.ops)]) : null;
+    },
+
+    async foldAll(events) {
+      const byCall = new Map<string, string[]>();
+      for (const e of events) {
+        const f = foldOps(e);
+        if (!f) continue;
+        const list = byCall.get(f.callSid);
+        if (list) list.push(foldId(e, f.ops), JSON.stringify(f.ops));
+        else byCall.set(f.callSid, [foldId(e, f.ops), JSON.stringify(f.ops)]);
+      }
+      await Promise.all([...byCall].map(([callSid, list]) => foldCall(callSid, list)));
     },
 
     async list(filter, { limit, cursor, maxScan = 5000 }) {

@@ -15,7 +15,7 @@
  * exist yet). The IVR step is pure, so running it again from P at W with the retried request's own
  * parameters gives the very same TwiML, which is what the retry gets: exact, without keeping the TwiML.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CallPhase, IvrState } from '../ivr/step.js';
 
 /** Every state field, so a save can delete the ones a state no longer has. */
@@ -34,7 +34,7 @@ const split = (v: string | undefined): string[] => (v ? v.split(' ') : []);
 
 /** A short digest of an idempotency token, as the call's hash keeps it (12 characters, 72 bits). */
 export function tokenDigest(token: string): string {
-  return createHash('sha1').update(token).digest('base64url').slice(0, 12);
+  return hash('sha1', token, 'base64url').slice(0, 12);
 }
 
 /** The state's fields as [field, value] pairs (absent optional fields left out). */

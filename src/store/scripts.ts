@@ -238,10 +238,10 @@ export interface Scripts {
     keys: readonly [repeatIndex: string, callerCalls: string],
     args: readonly [callerHash: string, callSid: string, now: number, windowMs: number],
   ): Promise<[string, string, string?] | null>;
-  /** Reply: the stream entry id appended, or null. */
+  /** Reply: the stream entry id appended, or null. `events`: per event, its id ('' if it needs none) and its operations' JSON. */
   recordFold(
     keys: readonly [record: string, stream: string, legacyRecord: string],
-    args: readonly [eventId: string, operationsJson: string, now: number, retentionMs: number, workingTtlSeconds: number, callSid: string],
+    args: readonly [now: number, retentionMs: number, workingTtlSeconds: number, callSid: string, ...events: string[]],
   ): Promise<string | null>;
   /** Reply: [changed 0|1, the recording's status now]. */
   recordingState(

@@ -133,6 +133,45 @@ describe('call records in Redis', () => {
     expect(facts(rev!)).toEqual(facts(first[0]!));
   });
 
+  it('folds events published together (several calls, retries included) like one by one, with one revision per call and batch', async () => {
+    const a = answered(sid(11), T0);
+    const b = answered(sid(12), T0 + 1_000, { agent: 'bob', wait: 12 });
+    // One at a time on another prefix: the reference facts.
+    const single = createRecordStore({
+      redis,
+      keys: createKeys(uniquePrefix('records-one')),
+      scripts: createScripts(redis),
+      now: () => now,
+      retentionDays: 30,
+      workingTtlSeconds: 3600,
+    });
+    now = T0 + 200_000;
+    for (const e of [...a, ...b]) await single.fold(e);
+    // Together: both calls' events interleaved in one batch, then the same batch again (a replay).
+    const mixed = a.flatMap((e, i) => [e, ...(b[i] ? [b[i]] : [])]);
+    await store.foldAll(mixed);
+    await store.foldAll(mixed);
+    const byCall = async (s: RecordStore) =>
+      Object.fromEntries((await s.list({}, { limit: 10 })).records.map((r) => [r.callSid, r] as const));
+    const together = await byCall(store);
+    const alone = await byCall(single);
+    const facts = (r: object) => Object.fromEntries(Object.entries(r).filter(([k]) => !['revision', 'updatedAt'].includes(k)));
+    expect(Object.keys(together).sort()).toEqual([sid(11), sid(12)]);
+    for (const c of [sid(11), sid(12)]) {
+      expect(facts(together[c]!)).toEqual(facts(alone[c]!));
+      // One at a time: a revision at the end of the call and another for the wrap-up after it; together: one.
+      expect(alone[c]!.revision).toBe(2);
+      expect(together[c]!.revision).toBe(1);
+    }
+    expect(together[sid(12)]).toMatchObject({ waitSeconds: 12, agent: 'bob', talkSeconds: 55.5 });
+    // An empty batch, and events about no call, send nothing.
+    await store.foldAll([]);
+    await store.foldAll([
+      { type: 'agent.state', at: T0, agentId: 'alice', team: 'default', from: 'available', to: 'break', secondsInFrom: 3 },
+    ]);
+    expect(await redis.xlen(keys.records.stream)).toBe(2);
+  });
+
   it('moves a working record of the format before (a call in flight across an upgrade) once; its events still count once', async () => {
     const events = answered(sid(7), T0);
     // The first four events as the format before folded them: public field names, `_r:<group>` ranks, an
