@@ -4,7 +4,9 @@
  * so on a busy machine two runs a minute apart see different loads; here both builds run at once, each
  * with its own redis-server, and get the same requests at the same fixed rate in the same seconds, so
  * whatever else the machine does falls on both alike. Server CPU per request is each process's own
- * utime + stime (/proc/<pid>/stat) over the phase ÷ requests answered.
+ * utime + stime (/proc/<pid>/stat) over the phase ÷ requests answered; Redis reads per request are read
+ * events on each side's Redis (INFO total_reads_processed) over the phase ÷ requests: the socket writes
+ * the server made to Redis, however many commands each carried.
  *
  *   npx tsx bench/ab.ts DIR_A DIR_B [rounds]
  *
@@ -76,6 +78,12 @@ interface Side {
   name: string;
   base: string;
   pid: number;
+  redis: Redis;
+}
+
+/** Read events on Redis's sockets so far (a pipeline or a lone command is one). */
+async function reads(redis: Redis): Promise<number> {
+  return Number(/total_reads_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? 0);
 }
 
 async function startSide(name: string, dir: string, work: string, config: string): Promise<Side> {
@@ -90,7 +98,6 @@ async function startSide(name: string, dir: string, work: string, config: string
   const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
   redis.on('error', () => {});
   await redis.ping();
-  redis.disconnect();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server = child(
@@ -112,7 +119,7 @@ async function startSide(name: string, dir: string, work: string, config: string
     'ignore',
   );
   await waitHttp(`${base}/health`, 30_000, server);
-  return { name, base, pid: server.pid! };
+  return { name, base, pid: server.pid!, redis };
 }
 
 /** Send `list` at RATE per second; resolves with the answers counted. */
@@ -148,12 +155,15 @@ async function drive(base: string, list: Prepared[]): Promise<{ requests: number
 }
 
 /** Both sides at once; CPU µs per request of each. */
-async function phase(sides: Side[], lists: Prepared[][]): Promise<{ cpu: number[]; non2xx: number[] }> {
+async function phase(sides: Side[], lists: Prepared[][]): Promise<{ cpu: number[]; reads: number[]; non2xx: number[] }> {
+  const r0 = await Promise.all(sides.map((s) => reads(s.redis)));
   const s0 = sides.map((s) => procSample(s.pid));
   const res = await Promise.all(sides.map((s, i) => drive(s.base, lists[i]!)));
   const s1 = sides.map((s) => procSample(s.pid));
+  const r1 = await Promise.all(sides.map((s) => reads(s.redis)));
   return {
     cpu: sides.map((_, i) => (s1[i]!.cpuUs - s0[i]!.cpuUs) / res[i]!.requests),
+    reads: sides.map((_, i) => (r1[i]! - r0[i]!) / res[i]!.requests),
     non2xx: res.map((r) => r.non2xx),
   };
 }
@@ -206,7 +216,8 @@ async function main(): Promise<void> {
     const f = (x: number) => x.toFixed(0).padStart(5);
     console.log(
       `round ${r} (load ${load}): incoming A ${f(a.cpu[0]!)} B ${f(a.cpu[1]!)} µs/req (B/A ${(a.cpu[1]! / a.cpu[0]!).toFixed(2)}); ` +
-        `status A ${f(b.cpu[0]!)} B ${f(b.cpu[1]!)} µs/req (B/A ${(b.cpu[1]! / b.cpu[0]!).toFixed(2)})` +
+        `status A ${f(b.cpu[0]!)} B ${f(b.cpu[1]!)} µs/req (B/A ${(b.cpu[1]! / b.cpu[0]!).toFixed(2)}); ` +
+        `Redis reads/req incoming ${a.reads.map((x) => x.toFixed(2)).join(' / ')}, status ${b.reads.map((x) => x.toFixed(2)).join(' / ')}` +
         (a.non2xx.some(Boolean) || b.non2xx.some(Boolean) ? `  non2xx ${[...a.non2xx, ...b.non2xx].join('/')}` : ''),
     );
   }

@@ -22,8 +22,27 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
+type LocalTime = { date: string; weekday: Weekday; minutes: number };
+
+/**
+ * The last answer per time zone, by UTC minute: every time zone in use today is offset from UTC by whole
+ * minutes, so the local date, weekday and minute change only when the UTC minute does. Saves an
+ * `Intl.DateTimeFormat.formatToParts` (the costliest step of an incoming call's IVR step) on all but the
+ * first call of each minute.
+ */
+const lastByZone = new Map<string, { minute: number; t: LocalTime }>();
+
 /** Local date, weekday and minutes after midnight of an instant in a time zone. */
-export function localTime(nowMs: number, tz: string): { date: string; weekday: Weekday; minutes: number } {
+export function localTime(nowMs: number, tz: string): LocalTime {
+  const minute = Math.floor(nowMs / 60_000);
+  const last = lastByZone.get(tz);
+  if (last?.minute === minute) return last.t;
+  const t = computeLocalTime(nowMs, tz);
+  lastByZone.set(tz, { minute, t });
+  return t;
+}
+
+function computeLocalTime(nowMs: number, tz: string): LocalTime {
   const parts = Object.fromEntries(
     formatter(tz)
       .formatToParts(new Date(nowMs))

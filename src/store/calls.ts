@@ -32,8 +32,16 @@ export interface CallStore {
   put(state: IvrState, last?: LastAnswer): Promise<void>;
   /** Save only if no state exists yet (with the answer to remember); else the stored state and answer. */
   create(state: IvrState, last?: LastAnswer): Promise<{ created: true } | { created: false; state: IvrState; last: LastAnswer | null }>;
-  /** Record a status callback: is it new, and is it the latest by sequence number. */
-  statusCallback(callSid: string, seq: number, status: string): Promise<{ isNew: boolean; isLatest: boolean; latestStatus: string }>;
+  /**
+   * Record a status callback: is it new, and is it the latest by sequence number. With `readState`, a new
+   * callback also reads the call's state in the same script (null: unknown call).
+   */
+  statusCallback(
+    callSid: string,
+    seq: number,
+    status: string,
+    readState?: boolean,
+  ): Promise<{ isNew: boolean; isLatest: boolean; latestStatus: string; state?: IvrState | null }>;
   /** Store a voicemail once (by RecordingSid); returns false when it was already stored. */
   addVoicemail(v: VoicemailRecord): Promise<boolean>;
   /** Newest voicemails first. */
@@ -85,9 +93,18 @@ export function createCallStore(
       const h = toRecord(r, 1);
       return { created: false, state: decodeState(state.callSid, h) ?? state, last: decodeLast(h) };
     },
-    async statusCallback(callSid, seq, status) {
-      const r = await scripts.callStatus([keys.call(callSid).statusSeq], [seq, status, ttlSeconds]);
-      return { isNew: r[0] === 1, isLatest: r[1] === 1, latestStatus: r[2] };
+    async statusCallback(callSid, seq, status, readState = false) {
+      const k = keys.call(callSid);
+      const r = await scripts.callStatus([k.statusSeq, k.ivr, k.legacyState], [seq, status, ttlSeconds, readState ? '1' : '0']);
+      const out = { isNew: r[0] === 1, isLatest: r[1] === 1, latestStatus: r[2] };
+      if (r[3] === undefined) return out;
+      const state =
+        r[3] === 'hash'
+          ? decodeState(callSid, toRecord(r.slice(4) as string[]))
+          : r[3] === 'legacy'
+            ? (JSON.parse(r[4] ?? '{}') as IvrState)
+            : null;
+      return { ...out, state };
     },
     async addVoicemail(v) {
       // The voicemail list is one key under the {x} tag; the seen-set shares it.

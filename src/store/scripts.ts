@@ -228,11 +228,11 @@ export interface Scripts {
     keys: readonly [state: string, legacyState: string],
     args: readonly [ttlSeconds: number, deleteCount: number, ...fieldsThenFieldValues: string[]],
   ): Promise<'ok'>;
-  /** Reply: [isNew 0|1, isLatest 0|1, latestStatus]. */
+  /** Reply: [isNew 0|1, isLatest 0|1, latestStatus, ...('hash', field, value...) | ('legacy', json) | ('none')]. */
   callStatus(
-    keys: readonly [status: string],
-    args: readonly [sequence: number, callStatus: string, ttlSeconds: number],
-  ): Promise<[number, number, string]>;
+    keys: readonly [status: string, state: string, legacyState: string],
+    args: readonly [sequence: number, callStatus: string, ttlSeconds: number, readState: '0' | '1'],
+  ): Promise<[number, number, string, ...string[]]>;
   /** Reply: null when not a repeat, else [queue, disposition, callSid of the repeated call]. */
   contactRepeat(
     keys: readonly [repeatIndex: string, callerCalls: string],

@@ -149,14 +149,15 @@ async function storeVoicemail(
 
 /**
  * A caller's status callback: de-duplicated and ordered by SequenceNumber; the first delivery of a final
- * status ends the call once. The status record and the call's state are read in one round trip, the ended
- * state is saved in the same write as the events.
+ * status ends the call once. The status record and the call's state are read by one script call (the state
+ * only for a final status), then the ended state is saved and its events published.
  */
 async function callStatus(deps: IvrRouteDeps, p: StatusParams): Promise<void> {
   const { calls, clock } = deps;
   const ended = callHasEnded(p.CallStatus);
   const seq = p.SequenceNumber ?? (ended ? 1_000_000 : 0);
-  const [seen, state] = await Promise.all([calls.statusCallback(p.CallSid, seq, p.CallStatus), ended ? calls.get(p.CallSid) : null]);
+  const seen = await calls.statusCallback(p.CallSid, seq, p.CallStatus, ended);
+  const state = seen.state ?? null;
   // Only the first delivery of a terminal status ends the call; duplicates and late, lower-numbered
   // callbacks change nothing (the stored latest status stays). call.ended once per call, also when its last
   // TwiML (the survey's goodbye) already ended the phase.
