@@ -187,25 +187,28 @@ describe('an instance dies under load', () => {
     const callsBeforeKill = calls.length;
     await placing;
 
-    // Every caller's call ends (agents hang up after their handle time). If one does not, the failure says
-    // where it is stuck: the emulator's view, its webhooks and REST requests, its Redis state, the agents.
+    // What a failure says about the calls it names: the emulator's view, their webhooks and REST requests,
+    // their Redis state, the agents, the survivors' logs.
+    const explain = async (sids: string[]): Promise<string> => {
+      const trace = { emu, redis, keys, queues: ['support', 'billing'], agentIds: AGENTS, t0 };
+      return [
+        `killed at ${(killedAtMs / 1000).toFixed(1)} s (victim ${victim!.id}, with ${killedWith ?? 'no request'}); held offer ${JSON.stringify(heldOffer)}`,
+        ...(await Promise.all(sids.map((sid) => traceCall(trace, sid)))),
+        await traceAgents(trace),
+        `agents: ${JSON.stringify(agents.map((a, n) => ({ id: AGENTS[n], ...a.stats })))}`,
+        `agent log (last 80):\n${agentLog.slice(-80).join('\n')}`,
+        `survivors' logs:\n${instances
+          .slice(1)
+          .map((i) => `${i.id}: ${i.output().slice(-4000)}`)
+          .join('\n')}`,
+      ].join('\n');
+    };
+    // Every caller's call ends (agents hang up after their handle time).
     const summaries = await Promise.race([
       Promise.all(calls.map((c) => c.ended)),
       sleep(60_000).then(async () => {
         const up = calls.filter((c) => c.endedAt === undefined);
-        const trace = { emu, redis, keys, queues: ['support', 'billing'], agentIds: AGENTS, t0 };
-        const report = [
-          `killed at ${(killedAtMs / 1000).toFixed(1)} s (victim ${victim!.id}, with ${killedWith ?? 'no request'}); held offer ${JSON.stringify(heldOffer)}`,
-          ...(await Promise.all(up.map((c) => traceCall(trace, c.sid)))),
-          await traceAgents(trace),
-          `agents: ${JSON.stringify(agents.map((a, n) => ({ id: AGENTS[n], ...a.stats })))}`,
-          `agent log (last 80):\n${agentLog.slice(-80).join('\n')}`,
-          `survivors' logs:\n${instances
-            .slice(1)
-            .map((i) => `${i.id}: ${i.output().slice(-4000)}`)
-            .join('\n')}`,
-        ].join('\n');
-        throw new Error(`calls still up 60 s after the last arrival: ${up.length}\n${report}`);
+        throw new Error(`calls still up 60 s after the last arrival: ${up.length}\n${await explain(up.map((c) => c.sid))}`);
       }),
     ]);
     // Wrap-ups finish (by the agent, or by the wrap-up deadline when the agent missed the message).
@@ -225,6 +228,8 @@ describe('an instance dies under load', () => {
       expect(e.outcome, `caller ${e.callSid} left the queue ${e.outcome}`).toBe('answered');
       answered.set(e.callSid, (answered.get(e.callSid) ?? 0) + 1);
     }
+    const unanswered = calls.filter((c) => !answered.has(c.sid)).map((c) => c.sid);
+    expect(unanswered, unanswered.length ? await explain(unanswered) : '').toEqual([]);
     expect(answered.size).toBe(CALLS);
     expect([...answered.values()].every((n) => n === 1)).toBe(true);
     expect(summaries.every((s) => s.status === 'completed')).toBe(true);
@@ -232,6 +237,8 @@ describe('an instance dies under load', () => {
     // Handled (wrap-up done) exactly once per call.
     const handledPer = new Map<string, number>();
     for (const e of handled) if (e.type === 'call.handled') handledPer.set(e.callSid, (handledPer.get(e.callSid) ?? 0) + 1);
+    const unhandled = calls.filter((c) => !handledPer.has(c.sid)).map((c) => c.sid);
+    expect(unhandled, unhandled.length ? await explain(unhandled) : '').toEqual([]);
     expect(handledPer.size).toBe(CALLS);
     expect([...handledPer.values()].every((n) => n === 1)).toBe(true);
 
