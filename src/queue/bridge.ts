@@ -9,7 +9,7 @@ import { callHasEnded } from '../call-status.js';
 import { sbError, socketError } from '../errors.js';
 import type { ServerMessage } from '../agents/protocol.js';
 import { conferenceName, type QueueContext } from './context.js';
-import { bridgeFailed as failBridge, dequeueCaller, queueSidArrived, type DequeueDeps } from './dequeue.js';
+import { answered, bridgeFailed as failBridge, dequeueCaller, queueSidArrived, type DequeueDeps } from './dequeue.js';
 import type { Ghosts } from './ghosts.js';
 import type { OfferKind, OfferKinds, LegStatus } from './offer-kind.js';
 import type { OfferRecord } from './offers.js';
@@ -112,7 +112,13 @@ export function createBridge(
   }
 
   async function agentLegEnded(offer: OfferRecord): Promise<void> {
-    const a = await agents.get(offer.agentId);
+    let a = await agents.get(offer.agentId);
+    // Twilio ran the offer's connect URL (the caller was taken out of the queue) but the instance doing the
+    // bridge stopped before it counted the answer: the call took place; it is counted now, then ends like every other call.
+    if (a?.state === 'on_call' && a.offerId === offer.offerId && a.connectedAt === null && (await offers.wasDequeued(offer.offerId))) {
+      await answered(dq, offer);
+      a = await agents.get(offer.agentId);
+    }
     // Connected (talk started) and the caller no longer held in the queue for this offer: the call ended
     // for this agent. (A caller transferred back into the same queue is there under no offer of ours.)
     // The offer must be the agent's current one: the leg of an earlier, failed attempt at the same caller

@@ -125,8 +125,12 @@ async function dequeueFailed(d: DequeueDeps, offer: OfferRecord, legSid: string,
   await bridgeFailed(d, offer);
 }
 
-/** The caller is in the conference: they leave the line as answered, the agent is connected. */
-async function answered({ ctx }: DequeueDeps, offer: OfferRecord): Promise<void> {
+/**
+ * The caller is in the conference: they leave the line as answered, the agent is connected. Once per
+ * offer: a second run (the bridge finished for an instance that died after its dequeue) counts nothing
+ * and tells the agent nothing.
+ */
+export async function answered({ ctx }: DequeueDeps, offer: OfferRecord): Promise<void> {
   const { queues, agents, clock } = ctx;
   const a = await agents.get(offer.agentId);
   const r = await queues.leave({
@@ -140,6 +144,8 @@ async function answered({ ctx }: DequeueDeps, offer: OfferRecord): Promise<void>
     serviceLevelSeconds: ctx.sl(offer.queue),
   });
   ctx.publish(r.events);
-  ctx.publish((await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId })).events);
-  await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
+  const c = await agents.callConnected({ agentId: offer.agentId, callSid: offer.callSid, contactId: offer.contactId });
+  ctx.publish(c.events);
+  if (c.first)
+    await ctx.send(offer.agentId, { type: 'call', callSid: offer.callSid, queue: offer.queue, status: 'connected', since: clock.now() });
 }

@@ -6,7 +6,7 @@ import type { QueueContext } from './context.js';
 import type { Bridge } from './bridge.js';
 import type { Ghosts } from './ghosts.js';
 import type { OfferKinds } from './offer-kind.js';
-import { resumeDequeue } from './dequeue.js';
+import { answered, resumeDequeue } from './dequeue.js';
 import type { OfferRecord } from './offers.js';
 import type { Router } from './router.js';
 
@@ -84,8 +84,9 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
    *    dialled or before the caller was taken out of the Twilio queue (the leg's status callback is
    *    recorded as seen before it is handled, so nobody handles it again); the agent stays on_call with no
    *    connected call.
-   * A bridge whose agent's leg has answered (Twilio says so) is finished: the caller is taken out of the
-   * queue to that agent (dequeue.ts resumeDequeue; one dequeue per offer at a time). Any other is given
+   * A bridge whose caller Twilio already took out of the queue (it ran the offer's connect URL) is counted
+   * answered and connected. One whose agent's leg has answered (Twilio says so) is finished: the caller is
+   * taken out of the queue to that agent (dequeue.ts resumeDequeue; one dequeue per offer at a time). Any other is given
    * back (NO_AGENT_LEG_MS after the accept when no agent leg was ever dialled, else STALE_BRIDGE_MS): the
    * caller keeps their place and is offered again, the agent is freed (its leg, if one was dialled, is
    * hung up). Releases check the offer id atomically, so instances sweeping at the same time
@@ -110,6 +111,15 @@ export function createSweeper(ctx: QueueContext, router: Router, bridge: Bridge,
       if (!offer || !kinds[offer.kind].recoverable) continue;
       const entry = await queues.callerInfo(offer.queue, offer.callSid);
       if (!entry || entry.offerId !== offer.offerId || !['offered', 'callback_offered', 'bridging'].includes(entry.state)) continue;
+      if (offer.kind === 'waiting' && entry.state === 'bridging' && (await offers.wasDequeued(offer.offerId))) {
+        // Twilio ran the connect URL: the caller is with the agent; the instance stopped before counting it.
+        ctx.log.warn(
+          { agentId: a.id, offerId: a.offerId },
+          'a bridge stopped after the dequeue (its instance stopped): counted answered here',
+        );
+        await answered(dq, offer);
+        continue;
+      }
       if (offer.kind === 'waiting' && entry.state === 'bridging' && (await agentAnswered(offer, entry.queueSid))) continue;
       const legKnown = Boolean(offer.agentLegSid ?? (await offers.leg(offer.offerId, 'agent')));
       if (now - a.talkStartedAt < (legKnown ? STALE_BRIDGE_MS : NO_AGENT_LEG_MS)) continue;

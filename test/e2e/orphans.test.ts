@@ -8,11 +8,15 @@
  *    no connected call and the caller is 'bridging', both for ever without recovery.
  *  - The agent's leg answered and the instance that handled the answer died before the dequeue: the agent
  *    waits in the conference and the caller in the queue; the survivor must finish that bridge.
+ *  - That instance died after Twilio took the caller out of the queue, before it counted the answer: the
+ *    caller talks to the agent, who is still 'connecting'; the survivor must count the call and connect it.
  * Runs in both vitest projects (standalone and cluster).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatherContext } from '../../src/sim/twilio/index.js';
 import { createTwilioRest } from '../../src/queue/twilio-rest.js';
+import { createOfferStore } from '../../src/queue/offers.js';
+import { createKeys } from '../../src/store/keys.js';
 import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers/app.js';
 import { makeStack, NUMBER, type Stack } from '../helpers/stack.js';
 
@@ -151,6 +155,65 @@ describe('work orphaned by a dead instance', () => {
     ).toEqual([leg.callSid, call.sid].sort());
     expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
     expect((await st.app.sb.agents.get('alice'))?.state).toBe('on_call');
+    alice.close();
+  }, 60_000);
+
+  it('a dequeue whose instance died before it counted the answer: the call is counted answered once and ends as any call', async () => {
+    s = await makeStack();
+    const st = s;
+    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+    const call = st.emu.placeCall({ from: '+15554440004', to: NUMBER, behaviour: caller });
+    await st.emu.run(st.clock.sleep(40_000));
+    const alice = await st.agent('alice-demo-token');
+    alice.send({ type: 'set_state', state: 'available' });
+    const first = await st.until(alice.next('offer'));
+    expect(first.callSid).toBe(call.sid);
+
+    // The dead instance took the accept, dialled the agent's leg, handled its answer, took the dequeue and
+    // had Twilio take the caller out of the queue onto the connect URL; it stopped before counting it.
+    const offerId = String(first.offerId);
+    await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
+    await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
+    const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: st.emu.restBaseUrl, clock: st.clock });
+    const leg = await rest.addParticipant(`sb-${call.sid}`, {
+      from: NUMBER,
+      to: 'client:alice',
+      label: 'agent',
+      statusCallback: st.app.sb.urls.agentStatus(offerId),
+      startConferenceOnEnter: true,
+      endConferenceOnExit: true,
+      timeoutSeconds: 20,
+    });
+    const keys = createKeys(st.prefix);
+    const offers = createOfferStore(st.redis, keys);
+    await offers.save({ ...(await offers.get(offerId))!, agentLegSid: leg.callSid });
+    expect((await st.app.sb.calls.statusCallback(leg.callSid, 2, 'in-progress')).isNew).toBe(true);
+    await st.emu.run(st.clock.sleep(2_000));
+    const queueSid = (await st.app.sb.queues.callerInfo('support', call.sid))?.queueSid;
+    expect(queueSid).toMatch(/^QU/);
+    expect(await st.redis.set(keys.offers.dequeuing(offerId), 'dead', 'PX', 30_000, 'NX')).toBe('OK');
+    await rest.dequeue(queueSid!, call.sid, st.app.sb.urls.connect('support', offerId));
+
+    // The caller reaches the agent's conference; the survivor counts the answer (well before the dead
+    // instance's hold on the dequeue lapses, in real time) and the agent hears of the call once.
+    const connected = await st.until(
+      alice.next('call', (m) => m.status === 'connected'),
+      { maxMs: 60_000, stepMs: 1000 },
+    );
+    expect(connected.callSid).toBe(call.sid);
+    const conf = [...st.emu.conferences.values()].find((c) => c.friendlyName === `sb-${call.sid}`)!;
+    expect(
+      conf
+        .connected()
+        .map((p) => p.callSid)
+        .sort(),
+    ).toEqual([leg.callSid, call.sid].sort());
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, inQueue: 0 });
+    alice.send({ type: 'hangup', callSid: call.sid });
+    await st.until(alice.next('wrap_up', (m) => m.callSid === call.sid));
+    expect(alice.messages.filter((m) => m.type === 'call' && m.status === 'connected')).toHaveLength(1);
+    expect(alice.messages.filter((m) => m.type === 'call' && m.status === 'failed')).toEqual([]);
+    expect(await st.app.sb.queues.tally('support')).toMatchObject({ offered: 1, answered: 1, abandoned: 0, inQueue: 0 });
     alice.close();
   }, 60_000);
 });
