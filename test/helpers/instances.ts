@@ -175,8 +175,8 @@ export interface RoundRobin {
 export async function startRoundRobin(
   backends: { id: string; port: number }[],
   /**
-   * Called once a request has been written to a backend (a test can kill that backend right then), with
-   * its form body.
+   * Called once a request has been written to a backend, all but its last byte (a test can kill that
+   * backend right then, with the request in flight), with its form body.
    */
   onForwarded?: (backendId: string, path: string, body: Buffer) => void,
 ): Promise<RoundRobin> {
@@ -194,7 +194,17 @@ export async function startRoundRobin(
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', reject);
-      req.end(body, () => onForwarded?.(b.id, path, body));
+      if (!onForwarded || body.length === 0) {
+        req.end(body, () => onForwarded?.(b.id, path, body));
+        return;
+      }
+      // All but the last byte first: the backend holds the request and cannot have answered it yet when the
+      // hook runs (a test killing the backend then always has a webhook in flight on it, however loaded the
+      // machine); then the rest.
+      req.write(body.subarray(0, -1), () => {
+        onForwarded(b.id, path, body);
+        req.end(body.subarray(-1));
+      });
     });
 
   const server: Server = createServer((req, res) => {
