@@ -45,7 +45,8 @@ export interface CallerFlow {
     language: string;
     choseVoicemail: boolean;
   }): Promise<string>;
-  connectTwiml(p: { callSid: string; queue: string; offerId: string }): string;
+  /** `joins`: the TwiML puts the caller into the call's conference (else back in the queue, or hung up). */
+  connectTwiml(p: { callSid: string; queue: string; offerId: string }): Promise<{ twiml: string; joins: boolean }>;
 }
 
 /**
@@ -62,15 +63,32 @@ export function createCallerFlow(
   const { waitTwiml, keys } = createWaiting(ctx, queueSidArrived);
   const { result } = createLeaving(ctx, router);
 
-  function connectTwiml(p: { callSid: string; queue: string; offerId: string }): string {
+  /**
+   * The dequeued caller's TwiML (Twilio fetches the offer's connect URL): join the call's conference. The
+   * fetch is a request of its own and can come after the bridge is over: if the agent is no longer on this
+   * offer's call, the caller is not put into a conference nobody will join. A caller given back to the queue
+   * meanwhile (the agent's leg ended before the answer was counted) returns to Twilio's queue and keeps
+   * their place; a caller whose agent already ended the call is hung up.
+   */
+  async function connectTwiml(p: { callSid: string; queue: string; offerId: string }): Promise<{ twiml: string; joins: boolean }> {
     const twiml = newResponse();
+    const offer = await ctx.offers.get(p.offerId);
+    if (offer && offer.callSid === p.callSid) {
+      const [agent, entry] = await Promise.all([ctx.agents.get(offer.agentId), ctx.queues.callerInfo(p.queue, p.callSid)]);
+      if (!(agent?.state === 'on_call' && agent.offerId === offer.offerId)) {
+        ctx.log.warn({ offerId: p.offerId }, 'the caller reached the connect URL after the bridge was over');
+        if (entry && entry.offerId !== offer.offerId) enqueueTwiml(ctx, twiml, p.queue);
+        else twiml.hangup();
+        return { twiml: twiml.toString(), joins: false };
+      }
+    }
     const dial = twiml.dial({ action: urls.afterCall(p.queue), method: 'POST' });
     // No statusCallback here: the agent's leg created the conference and asked for it (see bridge.ts).
     dial.conference(
       { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false', waitUrl: center.holdMusic.url },
       conferenceName(p.callSid),
     );
-    return twiml.toString();
+    return { twiml: twiml.toString(), joins: true };
   }
 
   async function callEnded(state: IvrState): Promise<DomainEvent[]> {

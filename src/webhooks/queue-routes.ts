@@ -175,8 +175,9 @@ function registerWaitingRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: He
     if (!knownQueue(queue)) return badQueue(reply);
     return serveLive(core, req, reply, async () => {
       const [state] = await Promise.all([calls.get(p.CallSid), service.dequeued(offerId)]);
-      if (state) await calls.put({ ...state, phase: 'agent', queue });
-      return service.connectTwiml({ callSid: p.CallSid, queue, offerId });
+      const c = await service.connectTwiml({ callSid: p.CallSid, queue, offerId });
+      if (state && c.joins) await calls.put({ ...state, phase: 'agent', queue });
+      return c.twiml;
     });
   });
 }
