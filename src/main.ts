@@ -17,11 +17,13 @@ import { loadCenterConfigFile } from './config/callcenter.js';
 import { refuseDevelopmentSecrets } from './config/deployment.js';
 import { ConfigError, loadEnv } from './config/env.js';
 import { startLocalRedis, type LocalRedis } from './local-redis.js';
-import { connectRedis, type RedisClient } from './store/redis.js';
+import { connectRedis, whenReady, type RedisClient } from './store/redis.js';
 
 /** The longest a drain may take before the process exits anyway (docker-compose.yml's stop_grace_period is above it). */
 const DRAIN_MS = 25_000;
 const EX_CONFIG = 78;
+/** How long start-up waits for Redis (an external one may come up after the server) before it gives up. */
+const REDIS_READY_TIMEOUT_MS = 60_000;
 
 /** What start-up has started so far, stopped in reverse order by `stopAll`. */
 interface Started {
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   }
   const redis = connectRedis({ url: redisUrl, clusterNodes: env.redisClusterNodes });
   started.redis = redis;
+  await whenReady(redis, REDIS_READY_TIMEOUT_MS);
   const app = await buildApp(
     {
       center,

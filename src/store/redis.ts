@@ -168,3 +168,23 @@ function failFastOnceReady(c: Cluster): Cluster {
   c.duplicate = (nodes = [], options = {}) => failFastOnceReady(duplicate(nodes, { ...options, enableOfflineQueue: true }));
   return c;
 }
+
+/**
+ * Resolve once the client is connected and ready, or reject after `ms`. Start-up waits for this before its
+ * first commands, so on a slow machine or a Redis that comes up after the server, the connect does not eat
+ * the 1 s command timeout of those commands (a start-up failed so on a loaded machine).
+ */
+export function whenReady(client: RedisClient, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${ms / 1000} s (status ${client.status})`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}

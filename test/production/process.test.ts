@@ -153,6 +153,23 @@ describe('start-up', { timeout: 120_000 }, () => {
     expect(existsSync(join(redisDir, 'switchboard.lock'))).toBe(false);
   });
 
+  it('an external Redis that comes up after the server: start-up waits for it, then listens and answers', async () => {
+    const { data } = dataDir();
+    const redisPort = await freePort();
+    const s = await start({ DATA_DIR: data, REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    // Longer than the start-up commands' 1 s timeout: before, the first of them failed and the process exited 1.
+    await sleep(3000);
+    expect(s.proc.exitCode).toBeNull();
+    expect(s.out()).not.toContain('Switchboard listening');
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    cleanups.push(() => void redis.kill('SIGKILL'));
+    await ready(s);
+    const res = await fetch(`http://127.0.0.1:${s.port}/health`);
+    expect(res.status).toBe(200);
+  });
+
   it('one Redis per data directory: a second server is refused; a Redis a killed server left is stopped by the next start, its data kept', async () => {
     const { data, redisDir } = dataDir();
     const first = await start({ DATA_DIR: data });
