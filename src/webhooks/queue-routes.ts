@@ -174,8 +174,11 @@ function registerWaitingRoutes(app: FastifyInstance, deps: QueueRouteDeps, h: He
     const offerId = str(req.query, 'offer');
     if (!knownQueue(queue)) return badQueue(reply);
     return serveLive(core, req, reply, async () => {
-      const [state] = await Promise.all([calls.get(p.CallSid), service.dequeued(offerId)]);
-      const c = await service.connectTwiml({ callSid: p.CallSid, queue, offerId });
+      const [state, , c] = await Promise.all([
+        calls.get(p.CallSid),
+        service.dequeued(offerId),
+        service.connectTwiml({ callSid: p.CallSid, queue, offerId }),
+      ]);
       if (state && c.joins) await calls.put({ ...state, phase: 'agent', queue });
       return c.twiml;
     });

@@ -87,8 +87,11 @@ describe('Twilio REST faults while bridging', () => {
 
     expect(rest(st, PARTICIPANTS).map((r) => r.fault ?? r.status)).toEqual(['fail 500', 'fail 500', 201]);
     expect(rest(st, MEMBERS).map((r) => r.fault ?? r.status)).toEqual(['timeout after 5000 ms', 'fail 503', 200]);
-    // The caller and one agent leg talk in the call's conference.
+    // The caller and one agent leg talk in the call's conference. The agent is told "connected" when the
+    // dequeue succeeds; the caller joins when Twilio has fetched the connect URL, a request of its own that
+    // a loaded machine may not have answered yet.
     const conf = st.emu.conference(`sb-${call.sid}`);
+    for (let i = 0; i < 100 && (conf?.connected().length ?? 0) < 2; i++) await st.emu.run(st.clock.sleep(100));
     expect(conf?.connected().length).toBe(2);
     await st.emu.run(st.clock.sleep(20_000));
     await finishCall(st, alice, call);
