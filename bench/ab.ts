@@ -16,63 +16,18 @@
  * (per phase, default 10), AB_CONNECTIONS (per server, default 20).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import YAML from 'yaml';
-import { child, prepare, procSample, sid, waitHttp, type Prepared } from './lib.js';
+import { BENCH_ACCOUNT, BENCH_TOKEN, callParams, child, freePort, prepare, procSample, sid, waitHttp, type Prepared } from './lib.js';
 
-const TOKEN = 'bench-auth-token-0123456789abcdef';
-const ACCOUNT = 'AC' + 'b'.repeat(32);
-const NUMBER = '+18005550100';
+const TOKEN = BENCH_TOKEN;
+const ACCOUNT = BENCH_ACCOUNT;
 const RATE = Number(process.env.AB_RATE ?? 400);
 const SECONDS = Number(process.env.AB_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.AB_CONNECTIONS ?? 20);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-/** Twilio's voice webhook parameters (as bench/run.ts sends them). */
-function callParams(callSid: string, from: string, extra: Record<string, string>): Record<string, string> {
-  return {
-    AccountSid: ACCOUNT,
-    ApiVersion: '2010-04-01',
-    CallSid: callSid,
-    CallStatus: 'in-progress',
-    Called: NUMBER,
-    CalledCity: '',
-    CalledCountry: 'US',
-    CalledState: '',
-    CalledZip: '',
-    Caller: from,
-    CallerCity: 'SAN FRANCISCO',
-    CallerCountry: 'US',
-    CallerState: 'CA',
-    CallerZip: '94105',
-    Direction: 'inbound',
-    From: from,
-    FromCity: 'SAN FRANCISCO',
-    FromCountry: 'US',
-    FromState: 'CA',
-    FromZip: '94105',
-    To: NUMBER,
-    ToCity: '',
-    ToCountry: 'US',
-    ToState: '',
-    ToZip: '',
-    ...extra,
-  };
-}
 
 interface Side {
   name: string;
@@ -193,7 +148,7 @@ async function main(): Promise<void> {
   for (let r = 0; r <= rounds; r++) {
     const calls = Array.from({ length: n }, () => ({ sid: sid('CA'), from: '+1555' + String(Math.floor(1e6 + Math.random() * 8e6)) }));
     const incoming = sides.map((s) =>
-      calls.map((c) => prepare(TOKEN, s.base, '/twilio/voice', callParams(c.sid, c.from, { CallStatus: 'ringing' }))),
+      calls.map((c) => prepare(TOKEN, s.base, '/twilio/voice', callParams(c.sid, { CallStatus: 'ringing' }, c.from))),
     );
     const status = sides.map((s) =>
       calls.map((c) =>
@@ -201,7 +156,7 @@ async function main(): Promise<void> {
           TOKEN,
           s.base,
           '/twilio/status',
-          callParams(c.sid, c.from, { CallStatus: 'completed', CallDuration: '12', SequenceNumber: '3' }),
+          callParams(c.sid, { CallStatus: 'completed', CallDuration: '12', SequenceNumber: '3' }, c.from),
         ),
       ),
     );

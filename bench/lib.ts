@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import twilio from 'twilio';
+import { createServer } from 'node:net';
 
 /** Clock ticks per second of /proc/<pid>/stat times (getconf CLK_TCK; 100 on Linux x86-64 and arm64). */
 const CLK_TCK = 100;
@@ -121,3 +122,84 @@ export const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+
+/** The bench's Twilio account, auth token and number (the server under test is configured with them). */
+export const BENCH_TOKEN = 'bench-auth-token-0123456789abcdef';
+export const BENCH_ACCOUNT = 'AC' + 'b'.repeat(32);
+export const BENCH_NUMBER = '+18005550100';
+
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** A random US number for a caller. */
+export const randomFrom = (): string => '+1555' + String(Math.floor(1e6 + Math.random() * 8e6));
+
+/** The parameters Twilio sends with a voice webhook (twilio's request-parameters list). */
+export function callParams(callSid: string, extra: Record<string, string> = {}, from = randomFrom()): Record<string, string> {
+  return {
+    AccountSid: BENCH_ACCOUNT,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid,
+    CallStatus: 'in-progress',
+    Called: BENCH_NUMBER,
+    CalledCity: '',
+    CalledCountry: 'US',
+    CalledState: '',
+    CalledZip: '',
+    Caller: from,
+    CallerCity: 'SAN FRANCISCO',
+    CallerCountry: 'US',
+    CallerState: 'CA',
+    CallerZip: '94105',
+    Direction: 'inbound',
+    From: from,
+    FromCity: 'SAN FRANCISCO',
+    FromCountry: 'US',
+    FromState: 'CA',
+    FromZip: '94105',
+    To: BENCH_NUMBER,
+    ToCity: '',
+    ToCountry: 'US',
+    ToState: '',
+    ToZip: '',
+    ...extra,
+  };
+}
+
+/**
+ * POST prepared requests to the server outside any timed run (set-up), `parallel` at a time; the answers'
+ * bodies in order. `strict`: a non-200 answer throws.
+ */
+export async function postAll(base: string, list: Prepared[], parallel: number, strict = true): Promise<string[]> {
+  const out: string[] = new Array(list.length);
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (i < list.length) {
+        const k = i++;
+        const r = list[k]!;
+        const res = await fetch(base + r.path, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': r.sig,
+            'i-twilio-idempotency-token': r.idem,
+          },
+          body: r.body,
+        });
+        out[k] = await res.text();
+        if (strict && res.status !== 200) throw new Error(`set-up ${r.path}: ${res.status} ${out[k]}`);
+      }
+    }),
+  );
+  return out;
+}

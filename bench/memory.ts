@@ -16,47 +16,28 @@
  * Env: MEM_CALLERS (1000), MEM_SERVER=dist, MEM_JSON=path (write the figures as JSON too).
  */
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import YAML from 'yaml';
-import { child, hex, info, prepare, sid, waitHttp, type Prepared } from './lib.js';
+import {
+  BENCH_ACCOUNT,
+  BENCH_TOKEN,
+  callParams,
+  child,
+  freePort,
+  hex,
+  info,
+  postAll,
+  prepare,
+  sid,
+  waitHttp,
+  type Prepared,
+} from './lib.js';
 
-const TOKEN = 'bench-auth-token-0123456789abcdef';
-const ACCOUNT = 'AC' + 'b'.repeat(32);
-const NUMBER = '+18005550100';
+const TOKEN = BENCH_TOKEN;
+const ACCOUNT = BENCH_ACCOUNT;
 const N = Number(process.env.MEM_CALLERS ?? 1000);
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-/** The parameters Twilio sends with a voice webhook, each caller from its own number. */
-function callParams(callSid: string, from: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    AccountSid: ACCOUNT,
-    ApiVersion: '2010-04-01',
-    CallSid: callSid,
-    CallStatus: 'in-progress',
-    Called: NUMBER,
-    Caller: from,
-    CallerCountry: 'US',
-    Direction: 'inbound',
-    From: from,
-    FromCountry: 'US',
-    To: NUMBER,
-    ToCountry: 'US',
-    ...extra,
-  };
-}
 
 interface KeyGroup {
   pattern: string;
@@ -114,30 +95,7 @@ async function main(): Promise<void> {
       : child(process.execPath, ['--import', 'tsx', 'src/main.ts'], env, logFd);
   await waitHttp(`${publicBase}/health`, 60_000, server);
 
-  const drive = async (list: Prepared[], parallel = 8): Promise<string[]> => {
-    const out: string[] = new Array(list.length);
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        while (i < list.length) {
-          const k = i++;
-          const r = list[k]!;
-          const res = await fetch(publicBase + r.path, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/x-www-form-urlencoded',
-              'x-twilio-signature': r.sig,
-              'i-twilio-idempotency-token': r.idem,
-            },
-            body: r.body,
-          });
-          out[k] = await res.text();
-          if (res.status !== 200) throw new Error(`${r.path}: ${res.status} ${out[k]}`);
-        }
-      }),
-    );
-    return out;
-  };
+  const drive = (list: Prepared[], parallel = 8): Promise<string[]> => postAll(publicBase, list, parallel);
   const sign = (path: string, params: Record<string, string>): Prepared => prepare(TOKEN, publicBase, path, params);
 
   /** Every key with its type, encoding, MEMORY USAGE (exact) and entry count. */
@@ -278,8 +236,8 @@ async function main(): Promise<void> {
 
   const stageStart = { mem: mem0, keys: keys0 };
   const menu = (c: (typeof callers)[number], node: string, digits: string) =>
-    sign(`/twilio/ivr/gather?node=${node}`, callParams(c.callSid, c.from, { Digits: digits, FinishedOnKey: '' }));
-  await drive(callers.map((c) => sign('/twilio/voice', callParams(c.callSid, c.from, { CallStatus: 'ringing' }))));
+    sign(`/twilio/ivr/gather?node=${node}`, callParams(c.callSid, { Digits: digits, FinishedOnKey: '' }, c.from));
+  await drive(callers.map((c) => sign('/twilio/voice', callParams(c.callSid, { CallStatus: 'ringing' }, c.from))));
   await drive(callers.map((c) => menu(c, 'language', '1')));
   const answers = await drive(callers.map((c) => menu(c, 'main-menu', '2')));
   const notQueued = answers.filter((x) => !x.includes('<Enqueue')).length;
@@ -291,13 +249,17 @@ async function main(): Promise<void> {
     callers.map((c, k) =>
       sign(
         '/twilio/queue/wait?queue=support',
-        callParams(c.callSid, c.from, {
-          QueuePosition: String(k + 1),
-          QueueSid: queueSid,
-          QueueTime: '0',
-          AvgQueueTime: '0',
-          CurrentQueueSize: String(N),
-        }),
+        callParams(
+          c.callSid,
+          {
+            QueuePosition: String(k + 1),
+            QueueSid: queueSid,
+            QueueTime: '0',
+            AvgQueueTime: '0',
+            CurrentQueueSize: String(N),
+          },
+          c.from,
+        ),
       ),
     ),
   );

@@ -18,67 +18,39 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import YAML from 'yaml';
-import { child, commandCalls, diffCalls, hex, info, prepare, procSample, sid, waitHttp, type Prepared } from './lib.js';
+import {
+  BENCH_ACCOUNT,
+  BENCH_NUMBER,
+  BENCH_TOKEN,
+  callParams,
+  child,
+  commandCalls,
+  diffCalls,
+  freePort,
+  hex,
+  info,
+  postAll,
+  prepare,
+  procSample,
+  sid,
+  waitHttp,
+  type Prepared,
+} from './lib.js';
 import type { LoadJob, LoadSummary } from './load.js';
 import { runScale, type ScaleResult } from './scale.js';
 
-const TOKEN = 'bench-auth-token-0123456789abcdef';
-const ACCOUNT = 'AC' + 'b'.repeat(32);
-const NUMBER = '+18005550100';
+const TOKEN = BENCH_TOKEN;
+const ACCOUNT = BENCH_ACCOUNT;
+const NUMBER = BENCH_NUMBER;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 /** Sequential requests per scenario for the round-trip count. */
 const SEQ = 200;
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-/** The parameters Twilio sends with a voice webhook (twilio's request-parameters list), numbers random. */
-function callParams(callSid: string, extra: Record<string, string> = {}): Record<string, string> {
-  const from = '+1555' + String(Math.floor(1e6 + Math.random() * 8e6));
-  return {
-    AccountSid: ACCOUNT,
-    ApiVersion: '2010-04-01',
-    CallSid: callSid,
-    CallStatus: 'in-progress',
-    Called: NUMBER,
-    CalledCity: '',
-    CalledCountry: 'US',
-    CalledState: '',
-    CalledZip: '',
-    Caller: from,
-    CallerCity: 'SAN FRANCISCO',
-    CallerCountry: 'US',
-    CallerState: 'CA',
-    CallerZip: '94105',
-    Direction: 'inbound',
-    From: from,
-    FromCity: 'SAN FRANCISCO',
-    FromCountry: 'US',
-    FromState: 'CA',
-    FromZip: '94105',
-    To: NUMBER,
-    ToCity: '',
-    ToCountry: 'US',
-    ToState: '',
-    ToZip: '',
-    ...extra,
-  };
-}
 
 const sign = (path: string, params: Record<string, string>): Prepared => prepare(TOKEN, publicBase, path, params);
 let publicBase = '';
@@ -219,30 +191,7 @@ async function main(): Promise<void> {
     });
 
   /** Drive requests through the server outside the timed runs (set-up), a few at a time. */
-  const drive = async (list: Prepared[], parallel = 16, strict = true): Promise<string[]> => {
-    const out: string[] = new Array(list.length);
-    let i = 0;
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        while (i < list.length) {
-          const k = i++;
-          const r = list[k]!;
-          const res = await fetch(publicBase + r.path, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/x-www-form-urlencoded',
-              'x-twilio-signature': r.sig,
-              'i-twilio-idempotency-token': r.idem,
-            },
-            body: r.body,
-          });
-          out[k] = await res.text();
-          if (strict && res.status !== 200) throw new Error(`set-up ${r.path}: ${res.status} ${out[k]}`);
-        }
-      }),
-    );
-    return out;
-  };
+  const drive = (list: Prepared[], parallel = 16, strict = true): Promise<string[]> => postAll(publicBase, list, parallel, strict);
 
   // Server reads per second while idle (sweeper, subscribers): subtracted from the round-trip counts.
   const idleReads = async (ms: number): Promise<number> => {
