@@ -36,6 +36,34 @@ const caller = {
   },
 };
 
+/**
+ * A caller waiting, offered to alice, and the part of the bridge an instance did before it died: the accept,
+ * the caller marked bridging, the agent's leg dialled into the caller's conference over REST.
+ */
+async function legDialledByDeadInstance(st: Stack, from: string) {
+  st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
+  const call = st.emu.placeCall({ from, to: NUMBER, behaviour: caller });
+  await st.emu.run(st.clock.sleep(40_000));
+  const alice = await st.agent('alice-demo-token');
+  alice.send({ type: 'set_state', state: 'available' });
+  const first = await st.until(alice.next('offer'));
+  expect(first.callSid).toBe(call.sid);
+  const offerId = String(first.offerId);
+  await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
+  await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
+  const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: st.emu.restBaseUrl, clock: st.clock });
+  const leg = await rest.addParticipant(`sb-${call.sid}`, {
+    from: NUMBER,
+    to: 'client:alice',
+    label: 'agent',
+    statusCallback: st.app.sb.urls.agentStatus(offerId),
+    startConferenceOnEnter: true,
+    endConferenceOnExit: true,
+    timeoutSeconds: 20,
+  });
+  return { call, alice, offerId, rest, leg };
+}
+
 describe('work orphaned by a dead instance', () => {
   it('a caller claimed by a router that died before reserving an agent is released and offered', async () => {
     s = await makeStack();
@@ -110,30 +138,10 @@ describe('work orphaned by a dead instance', () => {
   it("an agent's leg answered on an instance that died before the dequeue: a survivor takes the caller out of the queue to that agent", async () => {
     s = await makeStack();
     const st = s;
-    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
-    const call = st.emu.placeCall({ from: '+15554440003', to: NUMBER, behaviour: caller });
-    await st.emu.run(st.clock.sleep(40_000));
-    const alice = await st.agent('alice-demo-token');
-    alice.send({ type: 'set_state', state: 'available' });
-    const first = await st.until(alice.next('offer'));
-    expect(first.callSid).toBe(call.sid);
-
     // The accept ran on an instance that dialled the agent's leg into the conference and handled the leg's
     // answered status callback (recorded as seen: SequenceNumber 2 after initiated and ringing), then
     // stopped before it took the caller out of the Twilio queue. The survivor gets the leg's other callbacks.
-    const offerId = String(first.offerId);
-    await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
-    await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
-    const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: st.emu.restBaseUrl, clock: st.clock });
-    const leg = await rest.addParticipant(`sb-${call.sid}`, {
-      from: NUMBER,
-      to: 'client:alice',
-      label: 'agent',
-      statusCallback: st.app.sb.urls.agentStatus(offerId),
-      startConferenceOnEnter: true,
-      endConferenceOnExit: true,
-      timeoutSeconds: 20,
-    });
+    const { call, alice, leg } = await legDialledByDeadInstance(st, '+15554440003');
     expect((await st.app.sb.calls.statusCallback(leg.callSid, 2, 'in-progress')).isNew).toBe(true);
 
     // The sweep finds the agent's leg up and the caller still queued: the caller joins that agent.
@@ -161,29 +169,9 @@ describe('work orphaned by a dead instance', () => {
   it('a dequeue whose instance died before it counted the answer: the call is counted answered once and ends as any call', async () => {
     s = await makeStack();
     const st = s;
-    st.emu.registerEndpoint('client:alice', { answer: true, answerDelayMs: 1000 });
-    const call = st.emu.placeCall({ from: '+15554440004', to: NUMBER, behaviour: caller });
-    await st.emu.run(st.clock.sleep(40_000));
-    const alice = await st.agent('alice-demo-token');
-    alice.send({ type: 'set_state', state: 'available' });
-    const first = await st.until(alice.next('offer'));
-    expect(first.callSid).toBe(call.sid);
-
     // The dead instance took the accept, dialled the agent's leg, handled its answer, took the dequeue and
     // had Twilio take the caller out of the queue onto the connect URL; it stopped before counting it.
-    const offerId = String(first.offerId);
-    await st.app.sb.agents.acceptOffer({ agentId: 'alice', offerId });
-    await st.app.sb.queues.markBridging({ queue: 'support', callSid: call.sid, offerId });
-    const rest = createTwilioRest({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: st.emu.restBaseUrl, clock: st.clock });
-    const leg = await rest.addParticipant(`sb-${call.sid}`, {
-      from: NUMBER,
-      to: 'client:alice',
-      label: 'agent',
-      statusCallback: st.app.sb.urls.agentStatus(offerId),
-      startConferenceOnEnter: true,
-      endConferenceOnExit: true,
-      timeoutSeconds: 20,
-    });
+    const { call, alice, offerId, rest, leg } = await legDialledByDeadInstance(st, '+15554440004');
     const keys = createKeys(st.prefix);
     const offers = createOfferStore(st.redis, keys);
     await offers.save({ ...(await offers.get(offerId))!, agentLegSid: leg.callSid });
