@@ -78,8 +78,8 @@ describe('the connect URL fetched after the bridge is over', () => {
     const offer = await stack.until(alice.next('offer'));
     const offerId = offer.offerId as string;
     alice.send({ type: 'accept', offerId });
-    // The agent's phone rings out: the bridge fails and the caller keeps their place.
-    await stack.emu.run(stack.clock.sleep(40_000));
+    // The agent's phone rings out: the bridge fails (the agent is told) and the caller keeps their place.
+    await stack.until(alice.next('call', (m) => m.callSid === call.sid && m.status === 'failed'));
     const after = await stack.app.sb.queues.callerInfo('support', call.sid);
     expect(after).not.toBeNull();
     expect(after?.offerId).not.toBe(offerId);
